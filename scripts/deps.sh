@@ -1,0 +1,12 @@
+#!/bin/sh
+# Installs, from Debian's packages, everything logshipd needs to build, run
+# its demo and pass its tests. Runs as root, or through sudo.
+set -eu
+PKGS="build-essential autoconf automake autoconf-archive pkg-config
+libcurl4-openssl-dev libjansson-dev libev-dev libyaml-dev zlib1g-dev check
+python3 curl mandoc clang-format"
+SUDO=
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+$SUDO apt-get update
+# shellcheck disable=SC2086
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends $PKGS

@@ -1,0 +1,74 @@
+#!/bin/sh
+# Builds logshipd three ways and runs the whole test suite in each: plain
+# with -Werror, under AddressSanitizer+UndefinedBehaviorSanitizer, and under
+# ThreadSanitizer, each in its own build directory; then make distcheck.
+# Any failing test or sanitizer report fails the run.
+#   LS_SKIP_DEPS=1  do not apt-get install the dependencies first
+#   LS_LEGS="plain" run only some legs (plain asan tsan distcheck)
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+[ -n "${LS_SKIP_DEPS:-}" ] || scripts/deps.sh
+legs=${LS_LEGS:-"plain asan tsan distcheck"}
+jobs=$(nproc 2>/dev/null || echo 2)
+passed=0
+failed=0
+
+autoreconf -fi >/dev/null
+
+count() {
+	# Adds a leg's automake totals to the run's.
+	p=$(sed -n 's/^# PASS: *//p' "$1/test-suite.log.summary" 2>/dev/null || echo 0)
+	f=$(sed -n 's/^# FAIL: *//p' "$1/test-suite.log.summary" 2>/dev/null || echo 0)
+	passed=$((passed + ${p:-0}))
+	failed=$((failed + ${f:-0}))
+}
+
+leg() {
+	name=$1
+	# Sanitized binaries are slower: tests stretch their deadlines.
+	LS_TIMEOUT_SCALE=$2
+	CK_TIMEOUT_MULTIPLIER=$2
+	export LS_TIMEOUT_SCALE CK_TIMEOUT_MULTIPLIER
+	shift 2
+	echo "=== $name: configure $*"
+	mkdir -p "build-$name"
+	(cd "build-$name" && "$top/configure" --enable-werror "$@" >configure.out) ||
+	    { cat "build-$name/configure.out"; exit 1; }
+	make -C "build-$name" -j"$jobs" >/dev/null
+	echo "=== $name: make check"
+	if make -C "build-$name" -j"$jobs" check >"build-$name/check.out" 2>&1; then
+		status=0
+	else
+		status=1
+	fi
+	grep -E '^(# [A-Z]+:|(PASS|FAIL|ERROR|XPASS|SKIP):)' "build-$name/check.out" |
+	    tee "build-$name/test-suite.log.summary" | grep -v '^PASS:' || true
+	count "build-$name"
+	if [ $status -ne 0 ]; then
+		cat "build-$name/test-suite.log" 2>/dev/null | tail -n 200
+		echo "$passed passed, $((failed > 0 ? failed : 1)) failed"
+		exit 1
+	fi
+}
+
+for l in $legs; do
+	case $l in
+	plain) leg plain 1 ;;
+	asan) leg asan 3 --enable-asan ;;
+	tsan) leg tsan 5 --enable-tsan ;;
+	distcheck)
+		echo "=== distcheck"
+		mkdir -p build-plain
+		[ -f build-plain/Makefile ] ||
+		    (cd build-plain && "$top/configure" >/dev/null)
+		make -C build-plain -j"$jobs" distcheck \
+		    DISTCHECK_CONFIGURE_FLAGS=--enable-werror >build-plain/distcheck.out 2>&1 ||
+		    { tail -n 100 build-plain/distcheck.out; echo "$passed passed, 1 failed"; exit 1; }
+		echo "distcheck: ok"
+		;;
+	*) echo "unknown leg $l" >&2; exit 64 ;;
+	esac
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

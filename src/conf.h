@@ -1,0 +1,101 @@
+/*
+ * conf: the YAML configuration, parsed with libyaml into an immutable
+ * struct ls_conf.
+ *
+ * Every error found is reported as "file:line:column: message" (the mark of
+ * the offending YAML node), not just the first; the caller exits with
+ * EX_CONFIG (78). Secrets (API keys) are read here and never printed.
+ *
+ * Threading: parsed on the main thread; the result is read-only afterwards
+ * and may be read from any thread.
+ */
+#ifndef LS_CONF_H
+#define LS_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "log.h"
+#include "severity.h"
+
+#define LS_EX_CONFIG 78
+/* Destinations are kept in a bitmap per severity. */
+#define LS_MAX_DESTS 64
+
+enum ls_dest_type { LS_DEST_DATADOG = 0, LS_DEST_HTTP };
+enum ls_format { LS_FORMAT_JSON = 0, LS_FORMAT_NDJSON };
+enum ls_compression { LS_COMPRESS_GZIP = 0, LS_COMPRESS_NONE };
+enum ls_start_at { LS_START_BEGINNING = 0, LS_START_END };
+
+struct ls_conf_source {
+	char *name;
+	char **paths; /* glob patterns */
+	size_t npaths;
+	char *service;	/* may be NULL */
+	char *ddsource; /* may be NULL */
+	char **tags;
+	size_t ntags;
+	char *ddtags; /* tags joined with ',' (NULL when none) */
+	enum ls_severity default_severity;
+	enum ls_start_at start_at;
+	size_t max_line_bytes;
+	int64_t partial_flush_ms; /* ship a partial last line after this idle */
+};
+
+struct ls_conf_dest {
+	char *name;
+	enum ls_dest_type type;
+	enum ls_format format; /* datadog: always JSON (array) */
+	char *url;
+	char *api_key; /* secret: never log; NULL when none */
+	unsigned workers;
+	unsigned max_connections;
+	size_t batch_max_entries;
+	size_t batch_max_bytes; /* uncompressed */
+	int64_t batch_max_wait_ms;
+	enum ls_compression compression;
+	int compression_level;
+	int64_t timeout_ms;
+	int64_t retry_initial_ms;
+	int64_t retry_max_ms;
+	size_t max_entry_bytes; /* a single entry is cut to this on 413 */
+	int tls_verify;	        /* 1 unless "insecure: true" */
+	char *ca_file;	        /* may be NULL */
+};
+
+struct ls_conf {
+	char *path;
+	char *state_dir;
+	char *hostname;
+	int64_t shutdown_timeout_ms;
+	uint64_t max_buffer_bytes;
+	int64_t scan_interval_ms; /* glob rescan */
+	int64_t poll_interval_ms; /* stat poll, the fallback to inotify */
+	struct ls_conf_source *sources;
+	size_t nsources;
+	struct ls_conf_dest *dests;
+	size_t ndests;
+	/* route[s] has bit d set when severity s goes to dests[d]. */
+	uint64_t route[LS_SEV_COUNT];
+};
+
+/*
+ * Parses path. On success returns the config. On any error writes one
+ * "path:line:col: message" line per error to errf and returns NULL.
+ */
+struct ls_conf *ls_conf_load(const char *path, FILE *errf);
+/* The same from a string (tests); name is used in messages. */
+struct ls_conf *ls_conf_load_string(const char *name, const char *yaml,
+    FILE *errf);
+/* Frees it, clearing the API keys first. NULL is a no-op. */
+void ls_conf_free(struct ls_conf *);
+
+/* Parses "500ms", "10s", "2m", "1h", "1.5s" into milliseconds: 0 or -1. */
+int ls_conf_parse_duration(const char *, int64_t *ms);
+/* Parses "4MiB", "64MB", "512KiB", "1000", "4.25MB" into bytes: 0 or -1. */
+int ls_conf_parse_size(const char *, uint64_t *bytes);
+/* Index of the destination called name, or -1. */
+int ls_conf_dest_index(const struct ls_conf *, const char *name);
+
+#endif

@@ -1,0 +1,39 @@
+/*
+ * encode: records to the bytes of an HTTP body, and gzip.
+ *
+ * A direct encoder, not a json_t per line: each string is escaped straight
+ * into the output buffer. Invalid UTF-8 becomes U+FFFD, NUL and control
+ * characters become \u00XX escapes, so the output is always valid JSON
+ * whatever the log line held (verified against jansson in check_encode.c).
+ *
+ * Pure functions; any thread.
+ */
+#ifndef LS_ENCODE_H
+#define LS_ENCODE_H
+
+#include <stddef.h>
+
+#include "buf.h"
+#include "conf.h"
+#include "record.h"
+
+/* Appends s as a quoted, escaped JSON string. */
+void ls_json_escape(struct ls_buf *, const char *s, size_t len);
+/* An upper bound of the encoded size of one record as an entry
+ * (escaping expands at most six times), for batch sizing. */
+size_t ls_encode_estimate(const struct ls_record *, const char *hostname);
+/*
+ * Appends one body for recs[0..n-1]: a JSON array of objects (LS_FORMAT_JSON,
+ * the Datadog v2 shape) or one object per line (LS_FORMAT_NDJSON). Each
+ * object has message, status, timestamp (ms), hostname, and service,
+ * ddsource, ddtags when the source sets them. max_msg (0: no limit) cuts
+ * each message to that many bytes, with a marker.
+ */
+void ls_encode_batch(struct ls_buf *out, enum ls_format,
+    const char *hostname, struct ls_record *const *recs, size_t n,
+    size_t max_msg);
+/* Gzips in[0..len) into out (replacing its contents) at level 1-9. 0, or
+ * -1 on a zlib error. */
+int ls_gzip(struct ls_buf *out, const void *in, size_t len, int level);
+
+#endif

@@ -1,0 +1,319 @@
+/*
+ * logshipd: tails log files and ships their lines to HTTP log intakes.
+ *
+ * main owns the libev loop (tailing, signals, timers) and the order of
+ * start and stop. The pipeline, stage by stage:
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <ev.h>
+
+#include "buf.h"
+#include "conf.h"
+#include "ctx.h"
+#include "log.h"
+#include "metrics.h"
+#include "pipeline.h"
+#include "tailer.h"
+
+/*
+ * The whole pipeline on one screen: who runs each stage, how many threads,
+ * and the queues in and out.
+ */
+static const struct {
+	const char *stage, *threads, *in, *out;
+} stages[] = {
+	{ "tailer (tailer.c)", "main loop", "log files", "ingest queue" },
+	{ "router (router.c)", "1", "ingest queue", "destination queues" },
+	{ "batcher (batcher.c)", "1 per destination", "destination queue",
+	    "batch queue" },
+	{ "sender (sender.c, pool.c)", "workers per destination",
+	    "batch queue", "HTTP intake" },
+};
+
+#define EX_USAGE_ 64
+
+struct daemon {
+	struct ev_loop *loop;
+	const struct ls_conf *conf;
+	struct ls_ctx *root;
+	struct ls_metrics *m;
+	struct ls_pipeline *pipeline;
+	struct ls_tailer *tailer;
+	ev_signal sigterm_w, sigint_w, sighup_w, sigusr1_w;
+	ev_timer deadline_w;
+	ev_timer summary_w;
+	ev_async done_w;
+	int stopping;
+	int tty; /* stderr is a terminal */
+	int64_t stop_started_ms;
+};
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: logshipd [-dhnVv] [-c file] [-s seconds]\n");
+	exit(EX_USAGE_);
+}
+
+static void
+summary(struct daemon *d, const char *prefix, int to_stderr)
+{
+	struct ls_buf b;
+
+	ls_buf_init(&b);
+	ls_metrics_summary(d->m, d->conf, &b);
+	if (to_stderr && d->tty) {
+		/* On a terminal the live summary rewrites one line. */
+		fprintf(stderr, "\r\033[K%s%s", prefix, b.data);
+		fflush(stderr);
+	} else if (to_stderr) {
+		fprintf(stderr, "%s%s\n", prefix, b.data);
+		fflush(stderr);
+	} else
+		log_notice("%s%s", prefix, b.data);
+	ls_buf_cleanup(&b);
+}
+
+static void
+summary_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	summary(w->data, "", 1);
+}
+
+static void
+deadline_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct daemon *d = w->data;
+
+	log_warnx("shutdown_timeout (%lld ms) reached: abandoning what is not "
+		  "sent",
+	    (long long)d->conf->shutdown_timeout_ms);
+	ls_ctx_cancel(d->root);
+}
+
+static void
+stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct daemon *d = w->data;
+
+	if (d->stopping) {
+		log_warnx("second signal: stopping now");
+		ls_ctx_cancel(d->root);
+		return;
+	}
+	d->stopping = 1;
+	d->stop_started_ms = ls_now_ms();
+	log_notice("received signal %d: draining (at most %lld ms)", w->signum,
+	    (long long)d->conf->shutdown_timeout_ms);
+	/* Stop reading, then close the queues front to back. */
+	ls_tailer_stop(d->tailer);
+	ls_pipeline_drain(d->pipeline);
+	ev_timer_set(&d->deadline_w, d->conf->shutdown_timeout_ms / 1000.0, 0);
+	ev_timer_start(loop, &d->deadline_w);
+}
+
+static void
+hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	log_notice("SIGHUP: reloading is not supported yet; ignored");
+}
+
+static void
+usr1_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	summary(w->data, "status: ", 0);
+}
+
+/* Every pipeline thread has ended: leave the loop. */
+static void
+done_cb(struct ev_loop *loop, ev_async *w, int revents)
+{
+	ev_break(loop, EVBREAK_ALL);
+}
+
+/* From the last pipeline thread to exit: any thread, so only a wakeup. */
+static void
+pipeline_done_cb(void *arg)
+{
+	struct daemon *d = arg;
+
+	ev_async_send(d->loop, &d->done_w);
+}
+
+static void
+final_report(struct daemon *d)
+{
+	struct ls_dest_metrics *dm;
+	uint64_t sent, dropped;
+	size_t i;
+
+	log_notice("final: read=%llu lines in %lld ms of drain",
+	    (unsigned long long)LS_LOAD(d->m->lines_read),
+	    d->stopping ? (long long)(ls_now_ms() - d->stop_started_ms) : 0LL);
+	for (i = 0; i < d->conf->ndests; i++) {
+		dm = &d->m->dest[i];
+		sent = LS_LOAD(dm->sent);
+		dropped = ls_metrics_dropped(dm);
+		log_notice("destination %s: sent=%llu dropped=%llu unsent=%llu "
+			   "retries=%llu",
+		    d->conf->dests[i].name, (unsigned long long)sent,
+		    (unsigned long long)dropped,
+		    (unsigned long long)(LS_LOAD(dm->routed) - sent - dropped),
+		    (unsigned long long)LS_LOAD(dm->retries));
+	}
+}
+
+static void
+signal_watch(struct daemon *d, ev_signal *w, void (*cb)(struct ev_loop *,
+    ev_signal *, int), int signum)
+{
+	ev_signal_init(w, cb, signum);
+	w->data = d;
+	ev_signal_start(d->loop, w);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct daemon d;
+	const char *conffile = LS_CONF_PATH;
+	sigset_t sigs;
+	int ch, foreground = 0, noaction = 0, verbose = 0, status = 0;
+	double summary_secs = 0;
+	size_t i;
+
+	while ((ch = getopt(argc, argv, "c:dhns:Vv")) != -1) {
+		switch (ch) {
+		case 'c':
+			conffile = optarg;
+			break;
+		case 'd':
+			foreground = 1;
+			break;
+		case 'n':
+			noaction = 1;
+			break;
+		case 's':
+			summary_secs = strtod(optarg, NULL);
+			if (summary_secs <= 0)
+				usage();
+			break;
+		case 'V':
+			printf("logshipd %s\n", PACKAGE_VERSION);
+			return 0;
+		case 'v':
+			verbose++;
+			break;
+		case 'h':
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+
+	log_init(1, LOG_DAEMON);
+	log_setverbose(verbose);
+	memset(&d, 0, sizeof d);
+	if ((d.conf = ls_conf_load(conffile, stderr)) == NULL)
+		return LS_EX_CONFIG;
+	if (noaction) {
+		fprintf(stderr, "configuration OK\n");
+		ls_conf_free((struct ls_conf *)d.conf);
+		return 0;
+	}
+	/*
+	 * logshipd never forks: systemd or the shell keeps it in the
+	 * foreground. Without -d it logs to syslog, unless stderr is the
+	 * journal; with -d, to stderr.
+	 */
+	log_init(foreground, LOG_DAEMON);
+	for (i = 0; i < sizeof stages / sizeof stages[0]; i++)
+		log_debug("stage %-26s threads: %-24s %s -> %s",
+		    stages[i].stage, stages[i].threads, stages[i].in,
+		    stages[i].out);
+
+	if (curl_global_init(CURL_GLOBAL_ALL) != 0)
+		fatalx("curl_global_init failed");
+	signal(SIGPIPE, SIG_IGN);
+	/* Only the loop thread takes signals: block them before any thread
+	 * starts (threads inherit the mask), unblock them here afterwards. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+	if ((d.loop = ev_default_loop(EVFLAG_AUTO)) == NULL)
+		fatalx("cannot start the event loop");
+	d.root = ls_ctx_new(NULL);
+	d.m = ls_metrics_new(d.conf->ndests);
+	ev_async_init(&d.done_w, done_cb);
+	ev_async_start(d.loop, &d.done_w);
+	if ((d.pipeline = ls_pipeline_new(d.conf, d.m, d.root,
+		 pipeline_done_cb, &d)) == NULL ||
+	    ls_pipeline_start(d.pipeline) != 0) {
+		log_warnx("cannot start the pipeline");
+		status = 1;
+		goto out;
+	}
+	pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
+
+	d.tailer = ls_tailer_new(d.loop, d.conf, ls_pipeline_input(d.pipeline),
+	    d.m);
+	if (ls_tailer_start(d.tailer) != 0) {
+		status = 1;
+		goto out;
+	}
+	signal_watch(&d, &d.sigterm_w, stop_cb, SIGTERM);
+	signal_watch(&d, &d.sigint_w, stop_cb, SIGINT);
+	signal_watch(&d, &d.sighup_w, hup_cb, SIGHUP);
+	signal_watch(&d, &d.sigusr1_w, usr1_cb, SIGUSR1);
+	ev_init(&d.deadline_w, deadline_cb);
+	d.deadline_w.data = &d;
+	if (summary_secs > 0) {
+		d.tty = isatty(STDERR_FILENO);
+		ev_timer_init(&d.summary_w, summary_cb, summary_secs,
+		    summary_secs);
+		d.summary_w.data = &d;
+		ev_timer_start(d.loop, &d.summary_w);
+	}
+	log_notice("started: %zu sources, %zu destinations, %zu files",
+	    d.conf->nsources, d.conf->ndests, ls_tailer_nfiles(d.tailer));
+
+	ev_run(d.loop, 0);
+
+	ls_pipeline_join(d.pipeline);
+	if (summary_secs > 0) {
+		summary(&d, "", 1);
+		if (d.tty)
+			fputc('\n', stderr);
+	}
+	final_report(&d);
+	log_notice("terminating");
+out:
+	/* The pipeline first: freeing its records may still wake the
+	 * tailer's budget watcher. */
+	ls_pipeline_free(d.pipeline);
+	ls_tailer_free(d.tailer);
+	ls_ctx_free(d.root);
+	ls_metrics_free(d.m);
+	if (d.loop != NULL)
+		ev_loop_destroy(d.loop);
+	curl_global_cleanup();
+	ls_conf_free((struct ls_conf *)d.conf);
+	return status;
+}

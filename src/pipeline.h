@@ -1,0 +1,45 @@
+/*
+ * pipeline: everything between the tailer and the network, assembled from
+ * the building blocks and started and stopped as one.
+ *
+ *   ingest queue -> router thread -> per destination: queue -> batcher
+ *   thread -> batch queue -> worker pool (senders) -> intake
+ *
+ * Stopping is the reverse of starting, stage by stage: ls_pipeline_drain()
+ * closes the ingest queue; the router drains it and closes the destination
+ * queues; each batcher flushes and closes its batch queue; the workers send
+ * what is left, retries included, and exit. Cancelling the root context
+ * (the drain deadline, or a second signal) cuts all of it short. done_cb
+ * fires, from the last thread to exit, when every stage has ended, so the
+ * main loop can wait for the drain without blocking.
+ *
+ * Threading: new/start/drain/join/free from the main thread.
+ */
+#ifndef LS_PIPELINE_H
+#define LS_PIPELINE_H
+
+#include "conf.h"
+#include "ctx.h"
+#include "metrics.h"
+#include "queue.h"
+
+struct ls_pipeline;
+
+/* Borrows conf, metrics and root, which must outlive it. */
+struct ls_pipeline *ls_pipeline_new(const struct ls_conf *,
+    struct ls_metrics *, struct ls_ctx *root, void (*done_cb)(void *),
+    void *arg);
+/* Starts every thread. 0, or -1 (what started is stopped again). */
+int ls_pipeline_start(struct ls_pipeline *) LS_WARN_UNUSED;
+/* The ingest queue: the tailer pushes records here. */
+struct ls_queue *ls_pipeline_input(struct ls_pipeline *);
+/* Begins the drain: no more input. Does not wait. */
+void ls_pipeline_drain(struct ls_pipeline *);
+/* Waits for every thread (after the drain, or a cancel of root). */
+void ls_pipeline_join(struct ls_pipeline *);
+/* Bytes waiting in the pipeline's queues (for the status line). */
+uint64_t ls_pipeline_queued_bytes(struct ls_pipeline *);
+/* Cancels and joins if needed, then frees. NULL is a no-op. */
+void ls_pipeline_free(struct ls_pipeline *);
+
+#endif

@@ -1,0 +1,109 @@
+/*
+ * record: see record.h.
+ *
+ * The budget is two atomics and no lock: the tailer (main thread) charges
+ * records and reads "used"; any thread may free the last reference. The
+ * resume edge is taken with an exchange on "paused", so resume_cb runs once
+ * per pause however many threads cross the low mark together.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "record.h"
+#include "xmalloc.h"
+
+void
+ls_budget_init(struct ls_budget *b, uint64_t high, void (*resume_cb)(void *),
+    void *arg)
+{
+	atomic_init(&b->used, 0);
+	atomic_init(&b->paused, 0);
+	b->high = high;
+	b->low = high / 4 * 3;
+	b->resume_cb = resume_cb;
+	b->arg = arg;
+}
+
+int
+ls_budget_should_pause(struct ls_budget *b)
+{
+	if (atomic_load(&b->used) < b->high)
+		return 0;
+	atomic_store(&b->paused, 1);
+	/*
+	 * The last records may have been freed between the load and the
+	 * store, with nobody left to see "paused": look again, and take the
+	 * pause back if so.
+	 */
+	if (atomic_load(&b->used) < b->low &&
+	    atomic_exchange(&b->paused, 0) == 1)
+		return 0;
+	return 1;
+}
+
+static void
+budget_release(struct ls_budget *b, uint64_t n)
+{
+	uint64_t before;
+
+	before = atomic_fetch_sub(&b->used, n);
+	if (before - n < b->low && atomic_load(&b->paused) &&
+	    atomic_exchange(&b->paused, 0) == 1 && b->resume_cb != NULL)
+		b->resume_cb(b->arg);
+}
+
+struct ls_record *
+ls_record_new(const struct ls_conf_source *src, struct ls_budget *budget,
+    const char *msg, size_t len, enum ls_severity sev, uint64_t offset,
+    int64_t time_ms)
+{
+	struct ls_record *r;
+
+	r = xmalloc(sizeof *r + len + 1);
+	atomic_init(&r->refs, 1);
+	r->severity = (uint8_t)sev;
+	r->flags = 0;
+	r->src = src;
+	r->budget = budget;
+	r->offset = offset;
+	r->time_ms = time_ms;
+	r->len = len;
+	memcpy(r->msg, msg, len);
+	r->msg[len] = '\0';
+	if (budget != NULL)
+		atomic_fetch_add(&budget->used, ls_record_size(r));
+	return r;
+}
+
+size_t
+ls_record_size(const struct ls_record *r)
+{
+	return sizeof *r + r->len + 1;
+}
+
+void
+ls_record_ref(struct ls_record *r)
+{
+	atomic_fetch_add_explicit(&r->refs, 1, memory_order_relaxed);
+}
+
+void
+ls_record_unref(struct ls_record *r)
+{
+	if (r == NULL)
+		return;
+	if (atomic_fetch_sub_explicit(&r->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	if (r->budget != NULL)
+		budget_release(r->budget, ls_record_size(r));
+	free(r);
+}
+
+void
+ls_record_unref_cb(void *rec, void *arg)
+{
+	(void)arg;
+	ls_record_unref(rec);
+}

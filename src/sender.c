@@ -1,0 +1,476 @@
+/*
+ * sender: see sender.h.
+ *
+ * One request at a time per worker, with a blocking curl_easy_perform():
+ * the worker pool is the concurrency, the semaphore bounds the
+ * connections, and the context reaches into curl through the progress
+ * callback (polled at least once a second by curl) and CURLOPT_TIMEOUT_MS.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+
+#include "buf.h"
+#include "encode.h"
+#include "log.h"
+#include "sender.h"
+#include "xmalloc.h"
+
+/* Retry-After is a floor on the wait, but a bogus one must not park a
+ * destination for a day. */
+#define RETRY_AFTER_CAP_MS (300 * 1000)
+/* A single entry answered 413 is cut to half its length each time, down to
+ * this; then it is dropped. */
+#define MIN_ENTRY_BYTES 1024
+/* How much of an error answer's body is kept for the log. */
+#define ERRBODY_MAX 512
+
+struct ls_sender_dest {
+	const struct ls_conf_dest *conf;
+	const char *hostname;
+	struct ls_dest_metrics *m;
+	struct ls_sem *sem;
+	atomic_int_fast64_t not_before; /* ls_now_ms(): no request before */
+	atomic_uint failures;		/* consecutive, destination-wide */
+	atomic_int failing;		/* logged as failing, not yet recovered */
+};
+
+struct ls_sender {
+	struct ls_sender_dest *d;
+	CURL *curl;
+	struct curl_slist *headers;
+	struct ls_buf body;
+	struct ls_buf gz;
+	struct ls_buf errbody;
+	char retry_after[64];
+	char errbuf[CURL_ERROR_SIZE];
+	struct ls_ctx *ctx; /* of the request under way */
+	unsigned seed;
+};
+
+enum ls_send_result
+ls_sender_classify(int curl_code, long status)
+{
+	if (curl_code != CURLE_OK)
+		return LS_SEND_RETRY; /* no answer: network, TLS, timeout */
+	if (status >= 200 && status < 300)
+		return LS_SEND_OK;
+	switch (status) {
+	case 413:
+		return LS_SEND_SPLIT;
+	case 401: /* keys get rotated: retry slowly, loudly */
+	case 403:
+	case 408:
+	case 425:
+	case 429:
+		return LS_SEND_RETRY;
+	default:
+		break;
+	}
+	if (status >= 500 || status < 200)
+		return LS_SEND_RETRY;
+	/* 400 and the other 4xx: resending the same bytes cannot help. 3xx:
+	 * redirects are not followed (the URL is wrong; fix the config). */
+	return LS_SEND_REJECT;
+}
+
+int64_t
+ls_retry_after_ms(const char *value, time_t now)
+{
+	char *end;
+	long long secs;
+	time_t when;
+
+	while (*value == ' ' || *value == '\t')
+		value++;
+	if (*value >= '0' && *value <= '9') {
+		errno = 0;
+		secs = strtoll(value, &end, 10);
+		while (*end == ' ' || *end == '\t' || *end == '\r' ||
+		    *end == '\n')
+			end++;
+		if (errno != 0 || *end != '\0' || secs > 86400 * 365)
+			return -1;
+		return (int64_t)secs * 1000;
+	}
+	if ((when = curl_getdate(value, NULL)) == -1)
+		return -1;
+	return when <= now ? 0 : (int64_t)(when - now) * 1000;
+}
+
+int64_t
+ls_backoff_ms(int64_t initial, int64_t max, unsigned attempt, uint32_t rnd)
+{
+	int64_t cap = initial;
+
+	if (initial <= 0)
+		initial = cap = 1;
+	while (attempt-- > 0 && cap < max)
+		cap *= 2;
+	if (cap > max)
+		cap = max;
+	if (cap <= initial)
+		return cap;
+	return initial + (int64_t)(rnd % (uint64_t)(cap - initial + 1));
+}
+
+struct ls_sender_dest *
+ls_sender_dest_new(const struct ls_conf_dest *conf, const char *hostname,
+    struct ls_dest_metrics *m)
+{
+	struct ls_sender_dest *d;
+
+	d = xcalloc(1, sizeof *d);
+	d->conf = conf;
+	d->hostname = hostname;
+	d->m = m;
+	if ((d->sem = ls_sem_new(conf->max_connections)) == NULL) {
+		free(d);
+		return NULL;
+	}
+	atomic_init(&d->not_before, 0);
+	atomic_init(&d->failures, 0);
+	atomic_init(&d->failing, 0);
+	return d;
+}
+
+void
+ls_sender_dest_free(struct ls_sender_dest *d)
+{
+	if (d == NULL)
+		return;
+	ls_sem_free(d->sem);
+	free(d);
+}
+
+static size_t
+write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct ls_sender *s = arg;
+	size_t n = size * nmemb, room;
+
+	room = ERRBODY_MAX - s->errbody.len;
+	ls_buf_append(&s->errbody, ptr, n < room ? n : room);
+	return n; /* read (and discard) the rest: keep the connection */
+}
+
+static size_t
+header_cb(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct ls_sender *s = arg;
+	size_t n = size * nmemb, len;
+	const char name[] = "retry-after:";
+
+	if (n > sizeof name - 1 && strncasecmp(ptr, name, sizeof name - 1) == 0) {
+		len = n - (sizeof name - 1);
+		if (len >= sizeof s->retry_after)
+			len = sizeof s->retry_after - 1;
+		memcpy(s->retry_after, ptr + sizeof name - 1, len);
+		s->retry_after[len] = '\0';
+	}
+	return n;
+}
+
+static int
+progress_cb(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+    curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct ls_sender *s = arg;
+
+	/* Non-zero aborts the transfer: the context was cancelled. */
+	return ls_ctx_done(s->ctx);
+}
+
+struct ls_sender *
+ls_sender_new(struct ls_sender_dest *d, unsigned idx)
+{
+	const struct ls_conf_dest *c = d->conf;
+	struct ls_sender *s;
+	char *h;
+
+	s = xcalloc(1, sizeof *s);
+	s->d = d;
+	s->seed = (unsigned)ls_now_ms() ^ (idx * 2654435761u);
+	ls_buf_init(&s->body);
+	ls_buf_init(&s->gz);
+	ls_buf_init(&s->errbody);
+	if ((s->curl = curl_easy_init()) == NULL)
+		goto fail;
+
+	s->headers = curl_slist_append(s->headers,
+	    c->format == LS_FORMAT_NDJSON ?
+		"Content-Type: application/x-ndjson" :
+		"Content-Type: application/json");
+	if (c->compression == LS_COMPRESS_GZIP)
+		s->headers = curl_slist_append(s->headers,
+		    "Content-Encoding: gzip");
+	s->headers = curl_slist_append(s->headers,
+	    "User-Agent: logshipd/" PACKAGE_VERSION);
+	/* No "Expect: 100-continue" round trip before large bodies. */
+	s->headers = curl_slist_append(s->headers, "Expect:");
+	if (c->api_key != NULL) {
+		xasprintf(&h, "DD-API-KEY: %s", c->api_key);
+		s->headers = curl_slist_append(s->headers, h);
+		explicit_bzero(h, strlen(h));
+		free(h);
+	}
+	if (s->headers == NULL)
+		goto fail;
+
+	curl_easy_setopt(s->curl, CURLOPT_URL, c->url);
+	curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, s->headers);
+	curl_easy_setopt(s->curl, CURLOPT_POST, 1L);
+	curl_easy_setopt(s->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(s->curl, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(s->curl, CURLOPT_CONNECTTIMEOUT_MS,
+	    (long)(c->timeout_ms < 10000 ? c->timeout_ms : 10000));
+	curl_easy_setopt(s->curl, CURLOPT_SSL_VERIFYPEER, c->tls_verify ? 1L : 0L);
+	curl_easy_setopt(s->curl, CURLOPT_SSL_VERIFYHOST, c->tls_verify ? 2L : 0L);
+	if (c->ca_file != NULL)
+		curl_easy_setopt(s->curl, CURLOPT_CAINFO, c->ca_file);
+	curl_easy_setopt(s->curl, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(s->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(s->curl, CURLOPT_ERRORBUFFER, s->errbuf);
+	curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(s->curl, CURLOPT_WRITEDATA, s);
+	curl_easy_setopt(s->curl, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(s->curl, CURLOPT_HEADERDATA, s);
+	curl_easy_setopt(s->curl, CURLOPT_XFERINFOFUNCTION, progress_cb);
+	curl_easy_setopt(s->curl, CURLOPT_XFERINFODATA, s);
+	curl_easy_setopt(s->curl, CURLOPT_NOPROGRESS, 0L);
+	return s;
+fail:
+	log_warnx("%s: cannot set up curl", c->name);
+	ls_sender_free(s);
+	return NULL;
+}
+
+void
+ls_sender_free(struct ls_sender *s)
+{
+	struct curl_slist *h;
+
+	if (s == NULL)
+		return;
+	if (s->curl != NULL)
+		curl_easy_cleanup(s->curl);
+	/* The list holds the API key: clear it before it goes. */
+	for (h = s->headers; h != NULL; h = h->next)
+		explicit_bzero(h->data, strlen(h->data));
+	curl_slist_free_all(s->headers);
+	ls_buf_cleanup(&s->body);
+	ls_buf_cleanup(&s->gz);
+	ls_buf_cleanup(&s->errbody);
+	free(s);
+}
+
+/* Waits until the destination's "not before" time. 0, or -1 if ctx ended
+ * the wait. */
+static int
+wait_turn(struct ls_sender_dest *d, struct ls_ctx *ctx)
+{
+	int64_t wait;
+
+	while ((wait = atomic_load(&d->not_before) - ls_now_ms()) > 0)
+		if (ls_ctx_sleep(ctx, wait) != 0)
+			return -1;
+	return ls_ctx_done(ctx) ? -1 : 0;
+}
+
+/* Pushes the destination's "not before" time out to at least until. */
+static void
+hold_until(struct ls_sender_dest *d, int64_t until)
+{
+	int_fast64_t cur = atomic_load(&d->not_before);
+
+	while (cur < until &&
+	    !atomic_compare_exchange_weak(&d->not_before, &cur, until))
+		;
+}
+
+/* One POST of the current body. Returns the curl code; *status is the
+ * HTTP status (0 without an answer). */
+static int
+post(struct ls_sender *s, const struct ls_buf *payload, struct ls_ctx *ctx,
+    long *status)
+{
+	const struct ls_conf_dest *c = s->d->conf;
+	int64_t left, timeout = c->timeout_ms;
+	CURLcode rc;
+
+	if ((left = ls_ctx_remaining_ms(ctx)) >= 0 && left < timeout)
+		timeout = left > 0 ? left : 1;
+	s->ctx = ctx;
+	s->retry_after[0] = '\0';
+	s->errbuf[0] = '\0';
+	ls_buf_reset(&s->errbody);
+	curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, payload->data);
+	curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE_LARGE,
+	    (curl_off_t)payload->len);
+	curl_easy_setopt(s->curl, CURLOPT_TIMEOUT_MS, (long)timeout);
+	LS_COUNT(s->d->m->in_flight, 1);
+	rc = curl_easy_perform(s->curl);
+	atomic_fetch_sub_explicit(&s->d->m->in_flight, 1, memory_order_relaxed);
+	*status = 0;
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, status);
+	s->ctx = NULL;
+	return (int)rc;
+}
+
+/* Describes a failed attempt for the log: never the request, never a
+ * header (the API key is one). */
+static void
+describe(struct ls_sender *s, int rc, long status, char *out, size_t len)
+{
+	size_t i;
+
+	if (rc != CURLE_OK) {
+		snprintf(out, len, "%s", s->errbuf[0] ? s->errbuf :
+		    curl_easy_strerror((CURLcode)rc));
+		return;
+	}
+	/* Keep the body printable: it comes from the network. */
+	for (i = 0; i < s->errbody.len; i++)
+		if ((unsigned char)s->errbody.data[i] < 0x20 ||
+		    (unsigned char)s->errbody.data[i] > 0x7e)
+			s->errbody.data[i] = '.';
+	snprintf(out, len, "HTTP %ld%s%.*s", status, s->errbody.len ? ": " : "",
+	    (int)(s->errbody.len < 200 ? s->errbody.len : 200),
+	    s->errbody.len ? s->errbody.data : "");
+}
+
+static void
+count_sent(struct ls_dest_metrics *m, struct ls_record *const *recs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		LS_COUNT(m->sent_by_sev[recs[i]->severity], 1);
+	LS_COUNT(m->sent, n);
+	LS_COUNT(m->batches, 1);
+}
+
+/*
+ * Sends recs[0..n-1] until done. max_msg cuts each message (0: no cut).
+ * Recursion depth is at most log2(max_entries) + the single-entry cuts.
+ */
+static void
+send_range(struct ls_sender *s, struct ls_record *const *recs, size_t n,
+    size_t max_msg, struct ls_ctx *ctx)
+{
+	struct ls_sender_dest *d = s->d;
+	const struct ls_conf_dest *c = d->conf;
+	const struct ls_buf *payload;
+	enum ls_send_result res;
+	char why[256];
+	int64_t delay, ra;
+	unsigned attempt;
+	long status;
+	int rc;
+
+	ls_buf_reset(&s->body);
+	ls_encode_batch(&s->body, c->format, d->hostname, recs, n, max_msg);
+	if (s->body.len > c->batch_max_bytes && n > 1) {
+		/* Escaping made it larger than estimated: halve it here. */
+		send_range(s, recs, n / 2, max_msg, ctx);
+		send_range(s, recs + n / 2, n - n / 2, max_msg, ctx);
+		return;
+	}
+	payload = &s->body;
+	if (c->compression == LS_COMPRESS_GZIP) {
+		if (ls_gzip(&s->gz, s->body.data, s->body.len,
+			c->compression_level) != 0)
+			fatalx("%s: gzip failed", c->name);
+		payload = &s->gz;
+	}
+
+	for (;;) {
+		if (wait_turn(d, ctx) != 0)
+			return; /* cancelled: the records stay unsent */
+		if (ls_sem_acquire(d->sem, ctx) != 0)
+			return;
+		rc = post(s, payload, ctx, &status);
+		ls_sem_release(d->sem);
+		if (rc != CURLE_OK && ls_ctx_done(ctx))
+			return;
+		res = ls_sender_classify(rc, status);
+		if (res == LS_SEND_OK) {
+			LS_COUNT(d->m->wire_bytes, payload->len);
+			count_sent(d->m, recs, n);
+			atomic_store(&d->failures, 0);
+			if (atomic_exchange(&d->failing, 0))
+				log_notice("%s: delivering again", c->name);
+			return;
+		}
+		describe(s, rc, status, why, sizeof why);
+		if (res == LS_SEND_SPLIT) {
+			LS_COUNT(d->m->splits, 1);
+			log_info("%s: %s; splitting %zu entries", c->name, why, n);
+			if (n > 1) {
+				send_range(s, recs, n / 2, max_msg, ctx);
+				send_range(s, recs + n / 2, n - n / 2, max_msg,
+				    ctx);
+				return;
+			}
+			if (max_msg == 0 || max_msg > recs[0]->len)
+				max_msg = recs[0]->len;
+			if (max_msg / 2 >= MIN_ENTRY_BYTES) {
+				send_range(s, recs, 1, max_msg / 2, ctx);
+				return;
+			}
+			LS_COUNT(d->m->dropped[LS_DROP_OVERSIZE], 1);
+			log_warnx("%s: dropped an entry the intake refuses "
+				  "even cut to %zu bytes (%s)",
+			    c->name, max_msg, why);
+			return;
+		}
+		if (res == LS_SEND_REJECT) {
+			LS_COUNT(d->m->dropped[LS_DROP_REJECTED], n);
+			log_warnx("%s: dropped %zu entries the intake rejected "
+				  "(%s)",
+			    c->name, n, why);
+			return;
+		}
+
+		/* Retry: the whole destination backs off. */
+		attempt = atomic_fetch_add(&d->failures, 1);
+		delay = ls_backoff_ms(c->retry_initial_ms, c->retry_max_ms,
+		    attempt, (uint32_t)rand_r(&s->seed));
+		if (status == 401 || status == 403)
+			delay = c->retry_max_ms; /* a key problem: go slowly */
+		if (s->retry_after[0] != '\0' &&
+		    (ra = ls_retry_after_ms(s->retry_after, time(NULL))) >= 0) {
+			if (ra > RETRY_AFTER_CAP_MS)
+				ra = RETRY_AFTER_CAP_MS;
+			if (ra > delay)
+				delay = ra;
+		}
+		hold_until(d, ls_now_ms() + delay);
+		LS_COUNT(d->m->retries, 1);
+		if (!atomic_exchange(&d->failing, 1) || status == 401 ||
+		    status == 403)
+			log_warnx("%s: %s; retrying in %lld ms%s", c->name, why,
+			    (long long)delay,
+			    status == 401 || status == 403 ?
+				" (check the API key)" : "");
+		else
+			log_debug("%s: %s; retrying in %lld ms", c->name, why,
+			    (long long)delay);
+	}
+}
+
+void
+ls_sender_send(struct ls_sender *s, struct ls_batch *batch,
+    struct ls_ctx *ctx)
+{
+	send_range(s, batch->recs, batch->n, s->d->conf->max_entry_bytes, ctx);
+	ls_batch_free(batch);
+}

@@ -1,0 +1,66 @@
+/*
+ * sender: the worker side of a destination. Each worker thread owns one
+ * struct ls_sender (a curl easy handle, so connections are kept alive and
+ * reused) and turns batches into HTTP requests: encode, compress, take a
+ * connection permit from the destination's semaphore, POST with a deadline
+ * from the context, give the permit back, and act on the answer:
+ *
+ *   LS_SEND_OK      2xx: the records are sent.
+ *   LS_SEND_RETRY   408, 429, 5xx, 401/403, network errors: wait, resend.
+ *   LS_SEND_SPLIT   413: send each half; a single entry is cut shorter.
+ *   LS_SEND_REJECT  400 and other 4xx: the records are dropped, counted.
+ *
+ * Backoff is per destination, not per worker: every worker of a failing
+ * destination waits until the same "not before" time, so N workers do not
+ * hammer an intake that is down, and a Retry-After answer holds them all.
+ *
+ * Threading: struct ls_sender_dest is shared by a destination's workers;
+ * struct ls_sender belongs to one worker.
+ */
+#ifndef LS_SENDER_H
+#define LS_SENDER_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include "batcher.h"
+#include "conf.h"
+#include "ctx.h"
+#include "metrics.h"
+#include "sem.h"
+
+enum ls_send_result {
+	LS_SEND_OK = 0,
+	LS_SEND_RETRY,
+	LS_SEND_SPLIT,
+	LS_SEND_REJECT,
+};
+
+/* What to do about an answer: curl_code is a CURLcode (0 when an HTTP
+ * answer came back), status the HTTP status. */
+enum ls_send_result ls_sender_classify(int curl_code, long status);
+/* A Retry-After value (delta-seconds or an HTTP date) in milliseconds from
+ * now, or -1 if it is neither. */
+int64_t ls_retry_after_ms(const char *value, time_t now);
+/* The delay before retry number attempt (0 for the first): a random value
+ * (from rnd) between initial and min(max, initial * 2^attempt). */
+int64_t ls_backoff_ms(int64_t initial, int64_t max, unsigned attempt,
+    uint32_t rnd);
+
+struct ls_sender_dest;
+struct ls_sender;
+
+/* The shared state of one destination's workers. Borrows conf and
+ * metrics. */
+struct ls_sender_dest *ls_sender_dest_new(const struct ls_conf_dest *,
+    const char *hostname, struct ls_dest_metrics *);
+void ls_sender_dest_free(struct ls_sender_dest *);
+
+/* A worker's sender. NULL if curl could not be set up. */
+struct ls_sender *ls_sender_new(struct ls_sender_dest *, unsigned idx);
+void ls_sender_free(struct ls_sender *);
+/* Sends batch, retrying until it is sent, dropped, or ctx is done (then
+ * its records stay unsent). Takes ownership of batch. */
+void ls_sender_send(struct ls_sender *, struct ls_batch *, struct ls_ctx *);
+
+#endif

@@ -1,0 +1,49 @@
+/*
+ * tailer: finds the files of every source, follows them as they grow, and
+ * turns their lines into records on the ingest queue.
+ *
+ * It lives on the main thread's libev loop and never blocks it: globs are
+ * expanded at start and on a timer; appends are seen through one inotify
+ * descriptor watching the files' directories (one watch per directory, not
+ * per file), with a stat poll as the fallback and the safety net; reads are
+ * taken in slices, with an idle watcher to come back, so one busy file
+ * cannot starve the loop or the other files.
+ *
+ * Backpressure: before each read the tailer asks the budget; at the high
+ * watermark it stops reading (the files keep the backlog) until the budget
+ * calls back from whichever thread freed enough records.
+ *
+ * Threading: main thread only, except that the budget's resume callback
+ * may come from any thread (it only does ev_async_send).
+ */
+#ifndef LS_TAILER_H
+#define LS_TAILER_H
+
+#include <ev.h>
+
+#include "conf.h"
+#include "metrics.h"
+#include "queue.h"
+#include "record.h"
+
+struct ls_tailer;
+
+/* A tailer for conf's sources pushing to out. Borrows everything. It owns
+ * the memory budget (conf's max_buffer_bytes) its records are charged to. */
+struct ls_tailer *ls_tailer_new(struct ev_loop *, const struct ls_conf *,
+    struct ls_queue *out, struct ls_metrics *);
+/* The budget the tailer's records are charged to (for status). */
+struct ls_budget *ls_tailer_budget(struct ls_tailer *);
+/* Scans and starts watching; the first reads happen in the loop. 0, or -1
+ * if nothing can be watched at all. */
+int ls_tailer_start(struct ls_tailer *) LS_WARN_UNUSED;
+/* Stops reading for good (shutdown). A partial last line is not shipped:
+ * it was never a complete line. */
+void ls_tailer_stop(struct ls_tailer *);
+/* Files open now, and whether reading is paused by the budget. */
+size_t ls_tailer_nfiles(struct ls_tailer *);
+int ls_tailer_paused(struct ls_tailer *);
+/* Stops and frees. NULL is a no-op. */
+void ls_tailer_free(struct ls_tailer *);
+
+#endif
