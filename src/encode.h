@@ -19,8 +19,10 @@
 
 /* Appends s as a quoted, escaped JSON string. */
 void ls_json_escape(struct ls_buf *, const char *s, size_t len);
-/* An upper bound of the encoded size of one record as an entry
- * (escaping expands at most six times), for batch sizing. */
+/* The encoded size of one record as an entry, for batch sizing: message
+ * bytes count for len + len/8, so it is an estimate, not a bound, for
+ * lines with many bytes to escape; the worker measures the real body and
+ * splits a batch that is over the limit. */
 size_t ls_encode_estimate(const struct ls_record *, const char *hostname);
 /*
  * Appends one body for recs[0..n-1]: a JSON array of objects (LS_FORMAT_JSON,
@@ -29,9 +31,8 @@ size_t ls_encode_estimate(const struct ls_record *, const char *hostname);
  * ddsource, ddtags when the source sets them. max_msg (0: no limit) cuts
  * each message to that many bytes, with a marker.
  */
-void ls_encode_batch(struct ls_buf *out, enum ls_format,
-    const char *hostname, struct ls_record *const *recs, size_t n,
-    size_t max_msg);
+void ls_encode_batch(struct ls_buf *out, enum ls_format, const char *hostname,
+    struct ls_record *const *recs, size_t n, size_t max_msg);
 /* Gzips in[0..len) into out (replacing its contents) at level 1-9. 0, or
  * -1 on a zlib error. */
 int ls_gzip(struct ls_buf *out, const void *in, size_t len, int level);

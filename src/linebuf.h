@@ -23,10 +23,10 @@ typedef void (*ls_line_cb)(const char *line, size_t len, uint64_t end_offset,
 
 struct ls_linebuf {
 	char *buf;
-	size_t cap;	 /* bytes allocated at buf (at most max + 1) */
-	size_t len;	 /* bytes held of the current line */
-	size_t max;	 /* most bytes kept per line */
-	size_t dropped;	 /* bytes of the current line past max */
+	size_t cap; /* bytes allocated at buf (at most max + 1) */
+	size_t len; /* bytes held of the current line */
+	size_t max; /* most bytes kept per line */
+	size_t dropped; /* bytes of the current line past max */
 	uint64_t offset; /* file offset of the next byte fed */
 };
 
@@ -34,8 +34,8 @@ struct ls_linebuf {
 void ls_linebuf_init(struct ls_linebuf *, size_t max, uint64_t offset);
 void ls_linebuf_cleanup(struct ls_linebuf *);
 /* Feeds n bytes; calls cb for every line they complete. */
-void ls_linebuf_feed(struct ls_linebuf *, const char *data, size_t n,
-    ls_line_cb cb, void *arg);
+void ls_linebuf_feed(
+    struct ls_linebuf *, const char *data, size_t n, ls_line_cb cb, void *arg);
 /* Emits the partial line held, if any, as a line. */
 void ls_linebuf_flush(struct ls_linebuf *, ls_line_cb cb, void *arg);
 /* Bytes of a partial line held, kept or dropped: offset minus this is

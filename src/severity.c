@@ -1,0 +1,319 @@
+/*
+ * severity: see severity.h.
+ *
+ * Detection runs once per line on the tailer's thread, so the plain-text
+ * path allocates nothing and looks at each of the first 128 bytes about
+ * once: a byte class table finds the words, and only words of a level
+ * word's length are lowercased and compared. Only lines that look like a
+ * JSON object pay for a jansson parse.
+ *
+ * A word in the text counts as a level only when something marks it as
+ * one: it is all upper case ("ERROR"), it is bracketed ("[warn]"), or it
+ * is the value of a level key ("level=info"). That trades away lines that
+ * only say "error" in lower case in running text, which would otherwise
+ * turn "user info updated" or "no error found" into levels.
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+
+#include "severity.h"
+
+/* How far into a plain line a level word may start. */
+#define SCAN_BYTES 128
+/* The longest level word ("informational"). */
+#define WORD_MAX 13
+
+static const char *const names[LS_SEV_COUNT] = {
+	"emergency",
+	"alert",
+	"critical",
+	"error",
+	"warning",
+	"notice",
+	"info",
+	"debug",
+};
+
+static const struct {
+	const char *word;
+	size_t len;
+	enum ls_severity sev;
+} words[] = {
+	{ "emerg", 5, LS_SEV_EMERGENCY },
+	{ "emergency", 9, LS_SEV_EMERGENCY },
+	{ "panic", 5, LS_SEV_EMERGENCY },
+	{ "alert", 5, LS_SEV_ALERT },
+	{ "crit", 4, LS_SEV_CRITICAL },
+	{ "critical", 8, LS_SEV_CRITICAL },
+	{ "fatal", 5, LS_SEV_CRITICAL },
+	{ "err", 3, LS_SEV_ERROR },
+	{ "error", 5, LS_SEV_ERROR },
+	{ "eror", 4, LS_SEV_ERROR },
+	{ "warn", 4, LS_SEV_WARNING },
+	{ "warning", 7, LS_SEV_WARNING },
+	{ "notice", 6, LS_SEV_NOTICE },
+	{ "info", 4, LS_SEV_INFO },
+	{ "information", 11, LS_SEV_INFO },
+	{ "informational", 13, LS_SEV_INFO },
+	{ "debug", 5, LS_SEV_DEBUG },
+	{ "dbg", 3, LS_SEV_DEBUG },
+	{ "trace", 5, LS_SEV_DEBUG },
+	{ "verbose", 7, LS_SEV_DEBUG },
+};
+
+/* Byte classes for the scan; our own table, so the locale cannot change
+ * what a letter is and no char is ever passed to <ctype.h> signed. */
+#define C_UPPER 0x01
+#define C_LOWER 0x02
+#define C_DIGIT 0x04
+#define C_UNDER 0x08
+#define C_LETTER (C_UPPER | C_LOWER)
+#define C_WORD (C_LETTER | C_DIGIT | C_UNDER)
+
+/* clang-format off */
+static const uint8_t cls[256] = {
+	['0'] = C_DIGIT, ['1'] = C_DIGIT, ['2'] = C_DIGIT, ['3'] = C_DIGIT,
+	['4'] = C_DIGIT, ['5'] = C_DIGIT, ['6'] = C_DIGIT, ['7'] = C_DIGIT,
+	['8'] = C_DIGIT, ['9'] = C_DIGIT, ['_'] = C_UNDER,
+	['A'] = C_UPPER, ['B'] = C_UPPER, ['C'] = C_UPPER, ['D'] = C_UPPER,
+	['E'] = C_UPPER, ['F'] = C_UPPER, ['G'] = C_UPPER, ['H'] = C_UPPER,
+	['I'] = C_UPPER, ['J'] = C_UPPER, ['K'] = C_UPPER, ['L'] = C_UPPER,
+	['M'] = C_UPPER, ['N'] = C_UPPER, ['O'] = C_UPPER, ['P'] = C_UPPER,
+	['Q'] = C_UPPER, ['R'] = C_UPPER, ['S'] = C_UPPER, ['T'] = C_UPPER,
+	['U'] = C_UPPER, ['V'] = C_UPPER, ['W'] = C_UPPER, ['X'] = C_UPPER,
+	['Y'] = C_UPPER, ['Z'] = C_UPPER,
+	['a'] = C_LOWER, ['b'] = C_LOWER, ['c'] = C_LOWER, ['d'] = C_LOWER,
+	['e'] = C_LOWER, ['f'] = C_LOWER, ['g'] = C_LOWER, ['h'] = C_LOWER,
+	['i'] = C_LOWER, ['j'] = C_LOWER, ['k'] = C_LOWER, ['l'] = C_LOWER,
+	['m'] = C_LOWER, ['n'] = C_LOWER, ['o'] = C_LOWER, ['p'] = C_LOWER,
+	['q'] = C_LOWER, ['r'] = C_LOWER, ['s'] = C_LOWER, ['t'] = C_LOWER,
+	['u'] = C_LOWER, ['v'] = C_LOWER, ['w'] = C_LOWER, ['x'] = C_LOWER,
+	['y'] = C_LOWER, ['z'] = C_LOWER,
+};
+/* clang-format on */
+
+#define CLS(c) (cls[(unsigned char)(c)])
+
+const char *
+ls_severity_name(enum ls_severity sev)
+{
+	if ((unsigned)sev >= LS_SEV_COUNT)
+		return "info";
+	return names[sev];
+}
+
+int
+ls_severity_parse(const char *s, size_t len, enum ls_severity *out)
+{
+	char low[WORD_MAX];
+	size_t i, k;
+
+	if (len == 1 && s[0] >= '0' && s[0] <= '7') {
+		*out = (enum ls_severity)(s[0] - '0');
+		return 0;
+	}
+	if (len < 3 || len > WORD_MAX)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if ((CLS(s[i]) & C_LETTER) == 0)
+			return -1;
+		low[i] = (char)(s[i] | 0x20);
+	}
+	for (k = 0; k < sizeof words / sizeof words[0]; k++) {
+		if (words[k].len == len
+		    && memcmp(words[k].word, low, len) == 0) {
+			*out = words[k].sev;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* A level from one JSON value: a level word or a syslog number. */
+static int
+json_level(json_t *v, enum ls_severity *out)
+{
+	json_int_t n;
+
+	if (json_is_string(v))
+		return ls_severity_parse(
+		    json_string_value(v), json_string_length(v), out);
+	if (json_is_integer(v)) {
+		n = json_integer_value(v);
+		if (n >= 0 && n <= 7) {
+			*out = (enum ls_severity)n;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* The level of a JSON object line; -1 if it is no JSON or has none. */
+static int
+detect_json(const char *line, size_t len, enum ls_severity *out)
+{
+	static const char *const keys[]
+	    = { "level", "severity", "status", "lvl", "log.level" };
+	json_t *root, *log;
+	size_t k;
+	int rc = -1;
+
+	/* A cut or garbled line ends elsewhere: skip the parse. */
+	while (len > 0 && (line[len - 1] == ' ' || line[len - 1] == '\t'))
+		len--;
+	if (len == 0 || line[len - 1] != '}')
+		return -1;
+	if ((root = json_loadb(line, len, JSON_ALLOW_NUL, NULL)) == NULL)
+		return -1;
+	if (json_is_object(root)) {
+		for (k = 0; k < sizeof keys / sizeof keys[0] && rc != 0; k++)
+			rc = json_level(json_object_get(root, keys[k]), out);
+		log = json_object_get(root, "log");
+		if (rc != 0 && json_is_object(log))
+			rc = json_level(json_object_get(log, "level"), out);
+	}
+	json_decref(root);
+	return rc;
+}
+
+/* A glog prefix: "E0101 12:00:00.000000 ..." (severity letter, MMDD). */
+static int
+detect_glog(const char *p, size_t len, enum ls_severity *out)
+{
+	size_t i;
+
+	if (len < 5 || (len > 5 && p[5] != ' '))
+		return -1;
+	for (i = 1; i < 5; i++) {
+		if ((CLS(p[i]) & C_DIGIT) == 0)
+			return -1;
+	}
+	switch (p[0]) {
+	case 'F':
+		*out = LS_SEV_CRITICAL;
+		return 0;
+	case 'E':
+		*out = LS_SEV_ERROR;
+		return 0;
+	case 'W':
+		*out = LS_SEV_WARNING;
+		return 0;
+	case 'I':
+		*out = LS_SEV_INFO;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+/* Whether "[ word ]", "<word>", "(word)" or Apache's "[module:word]"
+ * encloses p[ws..we). */
+static int
+enclosed(const char *p, size_t len, size_t ws, size_t we)
+{
+	char open, close;
+
+	while (ws > 0 && p[ws - 1] == ' ')
+		ws--;
+	while (we < len && p[we] == ' ')
+		we++;
+	if (ws == 0 || we == len)
+		return 0;
+	open = p[ws - 1];
+	close = p[we];
+	if (open == ':' && close == ']') {
+		for (ws--; ws > 0 && (CLS(p[ws - 1]) & C_WORD); ws--)
+			;
+		return ws > 0 && p[ws - 1] == '[';
+	}
+	return (open == '[' && close == ']') || (open == '<' && close == '>')
+	    || (open == '(' && close == ')');
+}
+
+/* Whether the word at p[ws..) is the value of a level key: "level=",
+ * "level: ", "lvl=", "severity=", "loglevel=", in any case, quoted or
+ * not ("\"level\":\"warn\"" too, for JSON that did not parse). */
+static int
+keyed(const char *p, size_t ws)
+{
+	static const char *const keys[]
+	    = { "level", "lvl", "severity", "loglevel" };
+	size_t i, ke, k, n;
+
+	i = ws;
+	if (i > 0 && (p[i - 1] == '"' || p[i - 1] == '\''))
+		i--;
+	while (i > 0 && p[i - 1] == ' ')
+		i--;
+	if (i == 0 || (p[i - 1] != '=' && p[i - 1] != ':'))
+		return 0;
+	i--;
+	if (i > 0 && (p[i - 1] == '"' || p[i - 1] == '\''))
+		i--;
+	ke = i;
+	while (i > 0 && (CLS(p[i - 1]) & C_LETTER))
+		i--;
+	/* The key is a whole word: "xlevel=" is some other key. */
+	if (i > 0 && (CLS(p[i - 1]) & C_WORD))
+		return 0;
+	n = ke - i;
+	for (k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+		if (strlen(keys[k]) == n && strncasecmp(keys[k], p + i, n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* The first marked level word starting in the first SCAN_BYTES. */
+static int
+detect_words(const char *p, size_t len, enum ls_severity *out)
+{
+	size_t i, ws, lim;
+	unsigned all;
+
+	lim = len < SCAN_BYTES ? len : SCAN_BYTES;
+	i = 0;
+	while (i < lim) {
+		if ((CLS(p[i]) & C_WORD) == 0) {
+			i++;
+			continue;
+		}
+		/* A word runs to its end even past lim, so that a long word
+		 * cut at lim is not taken for a short one. */
+		ws = i;
+		all = 0;
+		while (i < len && (CLS(p[i]) & C_WORD))
+			all |= CLS(p[i++]);
+		if ((all & ~C_LETTER) != 0 || i - ws < 3 || i - ws > WORD_MAX)
+			continue;
+		if (ls_severity_parse(p + ws, i - ws, out) != 0)
+			continue;
+		if (all == C_UPPER || enclosed(p, len, ws, i) || keyed(p, ws))
+			return 0;
+		/* A lower-case level word in running text: keep looking. */
+	}
+	return -1;
+}
+
+enum ls_severity
+ls_severity_detect(const char *line, size_t len, enum ls_severity dflt)
+{
+	enum ls_severity sev;
+	size_t i;
+
+	for (i = 0; i < len && (line[i] == ' ' || line[i] == '\t'); i++)
+		;
+	if (i < len && line[i] == '{'
+	    && detect_json(line + i, len - i, &sev) == 0)
+		return sev;
+	if (detect_glog(line, len, &sev) == 0)
+		return sev;
+	if (detect_words(line, len, &sev) == 0)
+		return sev;
+	return dflt;
+}
