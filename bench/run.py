@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""logshipd's benchmark: ships N generated lines of ~200 bytes to a
+counting sink and reports throughput and cost.
+
+  bench/run.py [--lines N] [--compression gzip|none] [--workers W]
+               [--logshipd PATH]
+
+Reported: wall lines/s (from start to the last entry received), CPU
+seconds per million lines of logshipd alone (user+sys, from wait4), peak
+RSS, and bytes on the wire (request bodies as sent). The sink is measured
+the same way, so that it is known not to be the bottleneck.
+"""
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(HERE)
+
+
+def http_json(port, path):
+    with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path)) as r:
+        return json.load(r)
+
+
+def wait_file(path, deadline):
+    while not (os.path.exists(path) and os.path.getsize(path) > 0):
+        if time.monotonic() > deadline:
+            sys.exit("timed out waiting for " + path)
+        time.sleep(0.05)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--lines", type=int, default=1000000)
+    ap.add_argument("--compression", default="gzip")
+    ap.add_argument("--level", type=int, default=6)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--logshipd", default=os.path.join(TOP, "build",
+                                                         "logshipd"))
+    ap.add_argument("--dir", default="/tmp/logshipd-bench")
+    a = ap.parse_args()
+
+    os.makedirs(a.dir, exist_ok=True)
+    data = os.path.join(a.dir, "input-%d.log" % a.lines)
+    if not os.path.exists(data):
+        print("generating %d lines into %s" % (a.lines, data))
+        subprocess.check_call([sys.executable,
+                               os.path.join(TOP, "scripts", "gen-logs.py"),
+                               "--out", data + ".tmp", "--count",
+                               str(a.lines)])
+        os.rename(data + ".tmp", data)
+    size = os.path.getsize(data)
+
+    run = os.path.join(a.dir, "run")
+    subprocess.call(["rm", "-rf", run])
+    os.makedirs(run)
+    portf = os.path.join(run, "port")
+    sink = subprocess.Popen([sys.executable, os.path.join(HERE, "sink.py"),
+                             "--port-file", portf])
+    try:
+        wait_file(portf, time.monotonic() + 10)
+        port = int(open(portf).read())
+        conf = os.path.join(run, "logshipd.yaml")
+        with open(conf, "w") as f:
+            f.write("""state_dir: %(run)s/state
+shutdown_timeout: 30s
+sources:
+  - name: bench
+    paths: ["%(data)s"]
+    service: bench
+    ddsource: bench
+    tags: ["env:bench"]
+destinations:
+  - name: sink
+    type: datadog
+    url: http://127.0.0.1:%(port)d/api/v2/logs
+    api_key_env: DD_API_KEY
+    workers: %(workers)d
+    compression: %(comp)s
+    compression_level: %(level)d
+""" % {"run": run, "data": data, "port": port, "workers": a.workers,
+                "comp": a.compression, "level": a.level})
+        env = dict(os.environ, DD_API_KEY="bench")
+        t0 = time.monotonic()
+        ls = subprocess.Popen([a.logshipd, "-d", "-c", conf], env=env,
+                              stderr=open(os.path.join(run, "log"), "w"))
+        deadline = t0 + 600
+        while True:
+            st = http_json(port, "/stats")
+            if st["entries"] >= a.lines:
+                break
+            if ls.poll() is not None or time.monotonic() > deadline:
+                sys.exit("logshipd stopped or timed out at %d entries"
+                         % st["entries"])
+            time.sleep(0.05)
+        wall = st["last"] - t0
+        ls.send_signal(signal.SIGTERM)
+        _, status, ru = os.wait4(ls.pid, 0)
+        cpu = ru.ru_utime + ru.ru_stime
+        print("logshipd %s, %d workers, %d lines (%.1f MB, %.0f B/line)"
+              % (a.compression, a.workers, a.lines, size / 1e6,
+                 size / a.lines))
+        print("  wall            %.2f s   %.0f lines/s" % (wall,
+                                                        a.lines / wall))
+        print("  cpu (user+sys)  %.2f s   %.2f s per million lines"
+              "   %.0f lines per cpu-second"
+              % (cpu, cpu * 1e6 / a.lines, a.lines / cpu))
+        print("  peak rss        %.1f MiB" % (ru.ru_maxrss / 1024))
+        print("  wire bytes      %d (%.3f of %d uncompressed), %d requests,"
+              " %.0f entries/request"
+              % (st["wire_bytes"], st["wire_bytes"] / max(st["raw_bytes"], 1),
+                 st["raw_bytes"], st["requests"],
+                 st["entries"] / max(st["requests"], 1)))
+        print("  exit status     %d, entries received %d"
+              % (os.waitstatus_to_exitcode(status), st["entries"]))
+    finally:
+        sink.terminate()
+        sink.wait()
+
+
+if __name__ == "__main__":
+    main()
