@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -37,11 +38,9 @@ static const struct {
 	{ "router (router.c)", "1", "ingest queue", "destination queues" },
 	{ "batcher (batcher.c)", "1 per destination", "destination queue",
 	    "batch queue" },
-	{ "sender (sender.c, pool.c)", "workers per destination",
-	    "batch queue", "HTTP intake" },
+	{ "sender (sender.c, pool.c)", "workers per destination", "batch queue",
+	    "HTTP intake" },
 };
-
-#define EX_USAGE_ 64
 
 struct daemon {
 	struct ev_loop *loop;
@@ -62,9 +61,8 @@ struct daemon {
 static void
 usage(void)
 {
-	fprintf(stderr,
-	    "usage: logshipd [-dhnVv] [-c file] [-s seconds]\n");
-	exit(EX_USAGE_);
+	fprintf(stderr, "usage: logshipd [-dhnVv] [-c file] [-s seconds]\n");
+	exit(EX_USAGE);
 }
 
 static void
@@ -176,8 +174,8 @@ final_report(struct daemon *d)
 }
 
 static void
-signal_watch(struct daemon *d, ev_signal *w, void (*cb)(struct ev_loop *,
-    ev_signal *, int), int signum)
+signal_watch(struct daemon *d, ev_signal *w,
+    void (*cb)(struct ev_loop *, ev_signal *, int), int signum)
 {
 	ev_signal_init(w, cb, signum);
 	w->data = d;
@@ -263,17 +261,18 @@ main(int argc, char *argv[])
 	d.m = ls_metrics_new(d.conf->ndests);
 	ev_async_init(&d.done_w, done_cb);
 	ev_async_start(d.loop, &d.done_w);
-	if ((d.pipeline = ls_pipeline_new(d.conf, d.m, d.root,
-		 pipeline_done_cb, &d)) == NULL ||
-	    ls_pipeline_start(d.pipeline) != 0) {
+	if ((d.pipeline = ls_pipeline_new(d.conf, NULL, d.m, d.root,
+		 pipeline_done_cb, &d))
+		== NULL
+	    || ls_pipeline_start(d.pipeline) != 0) {
 		log_warnx("cannot start the pipeline");
 		status = 1;
 		goto out;
 	}
 	pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
 
-	d.tailer = ls_tailer_new(d.loop, d.conf, ls_pipeline_input(d.pipeline),
-	    d.m);
+	d.tailer
+	    = ls_tailer_new(d.loop, d.conf, ls_pipeline_input(d.pipeline), d.m);
 	if (ls_tailer_start(d.tailer) != 0) {
 		status = 1;
 		goto out;
@@ -286,8 +285,8 @@ main(int argc, char *argv[])
 	d.deadline_w.data = &d;
 	if (summary_secs > 0) {
 		d.tty = isatty(STDERR_FILENO);
-		ev_timer_init(&d.summary_w, summary_cb, summary_secs,
-		    summary_secs);
+		ev_timer_init(
+		    &d.summary_w, summary_cb, summary_secs, summary_secs);
 		d.summary_w.data = &d;
 		ev_timer_start(d.loop, &d.summary_w);
 	}

@@ -24,7 +24,7 @@
 struct dest {
 	struct ls_pipeline *p;
 	const struct ls_conf_dest *conf;
-	struct ls_queue *in;	  /* records routed here */
+	struct ls_queue *in; /* records routed here */
 	struct ls_queue *batches; /* batcher -> workers */
 	struct ls_batcher *batcher;
 	struct ls_sender_dest *sd;
@@ -103,8 +103,9 @@ estimate_cb(const struct ls_record *r, void *arg)
 }
 
 struct ls_pipeline *
-ls_pipeline_new(const struct ls_conf *conf, struct ls_metrics *m,
-    struct ls_ctx *root, void (*done_cb)(void *), void *arg)
+ls_pipeline_new(const struct ls_conf *conf, struct ls_acks *acks,
+    struct ls_metrics *m, struct ls_ctx *root, void (*done_cb)(void *),
+    void *arg)
 {
 	struct ls_pipeline *p;
 	struct ls_batcher_limits lim;
@@ -133,16 +134,17 @@ ls_pipeline_new(const struct ls_conf *conf, struct ls_metrics *m,
 		lim.max_wait_ms = d->conf->batch_max_wait_ms;
 		d->batcher = ls_batcher_new(d->conf->name, d->in, d->batches,
 		    &lim, estimate_cb, p, p->ctx, thread_exit_cb, p);
-		if ((d->sd = ls_sender_dest_new(d->conf, conf->hostname,
+		if ((d->sd = ls_sender_dest_new(d->conf, conf->hostname, acks,
 			 &m->dest[i])) == NULL)
 			goto fail;
 		snprintf(name, sizeof name, "worker/%s", d->conf->name);
 		if ((d->pool = ls_pool_new(name, d->conf->workers, d->batches,
-			 &worker_ops, d, p->ctx)) == NULL)
+			 &worker_ops, d, p->ctx))
+		    == NULL)
 			goto fail;
 	}
 	p->router = ls_router_new(p->ingest, p->dest_in, p->ndests, conf->route,
-	    m, p->ctx, thread_exit_cb, p);
+	    acks, m, p->ctx, thread_exit_cb, p);
 	return p;
 fail:
 	ls_pipeline_free(p);
@@ -160,7 +162,8 @@ ls_pipeline_start(struct ls_pipeline *p)
 	atomic_init(&p->live, n);
 	p->started = 1;
 	/* Back to front, so every consumer waits before its producer runs.
-	 * A stage that fails to start must still count as exited. */
+	 * On failure the caller frees the pipeline, which cancels and joins
+	 * what did start. */
 	for (i = 0; i < p->ndests; i++) {
 		if (ls_pool_start(p->dests[i].pool) != 0)
 			goto fail;
@@ -206,8 +209,8 @@ ls_pipeline_queued_bytes(struct ls_pipeline *p)
 	size_t i;
 
 	for (i = 0; i < p->ndests; i++)
-		n += ls_queue_bytes(p->dests[i].in) +
-		    ls_queue_bytes(p->dests[i].batches);
+		n += ls_queue_bytes(p->dests[i].in)
+		    + ls_queue_bytes(p->dests[i].batches);
 	return n;
 }
 

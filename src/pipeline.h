@@ -18,6 +18,7 @@
 #ifndef LS_PIPELINE_H
 #define LS_PIPELINE_H
 
+#include "acks.h"
 #include "conf.h"
 #include "ctx.h"
 #include "metrics.h"
@@ -25,8 +26,9 @@
 
 struct ls_pipeline;
 
-/* Borrows conf, metrics and root, which must outlive it. */
-struct ls_pipeline *ls_pipeline_new(const struct ls_conf *,
+/* Borrows conf, acks (may be NULL), metrics and root, which must outlive
+ * it. */
+struct ls_pipeline *ls_pipeline_new(const struct ls_conf *, struct ls_acks *,
     struct ls_metrics *, struct ls_ctx *root, void (*done_cb)(void *),
     void *arg);
 /* Starts every thread. 0, or -1 (what started is stopped again). */

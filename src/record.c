@@ -15,8 +15,8 @@
 #include "xmalloc.h"
 
 void
-ls_budget_init(struct ls_budget *b, uint64_t high, void (*resume_cb)(void *),
-    void *arg)
+ls_budget_init(
+    struct ls_budget *b, uint64_t high, void (*resume_cb)(void *), void *arg)
 {
 	atomic_init(&b->used, 0);
 	atomic_init(&b->paused, 0);
@@ -37,8 +37,8 @@ ls_budget_should_pause(struct ls_budget *b)
 	 * store, with nobody left to see "paused": look again, and take the
 	 * pause back if so.
 	 */
-	if (atomic_load(&b->used) < b->low &&
-	    atomic_exchange(&b->paused, 0) == 1)
+	if (atomic_load(&b->used) < b->low
+	    && atomic_exchange(&b->paused, 0) == 1)
 		return 0;
 	return 1;
 }
@@ -49,8 +49,8 @@ budget_release(struct ls_budget *b, uint64_t n)
 	uint64_t before;
 
 	before = atomic_fetch_sub(&b->used, n);
-	if (before - n < b->low && atomic_load(&b->paused) &&
-	    atomic_exchange(&b->paused, 0) == 1 && b->resume_cb != NULL)
+	if (before - n < b->low && atomic_load(&b->paused)
+	    && atomic_exchange(&b->paused, 0) == 1 && b->resume_cb != NULL)
 		b->resume_cb(b->arg);
 }
 
@@ -63,6 +63,9 @@ ls_record_new(const struct ls_conf_source *src, struct ls_budget *budget,
 
 	r = xmalloc(sizeof *r + len + 1);
 	atomic_init(&r->refs, 1);
+	atomic_init(&r->pending, 0);
+	r->owner = NULL;
+	r->seq = 0;
 	r->severity = (uint8_t)sev;
 	r->flags = 0;
 	r->src = src;
@@ -99,6 +102,13 @@ ls_record_unref(struct ls_record *r)
 	if (r->budget != NULL)
 		budget_release(r->budget, ls_record_size(r));
 	free(r);
+}
+
+void
+ls_record_set_pending(struct ls_record *r, unsigned n)
+{
+	/* Relaxed: the queue push that follows publishes it. */
+	atomic_store_explicit(&r->pending, n, memory_order_relaxed);
 }
 
 void

@@ -23,6 +23,7 @@ struct ls_router {
 	struct ls_queue **outs;
 	size_t nouts;
 	const uint64_t *route;
+	struct ls_acks *acks;
 	struct ls_metrics *m;
 	struct ls_ctx *ctx;
 	void (*exit_cb)(void *);
@@ -33,8 +34,8 @@ struct ls_router {
 
 struct ls_router *
 ls_router_new(struct ls_queue *in, struct ls_queue **outs, size_t nouts,
-    const uint64_t *route, struct ls_metrics *m, struct ls_ctx *parent,
-    void (*exit_cb)(void *), void *arg)
+    const uint64_t *route, struct ls_acks *acks, struct ls_metrics *m,
+    struct ls_ctx *parent, void (*exit_cb)(void *), void *arg)
 {
 	struct ls_router *r;
 
@@ -43,6 +44,7 @@ ls_router_new(struct ls_queue *in, struct ls_queue **outs, size_t nouts,
 	r->outs = outs;
 	r->nouts = nouts;
 	r->route = route;
+	r->acks = acks;
 	r->m = m;
 	r->ctx = ls_ctx_new(parent);
 	r->exit_cb = exit_cb;
@@ -75,14 +77,23 @@ router_main(void *arg)
 	out = xcalloc(r->nouts * ROUTER_BATCH, sizeof *out);
 	nout = xcalloc(r->nouts, sizeof *nout);
 	for (;;) {
-		n = ls_queue_pop_many(r->in, r->ctx, LS_FOREVER, (void **)in,
-		    NULL, ROUTER_BATCH);
+		n = ls_queue_pop_many(
+		    r->in, r->ctx, LS_FOREVER, (void **)in, NULL, ROUTER_BATCH);
 		if (n == 0)
 			break; /* EPIPE: drained; ECANCELED: stopped */
 		for (i = 0; i < n; i++) {
 			mask = r->route[in[i]->severity];
-			if (mask == 0)
+			ls_record_set_pending(in[i],
+			    (unsigned)__builtin_popcountll(mask));
+			if (mask == 0) {
+				/* Routed nowhere: done, as far as delivery
+				 * goes. */
 				LS_COUNT(r->m->unrouted, 1);
+				if (r->acks != NULL) {
+					ls_record_set_pending(in[i], 1);
+					ls_acks_done(r->acks, &in[i], 1);
+				}
+			}
 			for (d = 0; d < r->nouts; d++) {
 				if ((mask & ((uint64_t)1 << d)) == 0)
 					continue;

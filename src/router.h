@@ -15,6 +15,7 @@
 
 #include <stdint.h>
 
+#include "acks.h"
 #include "ctx.h"
 #include "metrics.h"
 #include "queue.h"
@@ -23,11 +24,14 @@
 struct ls_router;
 
 /* A router from in to outs[0..nouts-1] by route (bit d of route[sev] set:
- * records of severity sev go to outs[d]). Borrows the queues, route and
- * metrics. exit_cb (may be NULL) runs in the thread as its last act. */
+ * records of severity sev go to outs[d]). Records routed nowhere are
+ * acknowledged at once on acks (may be NULL). Borrows the queues, route,
+ * acks and metrics. exit_cb (may be NULL) runs in the thread as its last
+ * act. */
 struct ls_router *ls_router_new(struct ls_queue *in, struct ls_queue **outs,
-    size_t nouts, const uint64_t *route, struct ls_metrics *,
-    struct ls_ctx *parent, void (*exit_cb)(void *arg), void *arg);
+    size_t nouts, const uint64_t *route, struct ls_acks *,
+    struct ls_metrics *, struct ls_ctx *parent, void (*exit_cb)(void *arg),
+    void *arg);
 int ls_router_start(struct ls_router *) LS_WARN_UNUSED;
 /* Waits for the thread to end (close the input first, or cancel). */
 void ls_router_join(struct ls_router *);

@@ -35,11 +35,12 @@
 struct ls_sender_dest {
 	const struct ls_conf_dest *conf;
 	const char *hostname;
+	struct ls_acks *acks;
 	struct ls_dest_metrics *m;
 	struct ls_sem *sem;
 	atomic_int_fast64_t not_before; /* ls_now_ms(): no request before */
-	atomic_uint failures;		/* consecutive, destination-wide */
-	atomic_int failing;		/* logged as failing, not yet recovered */
+	atomic_uint failures; /* consecutive, destination-wide */
+	atomic_int failing; /* logged as failing, not yet recovered */
 };
 
 struct ls_sender {
@@ -93,8 +94,8 @@ ls_retry_after_ms(const char *value, time_t now)
 	if (*value >= '0' && *value <= '9') {
 		errno = 0;
 		secs = strtoll(value, &end, 10);
-		while (*end == ' ' || *end == '\t' || *end == '\r' ||
-		    *end == '\n')
+		while (
+		    *end == ' ' || *end == '\t' || *end == '\r' || *end == '\n')
 			end++;
 		if (errno != 0 || *end != '\0' || secs > 86400 * 365)
 			return -1;
@@ -123,13 +124,14 @@ ls_backoff_ms(int64_t initial, int64_t max, unsigned attempt, uint32_t rnd)
 
 struct ls_sender_dest *
 ls_sender_dest_new(const struct ls_conf_dest *conf, const char *hostname,
-    struct ls_dest_metrics *m)
+    struct ls_acks *acks, struct ls_dest_metrics *m)
 {
 	struct ls_sender_dest *d;
 
 	d = xcalloc(1, sizeof *d);
 	d->conf = conf;
 	d->hostname = hostname;
+	d->acks = acks;
 	d->m = m;
 	if ((d->sem = ls_sem_new(conf->max_connections)) == NULL) {
 		free(d);
@@ -168,7 +170,8 @@ header_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 	size_t n = size * nmemb, len;
 	const char name[] = "retry-after:";
 
-	if (n > sizeof name - 1 && strncasecmp(ptr, name, sizeof name - 1) == 0) {
+	if (n > sizeof name - 1
+	    && strncasecmp(ptr, name, sizeof name - 1) == 0) {
 		len = n - (sizeof name - 1);
 		if (len >= sizeof s->retry_after)
 			len = sizeof s->retry_after - 1;
@@ -179,8 +182,8 @@ header_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 }
 
 static int
-progress_cb(void *arg, curl_off_t dltotal, curl_off_t dlnow,
-    curl_off_t ultotal, curl_off_t ulnow)
+progress_cb(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+    curl_off_t ulnow)
 {
 	struct ls_sender *s = arg;
 
@@ -205,14 +208,13 @@ ls_sender_new(struct ls_sender_dest *d, unsigned idx)
 		goto fail;
 
 	s->headers = curl_slist_append(s->headers,
-	    c->format == LS_FORMAT_NDJSON ?
-		"Content-Type: application/x-ndjson" :
-		"Content-Type: application/json");
+	    c->format == LS_FORMAT_NDJSON ? "Content-Type: application/x-ndjson"
+					  : "Content-Type: application/json");
 	if (c->compression == LS_COMPRESS_GZIP)
-		s->headers = curl_slist_append(s->headers,
-		    "Content-Encoding: gzip");
-	s->headers = curl_slist_append(s->headers,
-	    "User-Agent: logshipd/" PACKAGE_VERSION);
+		s->headers
+		    = curl_slist_append(s->headers, "Content-Encoding: gzip");
+	s->headers = curl_slist_append(
+	    s->headers, "User-Agent: logshipd/" PACKAGE_VERSION);
 	/* No "Expect: 100-continue" round trip before large bodies. */
 	s->headers = curl_slist_append(s->headers, "Expect:");
 	if (c->api_key != NULL) {
@@ -231,8 +233,10 @@ ls_sender_new(struct ls_sender_dest *d, unsigned idx)
 	curl_easy_setopt(s->curl, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(s->curl, CURLOPT_CONNECTTIMEOUT_MS,
 	    (long)(c->timeout_ms < 10000 ? c->timeout_ms : 10000));
-	curl_easy_setopt(s->curl, CURLOPT_SSL_VERIFYPEER, c->tls_verify ? 1L : 0L);
-	curl_easy_setopt(s->curl, CURLOPT_SSL_VERIFYHOST, c->tls_verify ? 2L : 0L);
+	curl_easy_setopt(
+	    s->curl, CURLOPT_SSL_VERIFYPEER, c->tls_verify ? 1L : 0L);
+	curl_easy_setopt(
+	    s->curl, CURLOPT_SSL_VERIFYHOST, c->tls_verify ? 2L : 0L);
 	if (c->ca_file != NULL)
 		curl_easy_setopt(s->curl, CURLOPT_CAINFO, c->ca_file);
 	curl_easy_setopt(s->curl, CURLOPT_FOLLOWLOCATION, 0L);
@@ -290,8 +294,8 @@ hold_until(struct ls_sender_dest *d, int64_t until)
 {
 	int_fast64_t cur = atomic_load(&d->not_before);
 
-	while (cur < until &&
-	    !atomic_compare_exchange_weak(&d->not_before, &cur, until))
+	while (cur < until
+	    && !atomic_compare_exchange_weak(&d->not_before, &cur, until))
 		;
 }
 
@@ -312,8 +316,8 @@ post(struct ls_sender *s, const struct ls_buf *payload, struct ls_ctx *ctx,
 	s->errbuf[0] = '\0';
 	ls_buf_reset(&s->errbody);
 	curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, payload->data);
-	curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE_LARGE,
-	    (curl_off_t)payload->len);
+	curl_easy_setopt(
+	    s->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)payload->len);
 	curl_easy_setopt(s->curl, CURLOPT_TIMEOUT_MS, (long)timeout);
 	LS_COUNT(s->d->m->in_flight, 1);
 	rc = curl_easy_perform(s->curl);
@@ -333,14 +337,15 @@ describe(struct ls_sender *s, int rc, long status, char *out, size_t len)
 	size_t i;
 
 	if (rc != CURLE_OK) {
-		snprintf(out, len, "%s", s->errbuf[0] ? s->errbuf :
-		    curl_easy_strerror((CURLcode)rc));
+		snprintf(out, len, "%s",
+		    s->errbuf[0] ? s->errbuf
+				 : curl_easy_strerror((CURLcode)rc));
 		return;
 	}
 	/* Keep the body printable: it comes from the network. */
 	for (i = 0; i < s->errbody.len; i++)
-		if ((unsigned char)s->errbody.data[i] < 0x20 ||
-		    (unsigned char)s->errbody.data[i] > 0x7e)
+		if ((unsigned char)s->errbody.data[i] < 0x20
+		    || (unsigned char)s->errbody.data[i] > 0x7e)
 			s->errbody.data[i] = '.';
 	snprintf(out, len, "HTTP %ld%s%.*s", status, s->errbody.len ? ": " : "",
 	    (int)(s->errbody.len < 200 ? s->errbody.len : 200),
@@ -356,6 +361,14 @@ count_sent(struct ls_dest_metrics *m, struct ls_record *const *recs, size_t n)
 		LS_COUNT(m->sent_by_sev[recs[i]->severity], 1);
 	LS_COUNT(m->sent, n);
 	LS_COUNT(m->batches, 1);
+}
+
+/* The destination is done with these records, sent or dropped. */
+static void
+finish(struct ls_sender_dest *d, struct ls_record *const *recs, size_t n)
+{
+	if (d->acks != NULL)
+		ls_acks_done(d->acks, recs, n);
 }
 
 /*
@@ -386,8 +399,9 @@ send_range(struct ls_sender *s, struct ls_record *const *recs, size_t n,
 	}
 	payload = &s->body;
 	if (c->compression == LS_COMPRESS_GZIP) {
-		if (ls_gzip(&s->gz, s->body.data, s->body.len,
-			c->compression_level) != 0)
+		if (ls_gzip(
+			&s->gz, s->body.data, s->body.len, c->compression_level)
+		    != 0)
 			fatalx("%s: gzip failed", c->name);
 		payload = &s->gz;
 	}
@@ -405,6 +419,7 @@ send_range(struct ls_sender *s, struct ls_record *const *recs, size_t n,
 		if (res == LS_SEND_OK) {
 			LS_COUNT(d->m->wire_bytes, payload->len);
 			count_sent(d->m, recs, n);
+			finish(d, recs, n);
 			atomic_store(&d->failures, 0);
 			if (atomic_exchange(&d->failing, 0))
 				log_notice("%s: delivering again", c->name);
@@ -413,11 +428,12 @@ send_range(struct ls_sender *s, struct ls_record *const *recs, size_t n,
 		describe(s, rc, status, why, sizeof why);
 		if (res == LS_SEND_SPLIT) {
 			LS_COUNT(d->m->splits, 1);
-			log_info("%s: %s; splitting %zu entries", c->name, why, n);
+			log_info(
+			    "%s: %s; splitting %zu entries", c->name, why, n);
 			if (n > 1) {
 				send_range(s, recs, n / 2, max_msg, ctx);
-				send_range(s, recs + n / 2, n - n / 2, max_msg,
-				    ctx);
+				send_range(
+				    s, recs + n / 2, n - n / 2, max_msg, ctx);
 				return;
 			}
 			if (max_msg == 0 || max_msg > recs[0]->len)
@@ -427,6 +443,7 @@ send_range(struct ls_sender *s, struct ls_record *const *recs, size_t n,
 				return;
 			}
 			LS_COUNT(d->m->dropped[LS_DROP_OVERSIZE], 1);
+			finish(d, recs, 1);
 			log_warnx("%s: dropped an entry the intake refuses "
 				  "even cut to %zu bytes (%s)",
 			    c->name, max_msg, why);
@@ -434,6 +451,7 @@ send_range(struct ls_sender *s, struct ls_record *const *recs, size_t n,
 		}
 		if (res == LS_SEND_REJECT) {
 			LS_COUNT(d->m->dropped[LS_DROP_REJECTED], n);
+			finish(d, recs, n);
 			log_warnx("%s: dropped %zu entries the intake rejected "
 				  "(%s)",
 			    c->name, n, why);
@@ -446,8 +464,9 @@ send_range(struct ls_sender *s, struct ls_record *const *recs, size_t n,
 		    attempt, (uint32_t)rand_r(&s->seed));
 		if (status == 401 || status == 403)
 			delay = c->retry_max_ms; /* a key problem: go slowly */
-		if (s->retry_after[0] != '\0' &&
-		    (ra = ls_retry_after_ms(s->retry_after, time(NULL))) >= 0) {
+		if (s->retry_after[0] != '\0'
+		    && (ra = ls_retry_after_ms(s->retry_after, time(NULL)))
+			>= 0) {
 			if (ra > RETRY_AFTER_CAP_MS)
 				ra = RETRY_AFTER_CAP_MS;
 			if (ra > delay)
@@ -455,12 +474,13 @@ send_range(struct ls_sender *s, struct ls_record *const *recs, size_t n,
 		}
 		hold_until(d, ls_now_ms() + delay);
 		LS_COUNT(d->m->retries, 1);
-		if (!atomic_exchange(&d->failing, 1) || status == 401 ||
-		    status == 403)
+		if (!atomic_exchange(&d->failing, 1) || status == 401
+		    || status == 403)
 			log_warnx("%s: %s; retrying in %lld ms%s", c->name, why,
 			    (long long)delay,
-			    status == 401 || status == 403 ?
-				" (check the API key)" : "");
+			    status == 401 || status == 403
+				? " (check the API key)"
+				: "");
 		else
 			log_debug("%s: %s; retrying in %lld ms", c->name, why,
 			    (long long)delay);
@@ -468,8 +488,7 @@ send_range(struct ls_sender *s, struct ls_record *const *recs, size_t n,
 }
 
 void
-ls_sender_send(struct ls_sender *s, struct ls_batch *batch,
-    struct ls_ctx *ctx)
+ls_sender_send(struct ls_sender *s, struct ls_batch *batch, struct ls_ctx *ctx)
 {
 	send_range(s, batch->recs, batch->n, s->d->conf->max_entry_bytes, ctx);
 	ls_batch_free(batch);

@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "acks.h"
 #include "batcher.h"
 #include "conf.h"
 #include "ctx.h"
@@ -44,16 +45,17 @@ enum ls_send_result ls_sender_classify(int curl_code, long status);
 int64_t ls_retry_after_ms(const char *value, time_t now);
 /* The delay before retry number attempt (0 for the first): a random value
  * (from rnd) between initial and min(max, initial * 2^attempt). */
-int64_t ls_backoff_ms(int64_t initial, int64_t max, unsigned attempt,
-    uint32_t rnd);
+int64_t ls_backoff_ms(
+    int64_t initial, int64_t max, unsigned attempt, uint32_t rnd);
 
 struct ls_sender_dest;
 struct ls_sender;
 
-/* The shared state of one destination's workers. Borrows conf and
+/* The shared state of one destination's workers. Records sent or dropped
+ * are acknowledged on acks (may be NULL). Borrows conf, acks and
  * metrics. */
 struct ls_sender_dest *ls_sender_dest_new(const struct ls_conf_dest *,
-    const char *hostname, struct ls_dest_metrics *);
+    const char *hostname, struct ls_acks *, struct ls_dest_metrics *);
 void ls_sender_dest_free(struct ls_sender_dest *);
 
 /* A worker's sender. NULL if curl could not be set up. */

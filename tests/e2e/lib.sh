@@ -1,0 +1,267 @@
+# lib.sh: sourced by every end-to-end test (POSIX sh).
+#
+# Each test runs the real logshipd against tests/fake-intake/intake.py on an
+# ephemeral loopback port, in its own temp dir $T, under "trap cleanup EXIT".
+# Waits are bounded polls (wait_for), never fixed sleeps; every deadline is
+# multiplied by LS_TIMEOUT_SCALE (e.g. 5 under TSan).
+#
+# Environment (exported by "make check"; defaults for running by hand):
+#   LOGSHIPD          the binary
+#   TOP_SRCDIR        the source tree
+#   PYTHON3           python3 (missing: the test is skipped, exit 77)
+#   LS_TIMEOUT_SCALE  deadline multiplier, an integer or decimal (1)
+#   LS_KEEP           1: keep $T even when the test passes
+
+set -eu
+
+if [ -z "${TOP_SRCDIR:-}" ]; then
+	TOP_SRCDIR=$(cd "$(dirname "$0")/../.." && pwd)
+fi
+: "${PYTHON3:=python3}"
+: "${LS_TIMEOUT_SCALE:=1}"
+: "${LS_KEEP:=0}"
+if [ -z "${LOGSHIPD:-}" ]; then
+	for f in "$PWD/logshipd" ../logshipd "$TOP_SRCDIR/build/logshipd" \
+	    "$TOP_SRCDIR/logshipd"; do
+		if [ -x "$f" ]; then
+			LOGSHIPD=$f
+			break
+		fi
+	done
+	: "${LOGSHIPD:=$PWD/logshipd}"
+fi
+INTAKE_PY=$TOP_SRCDIR/tests/fake-intake/intake.py
+TEST_NAME=$(basename "$0" .sh)
+
+if ! command -v "$PYTHON3" >/dev/null 2>&1; then
+	echo "SKIP: $TEST_NAME: no python3 ($PYTHON3)" >&2
+	exit 77
+fi
+
+# The API key the Datadog destinations read (api_key_env: DD_API_KEY) and
+# the intake checks (start_intake --api-key "$DD_API_KEY").
+DD_API_KEY=e2e-key-0123456789abcdef
+export DD_API_KEY
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/logshipd-e2e-$TEST_NAME.XXXXXX")
+LS_PID=
+LS_STATUS=
+INTAKE_PID=
+INTAKE_PORT=
+INTAKE_URL=
+
+cleanup() {
+	status=$?
+	set +e
+	if [ -n "$LS_PID" ]; then
+		kill -KILL "$LS_PID" 2>/dev/null
+		wait "$LS_PID" 2>/dev/null
+	fi
+	if [ -n "$INTAKE_PID" ]; then
+		kill -TERM "$INTAKE_PID" 2>/dev/null
+		wait "$INTAKE_PID" 2>/dev/null
+	fi
+	if [ "$status" -ne 0 ] && [ "$status" -ne 77 ]; then
+		if [ -s "$T/logshipd.log" ]; then
+			echo "--- last 150 lines of $T/logshipd.log" >&2
+			tail -n 150 "$T/logshipd.log" >&2
+			echo "---" >&2
+		fi
+		echo "FAIL: $TEST_NAME (exit $status); kept $T" >&2
+	elif [ "$LS_KEEP" = 1 ]; then
+		echo "kept $T" >&2
+	else
+		rm -rf "$T"
+	fi
+	exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+fail() {
+	echo "FAIL: $TEST_NAME: $*" >&2
+	exit 1
+}
+
+log() {
+	echo "$TEST_NAME: $*" >&2
+}
+
+# assert_eq ACTUAL EXPECTED MSG
+assert_eq() {
+	[ "$1" = "$2" ] || fail "$3: got '$1', want '$2'"
+}
+
+# scaled SECONDS: the deadline in whole seconds, times LS_TIMEOUT_SCALE.
+scaled() {
+	awk -v s="$1" -v k="$LS_TIMEOUT_SCALE" \
+	    'BEGIN { v = s * k; i = int(v); if (i < v) i++; print i }'
+}
+
+now_ms() {
+	echo $(($(date +%s%N) / 1000000))
+}
+
+# wait_for TIMEOUT_SECONDS CMD...: polls CMD until it succeeds, or fails the
+# test once the (scaled) deadline has passed.
+wait_for() {
+	_wf_to=$(scaled "$1")
+	shift
+	_wf_end=$(($(now_ms) + _wf_to * 1000))
+	while :; do
+		if "$@" >/dev/null 2>&1; then
+			return 0
+		fi
+		if [ "$(now_ms)" -ge "$_wf_end" ]; then
+			fail "timed out after ${_wf_to}s waiting for: $*"
+		fi
+		sleep 0.1 # ok-sleep: bounded poll
+	done
+}
+
+# Is process $1 (our child) still running? A zombie is not.
+alive() {
+	_st=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+	case $_st in
+	Z* | "") return 1 ;;
+	esac
+	return 0
+}
+
+# -- the fake intake --------------------------------------------------------
+
+# start_intake [intake.py serve args]: sets INTAKE_PORT, INTAKE_URL.
+start_intake() {
+	rm -f "$T/intake.port"
+	"$PYTHON3" "$INTAKE_PY" serve --port-file "$T/intake.port" "$@" \
+	    2>>"$T/intake.log" &
+	INTAKE_PID=$!
+	_end=$(($(now_ms) + $(scaled 15) * 1000))
+	while [ ! -s "$T/intake.port" ]; do
+		alive "$INTAKE_PID" || {
+			cat "$T/intake.log" >&2
+			fail "the fake intake died at start"
+		}
+		[ "$(now_ms)" -lt "$_end" ] || fail "the fake intake did not start"
+		sleep 0.1 # ok-sleep: bounded poll
+	done
+	INTAKE_PORT=$(cat "$T/intake.port")
+	INTAKE_URL=http://127.0.0.1:$INTAKE_PORT
+}
+
+# stop_intake: SIGTERM, and the intake must exit 0.
+stop_intake() {
+	kill -TERM "$INTAKE_PID"
+	_st=0
+	wait "$INTAKE_PID" || _st=$?
+	INTAKE_PID=
+	assert_eq "$_st" 0 "fake intake exit status"
+}
+
+# intake CMD [args]: the intake's command-line client (count, entries,
+# messages, stats, control, post, check), pointed at this test's intake.
+intake() {
+	_cmd=$1
+	shift
+	"$PYTHON3" "$INTAKE_PY" "$_cmd" --port-file "$T/intake.port" "$@"
+}
+
+# intake_stat PYEXPR: evaluates a Python expression over the stats dict s.
+# e.g. intake_stat 's["by_status"].get("500", 0)'
+intake_stat() {
+	intake stats | "$PYTHON3" -c '
+import json, sys
+s = json.load(sys.stdin)
+print(eval(sys.argv[1]))' "$1"
+}
+
+# wait_count PATH N TIMEOUT: until the intake holds at least N entries on
+# PATH. Fails early if logshipd died.
+wait_count() {
+	_wc_to=$(scaled "$3")
+	_wc_end=$(($(now_ms) + _wc_to * 1000))
+	while :; do
+		_wc_n=$(intake count --path "$1")
+		[ "$_wc_n" -ge "$2" ] && return 0
+		if [ -n "$LS_PID" ] && ! alive "$LS_PID"; then
+			fail "logshipd died while waiting for $2 entries on $1 (have $_wc_n)"
+		fi
+		if [ "$(now_ms)" -ge "$_wc_end" ]; then
+			fail "timed out after ${_wc_to}s: $_wc_n of $2 entries on $1"
+		fi
+		sleep 0.1 # ok-sleep: bounded poll
+	done
+}
+
+# -- logshipd -----------------------------------------------------------------
+
+# write_config FILE <<EOF ... EOF
+write_config() {
+	cat >"$1"
+}
+
+need_logshipd() {
+	[ -x "$LOGSHIPD" ] || fail "no logshipd binary at $LOGSHIPD (set LOGSHIPD)"
+}
+
+# start_logshipd CONFIG [args]: in the background, output to
+# $T/logshipd.log; sets LS_PID.
+start_logshipd() {
+	need_logshipd
+	_cf=$1
+	shift
+	echo "=== $LOGSHIPD -d -v -c $_cf $*" >>"$T/logshipd.log"
+	"$LOGSHIPD" -d -v -c "$_cf" "$@" >>"$T/logshipd.log" 2>&1 &
+	LS_PID=$!
+	LS_STATUS=
+}
+
+# stop_logshipd [SIG] [TIMEOUT]: sends SIG (TERM), waits at most TIMEOUT
+# (scaled, default 60) seconds; sets LS_STATUS and LS_STOP_MS (how long it
+# took to exit).
+stop_logshipd() {
+	_sig=${1:-TERM}
+	_sto=$(scaled "${2:-60}")
+	[ -n "$LS_PID" ] || fail "stop_logshipd: logshipd is not running"
+	_t0=$(now_ms)
+	kill -"$_sig" "$LS_PID" 2>/dev/null || true
+	while alive "$LS_PID"; do
+		if [ "$(now_ms)" -ge $((_t0 + _sto * 1000)) ]; then
+			fail "logshipd did not exit within ${_sto}s of SIG$_sig"
+		fi
+		sleep 0.1 # ok-sleep: bounded poll
+	done
+	LS_STOP_MS=$(($(now_ms) - _t0))
+	LS_STATUS=0
+	wait "$LS_PID" || LS_STATUS=$?
+	LS_PID=
+	log "logshipd exited $LS_STATUS, ${LS_STOP_MS}ms after SIG$_sig"
+}
+
+# ls_final_read: N of the last "final: read=N lines" line in the log.
+ls_final_read() {
+	sed -n 's/.*final: read=\([0-9][0-9]*\).*/\1/p' "$T/logshipd.log" |
+	    tail -n 1
+}
+
+# ls_dest_stat NAME KEY: KEY (sent, dropped, unsent) of the last
+# "destination NAME: sent=N dropped=N unsent=N" line.
+ls_dest_stat() {
+	sed -n "/destination $1: /s/.*[ :]$2=\\([0-9][0-9]*\\).*/\\1/p" \
+	    "$T/logshipd.log" | tail -n 1
+}
+
+# gen_lines FILE N [PREFIX]: appends N distinct INFO lines (python: fast
+# for 100k lines).
+gen_lines() {
+	"$PYTHON3" - "$@" <<'PYEOF'
+import sys
+fname, n = sys.argv[1], int(sys.argv[2])
+prefix = sys.argv[3] if len(sys.argv) > 3 else "line"
+with open(fname, "a") as f:
+    for i in range(n):
+        f.write("2026-11-23T10:00:00.%03dZ INFO %s %07d the quick brown fox\n"
+                % (i % 1000, prefix, i))
+PYEOF
+}

@@ -1,0 +1,42 @@
+#!/bin/sh
+# The first request is answered 400: its entries are dropped (never
+# resent), every other line arrives exactly once, and the final stats say
+# how many were dropped.
+. "$(dirname "$0")/lib.sh"
+
+N=3000
+start_intake --api-key "$DD_API_KEY"
+intake control '{"path": "/api/v2/logs", "script": [{"status": 400}]}'
+mkdir "$T/logs" "$T/state"
+write_config "$T/logshipd.yaml" <<YAML
+state_dir: $T/state
+shutdown_timeout: 10s
+scan_interval: 200ms
+poll_interval: 100ms
+sources:
+  - name: app
+    paths: ["$T/logs/*.log"]
+destinations:
+  - name: dd
+    type: datadog
+    url: $INTAKE_URL/api/v2/logs
+    api_key_env: DD_API_KEY
+    batch: { max_entries: 500, max_wait: 200ms }
+    retry: { initial: 100ms, max: 1s }
+YAML
+gen_lines "$T/logs/app.log" "$N" reject400
+
+start_logshipd "$T/logshipd.yaml"
+wait_for 30 test "$(intake count --rejected)" -gt 0
+R=$(intake count --rejected)
+wait_count /api/v2/logs $((N - R)) 60
+stop_logshipd TERM 20
+assert_eq "$LS_STATUS" 0 "exit status"
+assert_eq "$(intake_stat 's["by_status"].get("400", 0)')" 1 "400 answers"
+intake messages --rejected >"$T/rejected"
+grep -vxFf "$T/rejected" "$T/logs/app.log" >"$T/want"
+assert_eq "$(wc -l <"$T/want" | tr -d ' ')" $((N - R)) "lines not rejected"
+intake check --expect "$T/want" || fail "received != written - rejected"
+assert_eq "$(ls_dest_stat dd dropped)" "$R" "dd dropped="
+assert_eq "$(ls_dest_stat dd sent)" $((N - R)) "dd sent="
+log "ok ($R rejected)"
