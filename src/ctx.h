@@ -47,9 +47,9 @@ void ls_ctx_cancel(struct ls_ctx *);
 
 /* Why a context is done. */
 enum ls_ctx_err {
-	LS_CTX_OK = 0,	     /* not done */
-	LS_CTX_CANCELED,     /* ls_ctx_cancel() on it or an ancestor */
-	LS_CTX_DEADLINE,     /* its deadline passed */
+	LS_CTX_OK = 0, /* not done */
+	LS_CTX_CANCELED, /* ls_ctx_cancel() on it or an ancestor */
+	LS_CTX_DEADLINE, /* its deadline passed */
 };
 /* LS_CTX_OK while the context is live, else why it is done. */
 enum ls_ctx_err ls_ctx_err(struct ls_ctx *);

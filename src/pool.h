@@ -30,8 +30,8 @@ struct ls_pool_ops {
 	void *(*init_cb)(unsigned idx, void *arg);
 	/* Handles one item, which it owns. ctx is the pool's context: pass it
 	 * to every blocking call so that a stop reaches them. */
-	void (*process_cb)(void *item, void *wstate, struct ls_ctx *ctx,
-	    void *arg);
+	void (*process_cb)(
+	    void *item, void *wstate, struct ls_ctx *ctx, void *arg);
 	/* Runs in the worker as it exits. May be NULL. */
 	void (*fini_cb)(void *wstate, void *arg);
 	/* Runs in the worker as its very last act, after fini_cb (so the
@@ -41,7 +41,7 @@ struct ls_pool_ops {
 };
 
 struct ls_pool_stats {
-	uint64_t items;	  /* items processed */
+	uint64_t items; /* items processed */
 	uint64_t busy_ms; /* time spent in process_cb */
 };
 

@@ -28,8 +28,8 @@
 struct ls_queue;
 
 /* A new empty queue. free_cb (may be NULL) releases leftover items. */
-struct ls_queue *ls_queue_new(void (*free_cb)(void *item, void *arg),
-    void *arg);
+struct ls_queue *ls_queue_new(
+    void (*free_cb)(void *item, void *arg), void *arg);
 /* Frees the queue and, with the free callback, every item left in it. No
  * thread may be using it. NULL is a no-op. */
 void ls_queue_free(struct ls_queue *);
@@ -51,8 +51,8 @@ int ls_queue_push_many(struct ls_queue *, void *const *items,
  *   ETIMEDOUT  until (absolute ls_now_ms() time, or LS_FOREVER) passed,
  *   ECANCELED  ctx is done.
  */
-void *ls_queue_pop(struct ls_queue *, struct ls_ctx *, int64_t until,
-    size_t *bytes);
+void *ls_queue_pop(
+    struct ls_queue *, struct ls_ctx *, int64_t until, size_t *bytes);
 /* Like ls_queue_pop(), but takes up to max items at once once at least one
  * is there. Returns how many it stored in items (and bytes, if not NULL);
  * 0 with errno as for ls_queue_pop(). */
