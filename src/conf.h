@@ -32,7 +32,7 @@ struct ls_conf_source {
 	char *name;
 	char **paths; /* glob patterns */
 	size_t npaths;
-	char *service;	/* may be NULL */
+	char *service; /* may be NULL */
 	char *ddsource; /* may be NULL */
 	char **tags;
 	size_t ntags;
@@ -41,6 +41,9 @@ struct ls_conf_source {
 	enum ls_start_at start_at;
 	size_t max_line_bytes;
 	int64_t partial_flush_ms; /* ship a partial last line after this idle */
+	char *multiline_start; /* the pattern as written, or NULL */
+	void *multiline_re; /* a compiled regex_t, or NULL */
+	int64_t multiline_flush_ms; /* ship a gathered entry after this idle */
 };
 
 struct ls_conf_dest {
@@ -60,8 +63,8 @@ struct ls_conf_dest {
 	int64_t retry_initial_ms;
 	int64_t retry_max_ms;
 	size_t max_entry_bytes; /* a single entry is cut to this on 413 */
-	int tls_verify;	        /* 1 unless "insecure: true" */
-	char *ca_file;	        /* may be NULL */
+	int tls_verify; /* 1 unless "insecure: true" */
+	char *ca_file; /* may be NULL */
 };
 
 struct ls_conf {
@@ -72,6 +75,10 @@ struct ls_conf {
 	uint64_t max_buffer_bytes;
 	int64_t scan_interval_ms; /* glob rescan */
 	int64_t poll_interval_ms; /* stat poll, the fallback to inotify */
+	int64_t checkpoint_interval_ms;
+	int64_t close_inactive_ms; /* a rotated file idle this long */
+	int64_t close_removed_after_ms; /* a deleted file, at most this long */
+	size_t max_open_files;
 	struct ls_conf_source *sources;
 	size_t nsources;
 	struct ls_conf_dest *dests;
@@ -86,8 +93,8 @@ struct ls_conf {
  */
 struct ls_conf *ls_conf_load(const char *path, FILE *errf);
 /* The same from a string (tests); name is used in messages. */
-struct ls_conf *ls_conf_load_string(const char *name, const char *yaml,
-    FILE *errf);
+struct ls_conf *ls_conf_load_string(
+    const char *name, const char *yaml, FILE *errf);
 /* Frees it, clearing the API keys first. NULL is a no-op. */
 void ls_conf_free(struct ls_conf *);
 

@@ -1,0 +1,1233 @@
+/*
+ * check_conf: the configuration file, its defaults, and every error it can
+ * report.
+ *
+ * Errors are compared as whole text, "t.yaml:LINE:COL: message" lines
+ * captured with open_memstream, because the exact position and wording are
+ * what an operator sees. Each error row is a small file and the exact
+ * output expected of it. An API key is set in the environment for the
+ * whole run, and no test's error output may contain it.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "conf.h"
+
+/* The secret used everywhere: set as LS_TEST_KEY and written to files. */
+#define KEY "s3cr3tK3yDoNotPrint0123456789abc"
+
+/* A valid source and a valid http destination, three and four lines. */
+#define SRC                                                                    \
+	"sources:\n"                                                           \
+	"  - name: app\n"                                                      \
+	"    paths: [/var/log/app/*.log]\n"
+#define DST                                                                    \
+	"destinations:\n"                                                      \
+	"  - name: out\n"                                                      \
+	"    type: http\n"                                                     \
+	"    url: http://127.0.0.1:8088/in\n"
+
+/* Loads yaml as "t.yaml"; *errs gets what was written to errf. */
+static struct ls_conf *
+load(const char *yaml, char **errs)
+{
+	struct ls_conf *c;
+	size_t len;
+	FILE *f;
+
+	*errs = NULL;
+	ck_assert_ptr_nonnull(f = open_memstream(errs, &len));
+	c = ls_conf_load_string("t.yaml", yaml, f);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_ptr_null(strstr(*errs, KEY));
+	return c;
+}
+
+/* Loads yaml, which must be valid. */
+static struct ls_conf *
+load_ok(const char *yaml)
+{
+	struct ls_conf *c;
+	char *errs;
+
+	c = load(yaml, &errs);
+	ck_assert_msg(c != NULL, "unexpected errors:\n%s", errs);
+	ck_assert_str_eq(errs, "");
+	free(errs);
+	return c;
+}
+
+/* Loads yaml, which must fail with exactly the errors want. */
+static void
+load_bad(const char *yaml, const char *want)
+{
+	struct ls_conf *c;
+	char *errs;
+
+	c = load(yaml, &errs);
+	ck_assert_ptr_null(c);
+	ck_assert_str_eq(errs, want);
+	free(errs);
+}
+
+/* Writes a temporary file with contents s; the caller unlinks and frees
+ * its name. */
+static char *
+temp_file(const char *s)
+{
+	const char *dir = getenv("TMPDIR");
+	char *path;
+	FILE *f;
+	int fd;
+
+	if (dir == NULL || *dir == '\0')
+		dir = "/tmp";
+	ck_assert_int_ge(asprintf(&path, "%s/check_conf.XXXXXX", dir), 0);
+	ck_assert_int_ge(fd = mkstemp(path), 0);
+	ck_assert_ptr_nonnull(f = fdopen(fd, "w"));
+	ck_assert_int_eq(fputs(s, f) >= 0, 1);
+	ck_assert_int_eq(fclose(f), 0);
+	return path;
+}
+
+/* Reads a whole file into a string. */
+static char *
+slurp(const char *path)
+{
+	char *buf;
+	long len;
+	FILE *f;
+
+	f = fopen(path, "r");
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
+	ck_assert_int_ge(len = ftell(f), 0);
+	rewind(f);
+	buf = malloc((size_t)len + 1);
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_uint_eq(fread(buf, 1, (size_t)len, f), (size_t)len);
+	buf[len] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/* Replaces the one occurrence of old in s by new, in a new string. */
+static char *
+replace(const char *s, const char *old, const char *new)
+{
+	const char *at;
+	char *out;
+
+	ck_assert_msg((at = strstr(s, old)) != NULL, "no \"%s\"", old);
+	ck_assert_ptr_null(strstr(at + 1, old));
+	ck_assert_int_ge(
+	    asprintf(&out, "%.*s%s%s", (int)(at - s), s, new, at + strlen(old)),
+	    0);
+	return out;
+}
+
+/* Durations and sizes. */
+
+static const struct {
+	const char *s;
+	int ok;
+	int64_t ms;
+} duration_rows[] = {
+	{ "0", 1, 0 },
+	{ "0ms", 1, 0 },
+	{ "500ms", 1, 500 },
+	{ "1s", 1, 1000 },
+	{ "1.5s", 1, 1500 },
+	{ "0.001s", 1, 1 },
+	{ "0.0001s", 1, 0 }, /* below a millisecond, truncated */
+	{ "1.0000000009s", 1, 1000 },
+	{ "2m", 1, 120000 },
+	{ "0.5h", 1, 1800000 },
+	{ "1h", 1, 3600000 },
+	{ "9223372036854775807ms", 1, INT64_MAX },
+	{ "2562047788015h", 1, INT64_C(2562047788015) * 3600000 },
+	{ "9223372036854775808ms", 0, 0 },
+	{ "2562047788016h", 0, 0 },
+	{ "99999999999999999999ms", 0, 0 },
+	{ "10", 0, 0 },
+	{ "1.5", 0, 0 },
+	{ "", 0, 0 },
+	{ "s", 0, 0 },
+	{ ".5s", 0, 0 },
+	{ "1.s", 0, 0 },
+	{ "-1s", 0, 0 },
+	{ "+1s", 0, 0 },
+	{ " 1s", 0, 0 },
+	{ "1 s", 0, 0 },
+	{ "1s ", 0, 0 },
+	{ "1S", 0, 0 },
+	{ "1d", 0, 0 },
+	{ "1sec", 0, 0 },
+	{ "1m30s", 0, 0 },
+};
+
+START_TEST(durations)
+{
+	int64_t ms = -7;
+	int r;
+
+	r = ls_conf_parse_duration(duration_rows[_i].s, &ms);
+	ck_assert_msg(r == (duration_rows[_i].ok ? 0 : -1),
+	    "\"%s\": returned %d", duration_rows[_i].s, r);
+	if (duration_rows[_i].ok)
+		ck_assert_int_eq(ms, duration_rows[_i].ms);
+	else
+		ck_assert_int_eq(ms, -7);
+}
+END_TEST
+
+static const struct {
+	const char *s;
+	int ok;
+	uint64_t bytes;
+} size_rows[] = {
+	{ "0", 1, 0 },
+	{ "1000", 1, 1000 },
+	{ "1B", 1, 1 },
+	{ "1KB", 1, 1000 },
+	{ "0.5KB", 1, 500 },
+	{ "4MB", 1, 4000000 },
+	{ "4.25MB", 1, 4250000 },
+	{ "1GB", 1, 1000000000 },
+	{ "1KiB", 1, 1024 },
+	{ "1.5KiB", 1, 1536 },
+	{ "512KiB", 1, 524288 },
+	{ "64MiB", 1, 67108864 },
+	{ "2GiB", 1, UINT64_C(2147483648) },
+	{ "18446744073709551615", 1, UINT64_MAX },
+	{ "17179869183GiB", 1, UINT64_MAX - UINT64_C(1073741823) },
+	{ "18446744073709551616", 0, 0 },
+	{ "17179869184GiB", 0, 0 },
+	{ "18446744073709551615B", 1, UINT64_MAX },
+	{ "18446744073709551.615KB", 1, UINT64_MAX },
+	{ "18446744073709551.616KB", 0, 0 },
+	{ "18446744073709552KB", 0, 0 },
+	{ "1.5", 0, 0 },
+	{ "1.5B", 0, 0 },
+	{ "1kb", 0, 0 },
+	{ "1mib", 0, 0 },
+	{ "1 MiB", 0, 0 },
+	{ "MiB", 0, 0 },
+	{ "-1", 0, 0 },
+	{ "", 0, 0 },
+	{ "1TB", 0, 0 },
+	{ "1.KB", 0, 0 },
+};
+
+START_TEST(sizes)
+{
+	uint64_t n = 7;
+	int r;
+
+	r = ls_conf_parse_size(size_rows[_i].s, &n);
+	ck_assert_msg(r == (size_rows[_i].ok ? 0 : -1), "\"%s\": returned %d",
+	    size_rows[_i].s, r);
+	if (size_rows[_i].ok)
+		ck_assert_uint_eq(n, size_rows[_i].bytes);
+	else
+		ck_assert_uint_eq(n, 7);
+}
+END_TEST
+
+/* Valid files. */
+
+START_TEST(round_trip)
+{
+	const struct ls_conf_source *s;
+	const struct ls_conf_dest *d;
+	struct ls_conf *c;
+	char *keyfile, *yaml;
+
+	keyfile = temp_file("\n  " KEY " \n\n");
+	ck_assert_int_ge(
+	    asprintf(&yaml,
+		"state_dir: /tmp/state\n"
+		"hostname: web-1\n"
+		"shutdown_timeout: 15s\n"
+		"max_buffer_bytes: 128MiB\n"
+		"scan_interval: 2m\n"
+		"poll_interval: 250ms\n"
+		"checkpoint_interval: 50ms\n"
+		"close_inactive: 1m\n"
+		"close_removed_after: 30s\n"
+		"max_open_files: 100\n"
+		"sources:\n"
+		"  - name: checkout\n"
+		"    paths: [\"/var/log/checkout/*.log\", "
+		"/var/log/co/x.log]\n"
+		"    service: checkout\n"
+		"    ddsource: python\n"
+		"    tags: [\"env:prod\", \"team:payments\"]\n"
+		"    default_severity: WARN\n"
+		"    start_at: end\n"
+		"    max_line_bytes: 1MiB\n"
+		"    partial_flush: 1.5s\n"
+		"    multiline: { start: '^[0-9]{4}-', flush: 3s }\n"
+		"  - name: nginx\n"
+		"    paths: /var/log/nginx/access.log\n"
+		"    tags: solo\n"
+		"destinations:\n"
+		"  - name: datadog\n"
+		"    type: datadog\n"
+		"    url: https://http-intake.logs.datadoghq.com/"
+		"api/v2/logs\n"
+		"    format: json\n"
+		"    api_key_file: %s\n"
+		"    workers: 4\n"
+		"    max_connections: 8\n"
+		"    batch: { max_entries: 500, max_bytes: 4.25MB, "
+		"max_wait: 2s }\n"
+		"    compression: none\n"
+		"    compression_level: 9\n"
+		"    timeout: 30s\n"
+		"    retry: { initial: 250ms, max: 1m }\n"
+		"    max_entry_bytes: 512KiB\n"
+		"    insecure: no\n"
+		"    ca_file: /etc/ssl/ca.pem\n"
+		"  - name: alerts\n"
+		"    type: http\n"
+		"    url: HTTP://127.0.0.1:8088/ingest\n"
+		"    format: json\n"
+		"    api_key_env: LS_TEST_KEY\n"
+		"    workers: 64\n"
+		"    batch: { max_entries: 100000, max_bytes: 1GiB }\n"
+		"    max_entry_bytes: 10MB\n"
+		"    insecure: yes\n"
+		"routes:\n"
+		"  - { severity: [emergency, alert, crit, error], "
+		"to: [datadog, alerts] }\n"
+		"  - { severity: [warning, notice, info], to: "
+		"datadog }\n"
+		"  - { severity: debug, to: [] }\n",
+		keyfile),
+	    0);
+	c = load_ok(yaml);
+
+	ck_assert_str_eq(c->path, "t.yaml");
+	ck_assert_str_eq(c->state_dir, "/tmp/state");
+	ck_assert_str_eq(c->hostname, "web-1");
+	ck_assert_int_eq(c->shutdown_timeout_ms, 15000);
+	ck_assert_uint_eq(c->max_buffer_bytes, 128u << 20);
+	ck_assert_int_eq(c->scan_interval_ms, 120000);
+	ck_assert_int_eq(c->poll_interval_ms, 250);
+	ck_assert_int_eq(c->checkpoint_interval_ms, 50);
+	ck_assert_int_eq(c->close_inactive_ms, 60000);
+	ck_assert_int_eq(c->close_removed_after_ms, 30000);
+	ck_assert_uint_eq(c->max_open_files, 100);
+
+	ck_assert_uint_eq(c->nsources, 2);
+	s = &c->sources[0];
+	ck_assert_str_eq(s->name, "checkout");
+	ck_assert_uint_eq(s->npaths, 2);
+	ck_assert_str_eq(s->paths[0], "/var/log/checkout/*.log");
+	ck_assert_str_eq(s->paths[1], "/var/log/co/x.log");
+	ck_assert_str_eq(s->service, "checkout");
+	ck_assert_str_eq(s->multiline_start, "^[0-9]{4}-");
+	ck_assert_ptr_nonnull(s->multiline_re);
+	ck_assert_int_eq(s->multiline_flush_ms, 3000);
+	ck_assert_str_eq(s->ddsource, "python");
+	ck_assert_uint_eq(s->ntags, 2);
+	ck_assert_str_eq(s->tags[0], "env:prod");
+	ck_assert_str_eq(s->tags[1], "team:payments");
+	ck_assert_str_eq(s->ddtags, "env:prod,team:payments");
+	ck_assert_int_eq(s->default_severity, LS_SEV_WARNING);
+	ck_assert_int_eq(s->start_at, LS_START_END);
+	ck_assert_uint_eq(s->max_line_bytes, 1u << 20);
+	ck_assert_int_eq(s->partial_flush_ms, 1500);
+	s = &c->sources[1];
+	ck_assert_str_eq(s->name, "nginx");
+	ck_assert_uint_eq(s->npaths, 1);
+	ck_assert_str_eq(s->paths[0], "/var/log/nginx/access.log");
+	ck_assert_ptr_null(s->service);
+	ck_assert_ptr_null(s->ddsource);
+	ck_assert_uint_eq(s->ntags, 1);
+	ck_assert_str_eq(s->ddtags, "solo");
+
+	ck_assert_uint_eq(c->ndests, 2);
+	d = &c->dests[0];
+	ck_assert_str_eq(d->name, "datadog");
+	ck_assert_int_eq(d->type, LS_DEST_DATADOG);
+	ck_assert_int_eq(d->format, LS_FORMAT_JSON);
+	ck_assert_str_eq(
+	    d->url, "https://http-intake.logs.datadoghq.com/api/v2/logs");
+	ck_assert_str_eq(d->api_key, KEY);
+	ck_assert_uint_eq(d->workers, 4);
+	ck_assert_uint_eq(d->max_connections, 8);
+	ck_assert_uint_eq(d->batch_max_entries, 500);
+	ck_assert_uint_eq(d->batch_max_bytes, 4250000);
+	ck_assert_int_eq(d->batch_max_wait_ms, 2000);
+	ck_assert_int_eq(d->compression, LS_COMPRESS_NONE);
+	ck_assert_int_eq(d->compression_level, 9);
+	ck_assert_int_eq(d->timeout_ms, 30000);
+	ck_assert_int_eq(d->retry_initial_ms, 250);
+	ck_assert_int_eq(d->retry_max_ms, 60000);
+	ck_assert_uint_eq(d->max_entry_bytes, 512 * 1024);
+	ck_assert_int_eq(d->tls_verify, 1);
+	ck_assert_str_eq(d->ca_file, "/etc/ssl/ca.pem");
+	d = &c->dests[1];
+	ck_assert_str_eq(d->name, "alerts");
+	ck_assert_int_eq(d->type, LS_DEST_HTTP);
+	ck_assert_int_eq(d->format, LS_FORMAT_JSON);
+	ck_assert_str_eq(d->url, "HTTP://127.0.0.1:8088/ingest");
+	ck_assert_str_eq(d->api_key, KEY);
+	ck_assert_uint_eq(d->workers, 64);
+	ck_assert_uint_eq(d->max_connections, 64);
+	ck_assert_uint_eq(d->batch_max_entries, 100000);
+	ck_assert_uint_eq(d->batch_max_bytes, 1u << 30);
+	ck_assert_uint_eq(d->max_entry_bytes, 10000000);
+	ck_assert_int_eq(d->tls_verify, 0);
+	ck_assert_ptr_null(d->ca_file);
+
+	ck_assert_int_eq(ls_conf_dest_index(c, "datadog"), 0);
+	ck_assert_int_eq(ls_conf_dest_index(c, "alerts"), 1);
+	ck_assert_int_eq(ls_conf_dest_index(c, "nope"), -1);
+	ck_assert_int_eq(ls_conf_dest_index(c, NULL), -1);
+	ck_assert_int_eq(ls_conf_dest_index(NULL, "datadog"), -1);
+
+	ck_assert_uint_eq(c->route[LS_SEV_EMERGENCY], 3);
+	ck_assert_uint_eq(c->route[LS_SEV_ALERT], 3);
+	ck_assert_uint_eq(c->route[LS_SEV_CRITICAL], 3);
+	ck_assert_uint_eq(c->route[LS_SEV_ERROR], 3);
+	ck_assert_uint_eq(c->route[LS_SEV_WARNING], 1);
+	ck_assert_uint_eq(c->route[LS_SEV_NOTICE], 1);
+	ck_assert_uint_eq(c->route[LS_SEV_INFO], 1);
+	ck_assert_uint_eq(c->route[LS_SEV_DEBUG], 0);
+
+	ls_conf_free(c);
+	unlink(keyfile);
+	free(keyfile);
+	free(yaml);
+}
+END_TEST
+
+START_TEST(defaults)
+{
+	const struct ls_conf_source *s;
+	const struct ls_conf_dest *d;
+	struct ls_conf *c;
+	char host[256];
+	int sev;
+
+	c = load_ok(SRC DST "  - name: dd\n"
+			    "    type: datadog\n"
+			    "    url: https://intake.example\n"
+			    "    api_key_env: LS_TEST_KEY\n");
+
+#ifdef LS_STATE_DIR
+	ck_assert_str_eq(c->state_dir, LS_STATE_DIR);
+#else
+	ck_assert_str_eq(c->state_dir, "/var/lib/logshipd");
+#endif
+	ck_assert_int_eq(gethostname(host, sizeof host), 0);
+	host[sizeof host - 1] = '\0';
+	ck_assert_str_eq(c->hostname, host);
+	ck_assert_int_eq(c->shutdown_timeout_ms, 20000);
+	ck_assert_uint_eq(c->max_buffer_bytes, 64u << 20);
+	ck_assert_int_eq(c->scan_interval_ms, 10000);
+	ck_assert_int_eq(c->poll_interval_ms, 1000);
+	ck_assert_int_eq(c->checkpoint_interval_ms, 1000);
+	ck_assert_int_eq(c->close_inactive_ms, 300000);
+	ck_assert_int_eq(c->close_removed_after_ms, 300000);
+	ck_assert_uint_eq(c->max_open_files, 8192);
+
+	ck_assert_uint_eq(c->nsources, 1);
+	s = &c->sources[0];
+	ck_assert_ptr_null(s->service);
+	ck_assert_ptr_null(s->ddsource);
+	ck_assert_ptr_null(s->tags);
+	ck_assert_uint_eq(s->ntags, 0);
+	ck_assert_ptr_null(s->ddtags);
+	ck_assert_int_eq(s->default_severity, LS_SEV_INFO);
+	ck_assert_int_eq(s->start_at, LS_START_BEGINNING);
+	ck_assert_ptr_null(s->multiline_start);
+	ck_assert_ptr_null(s->multiline_re);
+	ck_assert_uint_eq(s->max_line_bytes, 256 * 1024);
+	ck_assert_int_eq(s->partial_flush_ms, 5000);
+
+	ck_assert_uint_eq(c->ndests, 2);
+	d = &c->dests[0];
+	ck_assert_int_eq(d->type, LS_DEST_HTTP);
+	ck_assert_int_eq(d->format, LS_FORMAT_NDJSON);
+	ck_assert_ptr_null(d->api_key);
+	ck_assert_uint_eq(d->workers, 2);
+	ck_assert_uint_eq(d->max_connections, 2);
+	ck_assert_uint_eq(d->batch_max_entries, 1000);
+	ck_assert_uint_eq(d->batch_max_bytes, 4250000);
+	ck_assert_int_eq(d->batch_max_wait_ms, 1000);
+	ck_assert_int_eq(d->compression, LS_COMPRESS_GZIP);
+	ck_assert_int_eq(d->compression_level, 6);
+	ck_assert_int_eq(d->timeout_ms, 10000);
+	ck_assert_int_eq(d->retry_initial_ms, 500);
+	ck_assert_int_eq(d->retry_max_ms, 30000);
+	ck_assert_uint_eq(d->max_entry_bytes, 1000000);
+	ck_assert_int_eq(d->tls_verify, 1);
+	ck_assert_ptr_null(d->ca_file);
+	d = &c->dests[1];
+	ck_assert_int_eq(d->type, LS_DEST_DATADOG);
+	ck_assert_int_eq(d->format, LS_FORMAT_JSON);
+	ck_assert_str_eq(d->api_key, KEY);
+
+	/* No routes: everything everywhere. */
+	for (sev = 0; sev < LS_SEV_COUNT; sev++)
+		ck_assert_uint_eq(c->route[sev], 3);
+	ls_conf_free(c);
+}
+END_TEST
+
+/* YAML's null is "not set"; quoted values of other types are taken as
+ * written. */
+START_TEST(nulls_and_quotes)
+{
+	struct ls_conf *c;
+
+	c = load_ok("hostname: ~\n"
+		    "shutdown_timeout:\n" SRC "    service: null\n"
+		    "    tags:\n" DST "    workers: \"3\"\n"
+		    "    insecure: \"TRUE\"\n"
+		    "routes: ~\n");
+	ck_assert_ptr_nonnull(c->hostname);
+	ck_assert_int_eq(c->shutdown_timeout_ms, 20000);
+	ck_assert_ptr_null(c->sources[0].service);
+	ck_assert_uint_eq(c->sources[0].ntags, 0);
+	ck_assert_uint_eq(c->dests[0].workers, 3);
+	ck_assert_int_eq(c->dests[0].tls_verify, 0);
+	ck_assert_uint_eq(c->route[LS_SEV_DEBUG], 1);
+	ls_conf_free(c);
+}
+END_TEST
+
+START_TEST(routes_all_and_overlap)
+{
+	struct ls_conf *c;
+	int sev;
+
+	c = load_ok(SRC DST "  - name: b\n"
+			    "    type: http\n"
+			    "    url: https://b.example/\n"
+			    "  - name: c\n"
+			    "    type: http\n"
+			    "    url: https://c.example/\n"
+			    "routes:\n"
+			    "  - { severity: all, to: b }\n"
+			    "  - { severity: [err, 7, all], to: [c, c] }\n"
+			    "  - { severity: [], to: out }\n");
+	for (sev = 0; sev < LS_SEV_COUNT; sev++)
+		ck_assert_uint_eq(c->route[sev], 6);
+	ls_conf_free(c);
+}
+END_TEST
+
+/* Sixty-four destinations fill the bitmap without overflowing it. */
+START_TEST(max_dests)
+{
+	struct ls_conf *c;
+	char *yaml, *more;
+	int i;
+
+	yaml = strdup(SRC "destinations:\n");
+	for (i = 0; i < LS_MAX_DESTS; i++) {
+		ck_assert_int_ge(asprintf(&more,
+				     "%s  - { name: d%d, type: http, url: "
+				     "\"http://h/\" }\n",
+				     yaml, i),
+		    0);
+		free(yaml);
+		yaml = more;
+	}
+	c = load_ok(yaml);
+	ck_assert_uint_eq(c->ndests, 64);
+	ck_assert_uint_eq(c->route[LS_SEV_INFO], UINT64_MAX);
+	ck_assert_int_eq(ls_conf_dest_index(c, "d63"), 63);
+	ls_conf_free(c);
+
+	ck_assert_int_ge(asprintf(&more,
+			     "%s  - { name: d64, type: http, url: "
+			     "\"http://h/\" }\n",
+			     yaml),
+	    0);
+	load_bad(
+	    more, "t.yaml:5:3: destinations: 65 is too many (at most 64)\n");
+	free(more);
+	free(yaml);
+}
+END_TEST
+
+/* The example shipped in etc/ stays valid. */
+START_TEST(example_file)
+{
+	const char *top = getenv("TOP_SRCDIR");
+	char *path, *text, *yaml, *keyfile, *line;
+	struct ls_conf *c;
+
+	if (top == NULL || *top == '\0')
+		top = ".";
+	ck_assert_int_ge(asprintf(&path, "%s/etc/logshipd.yaml", top), 0);
+	text = slurp(path);
+	keyfile = temp_file(KEY "\n");
+	ck_assert_int_ge(asprintf(&line, "api_key_file: %s", keyfile), 0);
+	yaml = replace(text, "api_key_file: /etc/logshipd/dd_api_key", line);
+	free(line);
+	free(text);
+	c = load_ok(yaml);
+	ck_assert_uint_eq(c->nsources, 1);
+	ck_assert_str_eq(c->sources[0].paths[0], "/var/log/myapp/*.log");
+	ck_assert_uint_eq(c->ndests, 1);
+	ck_assert_int_eq(c->dests[0].type, LS_DEST_DATADOG);
+	ck_assert_str_eq(c->dests[0].api_key, KEY);
+	ck_assert_uint_eq(c->route[LS_SEV_DEBUG], 1);
+	ls_conf_free(c);
+	unlink(keyfile);
+	free(keyfile);
+	free(yaml);
+	free(path);
+}
+END_TEST
+
+START_TEST(load_file)
+{
+	struct ls_conf *c;
+	char *path, *errs, *want;
+	size_t len;
+	FILE *f;
+
+	path = temp_file(SRC DST);
+	ck_assert_ptr_nonnull(f = open_memstream(&errs, &len));
+	c = ls_conf_load(path, f);
+	fclose(f);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_str_eq(errs, "");
+	ck_assert_str_eq(c->path, path);
+	ls_conf_free(c);
+	free(errs);
+
+	/* Errors name the file as it was given. */
+	f = fopen(path, "a");
+	ck_assert_ptr_nonnull(f);
+	fputs("bogus: 1\n", f);
+	fclose(f);
+	ck_assert_ptr_nonnull(f = open_memstream(&errs, &len));
+	ck_assert_ptr_null(ls_conf_load(path, f));
+	fclose(f);
+	ck_assert_int_ge(asprintf(&want,
+			     "%s:8:1: unknown key \"bogus\" (valid keys: "
+			     "state_dir, hostname, shutdown_timeout, "
+			     "max_buffer_bytes, scan_interval, poll_interval, "
+			     "checkpoint_interval, close_inactive, "
+			     "close_removed_after, max_open_files, sources, "
+			     "destinations or routes)\n",
+			     path),
+	    0);
+	ck_assert_str_eq(errs, want);
+	free(want);
+	free(errs);
+
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_ptr_nonnull(f = open_memstream(&errs, &len));
+	ck_assert_ptr_null(ls_conf_load(path, f));
+	fclose(f);
+	ck_assert_int_ge(
+	    asprintf(&want, "%s: No such file or directory\n", path), 0);
+	ck_assert_str_eq(errs, want);
+	free(want);
+	free(errs);
+	free(path);
+
+	ck_assert_ptr_nonnull(f = open_memstream(&errs, &len));
+	ck_assert_ptr_null(ls_conf_load("/", f));
+	fclose(f);
+	ck_assert_str_eq(errs, "/: Is a directory\n");
+	free(errs);
+
+	/* errf may be NULL. */
+	ck_assert_ptr_null(ls_conf_load_string("t.yaml", "x: 1\n", NULL));
+	ls_conf_free(NULL);
+}
+END_TEST
+
+/* Errors, one kind per row. */
+
+static const struct {
+	const char *what;
+	const char *yaml;
+	const char *want;
+} error_rows[] = {
+	{ "unknown top-level key", SRC DST "sorces: []\n",
+	    "t.yaml:8:1: unknown key \"sorces\" (valid keys: state_dir, "
+	    "hostname, shutdown_timeout, max_buffer_bytes, scan_interval, "
+	    "poll_interval, checkpoint_interval, close_inactive, "
+	    "close_removed_after, max_open_files, sources, destinations or "
+	    "routes)\n" },
+	{ "unknown source key", SRC "    nmae: x\n" DST,
+	    "t.yaml:4:5: unknown key \"nmae\" in sources[0] (valid keys: "
+	    "name, paths, service, ddsource, tags, default_severity, "
+	    "start_at, max_line_bytes, partial_flush or multiline)\n" },
+	{ "bad multiline regex", SRC "    multiline: { start: '([a-z' }\n" DST,
+	    "t.yaml:4:25: sources[0].multiline.start: not a POSIX extended "
+	    "regular expression: Unmatched [, [^, [:, [., or [=\n" },
+	{ "multiline without start", SRC "    multiline: { flush: 1s }\n" DST,
+	    "t.yaml:4:16: sources[0].multiline: missing required key "
+	    "\"start\"\n" },
+	{ "unknown destination key, value not echoed",
+	    SRC DST "    api_key: " KEY "\n",
+	    "t.yaml:8:5: unknown key \"api_key\" in destinations[0] (valid "
+	    "keys: name, type, url, format, api_key_file, api_key_env, "
+	    "workers, max_connections, batch, compression, "
+	    "compression_level, timeout, retry, max_entry_bytes, insecure "
+	    "or ca_file)\n" },
+	{ "unknown batch, retry and route keys",
+	    SRC DST "    batch: { max_entry: 5 }\n"
+		    "    retry: { min: 1s }\n"
+		    "routes:\n"
+		    "  - { severity: all, to: out, via: x }\n",
+	    "t.yaml:8:14: unknown key \"max_entry\" in "
+	    "destinations[0].batch (valid keys: max_entries, max_bytes or "
+	    "max_wait)\n"
+	    "t.yaml:9:14: unknown key \"min\" in destinations[0].retry "
+	    "(valid keys: initial or max)\n"
+	    "t.yaml:11:31: unknown key \"via\" in routes[0] (valid keys: "
+	    "severity or to)\n" },
+	{ "long and odd keys are cut and cleaned",
+	    SRC DST "    \"a\\tb0123456789012345678901234567890123456789"
+		    "0123456789012345678901234567890123456789\": 1\n",
+	    "t.yaml:8:5: unknown key \"a?b0123456789012345678901234567890"
+	    "123456789012345678901234567890...\" in destinations[0] (valid "
+	    "keys: name, type, url, format, api_key_file, api_key_env, "
+	    "workers, "
+	    "max_connections, batch, compression, compression_level, "
+	    "timeout, retry, max_entry_bytes, insecure or ca_file)\n" },
+	{ "a key that is no string", SRC DST "[a]: 1\n",
+	    "t.yaml:8:1: expected a string as a key\n" },
+	{ "top level is no mapping", "- a\n- b\n",
+	    "t.yaml:1:1: top level: expected a mapping\n" },
+	{ "sources is no sequence", "sources: /var/log\n" DST,
+	    "t.yaml:1:10: sources: expected a sequence\n" },
+	{ "a source is no mapping", "sources: [app]\n" DST,
+	    "t.yaml:1:11: sources[0]: expected a mapping\n" },
+	{ "a name is no string", SRC DST "    ca_file: [a, b]\n",
+	    "t.yaml:8:14: destinations[0].ca_file: expected a string\n" },
+	{ "batch is no mapping", SRC DST "    batch: 100\n",
+	    "t.yaml:8:12: destinations[0].batch: expected a mapping\n" },
+	{ "paths is a mapping",
+	    "sources:\n  - name: a\n    paths: {a: b}\n" DST,
+	    "t.yaml:3:12: sources[0].paths: expected a string or a sequence "
+	    "of strings\n" },
+	{ "a path is no string",
+	    "sources:\n  - name: a\n    paths: [/a, [b]]\n" DST,
+	    "t.yaml:3:17: sources[0].paths[1]: expected a string\n" },
+	{ "duplicate key", SRC DST "    type: datadog\n",
+	    "t.yaml:8:5: duplicate key \"type\" in destinations[0] (first "
+	    "at line 6)\n" },
+	{ "duplicate top-level key", SRC DST SRC,
+	    "t.yaml:8:1: duplicate key \"sources\" (first at line 1)\n" },
+	{ "bad durations",
+	    "shutdown_timeout: 20\nscan_interval: fast\n"
+	    "poll_interval: -1s\n" SRC DST,
+	    "t.yaml:1:19: shutdown_timeout: bad duration \"20\" (expected a "
+	    "number and a unit ms, s, m or h, such as 500ms, 1.5s or 2m)\n"
+	    "t.yaml:2:16: scan_interval: bad duration \"fast\" (expected a "
+	    "number and a unit ms, s, m or h, such as 500ms, 1.5s or 2m)\n"
+	    "t.yaml:3:16: poll_interval: bad duration \"-1s\" (expected a "
+	    "number and a unit ms, s, m or h, such as 500ms, 1.5s or 2m)\n" },
+	{ "bad size", "max_buffer_bytes: 64M\n" SRC DST,
+	    "t.yaml:1:19: max_buffer_bytes: bad size \"64M\" (expected a "
+	    "number of bytes, or a number and a unit B, KB, MB, GB, KiB, MiB "
+	    "or GiB, such as 4MiB or 4.25MB)\n" },
+	{ "size overflow", "max_buffer_bytes: 17179869184GiB\n" SRC DST,
+	    "t.yaml:1:19: max_buffer_bytes: bad size \"17179869184GiB\" "
+	    "(expected a number of bytes, or a number and a unit B, KB, MB, "
+	    "GB, KiB, MiB or GiB, such as 4MiB or 4.25MB)\n" },
+	{ "bad integers",
+	    SRC DST "    workers: two\n    max_connections: 1.5\n"
+		    "    compression_level: 99999999999999999999\n",
+	    "t.yaml:8:14: destinations[0].workers: bad integer \"two\" "
+	    "(expected a whole number)\n"
+	    "t.yaml:9:22: destinations[0].max_connections: bad integer "
+	    "\"1.5\" (expected a whole number)\n"
+	    "t.yaml:10:24: destinations[0].compression_level: bad integer "
+	    "\"99999999999999999999\" (expected a whole number)\n" },
+	{ "bad boolean", SRC DST "    insecure: maybe\n",
+	    "t.yaml:8:15: destinations[0].insecure: bad boolean \"maybe\" "
+	    "(expected true, false, yes or no)\n" },
+	{ "bad enums",
+	    SRC "    start_at: middle\n"
+		"destinations:\n"
+		"  - name: out\n"
+		"    type: kafka\n"
+		"    url: http://x/\n"
+		"    format: xml\n"
+		"    compression: zstd\n",
+	    "t.yaml:4:15: sources[0].start_at: bad value \"middle\" (expected "
+	    "beginning or end)\n"
+	    "t.yaml:7:11: destinations[0].type: bad value \"kafka\" "
+	    "(expected datadog or http)\n"
+	    "t.yaml:9:13: destinations[0].format: bad value \"xml\" (expected "
+	    "json or ndjson)\n"
+	    "t.yaml:10:18: destinations[0].compression: bad value \"zstd\" "
+	    "(expected gzip or none)\n" },
+	{ "bad default severity", SRC "    default_severity: loud\n" DST,
+	    "t.yaml:4:23: sources[0].default_severity: unknown severity "
+	    "\"loud\" (expected emergency, alert, critical, error, warning, "
+	    "notice, info or debug)\n" },
+	{ "top-level ranges",
+	    "shutdown_timeout: 0\nmax_buffer_bytes: 1000KiB\n"
+	    "scan_interval: 99ms\npoll_interval: 0.009s\n" SRC DST,
+	    "t.yaml:1:19: shutdown_timeout: 0 is too short (the least is "
+	    "1ms)\n"
+	    "t.yaml:2:19: max_buffer_bytes: 1000KiB is too small (the least "
+	    "is 1MiB)\n"
+	    "t.yaml:3:16: scan_interval: 99ms is too short (the least is "
+	    "100ms)\n"
+	    "t.yaml:4:16: poll_interval: 0.009s is too short (the least is "
+	    "10ms)\n" },
+	{ "source ranges",
+	    SRC "    max_line_bytes: 1023\n    partial_flush: 0s\n"
+		"  - name: b\n    paths: /b\n    max_line_bytes: 64.1MiB\n" DST,
+	    "t.yaml:4:21: sources[0].max_line_bytes: 1023 is out of range "
+	    "(1KiB to 64MiB)\n"
+	    "t.yaml:5:20: sources[0].partial_flush: 0s is too short (the "
+	    "least is 1ms)\n"
+	    "t.yaml:8:21: sources[1].max_line_bytes: 64.1MiB is out of range "
+	    "(1KiB to 64MiB)\n" },
+	{ "destination ranges",
+	    SRC DST "    workers: 0\n    max_connections: 257\n"
+		    "    compression_level: 10\n    timeout: 0\n"
+		    "    max_entry_bytes: 0\n"
+		    "    batch: { max_entries: 100001, max_bytes: 0, "
+		    "max_wait: 0 }\n",
+	    "t.yaml:8:14: destinations[0].workers: 0 is out of range (1 to "
+	    "64)\n"
+	    "t.yaml:9:22: destinations[0].max_connections: 257 is out of "
+	    "range (1 to 256)\n"
+	    "t.yaml:10:24: destinations[0].compression_level: 10 is out of "
+	    "range (1 to 9)\n"
+	    "t.yaml:11:14: destinations[0].timeout: 0 is too short (the "
+	    "least is 1ms)\n"
+	    "t.yaml:12:22: destinations[0].max_entry_bytes: 0 is too small "
+	    "(the least is 1)\n"
+	    "t.yaml:13:27: destinations[0].batch.max_entries: 100001 is out "
+	    "of range (1 to 100000)\n"
+	    "t.yaml:13:46: destinations[0].batch.max_bytes: 0 is too small "
+	    "(the least is 1)\n"
+	    "t.yaml:13:59: destinations[0].batch.max_wait: 0 is too short "
+	    "(the least is 1ms)\n" },
+	{ "negative integer", SRC DST "    workers: -1\n",
+	    "t.yaml:8:14: destinations[0].workers: -1 is out of range (1 to "
+	    "64)\n" },
+	{ "datadog limits",
+	    SRC "destinations:\n"
+		"  - name: dd\n"
+		"    type: datadog\n"
+		"    url: https://intake.example/\n"
+		"    api_key_env: LS_TEST_KEY\n"
+		"    format: ndjson\n"
+		"    max_entry_bytes: 1000001\n"
+		"    batch: { max_entries: 1001, max_bytes: 5000001 }\n",
+	    "t.yaml:9:13: destinations[0].format: a datadog destination sends "
+	    "only json\n"
+	    "t.yaml:10:22: destinations[0].max_entry_bytes: 1000001 is out of "
+	    "range (1 to 1000000)\n"
+	    "t.yaml:11:27: destinations[0].batch.max_entries: 1001 is out of "
+	    "range (1 to 1000)\n"
+	    "t.yaml:11:44: destinations[0].batch.max_bytes: 5000001 is out "
+	    "of range (1 to 5000000)\n" },
+	{ "retry max below initial", SRC DST "    retry: { initial: 1m }\n",
+	    "t.yaml:8:23: destinations[0].retry: max (30000ms) must not be "
+	    "less than initial (60000ms)\n" },
+	{ "retry max below initial, both given",
+	    SRC DST "    retry:\n      initial: 2s\n      max: 1s\n",
+	    "t.yaml:10:12: destinations[0].retry: max (1000ms) must not be "
+	    "less than initial (2000ms)\n" },
+	{ "missing required keys",
+	    "sources:\n  - service: x\ndestinations:\n  - format: json\n"
+	    "routes:\n  - {}\n",
+	    "t.yaml:2:5: sources[0]: missing required key \"name\"\n"
+	    "t.yaml:2:5: sources[0]: missing required key \"paths\"\n"
+	    "t.yaml:4:5: destinations[0]: missing required key \"name\"\n"
+	    "t.yaml:4:5: destinations[0]: missing required key \"type\"\n"
+	    "t.yaml:4:5: destinations[0]: missing required key \"url\"\n"
+	    "t.yaml:6:5: routes[0]: missing required key \"severity\"\n"
+	    "t.yaml:6:5: routes[0]: missing required key \"to\"\n" },
+	{ "required keys with no value",
+	    "sources:\n  - name:\n    paths: ~\n" DST,
+	    "t.yaml:2:10: sources[0].name: needs a value\n"
+	    "t.yaml:3:12: sources[0].paths: needs a value\n" },
+	{ "empty strings",
+	    "state_dir: \"\"\nsources:\n  - name: ''\n    paths: [\"\"]\n"
+	    "    tags: [\"\"]\n" DST,
+	    "t.yaml:1:12: state_dir: must not be empty\n"
+	    "t.yaml:3:11: sources[0].name: must not be empty\n"
+	    "t.yaml:4:13: sources[0].paths[0]: \"\" is not an absolute path "
+	    "(it must start with /)\n"
+	    "t.yaml:5:12: sources[0].tags[0]: must not be empty\n" },
+	{ "no sources and no destinations", "hostname: h\n",
+	    "t.yaml:1:1: missing required key \"sources\"\n"
+	    "t.yaml:1:1: missing required key \"destinations\"\n" },
+	{ "empty sources and destinations", "sources: []\ndestinations: []\n",
+	    "t.yaml:1:10: sources: at least one is required\n"
+	    "t.yaml:2:15: destinations: at least one is required\n" },
+	{ "null sources", "sources:\n" DST,
+	    "t.yaml:1:9: sources: needs a value\n" },
+	{ "duplicate names",
+	    SRC "  - name: app\n    paths: /b\n" DST
+		"  - name: out\n    type: http\n    url: http://b/\n",
+	    "t.yaml:4:11: sources[1].name: duplicate source name \"app\" "
+	    "(first at line 2)\n"
+	    "t.yaml:10:11: destinations[1].name: duplicate destination name "
+	    "\"out\" (first at line 7)\n" },
+	{ "routes with unknown names",
+	    SRC DST "routes:\n"
+		    "  - severity: [error, loud]\n"
+		    "    to: [out, nowhere]\n"
+		    "  - { severity: wat, to: elsewhere }\n",
+	    "t.yaml:9:23: routes[0].severity[1]: unknown severity \"loud\" "
+	    "(expected all, emergency, alert, critical, error, warning, "
+	    "notice, info or debug)\n"
+	    "t.yaml:10:15: routes[0].to[1]: unknown destination \"nowhere\" "
+	    "(destinations: out)\n"
+	    "t.yaml:11:17: routes[1].severity: unknown severity \"wat\" "
+	    "(expected all, emergency, alert, critical, error, warning, "
+	    "notice, info or debug)\n"
+	    "t.yaml:11:26: routes[1].to: unknown destination \"elsewhere\" "
+	    "(destinations: out)\n" },
+	{ "routes is no sequence", SRC DST "routes: {severity: all}\n",
+	    "t.yaml:8:9: routes: expected a sequence\n" },
+	{ "datadog without a key",
+	    SRC "destinations:\n  - name: dd\n    type: datadog\n"
+		"    url: https://x/\n",
+	    "t.yaml:5:5: destinations[0]: a datadog destination needs "
+	    "api_key_file or api_key_env\n" },
+	{ "both key sources",
+	    SRC DST "    api_key_file: /nonexistent\n"
+		    "    api_key_env: LS_TEST_KEY\n",
+	    "t.yaml:9:18: destinations[0].api_key_env: set only one of "
+	    "api_key_file and api_key_env\n" },
+	{ "key file missing, path not echoed",
+	    SRC DST "    api_key_file: /nonexistent/" KEY "\n",
+	    "t.yaml:8:19: destinations[0].api_key_file: cannot open the "
+	    "file: No such file or directory\n" },
+	{ "key file is a directory", SRC DST "    api_key_file: /\n",
+	    "t.yaml:8:19: destinations[0].api_key_file: not a regular file\n" },
+	{ "key file is a device", SRC DST "    api_key_file: /dev/null\n",
+	    "t.yaml:8:19: destinations[0].api_key_file: not a regular file\n" },
+	{ "key env unset, name not echoed",
+	    SRC DST "    api_key_env: " KEY "\n",
+	    "t.yaml:8:18: destinations[0].api_key_env: the environment "
+	    "variable is not set\n" },
+	{ "key env empty", SRC DST "    api_key_env: LS_TEST_EMPTY\n",
+	    "t.yaml:8:18: destinations[0].api_key_env: the environment "
+	    "variable is empty\n" },
+	{ "key env with a space", SRC DST "    api_key_env: LS_TEST_SPACE\n",
+	    "t.yaml:8:18: destinations[0].api_key_env: the key in the "
+	    "environment variable holds spaces or control characters\n" },
+	{ "bad urls",
+	    SRC DST "  - { name: b, type: http, url: ftp://x/ }\n"
+		    "  - { name: c, type: http, url: \"https://\" }\n"
+		    "  - { name: d, type: http, url: \"http://?k=" KEY "\" }\n"
+		    "  - { name: e, type: http, url: \"http:/x\" }\n",
+	    "t.yaml:8:33: destinations[1].url: must be an http:// or "
+	    "https:// URL\n"
+	    "t.yaml:9:33: destinations[2].url: must be an http:// or "
+	    "https:// URL\n"
+	    "t.yaml:11:33: destinations[4].url: must be an http:// or "
+	    "https:// URL\n" },
+	{ "relative and missing paths",
+	    "sources:\n  - name: a\n    paths: [var/log/*.log, /ok]\n"
+	    "  - name: b\n    paths: []\n" DST,
+	    "t.yaml:3:13: sources[0].paths[0]: \"var/log/*.log\" is not an "
+	    "absolute path (it must start with /)\n"
+	    "t.yaml:5:12: sources[1].paths: must name at least one path\n" },
+	{ "tag with a comma", SRC "    tags: [\"a:b,c:d\", ok]\n" DST,
+	    "t.yaml:4:12: sources[0].tags[0]: tag \"a:b,c:d\" must not "
+	    "contain a comma\n" },
+	{ "NUL byte", SRC DST "    ca_file: \"/a\\0b\"\n",
+	    "t.yaml:8:14: destinations[0].ca_file: contains a NUL byte\n" },
+	{ "syntax error", SRC DST "  - name: [x\n",
+	    "t.yaml:9:1: did not find expected ',' or ']' (while parsing a "
+	    "flow sequence at line 8)\n" },
+	{ "syntax error, indentation", "sources:\n  - name: a\n   paths: x\n",
+	    "t.yaml:3:4: did not find expected '-' indicator (while parsing "
+	    "a block collection at line 2)\n" },
+	{ "undefined alias", SRC DST "    ca_file: *nope\n",
+	    "t.yaml:8:14: found undefined alias\n" },
+	{ "invalid UTF-8", SRC DST "    ca_file: \"\xff\"\n",
+	    "t.yaml:8:15: invalid leading UTF-8 octet (byte 146)\n" },
+	{ "invalid UTF-8 after UTF-8", "hostname: \"h\xc3\xa9\xc3\xa9\xff\"\n",
+	    "t.yaml:1:15: invalid leading UTF-8 octet (byte 16)\n" },
+	{ "empty file", "",
+	    "t.yaml:1:1: the configuration is empty (sources "
+	    "and destinations are required)\n" },
+	{ "only comments", "# nothing\n\n",
+	    "t.yaml:1:1: the configuration is empty (sources and destinations "
+	    "are required)\n" },
+	{ "two documents", SRC DST "---\nhostname: h\n",
+	    "t.yaml:9:1: only one YAML document is allowed\n" },
+	{ "self-referencing alias", "sources: &s [*s]\n" DST,
+	    "t.yaml:1:10: sources[0]: expected a mapping\n" },
+};
+
+START_TEST(errors) { load_bad(error_rows[_i].yaml, error_rows[_i].want); }
+END_TEST
+
+/* Many errors in one file all come out, sorted by position. */
+START_TEST(many_errors)
+{
+	load_bad("hostname: [h]\n"
+		 "shutdown_timeout: soon\n"
+		 "sources:\n"
+		 "  - name: a\n"
+		 "    paths: relative\n"
+		 "    colour: blue\n"
+		 "  - name: a\n"
+		 "destinations:\n"
+		 "  - name: dd\n"
+		 "    type: datadog\n"
+		 "    url: www.example.com\n"
+		 "    workers: 100\n"
+		 "    batch: { max_wait: forever }\n"
+		 "routes:\n"
+		 "  - { severity: [info, chatty], to: [dd, ghost] }\n"
+		 "extra: 1\n",
+	    "t.yaml:1:11: hostname: expected a string\n"
+	    "t.yaml:2:19: shutdown_timeout: bad duration \"soon\" (expected "
+	    "a number and a unit ms, s, m or h, such as 500ms, 1.5s or 2m)\n"
+	    "t.yaml:5:12: sources[0].paths: \"relative\" is not an absolute "
+	    "path (it must start with /)\n"
+	    "t.yaml:6:5: unknown key \"colour\" in sources[0] (valid keys: "
+	    "name, paths, service, ddsource, tags, default_severity, "
+	    "start_at, max_line_bytes, partial_flush or multiline)\n"
+	    "t.yaml:7:5: sources[1]: missing required key \"paths\"\n"
+	    "t.yaml:7:11: sources[1].name: duplicate source name \"a\" "
+	    "(first at line 4)\n"
+	    "t.yaml:9:5: destinations[0]: a datadog destination needs "
+	    "api_key_file or api_key_env\n"
+	    "t.yaml:11:10: destinations[0].url: must be an http:// or "
+	    "https:// URL\n"
+	    "t.yaml:12:14: destinations[0].workers: 100 is out of range (1 "
+	    "to 64)\n"
+	    "t.yaml:13:24: destinations[0].batch.max_wait: bad duration "
+	    "\"forever\" (expected a number and a unit ms, s, m or h, such as "
+	    "500ms, 1.5s or 2m)\n"
+	    "t.yaml:15:24: routes[0].severity[1]: unknown severity \"chatty\" "
+	    "(expected all, emergency, alert, critical, error, warning, "
+	    "notice, info or debug)\n"
+	    "t.yaml:15:42: routes[0].to[1]: unknown destination \"ghost\" "
+	    "(destinations: dd)\n"
+	    "t.yaml:16:1: unknown key \"extra\" (valid keys: state_dir, "
+	    "hostname, shutdown_timeout, max_buffer_bytes, scan_interval, "
+	    "poll_interval, checkpoint_interval, close_inactive, "
+	    "close_removed_after, max_open_files, sources, destinations or "
+	    "routes)\n");
+}
+END_TEST
+
+/* Secrets. */
+
+START_TEST(key_from_file_trimmed)
+{
+	struct ls_conf *c;
+	char *keyfile, *yaml;
+
+	keyfile = temp_file(" \t" KEY "\r\n");
+	ck_assert_int_ge(asprintf(&yaml,
+			     SRC "destinations:\n"
+				 "  - { name: dd, type: datadog, url: "
+				 "\"https://x/\", api_key_file: \"%s\" }\n",
+			     keyfile),
+	    0);
+	c = load_ok(yaml);
+	ck_assert_str_eq(c->dests[0].api_key, KEY);
+	ls_conf_free(c);
+	unlink(keyfile);
+	free(keyfile);
+	free(yaml);
+}
+END_TEST
+
+START_TEST(key_file_bad_contents)
+{
+	static const char *const contents[]
+	    = { "", " \n\t\n", "two " KEY "\n", KEY "\x01" };
+	static const char *const want[] = {
+		"t.yaml:7:19: destinations[0].api_key_file: the file "
+		"is empty\n",
+		"t.yaml:7:19: destinations[0].api_key_file: the file "
+		"is empty\n",
+		"t.yaml:7:19: destinations[0].api_key_file: the key in the "
+		"file holds spaces or control characters\n",
+		"t.yaml:7:19: destinations[0].api_key_file: the key in the "
+		"file holds spaces or control characters\n",
+	};
+	char *keyfile, *yaml;
+
+	keyfile = temp_file(contents[_i]);
+	ck_assert_int_ge(asprintf(&yaml,
+			     SRC "destinations:\n"
+				 "  - name: dd\n"
+				 "    type: datadog\n"
+				 "    api_key_file: %s\n"
+				 "    url: https://x/\n",
+			     keyfile),
+	    0);
+	load_bad(yaml, want[_i]);
+	unlink(keyfile);
+	free(keyfile);
+	free(yaml);
+}
+END_TEST
+
+START_TEST(key_file_too_large)
+{
+	char big[5000], *keyfile, *yaml;
+
+	memset(big, 'k', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	keyfile = temp_file(big);
+	ck_assert_int_ge(
+	    asprintf(&yaml, SRC DST "    api_key_file: %s\n", keyfile), 0);
+	load_bad(yaml,
+	    "t.yaml:8:19: destinations[0].api_key_file: the file is larger "
+	    "than 4096 bytes, too large for an API key\n");
+	unlink(keyfile);
+	free(keyfile);
+	free(yaml);
+}
+END_TEST
+
+START_TEST(key_file_unreadable)
+{
+	char *keyfile, *yaml;
+
+	/* root reads anything: the mode cannot make it fail. */
+	if (geteuid() == 0)
+		return;
+	keyfile = temp_file(KEY);
+	ck_assert_int_eq(chmod(keyfile, 0), 0);
+	ck_assert_int_ge(
+	    asprintf(&yaml, SRC DST "    api_key_file: %s\n", keyfile), 0);
+	load_bad(yaml,
+	    "t.yaml:8:19: destinations[0].api_key_file: cannot open the file: "
+	    "Permission denied\n");
+	unlink(keyfile);
+	free(keyfile);
+	free(yaml);
+}
+END_TEST
+
+/* An http destination may carry a key too; it is read the same way. */
+START_TEST(key_from_env_http)
+{
+	struct ls_conf *c;
+
+	ck_assert_int_eq(setenv("LS_TEST_KEY2", "\n" KEY "  ", 1), 0);
+	c = load_ok(SRC DST "    api_key_env: LS_TEST_KEY2\n");
+	ck_assert_str_eq(c->dests[0].api_key, KEY);
+	ls_conf_free(c);
+}
+END_TEST
+
+/* With a valid key and errors elsewhere, the key is still not printed:
+ * load() checks every output for it. */
+START_TEST(key_not_in_errors)
+{
+	char *keyfile, *yaml;
+
+	keyfile = temp_file(KEY);
+	ck_assert_int_ge(asprintf(&yaml,
+			     SRC "destinations:\n"
+				 "  - name: dd\n"
+				 "    type: datadog\n"
+				 "    url: https://x/\n"
+				 "    api_key_file: %s\n"
+				 "    format: ndjson\n"
+				 "  - name: e\n"
+				 "    type: datadog\n"
+				 "    url: htps://x/?dd-api-key=" KEY "\n"
+				 "    api_key_env: LS_TEST_KEY\n",
+			     keyfile),
+	    0);
+	load_bad(yaml,
+	    "t.yaml:9:13: destinations[0].format: a datadog destination sends "
+	    "only json\n"
+	    "t.yaml:12:10: destinations[1].url: must be an http:// or "
+	    "https:// URL\n");
+	unlink(keyfile);
+	free(keyfile);
+	free(yaml);
+}
+END_TEST
+
+static Suite *
+conf_suite(void)
+{
+	Suite *s;
+	TCase *tc;
+
+	s = suite_create("conf");
+
+	tc = tcase_create("units");
+	tcase_add_loop_test(
+	    tc, durations, 0, sizeof duration_rows / sizeof duration_rows[0]);
+	tcase_add_loop_test(
+	    tc, sizes, 0, sizeof size_rows / sizeof size_rows[0]);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("valid");
+	tcase_add_test(tc, round_trip);
+	tcase_add_test(tc, defaults);
+	tcase_add_test(tc, nulls_and_quotes);
+	tcase_add_test(tc, routes_all_and_overlap);
+	tcase_add_test(tc, max_dests);
+	tcase_add_test(tc, example_file);
+	tcase_add_test(tc, load_file);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("errors");
+	tcase_add_loop_test(
+	    tc, errors, 0, sizeof error_rows / sizeof error_rows[0]);
+	tcase_add_test(tc, many_errors);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("secrets");
+	tcase_add_test(tc, key_from_file_trimmed);
+	tcase_add_loop_test(tc, key_file_bad_contents, 0, 4);
+	tcase_add_test(tc, key_file_too_large);
+	tcase_add_test(tc, key_file_unreadable);
+	tcase_add_test(tc, key_from_env_http);
+	tcase_add_test(tc, key_not_in_errors);
+	suite_add_tcase(s, tc);
+
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr;
+	int failed;
+
+	/* Set before any test, so forked and unforked runs see the same. */
+	if (setenv("LS_TEST_KEY", KEY, 1) == -1
+	    || setenv("LS_TEST_EMPTY", "", 1) == -1
+	    || setenv("LS_TEST_SPACE", "abc def", 1) == -1)
+		return EXIT_FAILURE;
+	sr = srunner_create(conf_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
