@@ -36,7 +36,7 @@ def pick_level(rng):
 
 def line(rng, i, as_json):
     level = pick_level(rng)
-    words = " ".join(rng.choice(WORDS) for _ in range(rng.randrange(6, 14)))
+    words = " ".join(rng.choice(WORDS) for _ in range(rng.randrange(10, 20)))
     rid = "%016x" % rng.getrandbits(64)
     ms = rng.randrange(1, 5000)
     ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())

@@ -36,8 +36,8 @@ async_cb(struct ev_loop *loop, ev_async *w, int revents)
 }
 
 struct ls_acks *
-ls_acks_new(struct ev_loop *loop,
-    void (*apply_cb)(struct ls_record *, void *), void *arg)
+ls_acks_new(struct ev_loop *loop, void (*apply_cb)(struct ls_record *, void *),
+    void *arg)
 {
 	struct ls_acks *a;
 
@@ -98,8 +98,9 @@ ls_acks_done(struct ls_acks *a, struct ls_record *const *recs, size_t n)
 	for (i = 0; i < n; i++) {
 		/* acq_rel: the last destination sees every earlier one's
 		 * work on the record before it acknowledges it. */
-		if (atomic_fetch_sub_explicit(&recs[i]->pending, 1,
-			memory_order_acq_rel) != 1)
+		if (atomic_fetch_sub_explicit(
+			&recs[i]->pending, 1, memory_order_acq_rel)
+		    != 1)
 			continue;
 		ls_record_ref(recs[i]);
 		done[k++] = recs[i];

@@ -124,8 +124,8 @@ batcher_main(void *arg)
 			r = carry;
 			size = carry_size;
 			carry = NULL;
-		} else if ((r = ls_queue_pop(b->in, b->ctx, deadline,
-				NULL)) == NULL) {
+		} else if ((r = ls_queue_pop(b->in, b->ctx, deadline, NULL))
+		    == NULL) {
 			err = errno;
 			if (err == ETIMEDOUT) { /* max_wait: close it */
 				emit(b, batch);
@@ -147,13 +147,14 @@ batcher_main(void *arg)
 			continue;
 		}
 		if (batch == NULL) {
-			batch = ls_batch_new(b->lim.max_entries < 1024 ?
-				b->lim.max_entries : 1024);
+			batch = ls_batch_new(b->lim.max_entries < 1024
+				? b->lim.max_entries
+				: 1024);
 			deadline = ls_now_ms() + b->lim.max_wait_ms;
 		}
 		ls_batch_add(batch, r, size);
-		if (batch->n >= b->lim.max_entries ||
-		    batch->bytes >= b->lim.max_bytes) {
+		if (batch->n >= b->lim.max_entries
+		    || batch->bytes >= b->lim.max_bytes) {
 			emit(b, batch);
 			batch = NULL;
 			deadline = LS_FOREVER;

@@ -28,7 +28,7 @@ struct ls_batch {
 	struct ls_record **recs;
 	size_t n;
 	size_t cap;
-	size_t bytes;	    /* estimated encoded size */
+	size_t bytes; /* estimated encoded size */
 	int64_t created_ms; /* when its first record was added */
 };
 

@@ -57,16 +57,17 @@ vlog(int pri, const char *fmt, va_list ap, const char *suffix)
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	if (!log_foreground && !log_journal) {
 		if (suffix != NULL)
-			syslog(pri, "%s%s%s: %s", log_name, *log_name ? ": " : "",
-			    msg, suffix);
+			syslog(pri, "%s%s%s: %s", log_name,
+			    *log_name ? ": " : "", msg, suffix);
 		else
-			syslog(pri, "%s%s%s", log_name, *log_name ? ": " : "", msg);
+			syslog(pri, "%s%s%s", log_name, *log_name ? ": " : "",
+			    msg);
 		return;
 	}
 	n = snprintf(line, sizeof line, "%s%.0d%s%s%s%s%s%s\n",
 	    log_journal ? "<" : "", log_journal ? pri : 0,
-	    log_journal ? (pri == 0 ? "0>" : ">") : "",
-	    log_name, *log_name ? ": " : "", msg, suffix ? ": " : "",
+	    log_journal ? (pri == 0 ? "0>" : ">") : "", log_name,
+	    *log_name ? ": " : "", msg, suffix ? ": " : "",
 	    suffix ? suffix : "");
 	if (n < 0)
 		return;

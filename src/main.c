@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <sys/resource.h>
 #include <sys/types.h>
 #include <errno.h>
 #include <signal.h>
@@ -19,7 +20,9 @@
 #include <curl/curl.h>
 #include <ev.h>
 
+#include "acks.h"
 #include "buf.h"
+#include "checkpoint.h"
 #include "conf.h"
 #include "ctx.h"
 #include "log.h"
@@ -44,11 +47,13 @@ static const struct {
 
 struct daemon {
 	struct ev_loop *loop;
-	const struct ls_conf *conf;
+	struct ls_conf *conf; /* main's own; everyone else reads it */
 	struct ls_ctx *root;
 	struct ls_metrics *m;
 	struct ls_pipeline *pipeline;
 	struct ls_tailer *tailer;
+	struct ls_acks *acks;
+	struct ls_ckpt *ckpt;
 	ev_signal sigterm_w, sigint_w, sighup_w, sigusr1_w;
 	ev_timer deadline_w;
 	ev_timer summary_w;
@@ -141,6 +146,15 @@ done_cb(struct ev_loop *loop, ev_async *w, int revents)
 	ev_break(loop, EVBREAK_ALL);
 }
 
+/* A record is done everywhere: on to its file's offsets (main thread). */
+static void
+ack_cb(struct ls_record *r, void *arg)
+{
+	struct daemon *d = arg;
+
+	ls_tailer_ack(d->tailer, r);
+}
+
 /* From the last pipeline thread to exit: any thread, so only a wakeup. */
 static void
 pipeline_done_cb(void *arg)
@@ -160,6 +174,16 @@ final_report(struct daemon *d)
 	log_notice("final: read=%llu lines in %lld ms of drain",
 	    (unsigned long long)LS_LOAD(d->m->lines_read),
 	    d->stopping ? (long long)(ls_now_ms() - d->stop_started_ms) : 0LL);
+	log_notice("files: truncations=%llu truncations_no_copy=%llu "
+		   "suspected_loss_bytes=%llu "
+		   "inode_reuse=%llu removed_unread_bytes=%llu "
+		   "checkpoint_errors=%llu",
+	    (unsigned long long)LS_LOAD(d->m->truncations),
+	    (unsigned long long)LS_LOAD(d->m->truncations_no_copy),
+	    (unsigned long long)LS_LOAD(d->m->suspected_loss_bytes),
+	    (unsigned long long)LS_LOAD(d->m->inode_reuse),
+	    (unsigned long long)LS_LOAD(d->m->removed_unread_bytes),
+	    (unsigned long long)LS_LOAD(d->m->checkpoint_errors));
 	for (i = 0; i < d->conf->ndests; i++) {
 		dm = &d->m->dest[i];
 		sent = LS_LOAD(dm->sent);
@@ -171,6 +195,34 @@ final_report(struct daemon *d)
 		    (unsigned long long)(LS_LOAD(dm->routed) - sent - dropped),
 		    (unsigned long long)LS_LOAD(dm->retries));
 	}
+}
+
+/*
+ * Following thousands of files needs thousands of descriptors: raise the
+ * soft limit to the hard one, and keep max_open_files under it.
+ */
+static size_t
+raise_nofile(size_t want)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return want;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	/* Room for sockets, the checkpoint and the loop's own. */
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want + 128) {
+		log_warnx("RLIMIT_NOFILE is %llu: following at most %llu files "
+			  "at once",
+		    (unsigned long long)rl.rlim_cur,
+		    (unsigned long long)(rl.rlim_cur > 256 ? rl.rlim_cur - 128
+							   : 128));
+		return rl.rlim_cur > 256 ? rl.rlim_cur - 128 : 128;
+	}
+	return want;
 }
 
 static void
@@ -229,7 +281,7 @@ main(int argc, char *argv[])
 		return LS_EX_CONFIG;
 	if (noaction) {
 		fprintf(stderr, "configuration OK\n");
-		ls_conf_free((struct ls_conf *)d.conf);
+		ls_conf_free(d.conf);
 		return 0;
 	}
 	/*
@@ -243,6 +295,7 @@ main(int argc, char *argv[])
 		    stages[i].stage, stages[i].threads, stages[i].in,
 		    stages[i].out);
 
+	d.conf->max_open_files = raise_nofile(d.conf->max_open_files);
 	if (curl_global_init(CURL_GLOBAL_ALL) != 0)
 		fatalx("curl_global_init failed");
 	signal(SIGPIPE, SIG_IGN);
@@ -261,8 +314,23 @@ main(int argc, char *argv[])
 	d.m = ls_metrics_new(d.conf->ndests);
 	ev_async_init(&d.done_w, done_cb);
 	ev_async_start(d.loop, &d.done_w);
-	if ((d.pipeline = ls_pipeline_new(d.conf, NULL, d.m, d.root,
-		 pipeline_done_cb, &d))
+	/*
+	 * The checkpoint first: if it cannot be read, starting anyway would
+	 * silently ship every file again from its start.
+	 */
+	d.ckpt = ls_ckpt_new(d.conf->state_dir);
+	if (ls_ckpt_load(d.ckpt) != 0) {
+		log_warnx("%s: no usable checkpoint; not starting (remove "
+			  "checkpoint.json and checkpoint.json.prev to ship "
+			  "every file again from the start)",
+		    d.conf->state_dir);
+		status = 1;
+		goto out;
+	}
+	d.acks = ls_acks_new(d.loop, ack_cb, &d);
+	ls_acks_start(d.acks);
+	if ((d.pipeline = ls_pipeline_new(
+		 d.conf, d.acks, d.m, d.root, pipeline_done_cb, &d))
 		== NULL
 	    || ls_pipeline_start(d.pipeline) != 0) {
 		log_warnx("cannot start the pipeline");
@@ -271,8 +339,8 @@ main(int argc, char *argv[])
 	}
 	pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
 
-	d.tailer
-	    = ls_tailer_new(d.loop, d.conf, ls_pipeline_input(d.pipeline), d.m);
+	d.tailer = ls_tailer_new(
+	    d.loop, d.conf, ls_pipeline_input(d.pipeline), d.ckpt, d.m);
 	if (ls_tailer_start(d.tailer) != 0) {
 		status = 1;
 		goto out;
@@ -296,6 +364,11 @@ main(int argc, char *argv[])
 	ev_run(d.loop, 0);
 
 	ls_pipeline_join(d.pipeline);
+	/* Every acknowledgement is in: the last committed offsets. */
+	ls_acks_apply(d.acks);
+	if (ls_tailer_checkpoint(d.tailer, 1) != 0)
+		log_warnx("the final checkpoint was not written: lines shipped "
+			  "since the last one will be shipped again");
 	if (summary_secs > 0) {
 		summary(&d, "", 1);
 		if (d.tty)
@@ -307,12 +380,14 @@ out:
 	/* The pipeline first: freeing its records may still wake the
 	 * tailer's budget watcher. */
 	ls_pipeline_free(d.pipeline);
+	ls_acks_free(d.acks);
 	ls_tailer_free(d.tailer);
+	ls_ckpt_free(d.ckpt);
 	ls_ctx_free(d.root);
 	ls_metrics_free(d.m);
 	if (d.loop != NULL)
 		ev_loop_destroy(d.loop);
 	curl_global_cleanup();
-	ls_conf_free((struct ls_conf *)d.conf);
+	ls_conf_free(d.conf);
 	return status;
 }

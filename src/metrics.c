@@ -39,15 +39,16 @@ ls_metrics_dropped(struct ls_dest_metrics *dm)
 }
 
 void
-ls_metrics_summary(struct ls_metrics *m, const struct ls_conf *conf,
-    struct ls_buf *out)
+ls_metrics_summary(
+    struct ls_metrics *m, const struct ls_conf *conf, struct ls_buf *out)
 {
 	struct ls_dest_metrics *dm;
 	size_t d;
 	int s;
 	uint64_t n;
 
-	ls_buf_printf(out, "read %llu", (unsigned long long)LS_LOAD(m->lines_read));
+	ls_buf_printf(
+	    out, "read %llu", (unsigned long long)LS_LOAD(m->lines_read));
 	for (d = 0; d < m->ndests; d++) {
 		dm = &m->dest[d];
 		ls_buf_printf(out, " | %s: sent %llu", conf->dests[d].name,
@@ -60,8 +61,8 @@ ls_metrics_summary(struct ls_metrics *m, const struct ls_conf *conf,
 			    (unsigned long long)n);
 		}
 		ls_buf_printf(out, ", queued %llu, retries %llu, dropped %llu",
-		    (unsigned long long)(LS_LOAD(dm->routed) - LS_LOAD(dm->sent) -
-			ls_metrics_dropped(dm)),
+		    (unsigned long long)(LS_LOAD(dm->routed) - LS_LOAD(dm->sent)
+			- ls_metrics_dropped(dm)),
 		    (unsigned long long)LS_LOAD(dm->retries),
 		    (unsigned long long)ls_metrics_dropped(dm));
 	}

@@ -20,7 +20,7 @@
 /* Why a destination gave records up. */
 enum ls_drop_reason {
 	LS_DROP_REJECTED = 0, /* the intake answered 400 (or another 4xx) */
-	LS_DROP_OVERSIZE,     /* 413 even for a single, cut-down entry */
+	LS_DROP_OVERSIZE, /* 413 even for a single, cut-down entry */
 	LS_DROP_COUNT
 };
 
@@ -29,7 +29,7 @@ struct ls_dest_metrics {
 	atomic_uint_fast64_t sent;
 	atomic_uint_fast64_t sent_by_sev[LS_SEV_COUNT];
 	atomic_uint_fast64_t dropped[LS_DROP_COUNT];
-	atomic_uint_fast64_t batches;	 /* requests answered 2xx */
+	atomic_uint_fast64_t batches; /* requests answered 2xx */
 	atomic_uint_fast64_t wire_bytes; /* request bodies sent, as sent */
 	atomic_uint_fast64_t retries;
 	atomic_uint_fast64_t splits; /* 413 answers split in two */
@@ -42,6 +42,18 @@ struct ls_metrics {
 	atomic_uint_fast64_t lines_truncated;
 	atomic_uint_fast64_t unrouted; /* severities routed nowhere */
 	atomic_uint_fast64_t read_by_sev[LS_SEV_COUNT];
+	/* Files (tailer.c). */
+	atomic_uint_fast64_t files_open;
+	atomic_uint_fast64_t truncations; /* size < read offset */
+	atomic_uint_fast64_t truncations_no_copy; /* and no copy to finish */
+	atomic_uint_fast64_t suspected_loss_bytes; /* seen, then truncated */
+	atomic_uint_fast64_t removed_unread_bytes; /* closed before its end */
+	atomic_uint_fast64_t open_files_limited; /* max_open_files bit */
+	atomic_uint_fast64_t inode_reuse; /* fingerprint mismatch */
+	atomic_uint_fast64_t multiline_joined; /* lines joined to others */
+	/* The checkpoint (tailer.c). */
+	atomic_uint_fast64_t checkpoint_writes;
+	atomic_uint_fast64_t checkpoint_errors;
 	size_t ndests;
 	struct ls_dest_metrics *dest; /* ndests of them */
 };
@@ -50,14 +62,15 @@ struct ls_metrics *ls_metrics_new(size_t ndests);
 void ls_metrics_free(struct ls_metrics *);
 
 /* Adds n to a counter; relaxed, as nothing is ordered by a counter. */
-#define LS_COUNT(c, n) atomic_fetch_add_explicit(&(c), (n), memory_order_relaxed)
+#define LS_COUNT(c, n)                                                         \
+	atomic_fetch_add_explicit(&(c), (n), memory_order_relaxed)
 #define LS_LOAD(c) atomic_load_explicit(&(c), memory_order_relaxed)
 
 /* Records given up, all reasons together. */
 uint64_t ls_metrics_dropped(struct ls_dest_metrics *);
 /* One line: lines read, then per destination what was shipped, by
  * severity, with retries and drops. */
-void ls_metrics_summary(struct ls_metrics *, const struct ls_conf *,
-    struct ls_buf *out);
+void ls_metrics_summary(
+    struct ls_metrics *, const struct ls_conf *, struct ls_buf *out);
 
 #endif

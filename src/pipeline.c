@@ -134,8 +134,9 @@ ls_pipeline_new(const struct ls_conf *conf, struct ls_acks *acks,
 		lim.max_wait_ms = d->conf->batch_max_wait_ms;
 		d->batcher = ls_batcher_new(d->conf->name, d->in, d->batches,
 		    &lim, estimate_cb, p, p->ctx, thread_exit_cb, p);
-		if ((d->sd = ls_sender_dest_new(d->conf, conf->hostname, acks,
-			 &m->dest[i])) == NULL)
+		if ((d->sd = ls_sender_dest_new(
+			 d->conf, conf->hostname, acks, &m->dest[i]))
+		    == NULL)
 			goto fail;
 		snprintf(name, sizeof name, "worker/%s", d->conf->name);
 		if ((d->pool = ls_pool_new(name, d->conf->workers, d->batches,

@@ -40,8 +40,8 @@ struct ls_record {
 	uint8_t flags; /* LS_REC_* */
 	const struct ls_conf_source *src; /* borrowed; outlives the record */
 	struct ls_budget *budget;
-	void *owner;	 /* the tailer's file; touched on the main thread only */
-	uint64_t seq;	 /* the record's number in its file (offtrack.c) */
+	void *owner; /* the tailer's file; touched on the main thread only */
+	uint64_t seq; /* the record's number in its file (offtrack.c) */
 	uint64_t offset; /* file offset just past the line (for acks) */
 	int64_t time_ms; /* wall-clock read time, ms since the epoch */
 	size_t len;

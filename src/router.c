@@ -83,8 +83,8 @@ router_main(void *arg)
 			break; /* EPIPE: drained; ECANCELED: stopped */
 		for (i = 0; i < n; i++) {
 			mask = r->route[in[i]->severity];
-			ls_record_set_pending(in[i],
-			    (unsigned)__builtin_popcountll(mask));
+			ls_record_set_pending(
+			    in[i], (unsigned)__builtin_popcountll(mask));
 			if (mask == 0) {
 				/* Routed nowhere: done, as far as delivery
 				 * goes. */

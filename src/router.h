@@ -29,9 +29,8 @@ struct ls_router;
  * acks and metrics. exit_cb (may be NULL) runs in the thread as its last
  * act. */
 struct ls_router *ls_router_new(struct ls_queue *in, struct ls_queue **outs,
-    size_t nouts, const uint64_t *route, struct ls_acks *,
-    struct ls_metrics *, struct ls_ctx *parent, void (*exit_cb)(void *arg),
-    void *arg);
+    size_t nouts, const uint64_t *route, struct ls_acks *, struct ls_metrics *,
+    struct ls_ctx *parent, void (*exit_cb)(void *arg), void *arg);
 int ls_router_start(struct ls_router *) LS_WARN_UNUSED;
 /* Waits for the thread to end (close the input first, or cancel). */
 void ls_router_join(struct ls_router *);

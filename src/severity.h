@@ -31,7 +31,7 @@ const char *ls_severity_name(enum ls_severity);
  * syslog numbers "0".."7"). 0 and *out set, or -1 if it is no level. */
 int ls_severity_parse(const char *s, size_t len, enum ls_severity *out);
 /* The severity of one line (len bytes, no newline), or dflt. */
-enum ls_severity ls_severity_detect(const char *line, size_t len,
-    enum ls_severity dflt);
+enum ls_severity ls_severity_detect(
+    const char *line, size_t len, enum ls_severity dflt);
 
 #endif

@@ -1,23 +1,38 @@
 /*
  * tailer: see tailer.h.
  *
- * File identity is (device, inode). When a scan finds a path now naming
- * another inode (rotation by rename and create), the old descriptor is read
- * to its end before it is closed and the new file is read from its start.
- * A file smaller than the read offset was truncated: reading restarts at 0.
- * Deeper rotation handling (following a renamed file while it is still
- * written, fingerprints, checkpoints) belongs to the acknowledgement work
- * and builds on this structure.
+ * A file is known by its identity, (device, inode), not by its name. The
+ * name is only where the scan found it: when a scan finds a name now
+ * belonging to another inode (rotation by rename, then create), the old
+ * file loses its name but keeps its descriptor, and is followed until it
+ * has been idle for close_inactive, because an application that has not
+ * reopened its log yet keeps appending to it; the new file is read from its
+ * start. A file whose last link is gone is read to its end, then closed
+ * (or closed after close_removed_after, counting what it still held).
+ *
+ * Offsets follow delivery, not reading: each record gets a sequence number
+ * in its file's offset tracker; when every destination is done with it the
+ * acknowledgement comes back to this thread (acks.c), and the file's
+ * committed offset moves over the done prefix. The checkpoint holds the
+ * committed offsets, never the read ones, so a crash resends at most what
+ * was in flight. A file's struct outlives its descriptor while records of
+ * it are outstanding.
+ *
+ * A file smaller than its read offset was truncated (copytruncate): reading
+ * restarts at 0, and what had been seen but not read is counted as
+ * suspected loss.
  */
 #include "config.h"
 
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
 #include <libgen.h>
 #include <limits.h>
+#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -26,9 +41,11 @@
 #include <ev.h>
 
 #include "buf.h"
+#include "checkpoint.h"
 #include "ctx.h"
 #include "linebuf.h"
 #include "log.h"
+#include "offtrack.h"
 #include "severity.h"
 #include "tailer.h"
 #include "xmalloc.h"
@@ -38,19 +55,41 @@
 #define PASS_BYTES (4 * 1024 * 1024)
 /* Records pushed to the ingest queue with one lock. */
 #define PUSH_BATCH 512
+/* The fingerprint covers this many first bytes, once they exist. */
+#define FP_BYTES 1024
+
+/* A multiline entry being gathered. */
+struct mline {
+	struct ls_buf buf;
+	int active;
+	size_t dropped; /* bytes past max_line_bytes */
+	uint64_t end_off;
+	int64_t last_ms;
+};
 
 struct tfile {
 	struct ls_tailer *t;
 	const struct ls_conf_source *src;
-	char *path;
+	char *path; /* NULL once the name is not (known to be) this file's */
 	int fd;
 	dev_t dev;
 	ino_t ino;
+	uint32_t fp_len;
+	uint64_t fp;
 	uint64_t off; /* next byte to read */
+	uint64_t size_seen; /* largest size seen, for loss estimates */
 	struct ls_linebuf lb;
+	struct ls_offtrack *track;
+	uint64_t inflight; /* records made and not yet acknowledged */
+	struct mline ml;
 	int64_t last_data_ms;
-	unsigned seen; /* scan generation that last saw the path */
+	int64_t gone_ms; /* when its name stopped being its own */
+	int deleted; /* no links left */
+	int at_eof; /* the last read found no more bytes */
+	int hashed; /* in the identity table */
+	unsigned seen; /* scan generation that last found it */
 	struct tfile *next;
+	struct tfile *hnext;
 };
 
 struct wdir {
@@ -64,15 +103,23 @@ struct ls_tailer {
 	const struct ls_conf *conf;
 	struct ls_queue *out;
 	struct ls_metrics *m;
+	struct ls_ckpt *ckpt;
 	struct ls_budget budget;
 	struct tfile *files;
-	size_t nfiles;
+	size_t nfiles; /* structs, open or not */
+	size_t nopen; /* open descriptors */
+	struct tfile **htab;
+	size_t hsize;
 	struct wdir *dirs;
 	int ifd;
 	int inotify_warned;
+	int limit_warned;
+	int dirty; /* committed offsets changed since the last checkpoint */
+	int64_t modify_scan_ms; /* last scan made for a closed file's change */
 	ev_io inotify_w;
 	ev_timer scan_w;
 	ev_timer poll_w;
+	ev_timer ckpt_w;
 	ev_idle more_w;
 	ev_async resume_w;
 	int started;
@@ -87,6 +134,7 @@ struct ls_tailer {
 };
 
 static void read_all(struct ls_tailer *);
+static void refresh_fingerprint(struct tfile *);
 
 static int64_t
 wall_ms(void)
@@ -97,6 +145,70 @@ wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The identity table: (device, inode) to file, chained. */
+static size_t
+id_hash(const struct ls_tailer *t, dev_t dev, ino_t ino)
+{
+	uint64_t h = (uint64_t)ino * 0x9e3779b97f4a7c15ull ^ (uint64_t)dev;
+
+	return (size_t)(h ^ (h >> 29)) & (t->hsize - 1);
+}
+
+static struct tfile *
+id_find(struct ls_tailer *t, dev_t dev, ino_t ino)
+{
+	struct tfile *f;
+
+	for (f = t->htab[id_hash(t, dev, ino)]; f != NULL; f = f->hnext)
+		if (f->dev == dev && f->ino == ino)
+			return f;
+	return NULL;
+}
+
+static void
+id_insert(struct ls_tailer *t, struct tfile *f)
+{
+	struct tfile **old, *g;
+	size_t i, oldsize, h;
+
+	if (t->nfiles >= t->hsize) {
+		old = t->htab;
+		oldsize = t->hsize;
+		t->hsize *= 2;
+		t->htab = xcalloc(t->hsize, sizeof *t->htab);
+		for (i = 0; i < oldsize; i++) {
+			while ((g = old[i]) != NULL) {
+				old[i] = g->hnext;
+				h = id_hash(t, g->dev, g->ino);
+				g->hnext = t->htab[h];
+				t->htab[h] = g;
+			}
+		}
+		free(old);
+	}
+	h = id_hash(t, f->dev, f->ino);
+	f->hnext = t->htab[h];
+	t->htab[h] = f;
+	f->hashed = 1;
+}
+
+static void
+id_remove(struct ls_tailer *t, struct tfile *f)
+{
+	struct tfile **fp;
+
+	if (!f->hashed)
+		return;
+	for (fp = &t->htab[id_hash(t, f->dev, f->ino)]; *fp != NULL;
+	     fp = &(*fp)->hnext) {
+		if (*fp == f) {
+			*fp = f->hnext;
+			break;
+		}
+	}
+	f->hashed = 0;
+}
+
 static void
 flush_pending(struct ls_tailer *t)
 {
@@ -104,8 +216,8 @@ flush_pending(struct ls_tailer *t)
 
 	if (t->npend == 0)
 		return;
-	if (ls_queue_push_many(t->out, (void *const *)t->pend, NULL,
-		t->npend) != 0) {
+	if (ls_queue_push_many(t->out, (void *const *)t->pend, NULL, t->npend)
+	    != 0) {
 		/* Closed: we are stopping, and these were never queued. */
 		for (i = 0; i < t->npend; i++)
 			ls_record_unref(t->pend[i]);
@@ -113,31 +225,34 @@ flush_pending(struct ls_tailer *t)
 	t->npend = 0;
 }
 
+/* Makes one record of an entry (a line, or a multiline entry). */
 static void
-line_cb(const char *line, size_t len, uint64_t end_off, size_t dropped,
-    void *arg)
+emit(struct tfile *f, const char *msg, size_t len, uint64_t end_off,
+    size_t dropped)
 {
-	struct tfile *f = arg;
 	struct ls_tailer *t = f->t;
 	struct ls_record *r;
 	enum ls_severity sev;
-	const char *msg = line;
-	size_t msglen = len;
 
-	sev = ls_severity_detect(line, len, f->src->default_severity);
+	sev = ls_severity_detect(msg, len, f->src->default_severity);
 	if (dropped > 0) {
-		ls_buf_reset(&t->scratch);
-		ls_buf_append(&t->scratch, line, len);
-		ls_buf_printf(&t->scratch, " [logshipd: truncated %zu bytes]",
-		    dropped);
+		if (msg != t->scratch.data) {
+			ls_buf_reset(&t->scratch);
+			ls_buf_append(&t->scratch, msg, len);
+		}
+		ls_buf_printf(
+		    &t->scratch, " [logshipd: truncated %zu bytes]", dropped);
 		msg = t->scratch.data;
-		msglen = t->scratch.len;
+		len = t->scratch.len;
 		LS_COUNT(t->m->lines_truncated, 1);
 	}
-	r = ls_record_new(f->src, &t->budget, msg, msglen, sev, end_off,
-	    t->now_wall_ms);
+	r = ls_record_new(
+	    f->src, &t->budget, msg, len, sev, end_off, t->now_wall_ms);
 	if (dropped > 0)
 		r->flags |= LS_REC_TRUNCATED;
+	r->owner = f;
+	r->seq = ls_offtrack_add(f->track, end_off);
+	f->inflight++;
 	LS_COUNT(t->m->lines_read, 1);
 	LS_COUNT(t->m->read_by_sev[sev], 1);
 	t->pend[t->npend++] = r;
@@ -145,19 +260,198 @@ line_cb(const char *line, size_t len, uint64_t end_off, size_t dropped,
 		flush_pending(t);
 }
 
+/* Emits the multiline entry being gathered, if any. */
+static void
+ml_flush(struct tfile *f)
+{
+	struct mline *ml = &f->ml;
+	struct ls_tailer *t = f->t;
+
+	if (!ml->active)
+		return;
+	ls_buf_reset(&t->scratch);
+	ls_buf_append(&t->scratch, ml->buf.data, ml->buf.len);
+	emit(f, t->scratch.data, t->scratch.len, ml->end_off, ml->dropped);
+	ml->active = 0;
+	ml->dropped = 0;
+	ls_buf_reset(&ml->buf);
+}
+
+/* Adds a line to the multiline entry: a line matching the start pattern
+ * begins a new entry; any other line continues the current one. */
+static void
+ml_line(struct tfile *f, const char *line, size_t len, uint64_t end_off,
+    size_t dropped)
+{
+	struct mline *ml = &f->ml;
+	struct ls_tailer *t = f->t;
+	size_t room, max = f->src->max_line_bytes;
+	int start;
+
+	/* regexec wants a C string: the line is not one. */
+	ls_buf_reset(&t->scratch);
+	ls_buf_append(&t->scratch, line, len);
+	start = regexec(f->src->multiline_re, t->scratch.data, 0, NULL, 0) == 0;
+	if (start || !ml->active) {
+		ml_flush(f);
+		ls_buf_append(&ml->buf, line, len);
+		ml->active = 1;
+		ml->dropped = dropped;
+	} else {
+		room = ml->buf.len < max ? max - ml->buf.len : 0;
+		if (room > 0) {
+			ls_buf_putc(&ml->buf, '\n');
+			room--;
+		}
+		ls_buf_append(&ml->buf, line, len < room ? len : room);
+		ml->dropped += dropped + (len > room ? len - room : 0);
+		LS_COUNT(t->m->multiline_joined, 1);
+	}
+	ml->end_off = end_off;
+	ml->last_ms = ls_now_ms();
+}
+
+static void
+line_cb(
+    const char *line, size_t len, uint64_t end_off, size_t dropped, void *arg)
+{
+	struct tfile *f = arg;
+
+	if (f->src->multiline_re != NULL)
+		ml_line(f, line, len, end_off, dropped);
+	else
+		emit(f, line, len, end_off, dropped);
+}
+
+/* Forgets what was read but not yet made into records (truncation). */
+static void
+restart_at(struct tfile *f, uint64_t off)
+{
+	f->off = off;
+	f->size_seen = off;
+	ls_linebuf_reset(&f->lb, off);
+	f->ml.active = 0;
+	f->ml.dropped = 0;
+	ls_buf_reset(&f->ml.buf);
+	ls_offtrack_reset(f->track, off);
+}
+
 static void
 close_file(struct tfile *f)
 {
-	if (f->fd != -1)
-		close(f->fd);
+	if (f->fd == -1)
+		return;
+	close(f->fd);
 	f->fd = -1;
+	f->t->nopen--;
+	atomic_fetch_sub_explicit(
+	    &f->t->m->files_open, 1, memory_order_relaxed);
+}
+
+/*
+ * copytruncate: logrotate copied the file, then truncated it. Whatever was
+ * written after our last read and before the copy is in the copy: find it
+ * beside the file (a file we do not follow whose first bytes are the ones
+ * we fingerprinted; the newest if several) and read it from our offset to
+ * its end, as the rest of this file. Usually we had read past the copy's
+ * end already, and there is nothing to read. What was written between the
+ * copy and the truncate, and not read by us in between, is in no file at
+ * all: that window is copytruncate's own, and why the README advises
+ * against it. Returns 1 if a copy was found.
+ */
+static int
+read_copy(struct ls_tailer *t, struct tfile *f)
+{
+	struct dirent *de;
+	struct stat st;
+	char *copy, path[PATH_MAX], best[PATH_MAX];
+	time_t best_mtime = 0;
+	ssize_t n;
+	off_t at, start;
+	DIR *dir;
+	int fd, found = 0;
+
+	if (f->path == NULL || f->fp_len == 0)
+		return 0;
+	copy = xstrdup(f->path);
+	dir = opendir(dirname(copy));
+	while (dir != NULL && (de = readdir(dir)) != NULL) {
+		snprintf(path, sizeof path, "%s/%s", copy, de->d_name);
+		if (stat(path, &st) == -1 || !S_ISREG(st.st_mode)
+		    || id_find(t, st.st_dev, st.st_ino) != NULL
+		    || (found && st.st_mtime < best_mtime))
+			continue;
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1)
+			continue;
+		if (ls_fingerprint_matches(fd, f->fp_len, f->fp) == 1) {
+			snprintf(best, sizeof best, "%s", path);
+			best_mtime = st.st_mtime;
+			found = 1;
+		}
+		close(fd);
+	}
+	if (dir != NULL)
+		closedir(dir);
+	free(copy);
+	if (!found || (fd = open(best, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	log_info("%s: truncated; its copy is %s", f->path, best);
+	t->now_wall_ms = wall_ms();
+	at = start = (off_t)f->off;
+	while ((n = pread(fd, t->rbuf, READ_CHUNK, at)) > 0) {
+		ls_linebuf_feed(&f->lb, t->rbuf, (size_t)n, line_cb, f);
+		f->off += (uint64_t)n;
+		at += n;
+	}
+	/* The copy ends where the truncation cut a line, if it did. */
+	if (at > start)
+		ls_linebuf_flush(&f->lb, line_cb, f);
+	flush_pending(t);
+	close(fd);
+	return 1;
+}
+
+/* At the end of the bytes: was the file truncated under us? */
+static int
+check_truncated(struct ls_tailer *t, struct tfile *f)
+{
+	struct stat st;
+
+	if (fstat(f->fd, &st) == -1)
+		return 0;
+	if ((uint64_t)st.st_size >= f->off) {
+		if ((uint64_t)st.st_size > f->size_seen)
+			f->size_seen = (uint64_t)st.st_size;
+		return 0;
+	}
+	LS_COUNT(t->m->truncations, 1);
+	if (!read_copy(t, f)) {
+		LS_COUNT(t->m->truncations_no_copy, 1);
+		if (f->size_seen > f->off)
+			LS_COUNT(
+			    t->m->suspected_loss_bytes, f->size_seen - f->off);
+	}
+	log_notice("%s: truncated (size %lld < offset %llu); reading from "
+		   "the start",
+	    f->path ? f->path : "(rotated)", (long long)st.st_size,
+	    (unsigned long long)f->off);
+	if (lseek(f->fd, 0, SEEK_SET) == -1) {
+		log_warn("%s: lseek", f->path ? f->path : "(rotated)");
+		close_file(f);
+		return 0;
+	}
+	restart_at(f, 0);
+	/* New bytes at the start: fingerprint them anew. */
+	f->fp_len = 0;
+	refresh_fingerprint(f);
+	t->dirty = 1;
+	return 1;
 }
 
 /* Reads up to limit bytes. Returns 1 if more may be waiting, else 0. */
 static int
 read_file(struct ls_tailer *t, struct tfile *f, size_t limit)
 {
-	struct stat st;
 	size_t total = 0;
 	ssize_t n;
 
@@ -173,33 +467,28 @@ read_file(struct ls_tailer *t, struct tfile *f, size_t limit)
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
-			log_warn("%s: read", f->path);
+			log_warn("%s: read", f->path ? f->path : "(rotated)");
 			break;
 		}
 		if (n == 0) {
-			/* At the end: was it truncated under us? */
-			if (fstat(f->fd, &st) == 0 &&
-			    (uint64_t)st.st_size < f->off) {
-				log_notice("%s: truncated (size %lld < offset "
-					   "%llu); reading from the start",
-				    f->path, (long long)st.st_size,
-				    (unsigned long long)f->off);
-				if (lseek(f->fd, 0, SEEK_SET) == -1) {
-					log_warn("%s: lseek", f->path);
-					close_file(f);
-				}
-				f->off = 0;
-				ls_linebuf_reset(&f->lb, 0);
+			if (check_truncated(t, f))
 				continue;
-			}
+			f->at_eof = 1;
 			break;
 		}
+		f->at_eof = 0;
 		LS_COUNT(t->m->bytes_read, (uint64_t)n);
 		ls_linebuf_feed(&f->lb, t->rbuf, (size_t)n, line_cb, f);
 		f->off += (uint64_t)n;
+		if (f->off > f->size_seen)
+			f->size_seen = f->off;
 		f->last_data_ms = ls_now_ms();
 		total += (size_t)n;
 	}
+	/* A young file's fingerprint grows with it, up to FP_BYTES: a
+	 * copytruncate copy is recognised by it (read_copy). */
+	if (total > 0 && f->fp_len < FP_BYTES)
+		refresh_fingerprint(f);
 	flush_pending(t);
 	return total >= limit;
 }
@@ -208,9 +497,29 @@ static void
 free_file(struct tfile *f)
 {
 	close_file(f);
+	id_remove(f->t, f);
 	ls_linebuf_cleanup(&f->lb);
+	ls_buf_cleanup(&f->ml.buf);
+	ls_offtrack_free(f->track);
 	free(f->path);
 	free(f);
+}
+
+/* Unlinks f from the list and frees it. */
+static void
+drop_file(struct ls_tailer *t, struct tfile *f)
+{
+	struct tfile **fp;
+
+	for (fp = &t->files; *fp != NULL; fp = &(*fp)->next) {
+		if (*fp == f) {
+			*fp = f->next;
+			break;
+		}
+	}
+	t->nfiles--;
+	t->dirty = 1;
+	free_file(f);
 }
 
 /* Watches dir for new, moved and modified files, once. */
@@ -226,8 +535,8 @@ watch_dir(struct ls_tailer *t, const char *dir)
 		if (strcmp(w->path, dir) == 0)
 			return;
 	wd = inotify_add_watch(t->ifd, dir,
-	    IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE |
-		IN_CLOSE_WRITE | IN_ATTRIB);
+	    IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE
+		| IN_CLOSE_WRITE | IN_ATTRIB);
 	if (wd == -1) {
 		if (errno == ENOENT)
 			return;
@@ -254,48 +563,164 @@ watch_parent(struct ls_tailer *t, const char *path)
 	free(copy);
 }
 
-static struct tfile *
-find_file(struct ls_tailer *t, const char *path)
+/* Is a the better file to close to make room: rotated before named, then
+ * the longest idle? */
+static int
+better_victim(const struct tfile *a, const struct tfile *b)
 {
-	struct tfile *f;
-
-	for (f = t->files; f != NULL; f = f->next)
-		if (strcmp(f->path, path) == 0)
-			return f;
-	return NULL;
+	if (b == NULL)
+		return 1;
+	if ((a->path == NULL) != (b->path == NULL))
+		return a->path == NULL;
+	return a->last_data_ms < b->last_data_ms;
 }
 
-/* Opens path as a file to follow from offset 0, or from its end. */
+/*
+ * Makes room for one more descriptor under max_open_files, closing a file
+ * that was read to its end: a rotated one first, else the longest idle. A
+ * closed file that still has its name is opened again when a scan sees it
+ * change. 0, or -1 if none can be closed.
+ */
 static int
-open_file(struct tfile *f, int at_end)
+make_room(struct ls_tailer *t)
 {
-	struct stat st;
+	struct tfile *f, *victim = NULL;
+
+	if (t->nopen < t->conf->max_open_files)
+		return 0;
+	for (f = t->files; f != NULL; f = f->next)
+		if (f->fd != -1 && f->at_eof && better_victim(f, victim))
+			victim = f;
+	if (victim == NULL) {
+		LS_COUNT(t->m->open_files_limited, 1);
+		if (!t->limit_warned++)
+			log_warnx("max_open_files (%zu) reached: new files "
+				  "wait until descriptors free up",
+			    t->conf->max_open_files);
+		return -1;
+	}
+	close_file(victim);
+	return 0;
+}
+
+/* Takes or refreshes the fingerprint while it covers fewer than
+ * FP_BYTES. */
+static void
+refresh_fingerprint(struct tfile *f)
+{
+	if (f->fd == -1 || f->fp_len >= FP_BYTES)
+		return;
+	if (ls_fingerprint(f->fd, &f->fp_len, &f->fp) == -1)
+		f->fp_len = 0;
+}
+
+/*
+ * Where to start reading a file just opened: its committed offset from the
+ * checkpoint if the checkpoint knows it (and its first bytes are the ones
+ * fingerprinted then), else 0, or its end for start_at: end at startup.
+ */
+static uint64_t
+start_offset(
+    struct ls_tailer *t, struct tfile *f, const struct stat *st, int initial)
+{
+	const struct ls_ckpt_entry *e;
+
+	e = t->ckpt ? ls_ckpt_find(t->ckpt, f->src->name, (uint64_t)st->st_dev,
+		(uint64_t)st->st_ino)
+		    : NULL;
+	if (e != NULL) {
+		if (e->fp_len > 0
+		    && ls_fingerprint_matches(f->fd, e->fp_len, e->fp) != 1) {
+			LS_COUNT(t->m->inode_reuse, 1);
+			log_notice("%s: same inode, other contents (inode "
+				   "reused): reading from the start",
+			    f->path);
+			return 0;
+		}
+		if (e->offset > (uint64_t)st->st_size) {
+			LS_COUNT(t->m->truncations, 1);
+			log_notice("%s: shorter than its checkpoint (truncated "
+				   "while stopped): reading from the start",
+			    f->path);
+			return 0;
+		}
+		return e->offset;
+	}
+	if (initial && f->src->start_at == LS_START_END)
+		return (uint64_t)st->st_size;
+	return 0;
+}
+
+/* Opens f->path as f's descriptor. 0, or -1. */
+static int
+open_fd(struct ls_tailer *t, struct tfile *f, struct stat *st)
+{
 	int fd;
 
+	if (make_room(t) != 0)
+		return -1;
 	if ((fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1) {
 		log_warn("%s: open", f->path);
 		return -1;
 	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+	if (fstat(fd, st) == -1 || !S_ISREG(st->st_mode)) {
 		log_warnx("%s: not a regular file; skipped", f->path);
 		close(fd);
 		return -1;
 	}
 	f->fd = fd;
-	f->dev = st.st_dev;
-	f->ino = st.st_ino;
-	f->off = 0;
-	if (at_end && st.st_size > 0 &&
-	    lseek(fd, st.st_size, SEEK_SET) != -1)
-		f->off = (uint64_t)st.st_size;
-	ls_linebuf_reset(&f->lb, f->off);
+	t->nopen++;
+	LS_COUNT(t->m->files_open, 1);
+	f->dev = st->st_dev;
+	f->ino = st->st_ino;
+	f->at_eof = 0;
 	f->last_data_ms = ls_now_ms();
 	return 0;
 }
 
-static void
-add_file(struct ls_tailer *t, const struct ls_conf_source *src,
-    const char *path, int initial)
+/* Opens a file seen for the first time and positions it where the
+ * checkpoint (or start_at) says. 0, or -1. */
+static int
+open_new(struct ls_tailer *t, struct tfile *f, int initial)
+{
+	struct stat st;
+	uint64_t off;
+
+	if (open_fd(t, f, &st) != 0)
+		return -1;
+	refresh_fingerprint(f);
+	off = start_offset(t, f, &st, initial);
+	if (off > 0 && lseek(f->fd, (off_t)off, SEEK_SET) == -1) {
+		log_warn("%s: lseek", f->path);
+		off = 0;
+	}
+	f->track = ls_offtrack_new(off);
+	restart_at(f, off);
+	return 0;
+}
+
+/* Opens again a file closed to make room: everything it held (a partial
+ * line, a multiline entry, records in flight) is still there, and reading
+ * goes on from where it stopped. 0, or -1. */
+static int
+reopen(struct ls_tailer *t, struct tfile *f)
+{
+	struct stat st;
+
+	if (open_fd(t, f, &st) != 0)
+		return -1;
+	if (lseek(f->fd, (off_t)f->off, SEEK_SET) == -1) {
+		log_warn("%s: lseek", f->path);
+		close_file(f);
+		return -1;
+	}
+	refresh_fingerprint(f);
+	return 0;
+}
+
+static struct tfile *
+new_file(
+    struct ls_tailer *t, const struct ls_conf_source *src, const char *path)
 {
 	struct tfile *f;
 
@@ -305,37 +730,119 @@ add_file(struct ls_tailer *t, const struct ls_conf_source *src,
 	f->path = xstrdup(path);
 	f->fd = -1;
 	ls_linebuf_init(&f->lb, src->max_line_bytes, 0);
-	if (open_file(f, initial && src->start_at == LS_START_END) != 0) {
+	ls_buf_init(&f->ml.buf);
+	return f;
+}
+
+static void
+link_file(struct ls_tailer *t, struct tfile *f)
+{
+	f->next = t->files;
+	t->files = f;
+	t->nfiles++;
+	id_insert(t, f);
+	t->dirty = 1;
+}
+
+static void
+add_file(struct ls_tailer *t, const struct ls_conf_source *src,
+    const char *path, int initial)
+{
+	struct tfile *f;
+
+	f = new_file(t, src, path);
+	if (open_new(t, f, initial) != 0) {
 		free_file(f);
 		return;
 	}
 	f->seen = t->gen;
-	f->next = t->files;
-	t->files = f;
-	t->nfiles++;
-	log_info("%s: following (source %s, from offset %llu)", path,
-	    src->name, (unsigned long long)f->off);
+	link_file(t, f);
+	log_info("%s: following (source %s, from offset %llu)", path, src->name,
+	    (unsigned long long)f->off);
 }
 
-/* The path names another inode now: finish the old one, then follow the
- * new one from its start. */
+/* Found again under a name: the same inode, maybe renamed. */
 static void
-rotated(struct ls_tailer *t, struct tfile *f)
+found_again(struct ls_tailer *t, struct tfile *f, const char *path,
+    const struct stat *st)
 {
-	while (read_file(t, f, PASS_BYTES) && !t->paused)
-		;
-	log_info("%s: rotated; following the new file", f->path);
-	close_file(f);
-	if (open_file(f, 0) != 0)
-		f->seen = 0; /* dropped at the end of the scan */
+	if (f->path == NULL || strcmp(f->path, path) != 0) {
+		free(f->path);
+		f->path = xstrdup(path);
+	}
+	f->gone_ms = 0;
+	f->seen = t->gen;
+	/* Closed (idle, or to make room): open it again once it changed. */
+	if (f->fd == -1 && (uint64_t)st->st_size != f->off)
+		(void)reopen(t, f);
+}
+
+/* A closed file whose inode turns up again may be another file by now. */
+static int
+same_contents(struct tfile *f, const char *path)
+{
+	int fd, same;
+
+	if (f->fp_len == 0)
+		return 1;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1)
+		return 0;
+	same = ls_fingerprint_matches(fd, f->fp_len, f->fp) == 1;
+	close(fd);
+	return same;
+}
+
+static void
+scan_path(struct ls_tailer *t, const struct ls_conf_source *src,
+    const char *path, int initial)
+{
+	struct tfile *f;
+	struct stat st;
+
+	if (stat(path, &st) == -1 || !S_ISREG(st.st_mode))
+		return;
+	watch_parent(t, path);
+	if ((f = id_find(t, st.st_dev, st.st_ino)) != NULL) {
+		if (f->seen == t->gen)
+			return; /* another pattern's, or another name's */
+		if (f->fd != -1 || same_contents(f, path)) {
+			found_again(t, f, path, &st);
+			return;
+		}
+		/* Closed, and its inode now holds other bytes. */
+		LS_COUNT(t->m->inode_reuse, 1);
+		log_notice("%s: inode reused by a new file", path);
+		id_remove(t, f);
+	}
+	add_file(t, src, path, initial);
+}
+
+/* Files whose name was not found this scan: renamed away, or deleted. */
+static void
+lost_names(struct ls_tailer *t)
+{
+	struct tfile *f;
+	struct stat st;
+	int64_t now = ls_now_ms();
+
+	for (f = t->files; f != NULL; f = f->next) {
+		if (f->seen == t->gen || f->path == NULL)
+			continue;
+		log_info("%s: no longer under that name; following it to "
+			 "its end",
+		    f->path);
+		free(f->path);
+		f->path = NULL;
+		f->gone_ms = now;
+		if (f->fd != -1 && fstat(f->fd, &st) == 0 && st.st_nlink == 0)
+			f->deleted = 1;
+	}
 }
 
 static void
 scan(struct ls_tailer *t, int initial)
 {
 	const struct ls_conf_source *src;
-	struct tfile *f, **fp;
-	struct stat st;
 	glob_t g;
 	size_t s, p, i;
 	int rc;
@@ -349,44 +856,76 @@ scan(struct ls_tailer *t, int initial)
 			watch_parent(t, src->paths[p]);
 			if (rc != 0) {
 				if (rc != GLOB_NOMATCH)
-					log_warnx("%s: glob failed",
-					    src->paths[p]);
+					log_warnx(
+					    "%s: glob failed", src->paths[p]);
 				globfree(&g);
 				continue;
 			}
-			for (i = 0; i < g.gl_pathc; i++) {
-				if (stat(g.gl_pathv[i], &st) == -1 ||
-				    !S_ISREG(st.st_mode))
-					continue;
-				watch_parent(t, g.gl_pathv[i]);
-				if ((f = find_file(t, g.gl_pathv[i])) == NULL) {
-					add_file(t, src, g.gl_pathv[i],
-					    initial);
-					continue;
-				}
-				if (f->seen == t->gen)
-					continue; /* another pattern's */
-				f->seen = t->gen;
-				if (f->fd == -1 || st.st_dev != f->dev ||
-				    st.st_ino != f->ino)
-					rotated(t, f);
-			}
+			for (i = 0; i < g.gl_pathc; i++)
+				scan_path(t, src, g.gl_pathv[i], initial);
 			globfree(&g);
 		}
 	}
-	/* Paths gone (deleted, or renamed away): read what is left, close. */
-	for (fp = &t->files; (f = *fp) != NULL;) {
-		if (f->seen == t->gen) {
-			fp = &f->next;
+	lost_names(t);
+}
+
+/*
+ * Files rotated or deleted while logshipd was stopped: the checkpoint
+ * knows them, the globs no longer find them. Look for the inode in the
+ * directory it was in (a rename keeps it there, e.g. app.log -> app.log.1)
+ * and read what is left of it.
+ */
+static void
+resume_renamed(struct ls_tailer *t)
+{
+	const struct ls_ckpt_entry *e;
+	const struct ls_conf_source *src;
+	struct dirent *de;
+	struct tfile *f;
+	struct stat st;
+	char *copy, path[PATH_MAX];
+	DIR *dir;
+	size_t i, s;
+
+	for (i = 0; t->ckpt != NULL && i < ls_ckpt_count(t->ckpt); i++) {
+		e = ls_ckpt_get(t->ckpt, i);
+		if (id_find(t, (dev_t)e->dev, (ino_t)e->ino) != NULL)
 			continue;
+		for (src = NULL, s = 0; s < t->conf->nsources; s++)
+			if (strcmp(t->conf->sources[s].name, e->source) == 0)
+				src = &t->conf->sources[s];
+		if (src == NULL)
+			continue; /* the source is no longer configured */
+		copy = xstrdup(e->path);
+		dir = opendir(dirname(copy));
+		free(copy);
+		if (dir == NULL)
+			continue;
+		while ((de = readdir(dir)) != NULL) {
+			copy = xstrdup(e->path);
+			snprintf(path, sizeof path, "%s/%s", dirname(copy),
+			    de->d_name);
+			free(copy);
+			if (stat(path, &st) == -1 || !S_ISREG(st.st_mode)
+			    || st.st_dev != (dev_t)e->dev
+			    || st.st_ino != (ino_t)e->ino)
+				continue;
+			f = new_file(t, src, path);
+			if (open_new(t, f, 0) != 0) {
+				free_file(f);
+				break;
+			}
+			log_info("%s: renamed while stopped (was %s); reading "
+				 "the rest from offset %llu",
+			    path, e->path, (unsigned long long)f->off);
+			free(f->path);
+			f->path = NULL;
+			f->gone_ms = ls_now_ms();
+			f->seen = t->gen;
+			link_file(t, f);
+			break;
 		}
-		while (read_file(t, f, PASS_BYTES) && !t->paused)
-			;
-		log_info("%s: gone; closed at offset %llu", f->path,
-		    (unsigned long long)f->off);
-		*fp = f->next;
-		t->nfiles--;
-		free_file(f);
+		closedir(dir);
 	}
 }
 
@@ -414,21 +953,67 @@ more_cb(struct ev_loop *loop, ev_idle *w, int revents)
 	read_all(w->data);
 }
 
+/* Ships partial last lines and multiline entries that have been idle. */
 static void
-flush_idle_partials(struct ls_tailer *t)
+flush_idle(struct ls_tailer *t)
 {
 	struct tfile *f;
 	int64_t now = ls_now_ms();
 
+	t->now_wall_ms = wall_ms();
 	for (f = t->files; f != NULL; f = f->next) {
-		if (ls_linebuf_pending(&f->lb) == 0 && f->lb.dropped == 0)
-			continue;
-		if (now - f->last_data_ms < f->src->partial_flush_ms)
-			continue;
-		t->now_wall_ms = wall_ms();
-		ls_linebuf_flush(&f->lb, line_cb, f);
+		if (ls_linebuf_pending(&f->lb) > 0
+		    && now - f->last_data_ms >= f->src->partial_flush_ms)
+			ls_linebuf_flush(&f->lb, line_cb, f);
+		if (f->ml.active
+		    && now - f->ml.last_ms >= f->src->multiline_flush_ms)
+			ml_flush(f);
 	}
 	flush_pending(t);
+}
+
+/* Closes the descriptors of files that no name leads to any more, once
+ * they are read to the end and idle; frees what nothing refers to. */
+static void
+close_idle(struct ls_tailer *t)
+{
+	struct tfile *f, *next;
+	struct stat st;
+	int64_t now = ls_now_ms();
+
+	for (f = t->files; f != NULL; f = next) {
+		next = f->next;
+		if (f->fd != -1 && f->path == NULL) {
+			if (!f->deleted && fstat(f->fd, &st) == 0
+			    && st.st_nlink == 0)
+				f->deleted = 1;
+			if (f->deleted && f->at_eof) {
+				close_file(f);
+			} else if (f->deleted
+			    && now - f->gone_ms
+				>= t->conf->close_removed_after_ms) {
+				if (f->size_seen > f->off)
+					LS_COUNT(t->m->removed_unread_bytes,
+					    f->size_seen - f->off);
+				log_warnx("(deleted file, was inode %llu): "
+					  "closed after close_removed_after "
+					  "with %llu bytes unread",
+				    (unsigned long long)f->ino,
+				    (unsigned long long)(f->size_seen
+					- f->off));
+				close_file(f);
+			} else if (!f->deleted && f->at_eof
+			    && now - f->last_data_ms
+				>= t->conf->close_inactive_ms) {
+				close_file(f);
+			}
+		}
+		/* Gone for good, and no record in flight refers to it. */
+		if (f->fd == -1 && f->path == NULL && f->inflight == 0
+		    && (f->deleted
+			|| now - f->gone_ms >= t->conf->close_inactive_ms))
+			drop_file(t, f);
+	}
 }
 
 static void
@@ -438,7 +1023,8 @@ poll_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	read_all(t);
 	if (!t->paused)
-		flush_idle_partials(t);
+		flush_idle(t);
+	close_idle(t);
 }
 
 static void
@@ -454,7 +1040,8 @@ static void
 inotify_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct ls_tailer *t = w->data;
-	char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
+	char buf[16384]
+	    __attribute__((aligned(__alignof__(struct inotify_event))));
 	const struct inotify_event *ev;
 	int need_scan = 0;
 	ssize_t n;
@@ -468,10 +1055,17 @@ inotify_cb(struct ev_loop *loop, ev_io *w, int revents)
 			break;
 		for (p = buf; p < buf + n; p += sizeof *ev + ev->len) {
 			ev = (const struct inotify_event *)p;
-			if (ev->mask & (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM |
-					   IN_DELETE | IN_Q_OVERFLOW |
-					   IN_IGNORED))
+			if (ev->mask
+			    & (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM
+				| IN_DELETE | IN_Q_OVERFLOW | IN_IGNORED))
 				need_scan = 1;
+			/* A file closed to make room may have grown: only a
+			 * scan opens it again (at most once a second). */
+			if ((ev->mask & IN_MODIFY) && t->nopen < t->nfiles
+			    && ls_now_ms() - t->modify_scan_ms >= 1000) {
+				t->modify_scan_ms = ls_now_ms();
+				need_scan = 1;
+			}
 		}
 	}
 	if (need_scan)
@@ -500,18 +1094,74 @@ budget_resume_cb(void *arg)
 	ev_async_send(t->loop, &t->resume_w);
 }
 
+int
+ls_tailer_checkpoint(struct ls_tailer *t, int force)
+{
+	struct ls_ckpt_entry e;
+	struct tfile *f;
+
+	if (t->ckpt == NULL || (!t->dirty && !force))
+		return 0;
+	ls_ckpt_clear(t->ckpt);
+	for (f = t->files; f != NULL; f = f->next) {
+		if (!f->hashed)
+			continue;
+		refresh_fingerprint(f);
+		e.source = (char *)f->src->name;
+		e.path = f->path;
+		e.dev = (uint64_t)f->dev;
+		e.ino = (uint64_t)f->ino;
+		e.fp_len = f->fp_len;
+		e.fp = f->fp;
+		e.offset = ls_offtrack_committed(f->track);
+		if (e.path == NULL)
+			e.path = "";
+		ls_ckpt_put(t->ckpt, &e);
+	}
+	if (ls_ckpt_write(t->ckpt) != 0) {
+		LS_COUNT(t->m->checkpoint_errors, 1);
+		return -1;
+	}
+	LS_COUNT(t->m->checkpoint_writes, 1);
+	t->dirty = 0;
+	return 0;
+}
+
+static void
+ckpt_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	ls_tailer_checkpoint(w->data, 0);
+}
+
+void
+ls_tailer_ack(struct ls_tailer *t, struct ls_record *r)
+{
+	struct tfile *f = r->owner;
+
+	if (f == NULL)
+		return;
+	/* After a truncation the tracker ignores the seqs it forgot. */
+	(void)ls_offtrack_done(f->track, r->seq);
+	f->inflight--;
+	t->dirty = 1;
+}
+
 struct ls_tailer *
 ls_tailer_new(struct ev_loop *loop, const struct ls_conf *conf,
-    struct ls_queue *out, struct ls_metrics *m)
+    struct ls_queue *out, struct ls_ckpt *ckpt, struct ls_metrics *m)
 {
 	struct ls_tailer *t;
+	double ck;
 
 	t = xcalloc(1, sizeof *t);
 	t->loop = loop;
 	t->conf = conf;
 	t->out = out;
+	t->ckpt = ckpt;
 	t->m = m;
 	t->ifd = -1;
+	t->hsize = 256;
+	t->htab = xcalloc(t->hsize, sizeof *t->htab);
 	t->rbuf = xmalloc(READ_CHUNK);
 	ls_buf_init(&t->scratch);
 	ls_budget_init(&t->budget, conf->max_buffer_bytes, budget_resume_cb, t);
@@ -520,10 +1170,12 @@ ls_tailer_new(struct ev_loop *loop, const struct ls_conf *conf,
 	    conf->scan_interval_ms / 1000.0);
 	ev_timer_init(&t->poll_w, poll_cb, conf->poll_interval_ms / 1000.0,
 	    conf->poll_interval_ms / 1000.0);
+	ck = conf->checkpoint_interval_ms / 1000.0;
+	ev_timer_init(&t->ckpt_w, ckpt_cb, ck, ck);
 	ev_idle_init(&t->more_w, more_cb);
 	ev_async_init(&t->resume_w, resume_async_cb);
 	t->inotify_w.data = t->scan_w.data = t->poll_w.data = t;
-	t->more_w.data = t->resume_w.data = t;
+	t->ckpt_w.data = t->more_w.data = t->resume_w.data = t;
 	return t;
 }
 
@@ -542,12 +1194,14 @@ ls_tailer_start(struct ls_tailer *t)
 			 "fs.inotify.max_user_instances)",
 		    (long long)t->conf->poll_interval_ms);
 	scan(t, 1);
+	resume_renamed(t);
 	if (t->ifd != -1) {
 		ev_io_set(&t->inotify_w, t->ifd, EV_READ);
 		ev_io_start(t->loop, &t->inotify_w);
 	}
 	ev_timer_start(t->loop, &t->scan_w);
 	ev_timer_start(t->loop, &t->poll_w);
+	ev_timer_start(t->loop, &t->ckpt_w);
 	ev_async_start(t->loop, &t->resume_w);
 	/* The first reads happen in the loop, not before start returns. */
 	ev_idle_start(t->loop, &t->more_w);
@@ -567,12 +1221,13 @@ ls_tailer_stop(struct ls_tailer *t)
 	ev_timer_stop(t->loop, &t->poll_w);
 	ev_idle_stop(t->loop, &t->more_w);
 	ev_async_stop(t->loop, &t->resume_w);
+	/* The checkpoint timer keeps running through the drain. */
 }
 
 size_t
 ls_tailer_nfiles(struct ls_tailer *t)
 {
-	return t->nfiles;
+	return t->nopen;
 }
 
 int
@@ -590,6 +1245,7 @@ ls_tailer_free(struct ls_tailer *t)
 	if (t == NULL)
 		return;
 	ls_tailer_stop(t);
+	ev_timer_stop(t->loop, &t->ckpt_w);
 	while ((f = t->files) != NULL) {
 		t->files = f->next;
 		free_file(f);
@@ -602,6 +1258,7 @@ ls_tailer_free(struct ls_tailer *t)
 	if (t->ifd != -1)
 		close(t->ifd);
 	ls_buf_cleanup(&t->scratch);
+	free(t->htab);
 	free(t->rbuf);
 	free(t);
 }

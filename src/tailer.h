@@ -21,6 +21,7 @@
 
 #include <ev.h>
 
+#include "checkpoint.h"
 #include "conf.h"
 #include "metrics.h"
 #include "queue.h"
@@ -31,7 +32,7 @@ struct ls_tailer;
 /* A tailer for conf's sources pushing to out. Borrows everything. It owns
  * the memory budget (conf's max_buffer_bytes) its records are charged to. */
 struct ls_tailer *ls_tailer_new(struct ev_loop *, const struct ls_conf *,
-    struct ls_queue *out, struct ls_metrics *);
+    struct ls_queue *out, struct ls_ckpt *, struct ls_metrics *);
 /* The budget the tailer's records are charged to (for status). */
 struct ls_budget *ls_tailer_budget(struct ls_tailer *);
 /* Scans and starts watching; the first reads happen in the loop. 0, or -1
@@ -40,6 +41,12 @@ int ls_tailer_start(struct ls_tailer *) LS_WARN_UNUSED;
 /* Stops reading for good (shutdown). A partial last line is not shipped:
  * it was never a complete line. */
 void ls_tailer_stop(struct ls_tailer *);
+/* A record of the tailer's is done (delivered or given up everywhere):
+ * its file's committed offset may advance. Main thread (acks.c). */
+void ls_tailer_ack(struct ls_tailer *, struct ls_record *);
+/* Writes the checkpoint if a committed offset changed since the last one
+ * (or always, with force). 0, or -1 (logged, counted). Main thread. */
+int ls_tailer_checkpoint(struct ls_tailer *, int force);
 /* Files open now, and whether reading is paused by the budget. */
 size_t ls_tailer_nfiles(struct ls_tailer *);
 int ls_tailer_paused(struct ls_tailer *);

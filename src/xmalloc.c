@@ -52,7 +52,8 @@ xreallocarray(void *ptr, size_t n, size_t size)
 		fatalx("xreallocarray: %zu * %zu overflows", n, size);
 	if ((p = realloc(ptr, n * size)) == NULL)
 		fatalx("xreallocarray: out of memory allocating %zu * %zu "
-		       "bytes", n, size);
+		       "bytes",
+		    n, size);
 	return p;
 }
 

@@ -30,16 +30,16 @@ size_cb(const struct ls_record *r, void *arg)
 }
 
 static void
-rig_start(struct rig *g, size_t max_entries, size_t max_bytes,
-    int64_t max_wait_ms)
+rig_start(
+    struct rig *g, size_t max_entries, size_t max_bytes, int64_t max_wait_ms)
 {
 	struct ls_batcher_limits lim = { max_entries, max_bytes, max_wait_ms };
 
 	g->root = ls_ctx_new(NULL);
 	g->in = ls_queue_new(ls_record_unref_cb, NULL);
 	g->out = ls_queue_new(ls_batch_free_cb, NULL);
-	g->b = ls_batcher_new("t", g->in, g->out, &lim, size_cb, NULL, g->root,
-	    NULL, NULL);
+	g->b = ls_batcher_new(
+	    "t", g->in, g->out, &lim, size_cb, NULL, g->root, NULL, NULL);
 	ck_assert_int_eq(ls_batcher_start(g->b), 0);
 }
 

@@ -41,8 +41,8 @@ START_TEST(classify_table)
 	size_t i;
 
 	for (i = 0; i < sizeof t / sizeof t[0]; i++)
-		ck_assert_msg(ls_sender_classify(t[i].rc, t[i].status) ==
-			t[i].want,
+		ck_assert_msg(
+		    ls_sender_classify(t[i].rc, t[i].status) == t[i].want,
 		    "rc %d status %ld", t[i].rc, t[i].status);
 }
 END_TEST
@@ -78,7 +78,8 @@ START_TEST(backoff_bounds)
 		if (cap > 30000)
 			cap = 30000;
 		for (rnd = 0; rnd < 100000; rnd += 997) {
-			d = ls_backoff_ms(500, 30000, attempt, rnd * 2654435761u);
+			d = ls_backoff_ms(
+			    500, 30000, attempt, rnd * 2654435761u);
 			ck_assert_int_ge(d, 500);
 			ck_assert_int_le(d, cap);
 		}

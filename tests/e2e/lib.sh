@@ -265,3 +265,142 @@ with open(fname, "a") as f:
                 % (i % 1000, prefix, i))
 PYEOF
 }
+
+# -- helpers of the file-handling tests (rotation, checkpoint, restart) -----
+
+# ls_files_stat KEY: KEY (truncations, suspected_loss_bytes, inode_reuse,
+# removed_unread_bytes, checkpoint_errors) of the last "files:" line.
+ls_files_stat() {
+	sed -n "/files: truncations=/s/.*[ :]$1=\\([0-9][0-9]*\\).*/\\1/p" \
+	    "$T/logshipd.log" | tail -n 1
+}
+
+# ls_run_log: the log of the last run (from its "===" line on).
+ls_run_log() {
+	awk '/^=== / { buf = "" } { buf = buf $0 "\n" } END { printf "%s", buf }' \
+	    "$T/logshipd.log"
+}
+
+# ls_started: the last run logged "started:" (its signal handlers are in).
+ls_started() {
+	ls_run_log | grep -Eq '(^|[]: >])started: [0-9]+ sources'
+}
+
+# wait_exit TIMEOUT: waits (scaled) for logshipd to exit by itself; sets
+# LS_STATUS.
+wait_exit() {
+	_we_end=$(($(now_ms) + $(scaled "$1") * 1000))
+	while alive "$LS_PID"; do
+		[ "$(now_ms)" -lt "$_we_end" ] ||
+		    fail "logshipd did not exit by itself within $1 s"
+		sleep 0.1 # ok-sleep: bounded poll
+	done
+	LS_STATUS=0
+	wait "$LS_PID" || LS_STATUS=$?
+	LS_PID=
+}
+
+# check_counts EXPECT [intake check args]: runs "intake check --expect",
+# output in $T/check.out; sets CK_EXPECTED CK_RECEIVED CK_MISSING CK_DUP
+# CK_UNEXPECTED; returns the check's status.
+check_counts() {
+	_cc_st=0
+	intake check --expect "$@" >"$T/check.out" 2>&1 || _cc_st=$?
+	_cc_n=$(sed -n 's/^\([0-9]*\) expected, \([0-9]*\) received, \([0-9]*\) missing, \([0-9]*\) duplicated, \([0-9]*\) unexpected$/\1 \2 \3 \4 \5/p' \
+	    "$T/check.out")
+	[ -n "$_cc_n" ] || {
+		cat "$T/check.out" >&2
+		fail "intake check printed no counts"
+	}
+	# shellcheck disable=SC2086
+	set -- $_cc_n
+	CK_EXPECTED=$1 CK_RECEIVED=$2 CK_MISSING=$3 CK_DUP=$4 CK_UNEXPECTED=$5
+	return "$_cc_st"
+}
+
+# check_exact EXPECT [args]: every line of EXPECT received exactly once
+# (or as often as EXPECT holds it), nothing else; prints the check's
+# output on failure.
+check_exact() {
+	check_counts "$@" || {
+		cat "$T/check.out" >&2
+		fail "received != expected ($CK_EXPECTED expected, $CK_RECEIVED received, $CK_MISSING missing, $CK_DUP duplicated, $CK_UNEXPECTED unexpected)"
+	}
+}
+
+# no_missing EXPECT: succeeds once every line of EXPECT arrived (at least
+# once); for polls.
+no_missing() {
+	[ "$(intake count)" -ge "$(wc -l <"$1")" ] || return 1
+	check_counts "$1" || :
+	[ "$CK_MISSING" -eq 0 ]
+}
+
+# open_deleted PID: how many of PID's descriptors are deleted files.
+open_deleted() {
+	find "/proc/$1/fd" -lname '*(deleted)' 2>/dev/null | wc -l
+}
+
+# rot_writer LOG WANT PREFIX N RATE REOPEN EVERY LRCONF LRSTATE: appends N
+# numbered lines (all of one length) to LOG at RATE lines/s, and to WANT.
+# REOPEN: 0, LOG is opened once (O_APPEND) and kept open, like an
+# application that never reopens; K > 0, reopened every K lines (without
+# O_CREAT, like an application that reopens after rotation; a line written
+# between logrotate's rename and its create waits for the create). Every
+# EVERY lines (0: never) it starts logrotate -f -s LRSTATE LRCONF in the
+# background, waiting for the previous one first. Exits 1 if logrotate
+# failed; prints the number of rotations.
+rot_writer() {
+	"$PYTHON3" - "$@" <<'PYEOF'
+import os, subprocess, sys, time
+(path, want, prefix, n, rate, reopen, every, lrconf,
+ lrstate) = sys.argv[1:10]
+n, rate, reopen, every = int(n), float(rate), int(reopen), int(every)
+fl = os.O_WRONLY | os.O_APPEND
+
+def open_log():
+    end = time.monotonic() + 30
+    while True:
+        try:
+            return os.open(path, fl)
+        except FileNotFoundError:
+            if time.monotonic() > end:
+                raise
+            time.sleep(0.0005)  # ok-sleep: bounded wait for logrotate's create
+
+def lr_wait(p):
+    if p is not None and p.wait(timeout=60) != 0:
+        sys.exit("logrotate failed: exit %d" % p.returncode)
+
+fd = os.open(path, fl | os.O_CREAT, 0o644)
+lr, rotations = None, 0
+t0 = time.monotonic()
+with open(want, "a") as w:
+    for i in range(n):
+        if every and i and i % every == 0:
+            lr_wait(lr)
+            lr = subprocess.Popen(["/usr/sbin/logrotate", "-f", "-s",
+                                   lrstate, lrconf])
+            rotations += 1
+        if reopen and i and i % reopen == 0:
+            os.close(fd)
+            fd = open_log()
+        line = ("2026-11-23T10:00:00Z INFO %s %07d the quick brown fox "
+                "jumps\n" % (prefix, i))
+        os.write(fd, line.encode())
+        w.write(line)
+        ahead = t0 + (i + 1) / rate - time.monotonic()
+        if ahead > 0:
+            time.sleep(ahead)  # ok-sleep: the writer's pace
+lr_wait(lr)
+os.close(fd)
+print(rotations)
+PYEOF
+}
+
+# ls_follow_offset PATH: the offset the last run started PATH at (its
+# "PATH: following (source S, from offset N)" line), empty if none yet.
+ls_follow_offset() {
+	ls_run_log | sed -n "s|^.*$1: following (source [^,]*, from offset \\([0-9]*\\)).*|\\1|p" |
+	    tail -n 1
+}

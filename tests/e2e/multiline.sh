@@ -1,0 +1,104 @@
+#!/bin/sh
+# Multiline entries: a Java stack trace (with "Caused by:" and "... 3
+# more") and a Python traceback, each after a timestamped ERROR line, among
+# ordinary timestamped lines. start: '^[0-9]{4}-[0-9]{2}-[0-9]{2}' (a
+# timestamp begins an entry; other lines join it with "\n"). The intake must
+# hold exactly the expected entries, the last one shipped by the flush
+# timeout since no line follows it. Then a second batch is appended.
+. "$(dirname "$0")/lib.sh"
+
+start_intake --api-key "$DD_API_KEY"
+mkdir "$T/logs" "$T/state"
+write_config "$T/logshipd.yaml" <<YAML
+state_dir: $T/state
+shutdown_timeout: 10s
+checkpoint_interval: 100ms
+scan_interval: 200ms
+poll_interval: 100ms
+sources:
+  - name: app
+    paths: ["$T/logs/*.log"]
+    multiline: { start: '^[0-9]{4}-[0-9]{2}-[0-9]{2}', flush: 500ms }
+destinations:
+  - name: dd
+    type: datadog
+    url: $INTAKE_URL/api/v2/logs
+    api_key_env: DD_API_KEY
+    batch: { max_entries: 100, max_wait: 200ms }
+    retry: { initial: 100ms, max: 1s }
+YAML
+
+# gen ROUND: appends ROUND's lines to the log and its entries (JSON lines)
+# to $T/want.jsonl; prints how many entries.
+gen() {
+	"$PYTHON3" - "$T/logs/app.log" "$T/want.jsonl" "$1" <<'PY'
+import json, sys
+log, want, r = sys.argv[1], sys.argv[2], int(sys.argv[3])
+java = [
+    "java.lang.IllegalStateException: round %d failed" % r,
+    "\tat com.example.Service.handle(Service.java:42)",
+    "\tat com.example.Server.dispatch(Server.java:117)",
+    "\tat java.base/java.lang.Thread.run(Thread.java:833)",
+    "Caused by: java.io.IOException: connection reset",
+    "\tat com.example.Client.read(Client.java:88)",
+    "\t... 3 more",
+]
+py = [
+    "Traceback (most recent call last):",
+    '  File "/srv/app/main.py", line 10, in <module>',
+    "    main()",
+    '  File "/srv/app/main.py", line 7, in main',
+    "    raise ValueError('x')",
+    "ValueError: x",
+]
+entries = []
+def ts(i):
+    return "2026-11-23 10:%02d:%02d,%03d" % (r, i % 60, i)
+for i in range(20):
+    entries.append(["%s INFO request %d of round %d served" % (ts(i), i, r)])
+    if i == 5:
+        entries.append(["%s ERROR request failed" % ts(i)] + java)
+    if i == 12:
+        entries.append(["%s ERROR script failed" % ts(i)] + py)
+entries.append(["%s ERROR last words of round %d" % (ts(99), r)] + java)
+with open(log, "a") as f, open(want, "a") as w:
+    for e in entries:
+        f.write("\n".join(e) + "\n")
+        w.write(json.dumps("\n".join(e)) + "\n")
+print(len(entries))
+PY
+}
+
+# same_entries: the intake's messages equal $T/want.jsonl's, as a multiset.
+same_entries() {
+	intake entries | "$PYTHON3" -c '
+import collections, json, sys
+want = collections.Counter(json.loads(l) for l in open(sys.argv[1]))
+have = collections.Counter(json.loads(l)["message"] for l in sys.stdin)
+miss, extra = want - have, have - want
+print("%d expected, %d received, %d missing, %d extra" % (
+    sum(want.values()), sum(have.values()), sum(miss.values()),
+    sum(extra.values())))
+for k in list(miss)[:5]:
+    print("  missing: %r" % k[:200])
+for k in list(extra)[:5]:
+    print("  extra: %r" % k[:200])
+sys.exit(0 if not miss and not extra else 1)' "$T/want.jsonl"
+}
+
+n1=$(gen 1)
+start_logshipd "$T/logshipd.yaml"
+wait_count /api/v2/logs "$n1" 30
+n2=$(gen 2)
+wait_count /api/v2/logs $((n1 + n2)) 30
+stop_logshipd TERM 20
+assert_eq "$LS_STATUS" 0 "exit status"
+same_entries >"$T/same.out" || {
+	cat "$T/same.out" >&2
+	fail "received entries != expected"
+}
+assert_eq "$(intake count)" $((n1 + n2)) "entries"
+lines=$(wc -l <"$T/logs/app.log")
+multi=$(grep -c 'ERROR' "$T/logs/app.log")
+log "ok: written=$((n1 + n2)) entries ($lines lines, $multi multiline)" \
+    "received=$(intake count) duplicates=0 ($(head -n 1 "$T/same.out"))"
