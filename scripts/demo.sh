@@ -55,6 +55,10 @@ wait "$ls_pid" || status=$?
 while kill -0 "$ls_pid" 2>/dev/null; do wait "$ls_pid" || status=$?; done
 kill "$gen_pid" 2>/dev/null || true
 echo "=== the intake received:"
-python3 tests/fake-intake/intake.py stats --port-file "$dir/port" --summary 2>/dev/null ||
-    python3 tests/fake-intake/intake.py stats --port-file "$dir/port"
+python3 tests/fake-intake/intake.py stats --port-file "$dir/port" | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+for path, n in sorted(s["entries"].items()):
+    print("  %-14s %8d entries" % (path, n))
+print("  %d requests, answers %s" % (s["requests"], s["by_status"]))'
 exit $status

@@ -61,6 +61,14 @@ cleanup() {
 		kill -TERM "$INTAKE_PID" 2>/dev/null
 		wait "$INTAKE_PID" 2>/dev/null
 	fi
+	# A sanitizer report anywhere in the daemon's log fails the test, even
+	# from a run the test killed on purpose.
+	if [ "$status" -eq 0 ] && [ -f "$T/logshipd.log" ] &&
+	    grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|WARNING: ThreadSanitizer|runtime error:' \
+	    "$T/logshipd.log"; then
+		echo "FAIL: $TEST_NAME: sanitizer report in $T/logshipd.log" >&2
+		status=1
+	fi
 	if [ "$status" -ne 0 ] && [ "$status" -ne 77 ]; then
 		if [ -s "$T/logshipd.log" ]; then
 			echo "--- last 150 lines of $T/logshipd.log" >&2
