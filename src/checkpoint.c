@@ -51,6 +51,7 @@ struct ls_ckpt {
 	size_t *tab; /* index + 1 into v, 0 for an empty slot */
 	size_t tsize; /* 0 or a power of two */
 	int werr; /* errno of the last failed write, 0 after a success */
+	int cur_bad; /* checkpoint.json was unusable: .prev is the good one */
 };
 
 struct ls_ckpt *
@@ -409,6 +410,7 @@ ls_ckpt_load(struct ls_ckpt *c)
 	}
 	err = errno;
 	if (load_file(c, c->prev) == 0) {
+		c->cur_bad = 1;
 		/* The gap a rename fallback leaves between generations. */
 		if (err == ENOENT)
 			log_warnx(
@@ -568,10 +570,12 @@ ls_ckpt_write(struct ls_ckpt *c)
 	 */
 	step = "remove";
 	what = c->prev;
-	if (unlink(c->prev) == -1 && errno != ENOENT)
+	/* After a fallback, the damaged current must not replace the good
+	 * previous generation: the first write keeps .prev as it is. */
+	if (!c->cur_bad && unlink(c->prev) == -1 && errno != ENOENT)
 		goto fail;
 	step = "link";
-	if (link(c->cur, c->prev) == -1 && errno != ENOENT) {
+	if (!c->cur_bad && link(c->cur, c->prev) == -1 && errno != ENOENT) {
 		step = "rename";
 		if (rename(c->cur, c->prev) == -1 && errno != ENOENT)
 			goto fail;
@@ -595,6 +599,7 @@ ls_ckpt_write(struct ls_ckpt *c)
 	if (c->werr != 0)
 		log_notice("%s: checkpoint written again", c->cur);
 	c->werr = 0;
+	c->cur_bad = 0;
 	return 0;
 
 fail:

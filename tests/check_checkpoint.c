@@ -340,6 +340,28 @@ START_TEST(damaged_falls_back)
 }
 END_TEST
 
+/* After a fallback, the first write must not make the damaged current the
+ * previous generation: a second damage still finds a good one. */
+START_TEST(fallback_keeps_good_prev)
+{
+	struct ls_ckpt *c;
+
+	write_gen(100, 1);
+	write_gen(100, 2);
+	spoil(in_tmp(0, "checkpoint.json"), 0);
+	c = ls_ckpt_new(tmpdir);
+	ck_assert_int_eq(ls_ckpt_load(c), 0);
+	expect(c, 100, 1);
+	ck_assert_int_eq(ls_ckpt_write(c), 0);
+	ls_ckpt_free(c);
+	spoil(in_tmp(0, "checkpoint.json"), 2);
+	c = ls_ckpt_new(tmpdir);
+	ck_assert_int_eq(ls_ckpt_load(c), 0);
+	expect(c, 100, 1);
+	ls_ckpt_free(c);
+}
+END_TEST
+
 START_TEST(both_damaged_fail)
 {
 	struct ls_ckpt *c;
@@ -728,6 +750,7 @@ checkpoint_suite(void)
 	tcase_add_loop_test(tc, both_damaged_fail, 0, NDAMAGE);
 	tcase_add_test(tc, damaged_without_prev_fails);
 	tcase_add_test(tc, missing_with_prev_falls_back);
+	tcase_add_test(tc, fallback_keeps_good_prev);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 
