@@ -14,6 +14,7 @@
 #include "ctx.h"
 #include "queue.h"
 #include "record.h"
+#include "testutil.h"
 
 static struct ls_conf_source src = { .name = "test" };
 
@@ -211,11 +212,5 @@ batcher_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(batcher_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ls_test_run(batcher_suite());
 }

@@ -31,6 +31,7 @@
 #include <check.h>
 
 #include "checkpoint.h"
+#include "testutil.h"
 
 #define NENT 10000
 
@@ -778,12 +779,5 @@ checkpoint_suite(void)
 int
 main(void)
 {
-	SRunner *sr;
-	int failed;
-
-	sr = srunner_create(checkpoint_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return ls_test_run(checkpoint_suite());
 }

@@ -22,6 +22,7 @@
 #include <check.h>
 
 #include "conf.h"
+#include "testutil.h"
 
 /* The secret used everywhere: set as LS_TEST_KEY and written to files. */
 #define KEY "s3cr3tK3yDoNotPrint0123456789abc"
@@ -1217,17 +1218,10 @@ conf_suite(void)
 int
 main(void)
 {
-	SRunner *sr;
-	int failed;
-
 	/* Set before any test, so forked and unforked runs see the same. */
 	if (setenv("LS_TEST_KEY", KEY, 1) == -1
 	    || setenv("LS_TEST_EMPTY", "", 1) == -1
 	    || setenv("LS_TEST_SPACE", "abc def", 1) == -1)
 		return EXIT_FAILURE;
-	sr = srunner_create(conf_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return ls_test_run(conf_suite());
 }

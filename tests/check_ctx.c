@@ -19,32 +19,7 @@
 #include <check.h>
 
 #include "ctx.h"
-
-static size_t
-scaled(size_t n)
-{
-	const char *s = getenv("LS_STRESS_SCALE");
-	double f = s != NULL ? strtod(s, NULL) : 1.0;
-
-	if (f <= 0)
-		f = 1.0;
-	n = (size_t)((double)n * f);
-	return n > 0 ? n : 1;
-}
-
-/* Spins until *v reaches want, for at most ten seconds: 1 if it did. */
-static int
-spin_until(atomic_int *v, int want)
-{
-	int64_t end = ls_now_ms() + 10000;
-
-	while (atomic_load(v) < want) {
-		if (ls_now_ms() > end)
-			return 0;
-		sched_yield();
-	}
-	return 1;
-}
+#include "testutil.h"
 
 /* One thread blocked in ls_ctx_wait() on a mutex and condvar of its own. */
 struct waiter {
@@ -702,11 +677,5 @@ ctx_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(ctx_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return ls_test_run(ctx_suite());
 }

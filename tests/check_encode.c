@@ -20,6 +20,7 @@
 #include "buf.h"
 #include "encode.h"
 #include "record.h"
+#include "testutil.h"
 
 #define MARK "...[truncated by logshipd]"
 
@@ -724,12 +725,5 @@ encode_suite(void)
 int
 main(void)
 {
-	SRunner *sr;
-	int failed;
-
-	sr = srunner_create(encode_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return ls_test_run(encode_suite());
 }

@@ -15,6 +15,7 @@
 #include <check.h>
 
 #include "linebuf.h"
+#include "testutil.h"
 
 struct line {
 	char *data;
@@ -479,12 +480,5 @@ linebuf_suite(void)
 int
 main(void)
 {
-	SRunner *sr;
-	int failed;
-
-	sr = srunner_create(linebuf_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return ls_test_run(linebuf_suite());
 }

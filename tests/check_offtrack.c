@@ -22,6 +22,7 @@
 #include <check.h>
 
 #include "offtrack.h"
+#include "testutil.h"
 
 #define N 100000
 
@@ -369,12 +370,5 @@ offtrack_suite(void)
 int
 main(void)
 {
-	SRunner *sr;
-	int failed;
-
-	sr = srunner_create(offtrack_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return ls_test_run(offtrack_suite());
 }

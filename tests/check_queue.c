@@ -23,6 +23,7 @@
 
 #include "ctx.h"
 #include "queue.h"
+#include "testutil.h"
 
 #define ITEM(id) ((void *)(uintptr_t)((id) + 1))
 
@@ -30,41 +31,6 @@ static size_t
 item_id(void *item)
 {
 	return (size_t)(uintptr_t)item - 1;
-}
-
-static size_t
-scaled(size_t n)
-{
-	const char *s = getenv("LS_STRESS_SCALE");
-	double f = s != NULL ? strtod(s, NULL) : 1.0;
-
-	if (f <= 0)
-		f = 1.0;
-	n = (size_t)((double)n * f);
-	return n > 0 ? n : 1;
-}
-
-/* Spins until *v reaches want, for at most ten seconds: 1 if it did. */
-static int
-spin_until(atomic_int *v, int want)
-{
-	int64_t end = ls_now_ms() + 10000;
-
-	while (atomic_load(v) < want) {
-		if (ls_now_ms() > end)
-			return 0;
-		sched_yield();
-	}
-	return 1;
-}
-
-static void
-settle(void)
-{
-	struct ls_ctx *ctx = ls_ctx_new(NULL);
-
-	ck_assert_int_eq(ls_ctx_sleep(ctx, 20), 0);
-	ls_ctx_free(ctx);
 }
 
 /* A consumer in its own thread: one pop or pop_many, or pops until error. */
@@ -807,11 +773,5 @@ queue_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(queue_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return ls_test_run(queue_suite());
 }

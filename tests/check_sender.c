@@ -11,6 +11,7 @@
 #include <curl/curl.h>
 
 #include "sender.h"
+#include "testutil.h"
 
 START_TEST(classify_table)
 {
@@ -107,11 +108,5 @@ sender_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(sender_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ls_test_run(sender_suite());
 }

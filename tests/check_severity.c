@@ -12,6 +12,7 @@
 #include <check.h>
 
 #include "severity.h"
+#include "testutil.h"
 
 /* The default the detect rows use: distinct from every row's answer that
  * is meant to come from the line. */
@@ -387,12 +388,5 @@ severity_suite(void)
 int
 main(void)
 {
-	SRunner *sr;
-	int failed;
-
-	sr = srunner_create(severity_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return ls_test_run(severity_suite());
 }
