@@ -164,6 +164,8 @@ enum {
 	D_MAX_ENTRY_BYTES,
 	D_INSECURE,
 	D_CA_FILE,
+	D_ON_FULL,
+	D_MAX_BUFFER_BYTES,
 	D_NKEYS
 };
 static const char *const dest_keys[] = {
@@ -183,6 +185,8 @@ static const char *const dest_keys[] = {
 	[D_MAX_ENTRY_BYTES] = "max_entry_bytes",
 	[D_INSECURE] = "insecure",
 	[D_CA_FILE] = "ca_file",
+	[D_ON_FULL] = "on_full",
+	[D_MAX_BUFFER_BYTES] = "max_buffer_bytes",
 	[D_NKEYS] = NULL,
 };
 
@@ -221,6 +225,11 @@ static const char *const format_names[]
     = { [LS_FORMAT_JSON] = "json", [LS_FORMAT_NDJSON] = "ndjson", NULL };
 static const char *const compression_names[]
     = { [LS_COMPRESS_GZIP] = "gzip", [LS_COMPRESS_NONE] = "none", NULL };
+static const char *const on_full_names[] = {
+	[LS_ON_FULL_BLOCK] = "block",
+	[LS_ON_FULL_DROP_NEWEST] = "drop_newest",
+	NULL,
+};
 static const char *const start_at_names[]
     = { [LS_START_BEGINNING] = "beginning", [LS_START_END] = "end", NULL };
 
@@ -1106,6 +1115,10 @@ parse_dest(struct parse *p, yaml_node_t *n, size_t idx, struct ls_conf_dest *d,
 	if (get_bool(&s, D_INSECURE, &insecure) == 1)
 		d->tls_verify = !insecure;
 	get_str(&s, D_CA_FILE, &d->ca_file);
+	if (get_enum(&s, D_ON_FULL, on_full_names, &e) == 1)
+		d->on_full = (enum ls_on_full)e;
+	if (get_size(&s, D_MAX_BUFFER_BYTES, &sz, MiB, UINT64_MAX) == 1)
+		d->max_buffer_bytes = sz;
 }
 
 /* 0 and *count set to the number of items of sequence n, or -1 (reported)

@@ -27,6 +27,8 @@ enum ls_dest_type { LS_DEST_DATADOG = 0, LS_DEST_HTTP };
 enum ls_format { LS_FORMAT_JSON = 0, LS_FORMAT_NDJSON };
 enum ls_compression { LS_COMPRESS_GZIP = 0, LS_COMPRESS_NONE };
 enum ls_start_at { LS_START_BEGINNING = 0, LS_START_END };
+/* What a destination does once it holds its max_buffer_bytes. */
+enum ls_on_full { LS_ON_FULL_BLOCK = 0, LS_ON_FULL_DROP_NEWEST };
 
 struct ls_conf_source {
 	char *name;
@@ -64,6 +66,8 @@ struct ls_conf_dest {
 	int64_t retry_max_ms;
 	size_t max_entry_bytes; /* a single entry is cut to this on 413 */
 	int tls_verify; /* 1 unless "insecure: true" */
+	enum ls_on_full on_full;
+	uint64_t max_buffer_bytes; /* held by this destination; 0: global */
 	char *ca_file; /* may be NULL */
 };
 

@@ -189,11 +189,12 @@ final_report(struct daemon *d)
 		sent = LS_LOAD(dm->sent);
 		dropped = ls_metrics_dropped(dm);
 		log_notice("destination %s: sent=%llu dropped=%llu unsent=%llu "
-			   "retries=%llu",
+			   "retries=%llu dropped_full=%llu",
 		    d->conf->dests[i].name, (unsigned long long)sent,
 		    (unsigned long long)dropped,
 		    (unsigned long long)(LS_LOAD(dm->routed) - sent - dropped),
-		    (unsigned long long)LS_LOAD(dm->retries));
+		    (unsigned long long)LS_LOAD(dm->retries),
+		    (unsigned long long)LS_LOAD(dm->dropped[LS_DROP_FULL]));
 	}
 }
 

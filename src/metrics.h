@@ -21,6 +21,7 @@
 enum ls_drop_reason {
 	LS_DROP_REJECTED = 0, /* the intake answered 400 (or another 4xx) */
 	LS_DROP_OVERSIZE, /* 413 even for a single, cut-down entry */
+	LS_DROP_FULL,	  /* on_full: drop_newest, at its max_buffer_bytes */
 	LS_DROP_COUNT
 };
 
@@ -34,6 +35,9 @@ struct ls_dest_metrics {
 	atomic_uint_fast64_t retries;
 	atomic_uint_fast64_t splits; /* 413 answers split in two */
 	atomic_uint_fast64_t in_flight;
+	/* Bytes of records routed here and not yet done here (the router
+	 * adds, the sender subtracts): what on_full weighs. */
+	atomic_uint_fast64_t held_bytes;
 };
 
 struct ls_metrics {

@@ -37,6 +37,7 @@ struct ls_pipeline {
 	struct ls_ctx *ctx;
 	struct ls_queue *ingest;
 	struct ls_queue **dest_in; /* the router's outputs */
+	uint64_t *shed_limit;	   /* per destination, 0: on_full block */
 	struct ls_router *router;
 	struct dest *dests;
 	size_t ndests;
@@ -123,12 +124,17 @@ ls_pipeline_new(const struct ls_conf *conf, struct ls_acks *acks,
 	p->ndests = conf->ndests;
 	p->dests = xcalloc(p->ndests, sizeof *p->dests);
 	p->dest_in = xcalloc(p->ndests, sizeof *p->dest_in);
+	p->shed_limit = xcalloc(p->ndests, sizeof *p->shed_limit);
 	for (i = 0; i < p->ndests; i++) {
 		d = &p->dests[i];
 		d->p = p;
 		d->conf = &conf->dests[i];
 		d->in = p->dest_in[i] = ls_queue_new(ls_record_unref_cb, NULL);
 		d->batches = ls_queue_new(ls_batch_free_cb, NULL);
+		if (d->conf->on_full == LS_ON_FULL_DROP_NEWEST)
+			p->shed_limit[i] = d->conf->max_buffer_bytes
+			    ? d->conf->max_buffer_bytes
+			    : conf->max_buffer_bytes;
 		lim.max_entries = d->conf->batch_max_entries;
 		lim.max_bytes = d->conf->batch_max_bytes;
 		lim.max_wait_ms = d->conf->batch_max_wait_ms;
@@ -145,7 +151,7 @@ ls_pipeline_new(const struct ls_conf *conf, struct ls_acks *acks,
 			goto fail;
 	}
 	p->router = ls_router_new(p->ingest, p->dest_in, p->ndests, conf->route,
-	    acks, m, p->ctx, thread_exit_cb, p);
+	    p->shed_limit, acks, m, p->ctx, thread_exit_cb, p);
 	return p;
 fail:
 	ls_pipeline_free(p);
@@ -236,6 +242,7 @@ ls_pipeline_free(struct ls_pipeline *p)
 	ls_queue_free(p->ingest);
 	free(p->dests);
 	free(p->dest_in);
+	free(p->shed_limit);
 	ls_ctx_free(p->ctx);
 	free(p);
 }

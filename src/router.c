@@ -23,6 +23,7 @@ struct ls_router {
 	struct ls_queue **outs;
 	size_t nouts;
 	const uint64_t *route;
+	const uint64_t *shed_limit;
 	struct ls_acks *acks;
 	struct ls_metrics *m;
 	struct ls_ctx *ctx;
@@ -34,7 +35,8 @@ struct ls_router {
 
 struct ls_router *
 ls_router_new(struct ls_queue *in, struct ls_queue **outs, size_t nouts,
-    const uint64_t *route, struct ls_acks *acks, struct ls_metrics *m,
+    const uint64_t *route, const uint64_t *shed_limit, struct ls_acks *acks,
+    struct ls_metrics *m,
     struct ls_ctx *parent, void (*exit_cb)(void *), void *arg)
 {
 	struct ls_router *r;
@@ -44,6 +46,7 @@ ls_router_new(struct ls_queue *in, struct ls_queue **outs, size_t nouts,
 	r->outs = outs;
 	r->nouts = nouts;
 	r->route = route;
+	r->shed_limit = shed_limit;
 	r->acks = acks;
 	r->m = m;
 	r->ctx = ls_ctx_new(parent);
@@ -65,6 +68,33 @@ deliver(struct ls_queue *q, struct ls_record **recs, size_t n)
 		ls_record_unref(recs[i]);
 }
 
+/*
+ * Counts rec as routed to every destination of mask, and takes out of the
+ * mask those with on_full: drop_newest that hold their limit already: the
+ * record is dropped for them alone (counted), so they shed their own load
+ * while the others, and the checkpoint, go on at full speed.
+ */
+static uint64_t
+shed(struct ls_router *r, struct ls_record *rec, uint64_t mask)
+{
+	struct ls_dest_metrics *dm;
+	size_t d;
+
+	for (d = 0; d < r->nouts; d++) {
+		if ((mask & ((uint64_t)1 << d)) == 0)
+			continue;
+		dm = &r->m->dest[d];
+		LS_COUNT(dm->routed, 1);
+		if (r->shed_limit[d] == 0
+		    || LS_LOAD(dm->held_bytes) + ls_record_size(rec)
+			<= r->shed_limit[d])
+			continue;
+		LS_COUNT(dm->dropped[LS_DROP_FULL], 1);
+		mask &= ~((uint64_t)1 << d);
+	}
+	return mask;
+}
+
 static void *
 router_main(void *arg)
 {
@@ -83,23 +113,22 @@ router_main(void *arg)
 			break; /* EPIPE: drained; ECANCELED: stopped */
 		for (i = 0; i < n; i++) {
 			mask = r->route[in[i]->severity];
-			ls_record_set_pending(
-			    in[i], (unsigned)__builtin_popcountll(mask));
-			if (mask == 0) {
-				/* Routed nowhere: done, as far as delivery
-				 * goes. */
+			if (mask == 0)
 				LS_COUNT(r->m->unrouted, 1);
-				if (r->acks != NULL) {
-					ls_record_set_pending(in[i], 1);
-					ls_acks_done(r->acks, &in[i], 1);
-				}
-			}
+			mask = shed(r, in[i], mask);
+			/* Routed nowhere, or shed everywhere: done, as far as
+			 * delivery goes. */
+			ls_record_set_pending(in[i],
+			    mask ? (unsigned)__builtin_popcountll(mask) : 1);
+			if (mask == 0 && r->acks != NULL)
+				ls_acks_done(r->acks, &in[i], 1);
 			for (d = 0; d < r->nouts; d++) {
 				if ((mask & ((uint64_t)1 << d)) == 0)
 					continue;
 				ls_record_ref(in[i]);
 				out[d * ROUTER_BATCH + nout[d]++] = in[i];
-				LS_COUNT(r->m->dest[d].routed, 1);
+				LS_COUNT(r->m->dest[d].held_bytes,
+				    ls_record_size(in[i]));
 			}
 			/* The destinations hold their own references now. */
 			ls_record_unref(in[i]);

@@ -23,14 +23,18 @@
 
 struct ls_router;
 
-/* A router from in to outs[0..nouts-1] by route (bit d of route[sev] set:
- * records of severity sev go to outs[d]). Records routed nowhere are
- * acknowledged at once on acks (may be NULL). Borrows the queues, route,
- * acks and metrics. exit_cb (may be NULL) runs in the thread as its last
- * act. */
+/*
+ * A router from in to outs[0..nouts-1] by route (bit d of route[sev] set:
+ * records of severity sev go to outs[d]). shed_limit[d], when not 0, is
+ * how many bytes outs[d] may hold (on_full: drop_newest) before records
+ * are dropped for it. Records routed nowhere are acknowledged at once on
+ * acks (may be NULL). Borrows the queues, route, shed_limit, acks and
+ * metrics. exit_cb (may be NULL) runs in the thread as its last act.
+ */
 struct ls_router *ls_router_new(struct ls_queue *in, struct ls_queue **outs,
-    size_t nouts, const uint64_t *route, struct ls_acks *, struct ls_metrics *,
-    struct ls_ctx *parent, void (*exit_cb)(void *arg), void *arg);
+    size_t nouts, const uint64_t *route, const uint64_t *shed_limit,
+    struct ls_acks *, struct ls_metrics *, struct ls_ctx *parent,
+    void (*exit_cb)(void *arg), void *arg);
 int ls_router_start(struct ls_router *) LS_WARN_UNUSED;
 /* Waits for the thread to end (close the input first, or cancel). */
 void ls_router_join(struct ls_router *);

@@ -300,6 +300,8 @@ START_TEST(round_trip)
 		"    max_entry_bytes: 512KiB\n"
 		"    insecure: no\n"
 		"    ca_file: /etc/ssl/ca.pem\n"
+		"    on_full: drop_newest\n"
+		"    max_buffer_bytes: 8MiB\n"
 		"  - name: alerts\n"
 		"    type: http\n"
 		"    url: HTTP://127.0.0.1:8088/ingest\n"
@@ -380,6 +382,8 @@ START_TEST(round_trip)
 	ck_assert_uint_eq(d->max_entry_bytes, 512 * 1024);
 	ck_assert_int_eq(d->tls_verify, 1);
 	ck_assert_str_eq(d->ca_file, "/etc/ssl/ca.pem");
+	ck_assert_int_eq(d->on_full, LS_ON_FULL_DROP_NEWEST);
+	ck_assert_uint_eq(d->max_buffer_bytes, 8u << 20);
 	d = &c->dests[1];
 	ck_assert_str_eq(d->name, "alerts");
 	ck_assert_int_eq(d->type, LS_DEST_HTTP);
@@ -477,6 +481,8 @@ START_TEST(defaults)
 	ck_assert_int_eq(d->retry_max_ms, 30000);
 	ck_assert_uint_eq(d->max_entry_bytes, 1000000);
 	ck_assert_int_eq(d->tls_verify, 1);
+	ck_assert_int_eq(d->on_full, LS_ON_FULL_BLOCK);
+	ck_assert_uint_eq(d->max_buffer_bytes, 0);
 	ck_assert_ptr_null(d->ca_file);
 	d = &c->dests[1];
 	ck_assert_int_eq(d->type, LS_DEST_DATADOG);
@@ -688,8 +694,8 @@ static const struct {
 	    "t.yaml:8:5: unknown key \"api_key\" in destinations[0] (valid "
 	    "keys: name, type, url, format, api_key_file, api_key_env, "
 	    "workers, max_connections, batch, compression, "
-	    "compression_level, timeout, retry, max_entry_bytes, insecure "
-	    "or ca_file)\n" },
+	    "compression_level, timeout, retry, max_entry_bytes, insecure, "
+	    "ca_file, on_full or max_buffer_bytes)\n" },
 	{ "unknown batch, retry and route keys",
 	    SRC DST "    batch: { max_entry: 5 }\n"
 		    "    retry: { min: 1s }\n"
@@ -710,7 +716,8 @@ static const struct {
 	    "keys: name, type, url, format, api_key_file, api_key_env, "
 	    "workers, "
 	    "max_connections, batch, compression, compression_level, "
-	    "timeout, retry, max_entry_bytes, insecure or ca_file)\n" },
+	    "timeout, retry, max_entry_bytes, insecure, ca_file, on_full or "
+	    "max_buffer_bytes)\n" },
 	{ "a key that is no string", SRC DST "[a]: 1\n",
 	    "t.yaml:8:1: expected a string as a key\n" },
 	{ "top level is no mapping", "- a\n- b\n",
@@ -719,6 +726,9 @@ static const struct {
 	    "t.yaml:1:10: sources: expected a sequence\n" },
 	{ "a source is no mapping", "sources: [app]\n" DST,
 	    "t.yaml:1:11: sources[0]: expected a mapping\n" },
+	{ "bad on_full", SRC DST "    on_full: drop_oldest\n",
+	    "t.yaml:8:14: destinations[0].on_full: bad value "
+	    "\"drop_oldest\" (expected block or drop_newest)\n" },
 	{ "a name is no string", SRC DST "    ca_file: [a, b]\n",
 	    "t.yaml:8:14: destinations[0].ca_file: expected a string\n" },
 	{ "batch is no mapping", SRC DST "    batch: 100\n",
