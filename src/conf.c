@@ -98,6 +98,7 @@ enum {
 	T_CLOSE_INACTIVE,
 	T_CLOSE_REMOVED_AFTER,
 	T_MAX_OPEN_FILES,
+	T_BACKLOG_WARN,
 	T_SOURCES,
 	T_DESTINATIONS,
 	T_ROUTES,
@@ -114,6 +115,7 @@ static const char *const top_keys[] = {
 	[T_CLOSE_INACTIVE] = "close_inactive",
 	[T_CLOSE_REMOVED_AFTER] = "close_removed_after",
 	[T_MAX_OPEN_FILES] = "max_open_files",
+	[T_BACKLOG_WARN] = "backlog_warn",
 	[T_SOURCES] = "sources",
 	[T_DESTINATIONS] = "destinations",
 	[T_ROUTES] = "routes",
@@ -1326,6 +1328,7 @@ parse_top(struct parse *p, yaml_node_t *root, struct ls_conf *c)
 	get_duration(&s, T_CHECKPOINT_INTERVAL, &c->checkpoint_interval_ms, 10);
 	get_duration(&s, T_CLOSE_INACTIVE, &c->close_inactive_ms, 0);
 	get_duration(&s, T_CLOSE_REMOVED_AFTER, &c->close_removed_after_ms, 0);
+	get_duration(&s, T_BACKLOG_WARN, &c->backlog_warn_ms, 1000);
 	if (get_int(&s, T_MAX_OPEN_FILES, &n, 8, 1000000) == 1)
 		c->max_open_files = (size_t)n;
 	parse_sources(p, &s, c);
@@ -1400,6 +1403,7 @@ load(const char *name, const char *text, size_t len, FILE *errf)
 	c->close_inactive_ms = 5 * 60 * 1000;
 	c->close_removed_after_ms = 5 * 60 * 1000;
 	c->max_open_files = 8192;
+	c->backlog_warn_ms = 60 * 60 * 1000;
 
 	if (!yaml_parser_initialize(&parser))
 		fatalx("conf: out of memory");

@@ -83,6 +83,7 @@ struct ls_conf {
 	int64_t close_inactive_ms; /* a rotated file idle this long */
 	int64_t close_removed_after_ms; /* a deleted file, at most this long */
 	size_t max_open_files;
+	int64_t backlog_warn_ms; /* warn when a source's backlog is older */
 	struct ls_conf_source *sources;
 	size_t nsources;
 	struct ls_conf_dest *dests;

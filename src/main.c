@@ -312,7 +312,7 @@ main(int argc, char *argv[])
 	if ((d.loop = ev_default_loop(EVFLAG_AUTO)) == NULL)
 		fatalx("cannot start the event loop");
 	d.root = ls_ctx_new(NULL);
-	d.m = ls_metrics_new(d.conf->ndests);
+	d.m = ls_metrics_new(d.conf->ndests, d.conf->nsources);
 	ev_async_init(&d.done_w, done_cb);
 	ev_async_start(d.loop, &d.done_w);
 	/*

@@ -7,7 +7,7 @@
 #include "xmalloc.h"
 
 struct ls_metrics *
-ls_metrics_new(size_t ndests)
+ls_metrics_new(size_t ndests, size_t nsources)
 {
 	struct ls_metrics *m;
 
@@ -15,6 +15,8 @@ ls_metrics_new(size_t ndests)
 	m = xcalloc(1, sizeof *m);
 	m->ndests = ndests;
 	m->dest = xcalloc(ndests ? ndests : 1, sizeof *m->dest);
+	m->nsources = nsources;
+	m->backlog_ms = xcalloc(nsources ? nsources : 1, sizeof *m->backlog_ms);
 	return m;
 }
 
@@ -24,6 +26,7 @@ ls_metrics_free(struct ls_metrics *m)
 	if (m == NULL)
 		return;
 	free(m->dest);
+	free(m->backlog_ms);
 	free(m);
 }
 
@@ -65,5 +68,11 @@ ls_metrics_summary(
 			- ls_metrics_dropped(dm)),
 		    (unsigned long long)LS_LOAD(dm->retries),
 		    (unsigned long long)ls_metrics_dropped(dm));
+	}
+	for (d = 0; d < m->nsources; d++) {
+		if ((n = (uint64_t)LS_LOAD(m->backlog_ms[d])) < 1000)
+			continue;
+		ls_buf_printf(out, " | backlog %s: %.0fs",
+		    conf->sources[d].name, n / 1000.0);
 	}
 }

@@ -21,7 +21,7 @@
 enum ls_drop_reason {
 	LS_DROP_REJECTED = 0, /* the intake answered 400 (or another 4xx) */
 	LS_DROP_OVERSIZE, /* 413 even for a single, cut-down entry */
-	LS_DROP_FULL,	  /* on_full: drop_newest, at its max_buffer_bytes */
+	LS_DROP_FULL, /* on_full: drop_newest, at its max_buffer_bytes */
 	LS_DROP_COUNT
 };
 
@@ -60,9 +60,13 @@ struct ls_metrics {
 	atomic_uint_fast64_t checkpoint_errors;
 	size_t ndests;
 	struct ls_dest_metrics *dest; /* ndests of them */
+	size_t nsources;
+	/* Per source, the age of its oldest line not yet done everywhere
+	 * (0: none), refreshed by the tailer. */
+	atomic_int_fast64_t *backlog_ms;
 };
 
-struct ls_metrics *ls_metrics_new(size_t ndests);
+struct ls_metrics *ls_metrics_new(size_t ndests, size_t nsources);
 void ls_metrics_free(struct ls_metrics *);
 
 /* Adds n to a counter; relaxed, as nothing is ordered by a counter. */

@@ -28,6 +28,7 @@
 
 struct slot {
 	uint64_t end;
+	int64_t at; /* when it was read (for the backlog age) */
 	int done;
 };
 
@@ -88,6 +89,12 @@ resize(struct ls_offtrack *t, size_t newcap)
 uint64_t
 ls_offtrack_add(struct ls_offtrack *t, uint64_t end_offset)
 {
+	return ls_offtrack_add_at(t, end_offset, 0);
+}
+
+uint64_t
+ls_offtrack_add_at(struct ls_offtrack *t, uint64_t end_offset, int64_t at)
+{
 	struct slot *s;
 
 	/* A lower end would let the committed offset go backwards. */
@@ -100,6 +107,7 @@ ls_offtrack_add(struct ls_offtrack *t, uint64_t end_offset)
 		resize(t, t->cap == 0 ? MIN_CAP : t->cap * 2);
 	s = &t->ring[(t->head + t->n) & (t->cap - 1)];
 	s->end = end_offset;
+	s->at = at;
 	s->done = 0;
 	t->last = end_offset;
 	t->n++;
@@ -147,6 +155,13 @@ uint64_t
 ls_offtrack_committed(const struct ls_offtrack *t)
 {
 	return t->committed;
+}
+
+int64_t
+ls_offtrack_oldest(const struct ls_offtrack *t)
+{
+	/* The head is never done: done records at the head are popped. */
+	return t->n > 0 ? t->ring[t->head].at : -1;
 }
 
 size_t

@@ -45,6 +45,13 @@ void ls_offtrack_free(struct ls_offtrack *);
  * adds no bytes), though lines always do.
  */
 uint64_t ls_offtrack_add(struct ls_offtrack *, uint64_t end_offset);
+/* The same, noting when the record was read (any clock the caller uses
+ * consistently), for ls_offtrack_oldest(). */
+uint64_t ls_offtrack_add_at(
+    struct ls_offtrack *, uint64_t end_offset, int64_t at);
+/* When the oldest record not yet committed was read, or -1 if none is
+ * outstanding: the file's backlog age is now minus this. */
+int64_t ls_offtrack_oldest(const struct ls_offtrack *);
 
 /*
  * Record seq is done (delivered, or given up by policy), in any order.

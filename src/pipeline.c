@@ -37,7 +37,7 @@ struct ls_pipeline {
 	struct ls_ctx *ctx;
 	struct ls_queue *ingest;
 	struct ls_queue **dest_in; /* the router's outputs */
-	uint64_t *shed_limit;	   /* per destination, 0: on_full block */
+	uint64_t *shed_limit; /* per destination, 0: on_full block */
 	struct ls_router *router;
 	struct dest *dests;
 	size_t ndests;

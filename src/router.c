@@ -36,8 +36,8 @@ struct ls_router {
 struct ls_router *
 ls_router_new(struct ls_queue *in, struct ls_queue **outs, size_t nouts,
     const uint64_t *route, const uint64_t *shed_limit, struct ls_acks *acks,
-    struct ls_metrics *m,
-    struct ls_ctx *parent, void (*exit_cb)(void *), void *arg)
+    struct ls_metrics *m, struct ls_ctx *parent, void (*exit_cb)(void *),
+    void *arg)
 {
 	struct ls_router *r;
 

@@ -372,8 +372,8 @@ finish(struct ls_sender_dest *d, struct ls_record *const *recs, size_t n)
 
 	for (i = 0; i < n; i++)
 		bytes += ls_record_size(recs[i]);
-	atomic_fetch_sub_explicit(&d->m->held_bytes, bytes,
-	    memory_order_relaxed);
+	atomic_fetch_sub_explicit(
+	    &d->m->held_bytes, bytes, memory_order_relaxed);
 	if (d->acks != NULL)
 		ls_acks_done(d->acks, recs, n);
 }

@@ -115,6 +115,7 @@ struct ls_tailer {
 	int inotify_warned;
 	int limit_warned;
 	int dirty; /* committed offsets changed since the last checkpoint */
+	int *backlog_warned; /* per source: warned of its backlog's age */
 	int64_t modify_scan_ms; /* last scan made for a closed file's change */
 	ev_io inotify_w;
 	ev_timer scan_w;
@@ -251,7 +252,7 @@ emit(struct tfile *f, const char *msg, size_t len, uint64_t end_off,
 	if (dropped > 0)
 		r->flags |= LS_REC_TRUNCATED;
 	r->owner = f;
-	r->seq = ls_offtrack_add(f->track, end_off);
+	r->seq = ls_offtrack_add_at(f->track, end_off, ls_now_ms());
 	f->inflight++;
 	LS_COUNT(t->m->lines_read, 1);
 	LS_COUNT(t->m->read_by_sev[sev], 1);
@@ -1016,6 +1017,46 @@ close_idle(struct ls_tailer *t)
 	}
 }
 
+/*
+ * Each source's backlog age: how long its oldest line not yet done by
+ * every destination has waited. Datadog drops logs older than 18 h, so
+ * an outage that long loses data at the intake whatever the shipper does:
+ * warn past backlog_warn, once each way.
+ */
+static void
+backlog_ages(struct ls_tailer *t)
+{
+	const struct ls_conf *c = t->conf;
+	struct tfile *f;
+	int64_t now = ls_now_ms(), at, age;
+	size_t s;
+
+	for (s = 0; s < c->nsources; s++) {
+		age = 0;
+		for (f = t->files; f != NULL; f = f->next) {
+			if (f->src != &c->sources[s]
+			    || (at = ls_offtrack_oldest(f->track)) < 0)
+				continue;
+			if (now - at > age)
+				age = now - at;
+		}
+		atomic_store_explicit(
+		    &t->m->backlog_ms[s], age, memory_order_relaxed);
+		if (age >= c->backlog_warn_ms && !t->backlog_warned[s]) {
+			t->backlog_warned[s] = 1;
+			log_warnx(
+			    "source %s: the oldest line not yet delivered "
+			    "was read %lld s ago (Datadog drops logs "
+			    "older than 18 h)",
+			    c->sources[s].name, (long long)(age / 1000));
+		} else if (age < c->backlog_warn_ms && t->backlog_warned[s]) {
+			t->backlog_warned[s] = 0;
+			log_notice(
+			    "source %s: backlog caught up", c->sources[s].name);
+		}
+	}
+}
+
 static void
 poll_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -1131,6 +1172,7 @@ static void
 ckpt_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	ls_tailer_checkpoint(w->data, 0);
+	backlog_ages(w->data);
 }
 
 void
@@ -1161,6 +1203,8 @@ ls_tailer_new(struct ev_loop *loop, const struct ls_conf *conf,
 	t->m = m;
 	t->ifd = -1;
 	t->hsize = 256;
+	t->backlog_warned = xcalloc(
+	    conf->nsources ? conf->nsources : 1, sizeof *t->backlog_warned);
 	t->htab = xcalloc(t->hsize, sizeof *t->htab);
 	t->rbuf = xmalloc(READ_CHUNK);
 	ls_buf_init(&t->scratch);
@@ -1259,6 +1303,7 @@ ls_tailer_free(struct ls_tailer *t)
 		close(t->ifd);
 	ls_buf_cleanup(&t->scratch);
 	free(t->htab);
+	free(t->backlog_warned);
 	free(t->rbuf);
 	free(t);
 }

@@ -449,6 +449,7 @@ START_TEST(defaults)
 	ck_assert_int_eq(c->close_inactive_ms, 300000);
 	ck_assert_int_eq(c->close_removed_after_ms, 300000);
 	ck_assert_uint_eq(c->max_open_files, 8192);
+	ck_assert_int_eq(c->backlog_warn_ms, 3600000);
 
 	ck_assert_uint_eq(c->nsources, 1);
 	s = &c->sources[0];
@@ -630,14 +631,16 @@ START_TEST(load_file)
 	ck_assert_ptr_nonnull(f = open_memstream(&errs, &len));
 	ck_assert_ptr_null(ls_conf_load(path, f));
 	fclose(f);
-	ck_assert_int_ge(asprintf(&want,
-			     "%s:8:1: unknown key \"bogus\" (valid keys: "
-			     "state_dir, hostname, shutdown_timeout, "
-			     "max_buffer_bytes, scan_interval, poll_interval, "
-			     "checkpoint_interval, close_inactive, "
-			     "close_removed_after, max_open_files, sources, "
-			     "destinations or routes)\n",
-			     path),
+	ck_assert_int_ge(
+	    asprintf(&want,
+		"%s:8:1: unknown key \"bogus\" (valid keys: "
+		"state_dir, hostname, shutdown_timeout, "
+		"max_buffer_bytes, scan_interval, poll_interval, "
+		"checkpoint_interval, close_inactive, "
+		"close_removed_after, max_open_files, backlog_warn, "
+		"sources, "
+		"destinations or routes)\n",
+		path),
 	    0);
 	ck_assert_str_eq(errs, want);
 	free(want);
@@ -677,7 +680,8 @@ static const struct {
 	    "t.yaml:8:1: unknown key \"sorces\" (valid keys: state_dir, "
 	    "hostname, shutdown_timeout, max_buffer_bytes, scan_interval, "
 	    "poll_interval, checkpoint_interval, close_inactive, "
-	    "close_removed_after, max_open_files, sources, destinations or "
+	    "close_removed_after, max_open_files, backlog_warn, sources, "
+	    "destinations or "
 	    "routes)\n" },
 	{ "unknown source key", SRC "    nmae: x\n" DST,
 	    "t.yaml:4:5: unknown key \"nmae\" in sources[0] (valid keys: "
@@ -1041,7 +1045,8 @@ START_TEST(many_errors)
 	    "t.yaml:16:1: unknown key \"extra\" (valid keys: state_dir, "
 	    "hostname, shutdown_timeout, max_buffer_bytes, scan_interval, "
 	    "poll_interval, checkpoint_interval, close_inactive, "
-	    "close_removed_after, max_open_files, sources, destinations or "
+	    "close_removed_after, max_open_files, backlog_warn, sources, "
+	    "destinations or "
 	    "routes)\n");
 }
 END_TEST

@@ -333,6 +333,31 @@ START_TEST(reset_ignores_stale)
 }
 END_TEST
 
+/* The backlog age comes from the oldest record not yet committed. */
+START_TEST(oldest_outstanding)
+{
+	struct ls_offtrack *t = ls_offtrack_new(0);
+	uint64_t a, b, c;
+
+	ck_assert_int_eq(ls_offtrack_oldest(t), -1);
+	a = ls_offtrack_add_at(t, 10, 1000);
+	b = ls_offtrack_add_at(t, 20, 2000);
+	c = ls_offtrack_add_at(t, 30, 3000);
+	ck_assert_int_eq(ls_offtrack_oldest(t), 1000);
+	/* Done out of order: the head still holds the age back. */
+	ck_assert_int_eq(ls_offtrack_done(t, b), 0);
+	ck_assert_int_eq(ls_offtrack_oldest(t), 1000);
+	ck_assert_int_eq(ls_offtrack_done(t, a), 0);
+	ck_assert_int_eq(ls_offtrack_oldest(t), 3000);
+	ck_assert_int_eq(ls_offtrack_done(t, c), 0);
+	ck_assert_int_eq(ls_offtrack_oldest(t), -1);
+	ls_offtrack_add_at(t, 40, 4000);
+	ls_offtrack_reset(t, 0);
+	ck_assert_int_eq(ls_offtrack_oldest(t), -1);
+	ls_offtrack_free(t);
+}
+END_TEST
+
 START_TEST(free_null) { ls_offtrack_free(NULL); }
 END_TEST
 
@@ -358,6 +383,7 @@ offtrack_suite(void)
 	tcase_add_exit_test(tc, decreasing_end_fatal, 1);
 	tcase_add_exit_test(tc, below_start_fatal, 1);
 	tcase_add_test(tc, free_null);
+	tcase_add_test(tc, oldest_outstanding);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("reset");
