@@ -1049,7 +1049,7 @@ parse_dest(struct parse *p, yaml_node_t *n, size_t idx, struct ls_conf_dest *d,
 	d->compression_level = 6;
 	d->timeout_ms = 10000;
 	d->retry_initial_ms = 500;
-	d->retry_max_ms = 30000;
+	d->retry_max_ms = 60000;
 	d->max_entry_bytes = 1000000;
 	d->tls_verify = 1;
 	if (sect_open(p, &s, n, dest_keys, "destinations[%zu]", idx) == -1)

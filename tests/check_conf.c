@@ -479,7 +479,7 @@ START_TEST(defaults)
 	ck_assert_int_eq(d->compression_level, 6);
 	ck_assert_int_eq(d->timeout_ms, 10000);
 	ck_assert_int_eq(d->retry_initial_ms, 500);
-	ck_assert_int_eq(d->retry_max_ms, 30000);
+	ck_assert_int_eq(d->retry_max_ms, 60000);
 	ck_assert_uint_eq(d->max_entry_bytes, 1000000);
 	ck_assert_int_eq(d->tls_verify, 1);
 	ck_assert_int_eq(d->on_full, LS_ON_FULL_BLOCK);
