@@ -860,9 +860,9 @@ static const struct {
 	    "range (1 to 1000)\n"
 	    "t.yaml:11:44: destinations[0].batch.max_bytes: 5000001 is out "
 	    "of range (1 to 5000000)\n" },
-	{ "retry max below initial", SRC DST "    retry: { initial: 1m }\n",
-	    "t.yaml:8:23: destinations[0].retry: max (30000ms) must not be "
-	    "less than initial (60000ms)\n" },
+	{ "retry max below initial", SRC DST "    retry: { initial: 2m }\n",
+	    "t.yaml:8:23: destinations[0].retry: max (60000ms) must not be "
+	    "less than initial (120000ms)\n" },
 	{ "retry max below initial, both given",
 	    SRC DST "    retry:\n      initial: 2s\n      max: 1s\n",
 	    "t.yaml:10:12: destinations[0].retry: max (1000ms) must not be "
