@@ -20,8 +20,9 @@ RATE=5000
 BUDGET_KIB=$((8 * 1024))
 # Everything but the records: code, libcurl/zlib, thread stacks, malloc
 # arenas, the batches being encoded. Measured without an outage at 5000
-# lines/s (see the baseline this test prints): ~10-12 MiB.
-RSS_OVERHEAD_KIB=$((40 * 1024))
+# lines/s (the baseline this test prints): ~11.5 MiB; in a 60 s outage the
+# peak was ~21 MiB, i.e. budget + ~13 MiB. Allowed: budget + 24 MiB.
+RSS_OVERHEAD_KIB=$((24 * 1024))
 RSS_LIMIT_KIB=$((BUDGET_KIB + RSS_OVERHEAD_KIB))
 
 sanitizer=
@@ -75,7 +76,8 @@ print(n)
 PY
 WRITER_PID=$!
 # Stop the writer however the test ends.
-trap '_st=$?; kill "$WRITER_PID" 2>/dev/null; (exit $_st); cleanup' EXIT
+# shellcheck disable=SC2154
+trap '_st=$?; set +e; kill "$WRITER_PID" 2>/dev/null; (exit $_st); cleanup' EXIT
 
 # rss_sample SECONDS OUT: VmRSS (kB) of logshipd every 0.5 s for SECONDS
 # (bounded), "peak last samples" into OUT; exits 1 if logshipd died.
@@ -128,8 +130,12 @@ fi
 # The intake is back: the first 202 within 2 s.
 t_reset=$("$PYTHON3" -c 'import time; print(time.monotonic())')
 intake control '{"path": "/api/v2/logs", "reset": true}'
-wait_for 30 test "$(intake_stat 'sum(1 for r in s["requests_log"] if r["status"] == 202 and r["t_end"] >= '"$t_reset"')')" -ge 1
-first=$(intake_stat 'min(max(0.0, r["t"] - '"$t_reset"') for r in s["requests_log"] if r["status"] == 202 and r["t_end"] >= '"$t_reset"')')
+# (a function: wait_for must run the query at each poll)
+ok_since_reset() {
+	[ "$(intake_stat 'sum(1 for r in s["requests_log"] if r["status"] == 202 and r["t_end"] >= '"$t_reset"')')" -ge 1 ]
+}
+wait_for 30 ok_since_reset
+first=$(intake_stat '"%.3f" % min(max(0.0, r["t"] - '"$t_reset"') for r in s["requests_log"] if r["status"] == 202 and r["t_end"] >= '"$t_reset"')')
 log "first 202 ${first}s after the reset"
 awk -v f="$first" -v m="$(scaled 2)" 'BEGIN { exit !(f <= m) }' ||
     fail "first 202 ${first}s after the intake came back, want <= $(scaled 2)s"
@@ -153,5 +159,5 @@ check_exact "$T/logs/app.log"
 assert_eq "$(ls_dest_stat dd sent)" "$N" "dd sent="
 assert_eq "$(ls_dest_stat dd unsent)" 0 "dd unsent="
 log "ok: $N lines once each; baseline RSS $base_peak KiB, outage peak" \
-    "$peak KiB <= $RSS_LIMIT_KIB KiB${sanitizer:+ (not asserted: $sanitizer)};" \
+    "$peak KiB, limit $RSS_LIMIT_KIB KiB${sanitizer:+ (not asserted: $sanitizer)};" \
     "first 202 ${first}s after the reset"
