@@ -5,7 +5,7 @@
                   [--workers W] [--retry-max D] [--dir DIR]
 
 A writer appends --rate lines/s (200 bytes each, numbered) to one file.
-After --warmup seconds with the sink up, the sink (bench/outage_sink.py)
+After --warmup seconds with the sink up, the sink (bench/sink.py)
 answers 503 for --minutes; then it is up again while the writer goes on.
 logshipd runs with its default max_buffer_bytes (64MiB). Its RSS is sampled
 every second. Reported: peak RSS (warm-up, outage, recovery), RSS at the
@@ -111,7 +111,7 @@ def main():
     portf = os.path.join(run, "port")
     procs = []
     sink = subprocess.Popen([sys.executable,
-                             os.path.join(HERE, "outage_sink.py"),
+                             os.path.join(HERE, "sink.py"),
                              "--port-file", portf])
     procs.append(sink)
     try:

@@ -55,7 +55,11 @@ intake control '{"path": "/api/v2/logs", "default": {"status": 500}}'
 config failing 3s
 gen_lines "$T/logs-failing/app.log" 1000 failing
 start_logshipd "$T/failing.yaml"
-wait_for 30 test "$(intake_stat 's["by_status"].get("500", 0)')" -ge 2
+# A function, so that every poll asks the intake again.
+refused_twice() {
+	test "$(intake_stat 's["by_status"].get("500", 0)')" -ge 2
+}
+wait_for 30 refused_twice
 stop_logshipd TERM 8
 assert_eq "$LS_STATUS" 0 "exit status with a failing intake"
 assert_eq "$(intake count)" 0 "entries accepted by a failing intake"

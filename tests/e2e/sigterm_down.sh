@@ -33,7 +33,11 @@ start_logshipd "$T/logshipd.yaml"
 wait_count /api/v2/logs "$N1" 30
 intake control '{"path": "/api/v2/logs", "default": {"status": 500}}'
 gen_lines "$T/logs/app.log" "$N2" during
-wait_for 30 test "$(intake_stat 's["by_status"].get("500", 0)')" -ge 2
+# A function, so that every poll asks the intake again.
+refused_twice() {
+	test "$(intake_stat 's["by_status"].get("500", 0)')" -ge 2
+}
+wait_for 30 refused_twice
 stop_logshipd TERM 8
 assert_eq "$LS_STATUS" 0 "exit status with the intake down"
 [ "$LS_STOP_MS" -le $(($(scaled 3) * 1000 + 2000)) ] ||
