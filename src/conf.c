@@ -207,10 +207,11 @@ static const char *const batch_keys[] = {
 	[B_NKEYS] = NULL,
 };
 
-enum { RT_INITIAL, RT_MAX, RT_NKEYS };
+enum { RT_INITIAL, RT_MAX, RT_PROBE, RT_NKEYS };
 static const char *const retry_keys[] = {
 	[RT_INITIAL] = "initial",
 	[RT_MAX] = "max",
+	[RT_PROBE] = "probe",
 	[RT_NKEYS] = NULL,
 };
 
@@ -1020,6 +1021,7 @@ parse_retry(struct parse *p, struct sect *ds, struct ls_conf_dest *d)
 		return;
 	ri = get_duration(&s, RT_INITIAL, &d->retry_initial_ms, 1);
 	rm = get_duration(&s, RT_MAX, &d->retry_max_ms, 1);
+	get_duration(&s, RT_PROBE, &d->retry_probe_ms, 0);
 	if (ri == -1 || rm == -1 || d->retry_max_ms >= d->retry_initial_ms)
 		return;
 	perr(p, &s.val[rm == 1 ? RT_MAX : RT_INITIAL]->start_mark,
@@ -1050,6 +1052,7 @@ parse_dest(struct parse *p, yaml_node_t *n, size_t idx, struct ls_conf_dest *d,
 	d->timeout_ms = 10000;
 	d->retry_initial_ms = 500;
 	d->retry_max_ms = 60000;
+	d->retry_probe_ms = 1000;
 	d->max_entry_bytes = 1000000;
 	d->tls_verify = 1;
 	if (sect_open(p, &s, n, dest_keys, "destinations[%zu]", idx) == -1)

@@ -64,6 +64,7 @@ struct ls_conf_dest {
 	int64_t timeout_ms;
 	int64_t retry_initial_ms;
 	int64_t retry_max_ms;
+	int64_t retry_probe_ms; /* one-entry probe while backing off; 0: off */
 	size_t max_entry_bytes; /* a single entry is cut to this on 413 */
 	int tls_verify; /* 1 unless "insecure: true" */
 	enum ls_on_full on_full;

@@ -141,7 +141,9 @@ ls_pipeline_new(const struct ls_conf *conf, struct ls_acks *acks,
 		d->batcher = ls_batcher_new(d->conf->name, d->in, d->batches,
 		    &lim, estimate_cb, p, p->ctx, thread_exit_cb, p);
 		if ((d->sd = ls_sender_dest_new(
-			 d->conf, conf->hostname, acks, &m->dest[i]))
+			 d->conf, conf->hostname,
+			 /* the checkpoint waits for block ones only */
+			 p->shed_limit[i] == 0 ? acks : NULL, &m->dest[i]))
 		    == NULL)
 			goto fail;
 		snprintf(name, sizeof name, "worker/%s", d->conf->name);

@@ -24,6 +24,7 @@ struct ls_router {
 	size_t nouts;
 	const uint64_t *route;
 	const uint64_t *shed_limit;
+	uint64_t waited; /* the destinations the checkpoint waits for */
 	struct ls_acks *acks;
 	struct ls_metrics *m;
 	struct ls_ctx *ctx;
@@ -40,8 +41,15 @@ ls_router_new(struct ls_queue *in, struct ls_queue **outs, size_t nouts,
     void *arg)
 {
 	struct ls_router *r;
+	size_t d;
 
 	r = xcalloc(1, sizeof *r);
+	/* on_full: block destinations hold the checkpoint back until they
+	 * are done with a line; drop_newest ones are best effort and do
+	 * not. */
+	for (d = 0; d < nouts; d++)
+		if (shed_limit[d] == 0)
+			r->waited |= (uint64_t)1 << d;
 	r->in = in;
 	r->outs = outs;
 	r->nouts = nouts;
@@ -72,7 +80,7 @@ deliver(struct ls_queue *q, struct ls_record **recs, size_t n)
  * Counts rec as routed to every destination of mask, and takes out of the
  * mask those with on_full: drop_newest that hold their limit already: the
  * record is dropped for them alone (counted), so they shed their own load
- * while the others, and the checkpoint, go on at full speed.
+ * while the others go on at full speed.
  */
 static uint64_t
 shed(struct ls_router *r, struct ls_record *rec, uint64_t mask)
@@ -101,7 +109,7 @@ router_main(void *arg)
 	struct ls_router *r = arg;
 	struct ls_record *in[ROUTER_BATCH], **out;
 	size_t *nout, n, i, d;
-	uint64_t mask;
+	uint64_t mask, wait;
 
 	log_setname("router");
 	out = xcalloc(r->nouts * ROUTER_BATCH, sizeof *out);
@@ -116,11 +124,15 @@ router_main(void *arg)
 			if (mask == 0)
 				LS_COUNT(r->m->unrouted, 1);
 			mask = shed(r, in[i], mask);
-			/* Routed nowhere, or shed everywhere: done, as far as
-			 * delivery goes. */
+			/* Acknowledged when every on_full: block destination
+			 * it goes to is done with it; at once if there is
+			 * none (routed nowhere, shed, or only to best-effort
+			 * drop_newest destinations): the checkpoint does not
+			 * wait for those. */
+			wait = mask & r->waited;
 			ls_record_set_pending(in[i],
-			    mask ? (unsigned)__builtin_popcountll(mask) : 1);
-			if (mask == 0 && r->acks != NULL)
+			    wait ? (unsigned)__builtin_popcountll(wait) : 1);
+			if (wait == 0 && r->acks != NULL)
 				ls_acks_done(r->acks, &in[i], 1);
 			for (d = 0; d < r->nouts; d++) {
 				if ((mask & ((uint64_t)1 << d)) == 0)

@@ -27,8 +27,9 @@ struct ls_router;
  * A router from in to outs[0..nouts-1] by route (bit d of route[sev] set:
  * records of severity sev go to outs[d]). shed_limit[d], when not 0, is
  * how many bytes outs[d] may hold (on_full: drop_newest) before records
- * are dropped for it. Records routed nowhere are acknowledged at once on
- * acks (may be NULL). Borrows the queues, route, shed_limit, acks and
+ * are dropped for it. A record's acknowledgement on acks (may be NULL)
+ * waits for the outs with no shed_limit (on_full: block) it goes to; one
+ * that goes to none of those is acknowledged at once. Borrows the queues, route, shed_limit, acks and
  * metrics. exit_cb (may be NULL) runs in the thread as its last act.
  */
 struct ls_router *ls_router_new(struct ls_queue *in, struct ls_queue **outs,

@@ -38,7 +38,14 @@ struct ls_sender_dest {
 	struct ls_acks *acks;
 	struct ls_dest_metrics *m;
 	struct ls_sem *sem;
-	atomic_int_fast64_t not_before; /* ls_now_ms(): no request before */
+	/* ls_now_ms() times, shared by the destination's workers:
+	 * not_before: the backoff; no request before it but a probe.
+	 * floor: the intake said when (Retry-After, 429, a bad key); no
+	 * request at all before it.
+	 * next_probe: when a waiting worker may send the next probe. */
+	atomic_int_fast64_t not_before;
+	atomic_int_fast64_t floor;
+	atomic_int_fast64_t next_probe;
 	atomic_uint failures; /* consecutive, destination-wide */
 	atomic_int failing; /* logged as failing, not yet recovered */
 };
@@ -138,6 +145,8 @@ ls_sender_dest_new(const struct ls_conf_dest *conf, const char *hostname,
 		return NULL;
 	}
 	atomic_init(&d->not_before, 0);
+	atomic_init(&d->floor, 0);
+	atomic_init(&d->next_probe, 0);
 	atomic_init(&d->failures, 0);
 	atomic_init(&d->failing, 0);
 	return d;
@@ -275,28 +284,74 @@ ls_sender_free(struct ls_sender *s)
 	free(s);
 }
 
-/* Waits until the destination's "not before" time. 0, or -1 if ctx ended
- * the wait. */
-static int
+/* How long a worker waiting out a backoff sleeps at most before it looks
+ * again: a success elsewhere ends the backoff for everyone. */
+#define WAIT_SLICE_MS 200
+
+enum turn { TURN_CANCELLED = -1, TURN_GO, TURN_PROBE };
+
+/*
+ * Waits for this worker's turn to send. TURN_GO once the backoff and the
+ * floor have passed; TURN_PROBE when, during a backoff, this worker won the
+ * probe: it may send one entry to learn whether the intake is back, so a
+ * long backoff does not delay recovery (retry.probe); TURN_CANCELLED if ctx
+ * ended the wait.
+ */
+static enum turn
 wait_turn(struct ls_sender_dest *d, struct ls_ctx *ctx)
 {
-	int64_t wait;
+	int64_t probe_ms = d->conf->retry_probe_ms;
+	int64_t now, nb, fl, np, wake;
 
-	while ((wait = atomic_load(&d->not_before) - ls_now_ms()) > 0)
-		if (ls_ctx_sleep(ctx, wait) != 0)
-			return -1;
-	return ls_ctx_done(ctx) ? -1 : 0;
+	for (;;) {
+		if (ls_ctx_done(ctx))
+			return TURN_CANCELLED;
+		now = ls_now_ms();
+		nb = atomic_load(&d->not_before);
+		fl = atomic_load(&d->floor);
+		if (now >= nb && now >= fl)
+			return TURN_GO;
+		wake = nb > fl ? nb : fl;
+		if (probe_ms > 0 && now >= fl) {
+			np = atomic_load(&d->next_probe);
+			if (now >= np
+			    && atomic_compare_exchange_strong(
+				&d->next_probe, &np, now + probe_ms))
+				return TURN_PROBE;
+			if (np > now && np < wake)
+				wake = np;
+		}
+		if (wake - now > WAIT_SLICE_MS)
+			wake = now + WAIT_SLICE_MS;
+		if (ls_ctx_sleep(ctx, wake - now) != 0)
+			return TURN_CANCELLED;
+	}
 }
 
-/* Pushes the destination's "not before" time out to at least until. */
+/* Pushes *t out to at least until. */
 static void
-hold_until(struct ls_sender_dest *d, int64_t until)
+push_out(atomic_int_fast64_t *t, int64_t until)
 {
-	int_fast64_t cur = atomic_load(&d->not_before);
+	int_fast64_t cur = atomic_load(t);
 
-	while (cur < until
-	    && !atomic_compare_exchange_weak(&d->not_before, &cur, until))
+	while (cur < until && !atomic_compare_exchange_weak(t, &cur, until))
 		;
+}
+
+/* A success: the backoff ends for every worker now, and the failure count
+ * decays (by 2, as the Datadog Agent's recovery interval) rather than
+ * resetting, so an intake that flaps is not hit at full rate at once. */
+static void
+recovered(struct ls_sender_dest *d)
+{
+	unsigned f = atomic_load(&d->failures);
+
+	while (f > 0
+	    && !atomic_compare_exchange_weak(&d->failures, &f, f > 2 ? f - 2 : 0))
+		;
+	atomic_store(&d->not_before, 0);
+	if (atomic_exchange(&d->failing, 0))
+		log_notice("%s: delivering again", d->conf->name);
 }
 
 /* One POST of the current body. Returns the curl code; *status is the
@@ -380,19 +435,22 @@ finish(struct ls_sender_dest *d, struct ls_record *const *recs, size_t n)
 
 /*
  * Sends recs[0..n-1] until done. max_msg cuts each message (0: no cut).
- * Recursion depth is at most log2(max_entries) + the single-entry cuts.
+ * probe: this call is a probe that already has its turn for the first
+ * attempt. Recursion depth is at most log2(max_entries) + the single-entry
+ * cuts + 1.
  */
 static void
 send_range(struct ls_sender *s, struct ls_record *const *recs, size_t n,
-    size_t max_msg, struct ls_ctx *ctx)
+    size_t max_msg, struct ls_ctx *ctx, int probe)
 {
 	struct ls_sender_dest *d = s->d;
 	const struct ls_conf_dest *c = d->conf;
 	const struct ls_buf *payload;
 	enum ls_send_result res;
 	char why[256];
-	int64_t delay, ra;
+	int64_t delay, ra, now;
 	unsigned attempt;
+	int hard;
 	long status;
 	int rc;
 
@@ -400,8 +458,8 @@ send_range(struct ls_sender *s, struct ls_record *const *recs, size_t n,
 	ls_encode_batch(&s->body, c->format, d->hostname, recs, n, max_msg);
 	if (s->body.len > c->batch_max_bytes && n > 1) {
 		/* Escaping made it larger than estimated: halve it here. */
-		send_range(s, recs, n / 2, max_msg, ctx);
-		send_range(s, recs + n / 2, n - n / 2, max_msg, ctx);
+		send_range(s, recs, n / 2, max_msg, ctx, probe);
+		send_range(s, recs + n / 2, n - n / 2, max_msg, ctx, 0);
 		return;
 	}
 	payload = &s->body;
@@ -414,8 +472,22 @@ send_range(struct ls_sender *s, struct ls_record *const *recs, size_t n,
 	}
 
 	for (;;) {
-		if (wait_turn(d, ctx) != 0)
-			return; /* cancelled: the records stay unsent */
+		switch (probe ? TURN_GO : wait_turn(d, ctx)) {
+		case TURN_CANCELLED:
+			return; /* the records stay unsent */
+		case TURN_PROBE:
+			if (n > 1) {
+				/* One entry tests the intake; the rest
+				 * follows when it is back. */
+				send_range(s, recs, 1, max_msg, ctx, 1);
+				send_range(s, recs + 1, n - 1, max_msg, ctx, 0);
+				return;
+			}
+			break;
+		case TURN_GO:
+			break;
+		}
+		probe = 0;
 		if (ls_sem_acquire(d->sem, ctx) != 0)
 			return;
 		rc = post(s, payload, ctx, &status);
@@ -427,9 +499,7 @@ send_range(struct ls_sender *s, struct ls_record *const *recs, size_t n,
 			LS_COUNT(d->m->wire_bytes, payload->len);
 			count_sent(d->m, recs, n);
 			finish(d, recs, n);
-			atomic_store(&d->failures, 0);
-			if (atomic_exchange(&d->failing, 0))
-				log_notice("%s: delivering again", c->name);
+			recovered(d);
 			return;
 		}
 		describe(s, rc, status, why, sizeof why);
@@ -438,15 +508,15 @@ send_range(struct ls_sender *s, struct ls_record *const *recs, size_t n,
 			log_info(
 			    "%s: %s; splitting %zu entries", c->name, why, n);
 			if (n > 1) {
-				send_range(s, recs, n / 2, max_msg, ctx);
-				send_range(
-				    s, recs + n / 2, n - n / 2, max_msg, ctx);
+				send_range(s, recs, n / 2, max_msg, ctx, 0);
+				send_range(s, recs + n / 2, n - n / 2, max_msg,
+				    ctx, 0);
 				return;
 			}
 			if (max_msg == 0 || max_msg > recs[0]->len)
 				max_msg = recs[0]->len;
 			if (max_msg / 2 >= MIN_ENTRY_BYTES) {
-				send_range(s, recs, 1, max_msg / 2, ctx);
+				send_range(s, recs, 1, max_msg / 2, ctx, 0);
 				return;
 			}
 			LS_COUNT(d->m->dropped[LS_DROP_OVERSIZE], 1);
@@ -465,12 +535,17 @@ send_range(struct ls_sender *s, struct ls_record *const *recs, size_t n,
 			return;
 		}
 
-		/* Retry: the whole destination backs off. */
+		/* Retry: the whole destination backs off. A wait the intake
+		 * asked for (Retry-After, 429, a bad key) is a floor that not
+		 * even a probe crosses. */
 		attempt = atomic_fetch_add(&d->failures, 1);
 		delay = ls_backoff_ms(c->retry_initial_ms, c->retry_max_ms,
 		    attempt, (uint32_t)rand_r(&s->seed));
-		if (status == 401 || status == 403)
+		hard = status == 429;
+		if (status == 401 || status == 403) {
 			delay = c->retry_max_ms; /* a key problem: go slowly */
+			hard = 1;
+		}
 		if (s->retry_after[0] != '\0'
 		    && (ra = ls_retry_after_ms(s->retry_after, time(NULL)))
 			>= 0) {
@@ -478,8 +553,11 @@ send_range(struct ls_sender *s, struct ls_record *const *recs, size_t n,
 				ra = RETRY_AFTER_CAP_MS;
 			if (ra > delay)
 				delay = ra;
+			hard = 1;
 		}
-		hold_until(d, ls_now_ms() + delay);
+		now = ls_now_ms();
+		push_out(hard ? &d->floor : &d->not_before, now + delay);
+		push_out(&d->next_probe, now + c->retry_probe_ms);
 		LS_COUNT(d->m->retries, 1);
 		if (!atomic_exchange(&d->failing, 1) || status == 401
 		    || status == 403)
@@ -497,6 +575,7 @@ send_range(struct ls_sender *s, struct ls_record *const *recs, size_t n,
 void
 ls_sender_send(struct ls_sender *s, struct ls_batch *batch, struct ls_ctx *ctx)
 {
-	send_range(s, batch->recs, batch->n, s->d->conf->max_entry_bytes, ctx);
+	send_range(
+	    s, batch->recs, batch->n, s->d->conf->max_entry_bytes, ctx, 0);
 	ls_batch_free(batch);
 }

@@ -296,7 +296,7 @@ START_TEST(round_trip)
 		"    compression: none\n"
 		"    compression_level: 9\n"
 		"    timeout: 30s\n"
-		"    retry: { initial: 250ms, max: 1m }\n"
+		"    retry: { initial: 250ms, max: 1m, probe: 0s }\n"
 		"    max_entry_bytes: 512KiB\n"
 		"    insecure: no\n"
 		"    ca_file: /etc/ssl/ca.pem\n"
@@ -379,6 +379,7 @@ START_TEST(round_trip)
 	ck_assert_int_eq(d->timeout_ms, 30000);
 	ck_assert_int_eq(d->retry_initial_ms, 250);
 	ck_assert_int_eq(d->retry_max_ms, 60000);
+	ck_assert_int_eq(d->retry_probe_ms, 0);
 	ck_assert_uint_eq(d->max_entry_bytes, 512 * 1024);
 	ck_assert_int_eq(d->tls_verify, 1);
 	ck_assert_str_eq(d->ca_file, "/etc/ssl/ca.pem");
@@ -480,6 +481,7 @@ START_TEST(defaults)
 	ck_assert_int_eq(d->timeout_ms, 10000);
 	ck_assert_int_eq(d->retry_initial_ms, 500);
 	ck_assert_int_eq(d->retry_max_ms, 60000);
+	ck_assert_int_eq(d->retry_probe_ms, 1000);
 	ck_assert_uint_eq(d->max_entry_bytes, 1000000);
 	ck_assert_int_eq(d->tls_verify, 1);
 	ck_assert_int_eq(d->on_full, LS_ON_FULL_BLOCK);
@@ -709,7 +711,7 @@ static const struct {
 	    "destinations[0].batch (valid keys: max_entries, max_bytes or "
 	    "max_wait)\n"
 	    "t.yaml:9:14: unknown key \"min\" in destinations[0].retry "
-	    "(valid keys: initial or max)\n"
+	    "(valid keys: initial, max or probe)\n"
 	    "t.yaml:11:31: unknown key \"via\" in routes[0] (valid keys: "
 	    "severity or to)\n" },
 	{ "long and odd keys are cut and cleaned",
