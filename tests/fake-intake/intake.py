@@ -222,8 +222,24 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if not self.server.quiet:
             sys.stderr.write("intake: %s\n" % (fmt % args))
 
+    def finish_rec(self):
+        """Ends the bookkeeping of the request under way, if any: before
+        the answer's first byte, so a client that sends its next request
+        as soon as it has the answer is never counted twice as in flight."""
+        rec, self._rec = getattr(self, "_rec", None), None
+        if rec is None:
+            return
+        st = self.server.state
+        rec["t_end"] = time.monotonic()
+        with st.lock:
+            st.inflight -= 1
+            st.requests += 1
+            st.by_status[rec["status"]] += 1
+            st.requests_log.append(rec)
+
     def answer(self, status, body=b"{}", headers=None,
                ctype="application/json"):
+        self.finish_rec()
         if isinstance(body, str):
             body = body.encode()
         self.send_response(status)
@@ -301,15 +317,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                "entries": 0,
                "encoding": self.headers.get("Content-Encoding", "identity"),
                "bytes": 0}
+        self._rec = rec
         try:
             self.intake(url.path, rec)
         finally:
-            rec["t_end"] = time.monotonic()
-            with st.lock:
-                st.inflight -= 1
-                st.requests += 1
-                st.by_status[rec["status"]] += 1
-                st.requests_log.append(rec)
+            self.finish_rec()  # when there was no answer
 
     do_PUT = do_POST
 
