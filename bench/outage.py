@@ -92,9 +92,10 @@ def main():
     ap.add_argument("--rate", type=int, default=10000,
                     help="lines written per second (10000)")
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--retry-max", default="10s",
-                    help="the destination's retry.max (10s; the daemon's "
-                    "default is 60s, which bounds sink up -> first 2xx)")
+    ap.add_argument("--retry-max", default="60s",
+                    help="the destination's retry.max (60s, the daemon's "
+                    "default; the 1s probe, not this, bounds sink up -> "
+                    "first 2xx)")
     ap.add_argument("--recovery-timeout", type=float, default=1800)
     ap.add_argument("--logshipd", default=os.path.join(TOP, "build-dev",
                                                          "logshipd"))
