@@ -6,11 +6,21 @@
  * journal, so lines from different threads never interleave. Each thread may
  * set a name ("worker/datadog/2") that tags its lines. Nothing here is
  * async-signal-safe: never log from a signal handler.
+ *
+ * Repeated warnings are rate limited, per call site (the format string):
+ * past LOG_RATELIMIT_BURST lines of log_warn or log_warnx from one site
+ * within LOG_RATELIMIT_WINDOW_MS of its first, the rest of that window is
+ * suppressed. Once the window is over, the next line logged (from any
+ * site), or log_flush(), writes the last suppressed line followed by
+ * " (N similar messages suppressed)". Notices, info, debug and fatal lines
+ * are never suppressed. The counts live in a fixed table under one mutex:
+ * thread-safe, and nothing is allocated per line.
  */
 #ifndef LS_LOG_H
 #define LS_LOG_H
 
 #include <stdarg.h>
+#include <stdint.h>
 
 #define LS_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #define LS_NORETURN __attribute__((noreturn))
@@ -23,6 +33,17 @@ void log_setverbose(int level);
 int log_getverbose(void);
 /* Tags this thread's lines; name is copied. */
 void log_setname(const char *name);
+
+#define LOG_RATELIMIT_BURST 5
+#define LOG_RATELIMIT_WINDOW_MS 10000
+/* Sets the limit (burst 0: none) and forgets every count; for tests. */
+void log_setratelimit(unsigned burst, int64_t window_ms);
+/* The rate limiter's clock in ms (NULL: CLOCK_MONOTONIC); for tests. */
+void log_setclock(int64_t (*now_ms)(void));
+/* Where foreground and journal lines go (stderr); for tests. */
+void log_setfd(int fd);
+/* Writes the summary of every suppressed line now, window over or not. */
+void log_flush(void);
 
 void log_warn(const char *, ...) LS_PRINTF(1, 2);
 void log_warnx(const char *, ...) LS_PRINTF(1, 2);

@@ -27,6 +27,7 @@
 #include "ctx.h"
 #include "log.h"
 #include "metrics.h"
+#include "notify.h"
 #include "pipeline.h"
 #include "tailer.h"
 
@@ -54,6 +55,7 @@ struct daemon {
 	struct ls_tailer *tailer;
 	struct ls_acks *acks;
 	struct ls_ckpt *ckpt;
+	struct ls_notify *notify; /* systemd: READY, STATUS, WATCHDOG */
 	ev_signal sigterm_w, sigint_w, sighup_w, sigusr1_w;
 	ev_timer deadline_w;
 	ev_timer summary_w;
@@ -123,6 +125,7 @@ stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	/* Stop reading, then close the queues front to back. */
 	ls_tailer_stop(d->tailer);
 	ls_pipeline_drain(d->pipeline);
+	(void)ls_notify_stopping();
 	ev_timer_set(&d->deadline_w, d->conf->shutdown_timeout_ms / 1000.0, 0);
 	ev_timer_start(loop, &d->deadline_w);
 }
@@ -163,6 +166,41 @@ pipeline_done_cb(void *arg)
 
 	ev_async_send(d->loop, &d->done_w);
 }
+
+/* STATUS= for systemd: the summary line. */
+static void
+notify_status_cb(struct ls_buf *out, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (d->stopping)
+		ls_buf_printf(out, "draining: ");
+	ls_metrics_summary(d->m, d->conf, out);
+}
+
+/*
+ * For the watchdog: is the router taking records from the ingest queue?
+ * Each one it takes counts once, in unrouted or in the routed count of the
+ * destinations it goes to. The router never blocks but on that queue, so
+ * records waiting there and no count moving means it is stuck.
+ */
+static int
+notify_pulse_cb(uint64_t *done, uint64_t *waiting, void *arg)
+{
+	struct daemon *d = arg;
+	size_t i;
+
+	*done = LS_LOAD(d->m->unrouted);
+	for (i = 0; i < d->m->ndests; i++)
+		*done += LS_LOAD(d->m->dest[i].routed);
+	*waiting = ls_queue_len(ls_pipeline_input(d->pipeline));
+	return 0;
+}
+
+static const struct ls_notify_ops notify_ops = {
+	.status_cb = notify_status_cb,
+	.pulse_cb = notify_pulse_cb,
+};
 
 static void
 final_report(struct daemon *d)
@@ -361,6 +399,8 @@ main(int argc, char *argv[])
 	}
 	log_notice("started: %zu sources, %zu destinations, %zu files",
 	    d.conf->nsources, d.conf->ndests, ls_tailer_nfiles(d.tailer));
+	d.notify = ls_notify_new(d.loop, &notify_ops, &d);
+	ls_notify_start(d.notify);
 
 	ev_run(d.loop, 0);
 
@@ -376,6 +416,7 @@ main(int argc, char *argv[])
 			fputc('\n', stderr);
 	}
 	final_report(&d);
+	log_flush(); /* what the rate limit held back */
 	log_notice("terminating");
 out:
 	/* The pipeline first: freeing its records may still wake the
@@ -386,6 +427,7 @@ out:
 	ls_ckpt_free(d.ckpt);
 	ls_ctx_free(d.root);
 	ls_metrics_free(d.m);
+	ls_notify_free(d.notify);
 	if (d.loop != NULL)
 		ev_loop_destroy(d.loop);
 	curl_global_cleanup();
