@@ -4,7 +4,8 @@
 set -eu
 PKGS="build-essential autoconf automake autoconf-archive pkg-config
 libcurl4-openssl-dev libjansson-dev libev-dev libyaml-dev zlib1g-dev check
-python3 procps curl logrotate mandoc clang-format libsystemd-dev systemd"
+python3 procps curl logrotate mandoc clang-format libsystemd-dev systemd
+libmicrohttpd-dev python3-prometheus-client"
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 $SUDO apt-get update

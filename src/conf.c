@@ -22,7 +22,10 @@
  */
 #include "config.h"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -99,6 +102,7 @@ enum {
 	T_CLOSE_REMOVED_AFTER,
 	T_MAX_OPEN_FILES,
 	T_BACKLOG_WARN,
+	T_METRICS,
 	T_SOURCES,
 	T_DESTINATIONS,
 	T_ROUTES,
@@ -116,6 +120,7 @@ static const char *const top_keys[] = {
 	[T_CLOSE_REMOVED_AFTER] = "close_removed_after",
 	[T_MAX_OPEN_FILES] = "max_open_files",
 	[T_BACKLOG_WARN] = "backlog_warn",
+	[T_METRICS] = "metrics",
 	[T_SOURCES] = "sources",
 	[T_DESTINATIONS] = "destinations",
 	[T_ROUTES] = "routes",
@@ -168,6 +173,7 @@ enum {
 	D_CA_FILE,
 	D_ON_FULL,
 	D_MAX_BUFFER_BYTES,
+	D_HEALTH_WINDOW,
 	D_NKEYS
 };
 static const char *const dest_keys[] = {
@@ -189,6 +195,7 @@ static const char *const dest_keys[] = {
 	[D_CA_FILE] = "ca_file",
 	[D_ON_FULL] = "on_full",
 	[D_MAX_BUFFER_BYTES] = "max_buffer_bytes",
+	[D_HEALTH_WINDOW] = "health_window",
 	[D_NKEYS] = NULL,
 };
 
@@ -197,6 +204,12 @@ static const char *const multiline_keys[] = {
 	[M_START] = "start",
 	[M_FLUSH] = "flush",
 	[M_NKEYS] = NULL,
+};
+
+enum { MX_LISTEN, MX_NKEYS };
+static const char *const metrics_keys[] = {
+	[MX_LISTEN] = "listen",
+	[MX_NKEYS] = NULL,
 };
 
 enum { B_MAX_ENTRIES, B_MAX_BYTES, B_MAX_WAIT, B_NKEYS };
@@ -241,6 +254,9 @@ static const char *const start_at_names[]
 #define SIZE_HELP                                                              \
 	"a number of bytes, or a number and a unit B, KB, MB, GB, KiB, MiB "   \
 	"or GiB, such as 4MiB or 4.25MB"
+#define LISTEN_HELP                                                            \
+	"an IPv4 address and a port such as 127.0.0.1:9809, or an IPv6 "       \
+	"address in brackets and a port such as [::1]:9809"
 #define SEVERITY_HELP                                                          \
 	"emergency, alert, critical, error, warning, notice, info or debug"
 
@@ -1055,6 +1071,7 @@ parse_dest(struct parse *p, yaml_node_t *n, size_t idx, struct ls_conf_dest *d,
 	d->retry_probe_ms = 1000;
 	d->max_entry_bytes = 1000000;
 	d->tls_verify = 1;
+	d->health_window_ms = 5 * 60 * 1000;
 	if (sect_open(p, &s, n, dest_keys, "destinations[%zu]", idx) == -1)
 		return;
 
@@ -1124,6 +1141,7 @@ parse_dest(struct parse *p, yaml_node_t *n, size_t idx, struct ls_conf_dest *d,
 		d->on_full = (enum ls_on_full)e;
 	if (get_size(&s, D_MAX_BUFFER_BYTES, &sz, MiB, UINT64_MAX) == 1)
 		d->max_buffer_bytes = sz;
+	get_duration(&s, D_HEALTH_WINDOW, &d->health_window_ms, 1);
 }
 
 /* 0 and *count set to the number of items of sequence n, or -1 (reported)
@@ -1311,6 +1329,44 @@ parse_routes(struct parse *p, struct sect *top, struct ls_conf *c)
 	}
 }
 
+/*
+ * metrics: { listen: ADDRESS:PORT }: where the status endpoint listens.
+ * A numeric address only, so that what it binds to is what the file says
+ * (no resolver at start); "" turns the endpoint off.
+ */
+static void
+parse_metrics(struct parse *p, struct sect *top, struct ls_conf *c)
+{
+	struct sect s;
+	yaml_node_t *n;
+	const char *v;
+	char vb[SHOWLEN + 4], *host;
+	unsigned port;
+
+	if ((n = sect_val(top, T_METRICS)) == NULL)
+		return;
+	if (sect_open(p, &s, n, metrics_keys, "metrics") == -1)
+		return;
+	if (sect_scalar(&s, MX_LISTEN, &v) != 1)
+		return;
+	free(c->metrics_listen);
+	free(c->metrics_host);
+	c->metrics_listen = c->metrics_host = NULL;
+	c->metrics_port = 0;
+	if (*v == '\0')
+		return;
+	if (ls_conf_parse_listen(v, &host, &port) == -1) {
+		perr(p, &s.val[MX_LISTEN]->start_mark,
+		    "metrics.listen: bad address \"%s\" (expected " LISTEN_HELP
+		    ", or \"\" for none)",
+		    show(vb, v));
+		return;
+	}
+	c->metrics_listen = xstrdup(v);
+	c->metrics_host = host;
+	c->metrics_port = port;
+}
+
 static void
 parse_top(struct parse *p, yaml_node_t *root, struct ls_conf *c)
 {
@@ -1332,6 +1388,7 @@ parse_top(struct parse *p, yaml_node_t *root, struct ls_conf *c)
 	get_duration(&s, T_CLOSE_INACTIVE, &c->close_inactive_ms, 0);
 	get_duration(&s, T_CLOSE_REMOVED_AFTER, &c->close_removed_after_ms, 0);
 	get_duration(&s, T_BACKLOG_WARN, &c->backlog_warn_ms, 1000);
+	parse_metrics(p, &s, c);
 	if (get_int(&s, T_MAX_OPEN_FILES, &n, 8, 1000000) == 1)
 		c->max_open_files = (size_t)n;
 	parse_sources(p, &s, c);
@@ -1407,6 +1464,11 @@ load(const char *name, const char *text, size_t len, FILE *errf)
 	c->close_removed_after_ms = 5 * 60 * 1000;
 	c->max_open_files = 8192;
 	c->backlog_warn_ms = 60 * 60 * 1000;
+	c->metrics_listen = xstrdup(LS_METRICS_LISTEN);
+	if (ls_conf_parse_listen(
+		c->metrics_listen, &c->metrics_host, &c->metrics_port)
+	    != 0)
+		fatalx("conf: bad built-in metrics.listen");
 
 	if (!yaml_parser_initialize(&parser))
 		fatalx("conf: out of memory");
@@ -1539,6 +1601,8 @@ ls_conf_free(struct ls_conf *c)
 	free(c->path);
 	free(c->state_dir);
 	free(c->hostname);
+	free(c->metrics_listen);
+	free(c->metrics_host);
 	free(c);
 }
 
@@ -1680,4 +1744,38 @@ ls_conf_dest_index(const struct ls_conf *c, const char *name)
 		    && strcmp(c->dests[i].name, name) == 0)
 			return (int)i;
 	return -1;
+}
+
+int
+ls_conf_parse_listen(const char *s, char **host, unsigned *port)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+	const char *colon, *p;
+	char buf[INET6_ADDRSTRLEN + 1];
+	unsigned long n;
+	size_t len;
+	int v6;
+
+	if (s == NULL || (colon = strrchr(s, ':')) == NULL)
+		return -1;
+	/* The port: 1 to 65535, digits only. */
+	for (p = colon + 1, n = 0; *p >= '0' && *p <= '9' && n <= 65535; p++)
+		n = n * 10 + (unsigned long)(*p - '0');
+	if (p == colon + 1 || *p != '\0' || n == 0 || n > 65535)
+		return -1;
+	v6 = *s == '[';
+	if (v6 && (colon == s + 1 || colon[-1] != ']'))
+		return -1;
+	len = (size_t)(colon - s) - (v6 ? 2 : 0);
+	if (len == 0 || len >= sizeof buf)
+		return -1;
+	memcpy(buf, s + (v6 ? 1 : 0), len);
+	buf[len] = '\0';
+	if (v6 ? inet_pton(AF_INET6, buf, &a6) != 1
+	       : inet_pton(AF_INET, buf, &a4) != 1)
+		return -1;
+	*host = xstrdup(buf);
+	*port = (unsigned)n;
+	return 0;
 }

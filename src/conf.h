@@ -20,6 +20,8 @@
 #include "severity.h"
 
 #define LS_EX_CONFIG 78
+/* metrics.listen when the file does not set it. */
+#define LS_METRICS_LISTEN "127.0.0.1:9809"
 /* Destinations are kept in a bitmap per severity. */
 #define LS_MAX_DESTS 64
 
@@ -70,6 +72,9 @@ struct ls_conf_dest {
 	enum ls_on_full on_full;
 	uint64_t max_buffer_bytes; /* held by this destination; 0: global */
 	char *ca_file; /* may be NULL */
+	/* Healthy while it holds nothing to send, or its last 2xx is at
+	 * most this old (status.c). */
+	int64_t health_window_ms;
 };
 
 struct ls_conf {
@@ -85,6 +90,12 @@ struct ls_conf {
 	int64_t close_removed_after_ms; /* a deleted file, at most this long */
 	size_t max_open_files;
 	int64_t backlog_warn_ms; /* warn when a source's backlog is older */
+	/* metrics.listen: the status endpoint's address, as written, and
+	 * split into a numeric host (no brackets) and a port. NULL when
+	 * off ("" in the file). */
+	char *metrics_listen;
+	char *metrics_host;
+	unsigned metrics_port;
 	struct ls_conf_source *sources;
 	size_t nsources;
 	struct ls_conf_dest *dests;
@@ -108,6 +119,10 @@ void ls_conf_free(struct ls_conf *);
 int ls_conf_parse_duration(const char *, int64_t *ms);
 /* Parses "4MiB", "64MB", "512KiB", "1000", "4.25MB" into bytes: 0 or -1. */
 int ls_conf_parse_size(const char *, uint64_t *bytes);
+/* Parses "127.0.0.1:9809" or "[::1]:9809" (a numeric address and a port,
+ * 1 to 65535): 0 and *host (the address without brackets, the caller's to
+ * free) and *port set, or -1. */
+int ls_conf_parse_listen(const char *, char **host, unsigned *port);
 /* Index of the destination called name, or -1. */
 int ls_conf_dest_index(const struct ls_conf *, const char *name);
 

@@ -27,8 +27,10 @@
 #include "ctx.h"
 #include "log.h"
 #include "metrics.h"
+#include "monitor.h"
 #include "notify.h"
 #include "pipeline.h"
+#include "statuscmd.h"
 #include "tailer.h"
 
 /*
@@ -56,6 +58,7 @@ struct daemon {
 	struct ls_acks *acks;
 	struct ls_ckpt *ckpt;
 	struct ls_notify *notify; /* systemd: READY, STATUS, WATCHDOG */
+	struct ls_monitor *monitor; /* /metrics, /status; SIGUSR1's table */
 	ev_signal sigterm_w, sigint_w, sighup_w, sigusr1_w;
 	ev_timer deadline_w;
 	ev_timer summary_w;
@@ -68,7 +71,9 @@ struct daemon {
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: logshipd [-dhnVv] [-c file] [-s seconds]\n");
+	fprintf(stderr,
+	    "usage: logshipd [-dhnVv] [-c file] [-s seconds]\n"
+	    "       logshipd status [-c file] [-u url]\n");
 	exit(EX_USAGE);
 }
 
@@ -139,8 +144,25 @@ hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
 static void
 usr1_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
-	summary(w->data, "status: ", 0);
+	struct daemon *d = w->data;
+
+	summary(d, "status: ", 0);
+	ls_monitor_log(d->monitor);
 }
+
+/* What the monitor renders: whatever is running now (a reload replaces
+ * these). */
+static void
+monitor_src_cb(struct ls_monitor_src *src, void *arg)
+{
+	struct daemon *d = arg;
+
+	src->conf = d->conf;
+	src->m = d->m;
+	src->pipeline = d->pipeline;
+	src->tailer = d->tailer;
+}
+
 
 /* Every pipeline thread has ended: leave the loop. */
 static void
@@ -283,6 +305,8 @@ main(int argc, char *argv[])
 	double summary_secs = 0;
 	size_t i;
 
+	if (argc > 1 && strcmp(argv[1], "status") == 0)
+		return ls_statuscmd(argc - 1, argv + 1);
 	while ((ch = getopt(argc, argv, "c:dhns:Vv")) != -1) {
 		switch (ch) {
 		case 'c':
@@ -384,6 +408,11 @@ main(int argc, char *argv[])
 		status = 1;
 		goto out;
 	}
+	d.monitor = ls_monitor_new(d.loop, monitor_src_cb, &d);
+	if (ls_monitor_start(d.monitor) != 0) {
+		status = 1;
+		goto out;
+	}
 	signal_watch(&d, &d.sigterm_w, stop_cb, SIGTERM);
 	signal_watch(&d, &d.sigint_w, stop_cb, SIGINT);
 	signal_watch(&d, &d.sighup_w, hup_cb, SIGHUP);
@@ -419,6 +448,8 @@ main(int argc, char *argv[])
 	log_flush(); /* what the rate limit held back */
 	log_notice("terminating");
 out:
+	/* The status server first: it joins its thread. */
+	ls_monitor_free(d.monitor);
 	/* The pipeline first: freeing its records may still wake the
 	 * tailer's budget watcher. */
 	ls_pipeline_free(d.pipeline);

@@ -2,14 +2,33 @@
 #include "config.h"
 
 #include <stdlib.h>
+#include <time.h>
 
+#include "ctx.h"
 #include "metrics.h"
 #include "xmalloc.h"
+
+const double ls_latency_bounds[LS_LATENCY_NBUCKETS]
+    = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30 };
+
+static const char *const code_names[LS_CODE_COUNT] = {
+	[LS_CODE_2XX] = "2xx",
+	[LS_CODE_400] = "400",
+	[LS_CODE_401] = "401",
+	[LS_CODE_403] = "403",
+	[LS_CODE_408] = "408",
+	[LS_CODE_413] = "413",
+	[LS_CODE_429] = "429",
+	[LS_CODE_5XX] = "5xx",
+	[LS_CODE_OTHER] = "other",
+	[LS_CODE_NETWORK] = "network",
+};
 
 struct ls_metrics *
 ls_metrics_new(size_t ndests, size_t nsources)
 {
 	struct ls_metrics *m;
+	struct timespec ts;
 
 	/* calloc'd atomics start at zero, as atomic_init would set them. */
 	m = xcalloc(1, sizeof *m);
@@ -17,6 +36,12 @@ ls_metrics_new(size_t ndests, size_t nsources)
 	m->dest = xcalloc(ndests ? ndests : 1, sizeof *m->dest);
 	m->nsources = nsources;
 	m->backlog_ms = xcalloc(nsources ? nsources : 1, sizeof *m->backlog_ms);
+	/* One spare slot counts lines of no known source (tailer.c). */
+	m->source_lines = xcalloc(nsources + 1, sizeof *m->source_lines);
+	m->source_bytes = xcalloc(nsources + 1, sizeof *m->source_bytes);
+	m->start_ms = ls_now_ms();
+	clock_gettime(CLOCK_REALTIME, &ts);
+	m->start_wall_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	return m;
 }
 
@@ -27,7 +52,88 @@ ls_metrics_free(struct ls_metrics *m)
 		return;
 	free(m->dest);
 	free(m->backlog_ms);
+	free(m->source_lines);
+	free(m->source_bytes);
 	free(m);
+}
+
+enum ls_code
+ls_metrics_code(long status)
+{
+	if (status == 0)
+		return LS_CODE_NETWORK;
+	if (status >= 200 && status < 300)
+		return LS_CODE_2XX;
+	if (status >= 500 && status < 600)
+		return LS_CODE_5XX;
+	switch (status) {
+	case 400:
+		return LS_CODE_400;
+	case 401:
+		return LS_CODE_401;
+	case 403:
+		return LS_CODE_403;
+	case 408:
+		return LS_CODE_408;
+	case 413:
+		return LS_CODE_413;
+	case 429:
+		return LS_CODE_429;
+	default:
+		return LS_CODE_OTHER;
+	}
+}
+
+const char *
+ls_metrics_code_name(enum ls_code c)
+{
+	return (unsigned)c < LS_CODE_COUNT ? code_names[c] : "other";
+}
+
+void
+ls_metrics_request(struct ls_dest_metrics *dm, long status, uint64_t n,
+    uint64_t bytes, int64_t us)
+{
+	enum ls_code c = ls_metrics_code(status);
+	int b;
+
+	LS_COUNT(dm->req_by_code[c], 1);
+	LS_COUNT(dm->entries_by_code[c], n);
+	LS_COUNT(dm->bytes_by_code[c], bytes);
+	if (us < 0)
+		us = 0;
+	/* A bound is inclusive ("le"): 5000 us goes in the 0.005 bucket. */
+	for (b = 0; b < LS_LATENCY_NBUCKETS; b++)
+		if ((double)us <= ls_latency_bounds[b] * 1e6)
+			break;
+	LS_COUNT(dm->latency[b], 1);
+	LS_COUNT(dm->latency_sum_us, (uint64_t)us);
+	if (c == LS_CODE_2XX)
+		atomic_store_explicit(
+		    &dm->last_ok_ms, ls_now_ms(), memory_order_relaxed);
+}
+
+void
+ls_metrics_set_paused(struct ls_metrics *m, int paused, int64_t now_ms)
+{
+	int64_t since = LS_LOAD(m->paused_since_ms);
+
+	if (paused && since == 0)
+		atomic_store_explicit(&m->paused_since_ms,
+		    now_ms > 0 ? now_ms : 1, memory_order_relaxed);
+	else if (!paused && since != 0) {
+		LS_COUNT(m->paused_ms, now_ms - since);
+		atomic_store_explicit(
+		    &m->paused_since_ms, 0, memory_order_relaxed);
+	}
+}
+
+int64_t
+ls_metrics_paused_ms(struct ls_metrics *m, int64_t now_ms)
+{
+	int64_t since = LS_LOAD(m->paused_since_ms);
+
+	return LS_LOAD(m->paused_ms) + (since != 0 ? now_ms - since : 0);
 }
 
 uint64_t

@@ -25,6 +25,28 @@ enum ls_drop_reason {
 	LS_DROP_COUNT
 };
 
+/*
+ * HTTP answers in a small fixed table, for the requests_total{code=}
+ * family: the codes the sender treats differently, then classes.
+ */
+enum ls_code {
+	LS_CODE_2XX = 0,
+	LS_CODE_400,
+	LS_CODE_401,
+	LS_CODE_403,
+	LS_CODE_408,
+	LS_CODE_413,
+	LS_CODE_429,
+	LS_CODE_5XX,
+	LS_CODE_OTHER, /* 1xx, 3xx, the other 4xx */
+	LS_CODE_NETWORK, /* no answer: connect, TLS, timeout, reset */
+	LS_CODE_COUNT
+};
+
+/* Request latency buckets, upper bounds in seconds; +Inf follows. */
+#define LS_LATENCY_NBUCKETS 12
+extern const double ls_latency_bounds[LS_LATENCY_NBUCKETS];
+
 struct ls_dest_metrics {
 	atomic_uint_fast64_t routed;
 	atomic_uint_fast64_t sent;
@@ -38,6 +60,16 @@ struct ls_dest_metrics {
 	/* Bytes of records routed here and not yet done here (the router
 	 * adds, the sender subtracts): what on_full weighs. */
 	atomic_uint_fast64_t held_bytes;
+	/* Every request by its answer: requests, entries, body bytes. */
+	atomic_uint_fast64_t req_by_code[LS_CODE_COUNT];
+	atomic_uint_fast64_t entries_by_code[LS_CODE_COUNT];
+	atomic_uint_fast64_t bytes_by_code[LS_CODE_COUNT];
+	/* Request latency: per bucket (not cumulative; the last is +Inf),
+	 * and the sum in microseconds. */
+	atomic_uint_fast64_t latency[LS_LATENCY_NBUCKETS + 1];
+	atomic_uint_fast64_t latency_sum_us;
+	/* ls_now_ms() of the last 2xx; 0: none yet. */
+	atomic_int_fast64_t last_ok_ms;
 };
 
 struct ls_metrics {
@@ -58,12 +90,22 @@ struct ls_metrics {
 	/* The checkpoint (tailer.c). */
 	atomic_uint_fast64_t checkpoint_writes;
 	atomic_uint_fast64_t checkpoint_errors;
+	atomic_int_fast64_t checkpoint_ms; /* ls_now_ms() of the last write */
+	/* Reading paused by the memory budget: the total of past pauses, and
+	 * since when the pause under way (0: none). Main thread writes. */
+	atomic_int_fast64_t paused_ms;
+	atomic_int_fast64_t paused_since_ms;
+	int64_t start_ms; /* ls_now_ms() at ls_metrics_new() */
+	int64_t start_wall_ms; /* the same in wall-clock time */
 	size_t ndests;
 	struct ls_dest_metrics *dest; /* ndests of them */
 	size_t nsources;
 	/* Per source, the age of its oldest line not yet done everywhere
 	 * (0: none), refreshed by the tailer. */
 	atomic_int_fast64_t *backlog_ms;
+	/* Per source, lines and bytes read (the tailer); nsources + 1. */
+	atomic_uint_fast64_t *source_lines;
+	atomic_uint_fast64_t *source_bytes;
 };
 
 struct ls_metrics *ls_metrics_new(size_t ndests, size_t nsources);
@@ -74,6 +116,19 @@ void ls_metrics_free(struct ls_metrics *);
 	atomic_fetch_add_explicit(&(c), (n), memory_order_relaxed)
 #define LS_LOAD(c) atomic_load_explicit(&(c), memory_order_relaxed)
 
+/* The row of the code table for an answer: status 0 is no answer. */
+enum ls_code ls_metrics_code(long status);
+/* The label of a row: "2xx", "400", ..., "5xx", "other", "network". */
+const char *ls_metrics_code_name(enum ls_code);
+/* Counts one request of n entries and bytes of body, answered status (0:
+ * none), that took us microseconds; a 2xx also sets last_ok_ms. Any
+ * thread. Tested in check_status.c. */
+void ls_metrics_request(struct ls_dest_metrics *, long status, uint64_t n,
+    uint64_t bytes, int64_t us);
+/* Reading paused (1) or resumed (0), now; main thread. */
+void ls_metrics_set_paused(struct ls_metrics *, int paused, int64_t now_ms);
+/* Milliseconds spent paused so far, the pause under way included. */
+int64_t ls_metrics_paused_ms(struct ls_metrics *, int64_t now_ms);
 /* Records given up, all reasons together. */
 uint64_t ls_metrics_dropped(struct ls_dest_metrics *);
 /* One line: lines read, then per destination what was shipped, by

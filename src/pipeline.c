@@ -224,6 +224,20 @@ ls_pipeline_queued_bytes(struct ls_pipeline *p)
 }
 
 void
+ls_pipeline_dest_queued(
+    struct ls_pipeline *p, size_t i, uint64_t *records, uint64_t *batches)
+{
+	*records = ls_queue_len(p->dests[i].in);
+	*batches = ls_queue_len(p->dests[i].batches);
+}
+
+int64_t
+ls_pipeline_dest_backoff_ms(struct ls_pipeline *p, size_t i)
+{
+	return ls_sender_dest_backoff_ms(p->dests[i].sd);
+}
+
+void
 ls_pipeline_free(struct ls_pipeline *p)
 {
 	struct dest *d;

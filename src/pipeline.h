@@ -41,6 +41,13 @@ void ls_pipeline_drain(struct ls_pipeline *);
 void ls_pipeline_join(struct ls_pipeline *);
 /* Bytes waiting in the pipeline's queues (for the status line). */
 uint64_t ls_pipeline_queued_bytes(struct ls_pipeline *);
+/* Destination i (in conf order): records waiting for its batcher and
+ * batches waiting for a worker (for status; the bytes it holds are in its
+ * metrics' held_bytes). */
+void ls_pipeline_dest_queued(
+    struct ls_pipeline *, size_t i, uint64_t *records, uint64_t *batches);
+/* How long destination i still backs off, in ms; 0 when it does not. */
+int64_t ls_pipeline_dest_backoff_ms(struct ls_pipeline *, size_t i);
 /* Cancels and joins if needed, then frees. NULL is a no-op. */
 void ls_pipeline_free(struct ls_pipeline *);
 

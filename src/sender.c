@@ -354,6 +354,15 @@ recovered(struct ls_sender_dest *d)
 		log_notice("%s: delivering again", d->conf->name);
 }
 
+static int64_t
+mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 /* One POST of the current body. Returns the curl code; *status is the
  * HTTP status (0 without an answer). */
 static int
@@ -448,7 +457,7 @@ send_range(struct ls_sender *s, struct ls_record *const *recs, size_t n,
 	const struct ls_buf *payload;
 	enum ls_send_result res;
 	char why[256];
-	int64_t delay, ra, now;
+	int64_t delay, ra, now, t0;
 	unsigned attempt;
 	int hard;
 	long status;
@@ -490,8 +499,11 @@ send_range(struct ls_sender *s, struct ls_record *const *recs, size_t n,
 		probe = 0;
 		if (ls_sem_acquire(d->sem, ctx) != 0)
 			return;
+		t0 = mono_us();
 		rc = post(s, payload, ctx, &status);
 		ls_sem_release(d->sem);
+		ls_metrics_request(d->m, rc == CURLE_OK ? status : 0, n,
+		    payload->len, mono_us() - t0);
 		if (rc != CURLE_OK && ls_ctx_done(ctx))
 			return;
 		res = ls_sender_classify(rc, status);
@@ -578,4 +590,13 @@ ls_sender_send(struct ls_sender *s, struct ls_batch *batch, struct ls_ctx *ctx)
 	send_range(
 	    s, batch->recs, batch->n, s->d->conf->max_entry_bytes, ctx, 0);
 	ls_batch_free(batch);
+}
+
+int64_t
+ls_sender_dest_backoff_ms(struct ls_sender_dest *d)
+{
+	int64_t nb = atomic_load(&d->not_before), fl = atomic_load(&d->floor);
+	int64_t until = nb > fl ? nb : fl, now = ls_now_ms();
+
+	return until > now ? until - now : 0;
 }

@@ -64,5 +64,8 @@ void ls_sender_free(struct ls_sender *);
 /* Sends batch, retrying until it is sent, dropped, or ctx is done (then
  * its records stay unsent). Takes ownership of batch. */
 void ls_sender_send(struct ls_sender *, struct ls_batch *, struct ls_ctx *);
+/* How long the destination still backs off (no request but a probe before
+ * then), in ms; 0 when it does not. Any thread (status). */
+int64_t ls_sender_dest_backoff_ms(struct ls_sender_dest *);
 
 #endif

@@ -132,10 +132,12 @@ struct ls_tailer {
 	int64_t now_wall_ms; /* read time of the records being made */
 	struct ls_record *pend[PUSH_BATCH];
 	size_t npend;
+	size_t src_hint; /* source_index()'s last answer */
 };
 
 static void read_all(struct ls_tailer *);
 static void refresh_fingerprint(struct tfile *);
+static size_t source_index(struct ls_tailer *, const struct ls_conf_source *);
 
 static int64_t
 wall_ms(void)
@@ -255,6 +257,7 @@ emit(struct tfile *f, const char *msg, size_t len, uint64_t end_off,
 	r->seq = ls_offtrack_add_at(f->track, end_off, ls_now_ms());
 	f->inflight++;
 	LS_COUNT(t->m->lines_read, 1);
+	LS_COUNT(t->m->source_lines[source_index(t, f->src)], 1);
 	LS_COUNT(t->m->read_by_sev[sev], 1);
 	t->pend[t->npend++] = r;
 	if (t->npend == PUSH_BATCH)
@@ -462,6 +465,7 @@ read_file(struct ls_tailer *t, struct tfile *f, size_t limit)
 	while (total < limit) {
 		if (ls_budget_should_pause(&t->budget)) {
 			t->paused = 1;
+			ls_metrics_set_paused(t->m, 1, ls_now_ms());
 			break;
 		}
 		n = read(f->fd, t->rbuf, READ_CHUNK);
@@ -479,6 +483,8 @@ read_file(struct ls_tailer *t, struct tfile *f, size_t limit)
 		}
 		f->at_eof = 0;
 		LS_COUNT(t->m->bytes_read, (uint64_t)n);
+		LS_COUNT(
+		    t->m->source_bytes[source_index(t, f->src)], (uint64_t)n);
 		ls_linebuf_feed(&f->lb, t->rbuf, (size_t)n, line_cb, f);
 		f->off += (uint64_t)n;
 		if (f->off > f->size_seen)
@@ -1123,6 +1129,7 @@ resume_async_cb(struct ev_loop *loop, ev_async *w, int revents)
 		return;
 	log_debug("buffer below the low watermark: reading again");
 	t->paused = 0;
+	ls_metrics_set_paused(t->m, 0, ls_now_ms());
 	read_all(t);
 }
 
@@ -1164,6 +1171,8 @@ ls_tailer_checkpoint(struct ls_tailer *t, int force)
 		return -1;
 	}
 	LS_COUNT(t->m->checkpoint_writes, 1);
+	atomic_store_explicit(
+	    &t->m->checkpoint_ms, ls_now_ms(), memory_order_relaxed);
 	t->dirty = 0;
 	return 0;
 }
@@ -1306,4 +1315,53 @@ ls_tailer_free(struct ls_tailer *t)
 	free(t->backlog_warned);
 	free(t->rbuf);
 	free(t);
+}
+
+/*
+ * The index of src in the configuration, for the per-source counters:
+ * consecutive lines mostly come from one source, so the last answer is
+ * tried first. One past the sources (a slot no source owns) if it is none
+ * of them, which cannot happen while the tailer and the metrics follow
+ * the same configuration.
+ */
+static size_t
+source_index(struct ls_tailer *t, const struct ls_conf_source *src)
+{
+	size_t i, n = t->conf->nsources;
+
+	if (n > t->m->nsources)
+		n = t->m->nsources;
+	if (t->src_hint < n && &t->conf->sources[t->src_hint] == src)
+		return t->src_hint;
+	for (i = 0; i < n; i++)
+		if (&t->conf->sources[i] == src)
+			return t->src_hint = i;
+	return t->m->nsources;
+}
+
+void
+ls_tailer_foreach_file(struct ls_tailer *t,
+    void (*cb)(const struct ls_file_info *, void *), void *arg)
+{
+	struct ls_file_info fi;
+	struct stat st;
+	struct tfile *f;
+
+	for (f = t->files; f != NULL; f = f->next) {
+		memset(&fi, 0, sizeof fi);
+		fi.source = f->src->name;
+		fi.path = f->path;
+		fi.dev = (uint64_t)f->dev;
+		fi.ino = (uint64_t)f->ino;
+		fi.read = f->off;
+		fi.committed = f->track != NULL
+		    ? ls_offtrack_committed(f->track)
+		    : f->off;
+		fi.size = f->size_seen;
+		fi.open = f->fd != -1;
+		fi.deleted = f->deleted;
+		if (fi.open && fstat(f->fd, &st) == 0)
+			fi.size = (uint64_t)st.st_size;
+		cb(&fi, arg);
+	}
 }

@@ -53,4 +53,21 @@ int ls_tailer_paused(struct ls_tailer *);
 /* Stops and frees. NULL is a no-op. */
 void ls_tailer_free(struct ls_tailer *);
 
+/* One followed file, as status shows it. The strings are borrowed for the
+ * callback's duration. */
+struct ls_file_info {
+	const char *source;
+	const char *path; /* NULL: renamed away or deleted */
+	uint64_t dev;
+	uint64_t ino;
+	uint64_t committed; /* every line before it is delivered */
+	uint64_t read; /* the next byte to read */
+	uint64_t size; /* now (fstat) when open, else the largest seen */
+	int open;
+	int deleted;
+};
+/* Calls cb for every file followed, open or not. Main thread. */
+void ls_tailer_foreach_file(struct ls_tailer *,
+    void (*cb)(const struct ls_file_info *, void *), void *arg);
+
 #endif

@@ -245,6 +245,58 @@ START_TEST(sizes)
 }
 END_TEST
 
+static const struct {
+	const char *s;
+	const char *host; /* NULL: invalid */
+	unsigned port;
+} listen_rows[] = {
+	{ "127.0.0.1:9809", "127.0.0.1", 9809 },
+	{ "0.0.0.0:1", "0.0.0.0", 1 },
+	{ "10.1.2.3:65535", "10.1.2.3", 65535 },
+	{ "[::1]:9809", "::1", 9809 },
+	{ "[::]:80", "::", 80 },
+	{ "[fe80::1:2]:8080", "fe80::1:2", 8080 },
+	{ "[::ffff:127.0.0.1]:9", "::ffff:127.0.0.1", 9 },
+	{ "127.0.0.1", NULL, 0 },
+	{ "127.0.0.1:", NULL, 0 },
+	{ "127.0.0.1:0", NULL, 0 },
+	{ "127.0.0.1:65536", NULL, 0 },
+	{ "127.0.0.1:99999999999999999999", NULL, 0 },
+	{ "127.0.0.1:-1", NULL, 0 },
+	{ "127.0.0.1:80x", NULL, 0 },
+	{ "127.0.0.1: 80", NULL, 0 },
+	{ ":9809", NULL, 0 },
+	{ "localhost:9809", NULL, 0 },
+	{ "256.0.0.1:80", NULL, 0 },
+	{ "::1:9809", NULL, 0 },
+	{ "[::1]", NULL, 0 },
+	{ "[::1]9809", NULL, 0 },
+	{ "[]:80", NULL, 0 },
+	{ "[127.0.0.1]:80", NULL, 0 },
+	{ "", NULL, 0 },
+};
+
+START_TEST(listens)
+{
+	char *host = NULL;
+	unsigned port = 7;
+	int r;
+
+	r = ls_conf_parse_listen(listen_rows[_i].s, &host, &port);
+	if (listen_rows[_i].host == NULL) {
+		ck_assert_msg(
+		    r == -1, "\"%s\": returned %d", listen_rows[_i].s, r);
+		ck_assert_ptr_null(host);
+		ck_assert_uint_eq(port, 7);
+		return;
+	}
+	ck_assert_msg(r == 0, "\"%s\": returned %d", listen_rows[_i].s, r);
+	ck_assert_str_eq(host, listen_rows[_i].host);
+	ck_assert_uint_eq(port, listen_rows[_i].port);
+	free(host);
+}
+END_TEST
+
 /* Valid files. */
 
 START_TEST(round_trip)
@@ -267,6 +319,7 @@ START_TEST(round_trip)
 		"close_inactive: 1m\n"
 		"close_removed_after: 30s\n"
 		"max_open_files: 100\n"
+		"metrics: { listen: \"[::1]:9900\" }\n"
 		"sources:\n"
 		"  - name: checkout\n"
 		"    paths: [\"/var/log/checkout/*.log\", "
@@ -302,6 +355,7 @@ START_TEST(round_trip)
 		"    ca_file: /etc/ssl/ca.pem\n"
 		"    on_full: drop_newest\n"
 		"    max_buffer_bytes: 8MiB\n"
+		"    health_window: 30s\n"
 		"  - name: alerts\n"
 		"    type: http\n"
 		"    url: HTTP://127.0.0.1:8088/ingest\n"
@@ -332,6 +386,9 @@ START_TEST(round_trip)
 	ck_assert_int_eq(c->close_inactive_ms, 60000);
 	ck_assert_int_eq(c->close_removed_after_ms, 30000);
 	ck_assert_uint_eq(c->max_open_files, 100);
+	ck_assert_str_eq(c->metrics_listen, "[::1]:9900");
+	ck_assert_str_eq(c->metrics_host, "::1");
+	ck_assert_uint_eq(c->metrics_port, 9900);
 
 	ck_assert_uint_eq(c->nsources, 2);
 	s = &c->sources[0];
@@ -385,6 +442,7 @@ START_TEST(round_trip)
 	ck_assert_str_eq(d->ca_file, "/etc/ssl/ca.pem");
 	ck_assert_int_eq(d->on_full, LS_ON_FULL_DROP_NEWEST);
 	ck_assert_uint_eq(d->max_buffer_bytes, 8u << 20);
+	ck_assert_int_eq(d->health_window_ms, 30000);
 	d = &c->dests[1];
 	ck_assert_str_eq(d->name, "alerts");
 	ck_assert_int_eq(d->type, LS_DEST_HTTP);
@@ -451,6 +509,9 @@ START_TEST(defaults)
 	ck_assert_int_eq(c->close_removed_after_ms, 300000);
 	ck_assert_uint_eq(c->max_open_files, 8192);
 	ck_assert_int_eq(c->backlog_warn_ms, 3600000);
+	ck_assert_str_eq(c->metrics_listen, "127.0.0.1:9809");
+	ck_assert_str_eq(c->metrics_host, "127.0.0.1");
+	ck_assert_uint_eq(c->metrics_port, 9809);
 
 	ck_assert_uint_eq(c->nsources, 1);
 	s = &c->sources[0];
@@ -487,6 +548,7 @@ START_TEST(defaults)
 	ck_assert_int_eq(d->on_full, LS_ON_FULL_BLOCK);
 	ck_assert_uint_eq(d->max_buffer_bytes, 0);
 	ck_assert_ptr_null(d->ca_file);
+	ck_assert_int_eq(d->health_window_ms, 300000);
 	d = &c->dests[1];
 	ck_assert_int_eq(d->type, LS_DEST_DATADOG);
 	ck_assert_int_eq(d->format, LS_FORMAT_JSON);
@@ -538,6 +600,29 @@ START_TEST(routes_all_and_overlap)
 			    "  - { severity: [], to: out }\n");
 	for (sev = 0; sev < LS_SEV_COUNT; sev++)
 		ck_assert_uint_eq(c->route[sev], 6);
+	ls_conf_free(c);
+}
+END_TEST
+
+/* metrics.listen: "" turns the endpoint off; null keeps the default. */
+START_TEST(metrics_listen_off)
+{
+	struct ls_conf *c;
+
+	c = load_ok("metrics: { listen: \"\" }\n" SRC DST);
+	ck_assert_ptr_null(c->metrics_listen);
+	ck_assert_ptr_null(c->metrics_host);
+	ck_assert_uint_eq(c->metrics_port, 0);
+	ls_conf_free(c);
+	c = load_ok("metrics: { listen: ~ }\n" SRC DST);
+	ck_assert_str_eq(c->metrics_listen, "127.0.0.1:9809");
+	ls_conf_free(c);
+	c = load_ok("metrics:\n" SRC DST);
+	ck_assert_str_eq(c->metrics_listen, "127.0.0.1:9809");
+	ls_conf_free(c);
+	c = load_ok("metrics: { listen: 0.0.0.0:80 }\n" SRC DST);
+	ck_assert_str_eq(c->metrics_host, "0.0.0.0");
+	ck_assert_uint_eq(c->metrics_port, 80);
 	ls_conf_free(c);
 }
 END_TEST
@@ -640,7 +725,7 @@ START_TEST(load_file)
 		"max_buffer_bytes, scan_interval, poll_interval, "
 		"checkpoint_interval, close_inactive, "
 		"close_removed_after, max_open_files, backlog_warn, "
-		"sources, "
+		"metrics, sources, "
 		"destinations or routes)\n",
 		path),
 	    0);
@@ -682,8 +767,8 @@ static const struct {
 	    "t.yaml:8:1: unknown key \"sorces\" (valid keys: state_dir, "
 	    "hostname, shutdown_timeout, max_buffer_bytes, scan_interval, "
 	    "poll_interval, checkpoint_interval, close_inactive, "
-	    "close_removed_after, max_open_files, backlog_warn, sources, "
-	    "destinations or "
+	    "close_removed_after, max_open_files, backlog_warn, metrics, "
+	    "sources, destinations or "
 	    "routes)\n" },
 	{ "unknown source key", SRC "    nmae: x\n" DST,
 	    "t.yaml:4:5: unknown key \"nmae\" in sources[0] (valid keys: "
@@ -701,7 +786,7 @@ static const struct {
 	    "keys: name, type, url, format, api_key_file, api_key_env, "
 	    "workers, max_connections, batch, compression, "
 	    "compression_level, timeout, retry, max_entry_bytes, insecure, "
-	    "ca_file, on_full or max_buffer_bytes)\n" },
+	    "ca_file, on_full, max_buffer_bytes or health_window)\n" },
 	{ "unknown batch, retry and route keys",
 	    SRC DST "    batch: { max_entry: 5 }\n"
 		    "    retry: { min: 1s }\n"
@@ -722,8 +807,8 @@ static const struct {
 	    "keys: name, type, url, format, api_key_file, api_key_env, "
 	    "workers, "
 	    "max_connections, batch, compression, compression_level, "
-	    "timeout, retry, max_entry_bytes, insecure, ca_file, on_full or "
-	    "max_buffer_bytes)\n" },
+	    "timeout, retry, max_entry_bytes, insecure, ca_file, on_full, "
+	    "max_buffer_bytes or health_window)\n" },
 	{ "a key that is no string", SRC DST "[a]: 1\n",
 	    "t.yaml:8:1: expected a string as a key\n" },
 	{ "top level is no mapping", "- a\n- b\n",
@@ -732,6 +817,40 @@ static const struct {
 	    "t.yaml:1:10: sources: expected a sequence\n" },
 	{ "a source is no mapping", "sources: [app]\n" DST,
 	    "t.yaml:1:11: sources[0]: expected a mapping\n" },
+	{ "bad metrics.listen", "metrics:\n  listen: localhost:9809\n" SRC DST,
+	    "t.yaml:2:11: metrics.listen: bad address \"localhost:9809\" "
+	    "(expected an IPv4 address and a port such as 127.0.0.1:9809, or "
+	    "an IPv6 address in brackets and a port such as [::1]:9809, or "
+	    "\"\" for none)\n" },
+	{ "metrics.listen without a port",
+	    "metrics: { listen: \"127.0.0.1\" }\n" SRC DST,
+	    "t.yaml:1:20: metrics.listen: bad address \"127.0.0.1\" (expected "
+	    "an IPv4 address and a port such as 127.0.0.1:9809, or an IPv6 "
+	    "address in brackets and a port such as [::1]:9809, or \"\" for "
+	    "none)\n" },
+	{ "metrics.listen port out of range",
+	    "metrics: { listen: \"[::1]:65536\" }\n" SRC DST,
+	    "t.yaml:1:20: metrics.listen: bad address \"[::1]:65536\" "
+	    "(expected an IPv4 address and a port such as 127.0.0.1:9809, or "
+	    "an IPv6 address in brackets and a port such as [::1]:9809, or "
+	    "\"\" for none)\n" },
+	{ "metrics is no mapping, listen is no string",
+	    "metrics: 127.0.0.1:9809\n" SRC DST,
+	    "t.yaml:1:10: metrics: expected a mapping\n" },
+	{ "metrics.listen is no string, unknown metrics key",
+	    "metrics:\n  listen: [a]\n  port: 9809\n" SRC DST,
+	    "t.yaml:2:11: metrics.listen: expected a string\n"
+	    "t.yaml:3:3: unknown key \"port\" in metrics (valid keys: "
+	    "listen)\n" },
+	{ "bad health_window",
+	    SRC DST "    health_window: 0\n"
+		    "  - { name: b, type: http, url: http://b/, "
+		    "health_window: soon }\n",
+	    "t.yaml:8:20: destinations[0].health_window: 0 is too short (the "
+	    "least is 1ms)\n"
+	    "t.yaml:9:59: destinations[1].health_window: bad duration "
+	    "\"soon\" (expected a number and a unit ms, s, m or h, such as "
+	    "500ms, 1.5s or 2m)\n" },
 	{ "bad on_full", SRC DST "    on_full: drop_oldest\n",
 	    "t.yaml:8:14: destinations[0].on_full: bad value "
 	    "\"drop_oldest\" (expected block or drop_newest)\n" },
@@ -1047,8 +1166,8 @@ START_TEST(many_errors)
 	    "t.yaml:16:1: unknown key \"extra\" (valid keys: state_dir, "
 	    "hostname, shutdown_timeout, max_buffer_bytes, scan_interval, "
 	    "poll_interval, checkpoint_interval, close_inactive, "
-	    "close_removed_after, max_open_files, backlog_warn, sources, "
-	    "destinations or "
+	    "close_removed_after, max_open_files, backlog_warn, metrics, "
+	    "sources, destinations or "
 	    "routes)\n");
 }
 END_TEST
@@ -1202,6 +1321,8 @@ conf_suite(void)
 	    tc, durations, 0, sizeof duration_rows / sizeof duration_rows[0]);
 	tcase_add_loop_test(
 	    tc, sizes, 0, sizeof size_rows / sizeof size_rows[0]);
+	tcase_add_loop_test(
+	    tc, listens, 0, sizeof listen_rows / sizeof listen_rows[0]);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("valid");
@@ -1209,6 +1330,7 @@ conf_suite(void)
 	tcase_add_test(tc, defaults);
 	tcase_add_test(tc, nulls_and_quotes);
 	tcase_add_test(tc, routes_all_and_overlap);
+	tcase_add_test(tc, metrics_listen_off);
 	tcase_add_test(tc, max_dests);
 	tcase_add_test(tc, example_file);
 	tcase_add_test(tc, load_file);
