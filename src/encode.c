@@ -244,16 +244,25 @@ encode_one(struct ls_buf *out, const char *hostname, const struct ls_record *r,
 {
 	const struct ls_conf_source *src = r->src;
 	size_t len = r->len, k;
+	const unsigned char *p;
 
 	ls_buf_append(out, "{\"message\":\"", 12);
 	if (max_msg > 0 && len > max_msg) {
-		/* Back up over at most three continuation bytes, so that a
-		 * cut never leaves half a character to become U+FFFD. */
+		/* A cut never leaves half a character to become U+FFFD: a
+		 * valid sequence that starts in the three bytes before it and
+		 * runs past it is cut whole. Continuation bytes of no
+		 * sequence stay (as U+FFFD), so that backing up over them
+		 * cannot split the character before them. Tested in
+		 * check_encode.c: truncate_stray_continuation. */
 		len = max_msg;
-		for (k = 0; k < 3 && len > 0
-		     && ((unsigned char)r->msg[len] & 0xc0) == 0x80;
-		     k++)
-			len--;
+		for (k = 1; k <= 3 && k <= len; k++) {
+			p = (const unsigned char *)r->msg + len - k;
+			if ((*p & 0xc0) == 0x80)
+				continue;
+			if (*p >= 0x80 && utf8_seq(p, r->len - (len - k)) > k)
+				len -= k;
+			break;
+		}
 		escape_body(out, r->msg, len);
 		ls_buf_append(out, TRUNC_MARK, sizeof TRUNC_MARK - 1);
 	} else

@@ -110,7 +110,13 @@ ls_retry_after_ms(const char *value, time_t now)
 	}
 	if ((when = curl_getdate(value, NULL)) == -1)
 		return -1;
-	return when <= now ? 0 : (int64_t)(when - now) * 1000;
+	if (when <= now)
+		return 0;
+	/* A date more than a year ahead is refused, like delta-seconds.
+	 * Tested in check_sender.c: retry_after_far_date. */
+	if (when - now > 86400 * 365)
+		return -1;
+	return (int64_t)(when - now) * 1000;
 }
 
 int64_t
@@ -120,8 +126,10 @@ ls_backoff_ms(int64_t initial, int64_t max, unsigned attempt, uint32_t rnd)
 
 	if (initial <= 0)
 		initial = cap = 1;
+	/* Durations go up to INT64_MAX ms: stop doubling at max before it
+	 * overflows. Tested in check_sender.c: backoff_no_overflow. */
 	while (attempt-- > 0 && cap < max)
-		cap *= 2;
+		cap = cap > max / 2 ? max : cap * 2;
 	if (cap > max)
 		cap = max;
 	if (cap <= initial)

@@ -41,7 +41,7 @@ enum ls_send_result {
  * answer came back), status the HTTP status. */
 enum ls_send_result ls_sender_classify(int curl_code, long status);
 /* A Retry-After value (delta-seconds or an HTTP date) in milliseconds from
- * now, or -1 if it is neither. */
+ * now, or -1 if it is neither or more than a year ahead. */
 int64_t ls_retry_after_ms(const char *value, time_t now);
 /* The delay before retry number attempt (0 for the first): a random value
  * (from rnd) between initial and min(max, initial * 2^attempt). */

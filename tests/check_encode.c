@@ -547,10 +547,31 @@ START_TEST(truncate_invalid)
 {
 	char *m;
 
-	/* Continuation bytes with no start: back up at most three, then
-	 * cut; the rest become U+FFFD as usual. */
+	/* Continuation bytes with no start split no character: the cut is
+	 * at the limit, and each becomes U+FFFD as usual. */
 	m = encoded_message("\x80\x80\x80\x80\x80\x80", 6, 5);
-	ck_assert_str_eq(m, R R MARK);
+	ck_assert_str_eq(m, R R R R R MARK);
+	free(m);
+}
+END_TEST
+
+/* Found by fuzz_encode (tests/fuzz/corpus/fuzz_encode/cut_stray_cont):
+ * backing up over the stray continuation bytes after a character cut that
+ * character in half. */
+START_TEST(truncate_stray_continuation)
+{
+	char *m;
+
+	m = encoded_message("\xa7\xa8\x08\xa4\xdb\xb9\xb9\xb9\xb9", 9, 8);
+	ck_assert_str_eq(m, R R "\x08" R "\xdb\xb9" R R MARK);
+	free(m);
+	/* U+1F600 and one stray byte, cut just before the stray. */
+	m = encoded_message("\xf0\x9f\x98\x80\x80", 5, 4);
+	ck_assert_str_eq(m, "\xf0\x9f\x98\x80" MARK);
+	free(m);
+	/* The same, cut one byte into the character: all of it goes. */
+	m = encoded_message("a\xf0\x9f\x98\x80\x80", 6, 2);
+	ck_assert_str_eq(m, "a" MARK);
 	free(m);
 }
 END_TEST
@@ -710,6 +731,7 @@ encode_suite(void)
 	tcase_add_test(tc, truncate_ascii);
 	tcase_add_test(tc, truncate_utf8_boundary);
 	tcase_add_test(tc, truncate_invalid);
+	tcase_add_test(tc, truncate_stray_continuation);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("gzip");

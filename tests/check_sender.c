@@ -66,6 +66,23 @@ START_TEST(retry_after_values)
 }
 END_TEST
 
+/* Found by fuzz_http (tests/fuzz/corpus/fuzz_http/date_far): a date was
+ * taken however far ahead, where delta-seconds stop at a year. */
+START_TEST(retry_after_far_date)
+{
+	time_t now = 1700000000; /* Tue, 14 Nov 2023 22:13:20 GMT */
+
+	ck_assert_int_eq(
+	    ls_retry_after_ms("Fri, 31 Dec 9999 23:59:59 GMT\r\n", now), -1);
+	/* 365 days ahead is still a delay; a second more is not. */
+	ck_assert_int_eq(
+	    ls_retry_after_ms("Wed, 13 Nov 2024 22:13:20 GMT", now),
+	    365LL * 86400 * 1000);
+	ck_assert_int_eq(
+	    ls_retry_after_ms("Wed, 13 Nov 2024 22:13:21 GMT", now), -1);
+}
+END_TEST
+
 START_TEST(backoff_bounds)
 {
 	unsigned attempt;
@@ -92,6 +109,22 @@ START_TEST(backoff_bounds)
 }
 END_TEST
 
+/* Found by fuzz_http (tests/fuzz/corpus/fuzz_http/backoff_huge): with
+ * durations near INT64_MAX ms, which the config accepts, the doubling
+ * overflowed. */
+START_TEST(backoff_no_overflow)
+{
+	int64_t big = (int64_t)1 << 62, d;
+
+	d = ls_backoff_ms(big, INT64_MAX, 1, 0xffffffff);
+	ck_assert_int_ge(d, big);
+	d = ls_backoff_ms(big + 1, INT64_MAX, 70, 12345);
+	ck_assert_int_ge(d, big + 1);
+	ck_assert_int_eq(ls_backoff_ms(1, INT64_MAX, 100, 0), 1);
+	ck_assert_int_eq(ls_backoff_ms(INT64_MAX, INT64_MAX, 3, 7), INT64_MAX);
+}
+END_TEST
+
 static Suite *
 sender_suite(void)
 {
@@ -100,7 +133,9 @@ sender_suite(void)
 
 	tcase_add_test(tc, classify_table);
 	tcase_add_test(tc, retry_after_values);
+	tcase_add_test(tc, retry_after_far_date);
 	tcase_add_test(tc, backoff_bounds);
+	tcase_add_test(tc, backoff_no_overflow);
 	suite_add_tcase(s, tc);
 	return s;
 }
