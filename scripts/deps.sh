@@ -3,6 +3,7 @@
 # its demo and pass its tests. Runs as root, or through sudo.
 set -eu
 PKGS="build-essential autoconf automake autoconf-archive pkg-config
+clang libclang-rt-dev
 libcurl4-openssl-dev libjansson-dev libev-dev libyaml-dev zlib1g-dev check
 python3 procps curl logrotate mandoc clang-format libsystemd-dev systemd
 libmicrohttpd-dev python3-prometheus-client"

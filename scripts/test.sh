@@ -1,15 +1,17 @@
 #!/bin/sh
 # Builds logshipd three ways and runs the whole test suite in each: plain
 # with -Werror, under AddressSanitizer+UndefinedBehaviorSanitizer, and under
-# ThreadSanitizer, each in its own build directory; then make distcheck.
-# Any failing test or sanitizer report fails the run.
+# ThreadSanitizer, each in its own build directory; then the libFuzzer
+# targets (clang), each for FUZZ_SECONDS; then make distcheck.
+# Any failing test, sanitizer report or fuzzer crash fails the run.
 #   LS_SKIP_DEPS=1  do not apt-get install the dependencies first
-#   LS_LEGS="plain" run only some legs (plain asan tsan distcheck)
+#   LS_LEGS="plain" run only some legs (plain asan tsan fuzz distcheck)
+#   FUZZ_SECONDS=60 how long each fuzz target runs
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 [ -n "${LS_SKIP_DEPS:-}" ] || scripts/deps.sh
-legs=${LS_LEGS:-"plain asan tsan distcheck"}
+legs=${LS_LEGS:-"plain asan tsan fuzz distcheck"}
 jobs=$(nproc 2>/dev/null || echo 2)
 passed=0
 failed=0
@@ -57,6 +59,28 @@ for l in $legs; do
 	plain) leg plain 1 ;;
 	asan) leg asan 3 --enable-asan ;;
 	tsan) leg tsan 5 --enable-tsan ;;
+	fuzz)
+		# One PASS or FAIL per target, counted like a test.
+		echo "=== fuzz: configure CC=clang --enable-fuzz"
+		mkdir -p build-fuzz
+		(cd build-fuzz && CC=clang "$top/configure" --enable-fuzz >configure.out) ||
+		    { cat build-fuzz/configure.out; exit 1; }
+		echo "=== fuzz: make fuzz, ${FUZZ_SECONDS:-60} s a target"
+		if make -C build-fuzz -j"$jobs" fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-60}" \
+		    >build-fuzz/fuzz.out 2>&1; then
+			status=0
+		else
+			status=1
+		fi
+		grep -E '^(# [A-Z]+:|(PASS|FAIL):)' build-fuzz/fuzz.out |
+		    tee build-fuzz/test-suite.log.summary || true
+		count build-fuzz
+		if [ $status -ne 0 ]; then
+			tail -n 100 build-fuzz/fuzz.out
+			echo "$passed passed, $((failed > 0 ? failed : 1)) failed"
+			exit 1
+		fi
+		;;
 	distcheck)
 		echo "=== distcheck"
 		mkdir -p build-plain
