@@ -207,6 +207,14 @@ wait_count() {
 # write_config FILE <<EOF ... EOF
 write_config() {
 	cat >"$1"
+	no_default_metrics "$1"
+}
+
+# no_default_metrics FILE: turns the status endpoint off in FILE unless it
+# sets metrics: its default port is one for the whole machine, and tests
+# run in parallel. A test that wants the endpoint picks a free port.
+no_default_metrics() {
+	grep -q '^metrics:' "$1" || echo 'metrics: { listen: "" }' >>"$1"
 }
 
 need_logshipd() {
@@ -219,6 +227,7 @@ start_logshipd() {
 	need_logshipd
 	_cf=$1
 	shift
+	no_default_metrics "$_cf"
 	echo "=== $LOGSHIPD -d -v -c $_cf $*" >>"$T/logshipd.log"
 	"$LOGSHIPD" -d -v -c "$_cf" "$@" >>"$T/logshipd.log" 2>&1 &
 	LS_PID=$!
