@@ -163,7 +163,6 @@ monitor_src_cb(struct ls_monitor_src *src, void *arg)
 	src->tailer = d->tailer;
 }
 
-
 /* Every pipeline thread has ended: leave the loop. */
 static void
 done_cb(struct ev_loop *loop, ev_async *w, int revents)
