@@ -43,6 +43,7 @@
 #include <yaml.h>
 
 #include "conf.h"
+#include "secret.h"
 #include "xmalloc.h"
 
 #ifndef LS_STATE_DIR
@@ -75,6 +76,7 @@ struct parse {
 	yaml_document_t *doc;
 	struct conf_err *errs;
 	size_t nerrs;
+	int strict; /* strict_permissions: refuse a world-readable key file */
 };
 
 /*
@@ -103,6 +105,7 @@ enum {
 	T_MAX_OPEN_FILES,
 	T_BACKLOG_WARN,
 	T_METRICS,
+	T_STRICT_PERMISSIONS,
 	T_SOURCES,
 	T_DESTINATIONS,
 	T_ROUTES,
@@ -121,6 +124,7 @@ static const char *const top_keys[] = {
 	[T_MAX_OPEN_FILES] = "max_open_files",
 	[T_BACKLOG_WARN] = "backlog_warn",
 	[T_METRICS] = "metrics",
+	[T_STRICT_PERMISSIONS] = "strict_permissions",
 	[T_SOURCES] = "sources",
 	[T_DESTINATIONS] = "destinations",
 	[T_ROUTES] = "routes",
@@ -838,8 +842,45 @@ take_key(struct parse *p, yaml_node_t *n, const char *path, const char *buf,
 			return -1;
 		}
 	}
-	*key = xstrndup(buf, len);
+	/* Kept out of core dumps (secret.h). */
+	if ((*key = ls_secret_new(buf, len)) == NULL) {
+		perr(p, &n->start_mark, "%s: cannot keep the key: %s", path,
+		    strerror(errno));
+		return -1;
+	}
 	return 0;
+}
+
+/*
+ * A key file others can read: a warning, or with strict_permissions an
+ * error. The file opened as a regular file, so its name is a file name and
+ * not a key pasted in the wrong place: it is named (its control characters
+ * shown as '?'), the key never.
+ */
+static void
+key_file_mode(struct sect *s, int i, const char *file, const char *path,
+    const struct stat *st)
+{
+	char name[PATH_MAX];
+	size_t k;
+
+	if ((st->st_mode & S_IROTH) == 0)
+		return;
+	for (k = 0; file[k] != '\0' && k < sizeof name - 1; k++)
+		name[k] = (unsigned char)file[k] < 0x20 || file[k] == 0x7f
+		    ? '?'
+		    : file[k];
+	name[k] = '\0';
+	if (s->p->strict)
+		perr(s->p, &s->val[i]->start_mark,
+		    "%s: %s is readable by everyone (mode %04o), and "
+		    "strict_permissions is on: chmod o-r it",
+		    path, name, (unsigned)(st->st_mode & 07777));
+	else
+		log_warnx("%s: %s is readable by everyone (mode %04o): chmod "
+			  "o-r it (with strict_permissions: true logshipd "
+			  "refuses such a file)",
+		    path, name, (unsigned)(st->st_mode & 07777));
 }
 
 /* Reads the key from the file named at key i. The file name is not echoed:
@@ -867,6 +908,7 @@ read_key_file(struct sect *s, int i, char **key)
 		    path);
 		goto out;
 	}
+	key_file_mode(s, i, file, path, &st);
 	while (len < sizeof buf) {
 		r = read(fd, buf + len, sizeof buf - len);
 		if (r == -1 && errno == EINTR)
@@ -1136,6 +1178,11 @@ parse_dest(struct parse *p, yaml_node_t *n, size_t idx, struct ls_conf_dest *d,
 		d->max_entry_bytes = (size_t)sz;
 	if (get_bool(&s, D_INSECURE, &insecure) == 1)
 		d->tls_verify = !insecure;
+	/* Never silently: anyone on the path could read the key. */
+	if (insecure)
+		log_warnx("%s (%s): insecure: true: TLS certificates are not "
+			  "verified",
+		    s.where, d->name != NULL ? d->name : "?");
 	get_str(&s, D_CA_FILE, &d->ca_file);
 	if (get_enum(&s, D_ON_FULL, on_full_names, &e) == 1)
 		d->on_full = (enum ls_on_full)e;
@@ -1388,6 +1435,8 @@ parse_top(struct parse *p, yaml_node_t *root, struct ls_conf *c)
 	get_duration(&s, T_CLOSE_INACTIVE, &c->close_inactive_ms, 0);
 	get_duration(&s, T_CLOSE_REMOVED_AFTER, &c->close_removed_after_ms, 0);
 	get_duration(&s, T_BACKLOG_WARN, &c->backlog_warn_ms, 1000);
+	/* Before the destinations: it decides how their key files are read. */
+	get_bool(&s, T_STRICT_PERMISSIONS, &p->strict);
 	parse_metrics(p, &s, c);
 	if (get_int(&s, T_MAX_OPEN_FILES, &n, 8, 1000000) == 1)
 		c->max_open_files = (size_t)n;
@@ -1591,10 +1640,7 @@ ls_conf_free(struct ls_conf *c)
 		d = &c->dests[i];
 		free(d->name);
 		free(d->url);
-		if (d->api_key != NULL) {
-			explicit_bzero(d->api_key, strlen(d->api_key));
-			free(d->api_key);
-		}
+		ls_secret_free(d->api_key);
 		free(d->ca_file);
 	}
 	free(c->dests);

@@ -16,10 +16,12 @@
 #include <strings.h>
 
 #include <curl/curl.h>
+#include <jansson.h>
 
 #include "buf.h"
 #include "encode.h"
 #include "log.h"
+#include "secret.h"
 #include "sender.h"
 #include "xmalloc.h"
 
@@ -54,9 +56,16 @@ struct ls_sender {
 	struct ls_sender_dest *d;
 	CURL *curl;
 	struct curl_slist *headers;
+	/* The last node of headers: "DD-API-KEY: ..." in protected memory
+	 * (secret.h). Ours, not curl's: curl_slist_append would copy the
+	 * string to the heap, and curl_slist_free_all must not free it. */
+	struct curl_slist key_node;
+	char *key_header;
 	struct ls_buf body;
 	struct ls_buf gz;
 	struct ls_buf errbody;
+	size_t answer_len; /* of the answer's body, of which errbody is the
+			      first ERRBODY_MAX bytes */
 	char retry_after[64];
 	char errbuf[CURL_ERROR_SIZE];
 	struct ls_ctx *ctx; /* of the request under way */
@@ -84,8 +93,13 @@ ls_sender_classify(int curl_code, long status)
 	}
 	if (status >= 500 || status < 200)
 		return LS_SEND_RETRY;
-	/* 400 and the other 4xx: resending the same bytes cannot help. 3xx:
-	 * redirects are not followed (the URL is wrong; fix the config). */
+	/* 3xx: redirects are not followed (a redirect could take the API key
+	 * elsewhere). The url is wrong, and the lines wait, retried slowly and
+	 * loudly, until a reload fixes it: dropping them would lose what a
+	 * corrected url delivers. Tested in check_sender.c: classify_table. */
+	if (status < 400)
+		return LS_SEND_RETRY;
+	/* 400 and the other 4xx: resending the same bytes cannot help. */
 	return LS_SEND_REJECT;
 }
 
@@ -175,6 +189,7 @@ write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 	struct ls_sender *s = arg;
 	size_t n = size * nmemb, room;
 
+	s->answer_len += n;
 	room = ERRBODY_MAX - s->errbody.len;
 	ls_buf_append(&s->errbody, ptr, n < room ? n : room);
 	return n; /* read (and discard) the rest: keep the connection */
@@ -212,8 +227,8 @@ struct ls_sender *
 ls_sender_new(struct ls_sender_dest *d, unsigned idx)
 {
 	const struct ls_conf_dest *c = d->conf;
+	struct curl_slist *last;
 	struct ls_sender *s;
-	char *h;
 
 	s = xcalloc(1, sizeof *s);
 	s->d = d;
@@ -234,14 +249,17 @@ ls_sender_new(struct ls_sender_dest *d, unsigned idx)
 	    s->headers, "User-Agent: logshipd/" PACKAGE_VERSION);
 	/* No "Expect: 100-continue" round trip before large bodies. */
 	s->headers = curl_slist_append(s->headers, "Expect:");
-	if (c->api_key != NULL) {
-		xasprintf(&h, "DD-API-KEY: %s", c->api_key);
-		s->headers = curl_slist_append(s->headers, h);
-		explicit_bzero(h, strlen(h));
-		free(h);
-	}
 	if (s->headers == NULL)
 		goto fail;
+	if (c->api_key != NULL) {
+		s->key_header = ls_secret_printf("DD-API-KEY: %s", c->api_key);
+		if (s->key_header == NULL)
+			goto fail;
+		s->key_node.data = s->key_header;
+		for (last = s->headers; last->next != NULL; last = last->next)
+			;
+		last->next = &s->key_node;
+	}
 
 	curl_easy_setopt(s->curl, CURLOPT_URL, c->url);
 	curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, s->headers);
@@ -282,10 +300,12 @@ ls_sender_free(struct ls_sender *s)
 		return;
 	if (s->curl != NULL)
 		curl_easy_cleanup(s->curl);
-	/* The list holds the API key: clear it before it goes. */
+	/* Our key node goes back to us: unlink it, then clear and unmap. */
 	for (h = s->headers; h != NULL; h = h->next)
-		explicit_bzero(h->data, strlen(h->data));
+		if (h->next == &s->key_node)
+			h->next = NULL;
 	curl_slist_free_all(s->headers);
+	ls_secret_free(s->key_header);
 	ls_buf_cleanup(&s->body);
 	ls_buf_cleanup(&s->gz);
 	ls_buf_cleanup(&s->errbody);
@@ -387,6 +407,7 @@ post(struct ls_sender *s, const struct ls_buf *payload, struct ls_ctx *ctx,
 	s->retry_after[0] = '\0';
 	s->errbuf[0] = '\0';
 	ls_buf_reset(&s->errbody);
+	s->answer_len = 0;
 	curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, payload->data);
 	curl_easy_setopt(
 	    s->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)payload->len);
@@ -406,7 +427,8 @@ post(struct ls_sender *s, const struct ls_buf *payload, struct ls_ctx *ctx,
 static void
 describe(struct ls_sender *s, int rc, long status, char *out, size_t len)
 {
-	size_t i;
+	char more[48];
+	size_t i, shown;
 
 	if (rc != CURLE_OK) {
 		snprintf(out, len, "%s",
@@ -419,9 +441,39 @@ describe(struct ls_sender *s, int rc, long status, char *out, size_t len)
 		if ((unsigned char)s->errbody.data[i] < 0x20
 		    || (unsigned char)s->errbody.data[i] > 0x7e)
 			s->errbody.data[i] = '.';
-	snprintf(out, len, "HTTP %ld%s%.*s", status, s->errbody.len ? ": " : "",
-	    (int)(s->errbody.len < 200 ? s->errbody.len : 200),
-	    s->errbody.len ? s->errbody.data : "");
+	shown = s->errbody.len < 200 ? s->errbody.len : 200;
+	/* An answer's body is read whole but kept only up to ERRBODY_MAX. */
+	if (s->answer_len > shown)
+		snprintf(more, sizeof more, "... (%zu bytes)", s->answer_len);
+	else
+		more[0] = '\0';
+	snprintf(out, len, "HTTP %ld%s%.*s%s", status,
+	    s->errbody.len ? ": " : "", (int)shown,
+	    s->errbody.len ? s->errbody.data : "", more);
+}
+
+/*
+ * A 2xx from the Datadog intake carries a small JSON body ("{}"). One that
+ * is not JSON (an HTML page from a captive portal or a proxy in the way)
+ * did not come from the intake, and the lines it took are not delivered:
+ * they are retried. An empty body passes (some relays send none).
+ */
+static int
+not_the_intake(const struct ls_sender *s)
+{
+	json_error_t err;
+	json_t *j;
+
+	if (s->answer_len == 0)
+		return 0;
+	if (s->answer_len > s->errbody.len)
+		return 1; /* over ERRBODY_MAX: never the intake's answer */
+	if ((j = json_loadb(
+		 s->errbody.data, s->errbody.len, JSON_DECODE_ANY, &err))
+	    == NULL)
+		return 1;
+	json_decref(j);
+	return 0;
 }
 
 static void
@@ -466,6 +518,7 @@ send_range(struct ls_sender *s, struct ls_record *const *recs, size_t n,
 	enum ls_send_result res;
 	char why[256];
 	int64_t delay, ra, now, t0;
+	const char *hint;
 	unsigned attempt;
 	int hard;
 	long status;
@@ -515,6 +568,12 @@ send_range(struct ls_sender *s, struct ls_record *const *recs, size_t n,
 		if (rc != CURLE_OK && ls_ctx_done(ctx))
 			return;
 		res = ls_sender_classify(rc, status);
+		hint = NULL;
+		if (res == LS_SEND_OK && c->type == LS_DEST_DATADOG
+		    && not_the_intake(s)) {
+			res = LS_SEND_RETRY;
+			hint = "not the intake's JSON answer: check the url";
+		}
 		if (res == LS_SEND_OK) {
 			LS_COUNT(d->m->wire_bytes, payload->len);
 			count_sent(d->m, recs, n);
@@ -565,6 +624,11 @@ send_range(struct ls_sender *s, struct ls_record *const *recs, size_t n,
 		if (status == 401 || status == 403) {
 			delay = c->retry_max_ms; /* a key problem: go slowly */
 			hard = 1;
+			hint = "check the API key";
+		} else if (status >= 300 && status < 400) {
+			delay = c->retry_max_ms; /* a wrong url: go slowly */
+			hard = 1;
+			hint = "redirects are not followed: check the url";
 		}
 		if (s->retry_after[0] != '\0'
 		    && (ra = ls_retry_after_ms(s->retry_after, time(NULL)))
@@ -579,13 +643,12 @@ send_range(struct ls_sender *s, struct ls_record *const *recs, size_t n,
 		push_out(hard ? &d->floor : &d->not_before, now + delay);
 		push_out(&d->next_probe, now + c->retry_probe_ms);
 		LS_COUNT(d->m->retries, 1);
-		if (!atomic_exchange(&d->failing, 1) || status == 401
-		    || status == 403)
-			log_warnx("%s: %s; retrying in %lld ms%s", c->name, why,
-			    (long long)delay,
-			    status == 401 || status == 403
-				? " (check the API key)"
-				: "");
+		/* A problem of the configuration is logged at every retry,
+		 * the others once until the destination recovers. */
+		if (!atomic_exchange(&d->failing, 1) || hint != NULL)
+			log_warnx("%s: %s; retrying in %lld ms%s%s%s", c->name,
+			    why, (long long)delay, hint ? " (" : "",
+			    hint ? hint : "", hint ? ")" : "");
 		else
 			log_debug("%s: %s; retrying in %lld ms", c->name, why,
 			    (long long)delay);

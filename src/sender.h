@@ -5,8 +5,10 @@
  * connection permit from the destination's semaphore, POST with a deadline
  * from the context, give the permit back, and act on the answer:
  *
- *   LS_SEND_OK      2xx: the records are sent.
- *   LS_SEND_RETRY   408, 429, 5xx, 401/403, network errors: wait, resend.
+ *   LS_SEND_OK      2xx: the records are sent (a datadog destination also
+ *                   wants a JSON body: see sender.c, not_the_intake).
+ *   LS_SEND_RETRY   408, 429, 5xx, 401/403, 3xx (never followed), network
+ *                   and TLS errors: wait, resend.
  *   LS_SEND_SPLIT   413: send each half; a single entry is cut shorter.
  *   LS_SEND_REJECT  400 and other 4xx: the records are dropped, counted.
  *

@@ -12,11 +12,13 @@
 
 #include <sys/stat.h>
 
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -725,7 +727,7 @@ START_TEST(load_file)
 		"max_buffer_bytes, scan_interval, poll_interval, "
 		"checkpoint_interval, close_inactive, "
 		"close_removed_after, max_open_files, backlog_warn, "
-		"metrics, sources, "
+		"metrics, strict_permissions, sources, "
 		"destinations or routes)\n",
 		path),
 	    0);
@@ -768,7 +770,7 @@ static const struct {
 	    "hostname, shutdown_timeout, max_buffer_bytes, scan_interval, "
 	    "poll_interval, checkpoint_interval, close_inactive, "
 	    "close_removed_after, max_open_files, backlog_warn, metrics, "
-	    "sources, destinations or "
+	    "strict_permissions, sources, destinations or "
 	    "routes)\n" },
 	{ "unknown source key", SRC "    nmae: x\n" DST,
 	    "t.yaml:4:5: unknown key \"nmae\" in sources[0] (valid keys: "
@@ -1167,7 +1169,7 @@ START_TEST(many_errors)
 	    "hostname, shutdown_timeout, max_buffer_bytes, scan_interval, "
 	    "poll_interval, checkpoint_interval, close_inactive, "
 	    "close_removed_after, max_open_files, backlog_warn, metrics, "
-	    "sources, destinations or "
+	    "strict_permissions, sources, destinations or "
 	    "routes)\n");
 }
 END_TEST
@@ -1265,6 +1267,108 @@ START_TEST(key_file_unreadable)
 }
 END_TEST
 
+/* Loads yaml, which must be valid, and returns what it logged. */
+static char *
+load_logged(const char *yaml)
+{
+	struct ls_conf *c;
+	char *logfile, *logged;
+	int fd;
+
+	logfile = temp_file("");
+	ck_assert_int_ge(fd = open(logfile, O_WRONLY | O_APPEND), 0);
+	log_init(1, LOG_DAEMON);
+	log_setratelimit(0, LOG_RATELIMIT_WINDOW_MS);
+	log_setfd(fd);
+	c = load_ok(yaml);
+	log_setfd(STDERR_FILENO);
+	close(fd);
+	ls_conf_free(c);
+	logged = slurp(logfile);
+	unlink(logfile);
+	free(logfile);
+	ck_assert_ptr_null(strstr(logged, KEY));
+	return logged;
+}
+
+/*
+ * A key file others can read: a warning naming the file and its mode by
+ * default, an error with strict_permissions: true. Group-readable is fine
+ * either way (the unit gives the logshipd group the key).
+ */
+START_TEST(key_file_mode)
+{
+	static const struct {
+		mode_t mode;
+		int strict;
+		int warned;
+		int ok;
+	} rows[] = {
+		{ 0644, 0, 1, 1 },
+		{ 0604, 0, 1, 1 },
+		{ 0640, 0, 0, 1 },
+		{ 0600, 0, 0, 1 },
+		{ 0644, 1, 0, 0 },
+		{ 0444, 1, 0, 0 },
+		{ 0640, 1, 0, 1 },
+		{ 0600, 1, 0, 1 },
+	};
+	char *keyfile, *yaml, *logged, *want, mode[16];
+
+	keyfile = temp_file(KEY "\n");
+	ck_assert_int_eq(chmod(keyfile, rows[_i].mode), 0);
+	ck_assert_int_ge(
+	    asprintf(&yaml, "%s" SRC DST "    api_key_file: %s\n",
+		rows[_i].strict ? "strict_permissions: true\n" : "", keyfile),
+	    0);
+	snprintf(mode, sizeof mode, "(mode %04o)", (unsigned)rows[_i].mode);
+	if (rows[_i].ok) {
+		logged = load_logged(yaml);
+		if (rows[_i].warned) {
+			ck_assert_msg(strstr(logged, keyfile) != NULL
+				&& strstr(logged, mode) != NULL
+				&& strstr(logged, "readable by everyone")
+				    != NULL,
+			    "logged: %s", logged);
+		} else
+			ck_assert_msg(strstr(logged, "readable") == NULL,
+			    "logged: %s", logged);
+		free(logged);
+	} else {
+		ck_assert_int_ge(
+		    asprintf(&want,
+			"t.yaml:9:19: destinations[0].api_key_file: "
+			"%s is readable by everyone %s, and "
+			"strict_permissions is on: chmod o-r it\n",
+			keyfile, mode),
+		    0);
+		load_bad(yaml, want);
+		free(want);
+	}
+	unlink(keyfile);
+	free(keyfile);
+	free(yaml);
+}
+END_TEST
+
+/* Turning TLS verification off is never silent. */
+START_TEST(insecure_warns)
+{
+	char *logged;
+
+	logged = load_logged(SRC DST "    insecure: true\n");
+	ck_assert_msg(strstr(logged,
+			  "destinations[0] (out): insecure: true: "
+			  "TLS certificates are not verified")
+		!= NULL,
+	    "logged: %s", logged);
+	free(logged);
+	logged = load_logged(SRC DST "    insecure: false\n");
+	ck_assert_str_eq(logged, "");
+	free(logged);
+}
+END_TEST
+
 /* An http destination may carry a key too; it is read the same way. */
 START_TEST(key_from_env_http)
 {
@@ -1347,6 +1451,8 @@ conf_suite(void)
 	tcase_add_loop_test(tc, key_file_bad_contents, 0, 4);
 	tcase_add_test(tc, key_file_too_large);
 	tcase_add_test(tc, key_file_unreadable);
+	tcase_add_loop_test(tc, key_file_mode, 0, 8);
+	tcase_add_test(tc, insecure_warns);
 	tcase_add_test(tc, key_from_env_http);
 	tcase_add_test(tc, key_not_in_errors);
 	suite_add_tcase(s, tc);

@@ -19,13 +19,36 @@ Test control (never counted as intake requests):
                   {"reset": true [, "path": P]}         forget scripts/defaults
                   {"clear": true}                       forget entries, stats
         step = {"status": N, "times": K, "retry_after": "3",
-                "drop": true, "delay_ms": MS}
+                "drop": true, "delay_ms": MS, "body": TEXT}
+        Faults (each answers nothing usable; the entries are not kept):
+          "body": "<html>"       with "status": 200, an answer that is not
+                                 JSON (a captive portal, a wrong proxy)
+          "headers": {K: V}      extra answer headers, e.g. with
+                                 "status": 302, {"Location": "/elsewhere"}
+          "body_bytes": N        a body of N bytes ("x"), e.g. 10 MB with a
+                                 500 (the client must not keep it all)
+          "reset": true          reads "reset_after" bytes of the body
+                                 (default: half), then resets the
+                                 connection (RST), never answering
+          "truncate": true       answers "status" (default 202) with a
+                                 Content-Length larger than what it sends,
+                                 then closes the connection
+          "stall": true          reads the body, then neither answers nor
+                                 closes until the client gives up (or
+                                 "stall_ms", default 120000, passes)
   GET  /_entries?path=P[&kind=rejected]   recorded entries, arrival order
   GET  /_stats                            counters and a log of requests
 
-Scripted and default answers apply only once the request body was read. A
-scripted status answers without recording; the entries it carried, if they
-parse, are kept as "rejected" so tests can tell which lines were refused.
+Scripted and default answers apply only once the request body was read
+(a "reset" step is taken when the request's headers are in, and reads only
+part of it). A scripted status answers without recording; the entries it
+carried, if they parse, are kept as "rejected" so tests can tell which lines
+were refused. The faults record their kind as the request's status in
+/_stats ("reset", "truncate", "stall"); "tls_errors" counts failed TLS
+handshakes.
+
+serve --tls-cert FILE --tls-key FILE serves HTTPS instead (the client
+commands then connect with TLS and do not verify the certificate).
 
 The same file is the command-line client the shell tests use: count,
 entries, messages, stats, control, post and check (see --help).
@@ -40,8 +63,11 @@ import http.client
 import http.server
 import json
 import os
+import select
 import signal
 import socket
+import ssl
+import struct
 import sys
 import threading
 import time
@@ -89,9 +115,11 @@ class State:
         self.requests_log = []
         self.inflight = 0
         self.max_concurrent = 0
+        self.tls_errors = 0
 
-    def next_step(self, path):
-        """The scripted (else default) answer for this request, or None."""
+    def next_step(self, path, early=False):
+        """The scripted (else default) answer for this request, or None.
+        early: before the body is read, only a "reset" step is taken."""
         with self.lock:
             q = self.scripts.get(path)
             while q:
@@ -99,11 +127,16 @@ class State:
                 if step["_left"] <= 0:
                     q.popleft()
                     continue
+                if early and not step.get("reset"):
+                    return None
                 step["_left"] -= 1
                 if step["_left"] <= 0:
                     q.popleft()
                 return step
-            return self.defaults.get(path)
+            step = self.defaults.get(path)
+            if early and not (step and step.get("reset")):
+                return None
+            return step
 
     def control(self, req):
         if not isinstance(req, dict):
@@ -138,7 +171,9 @@ class State:
 def check_step(s):
     if not isinstance(s, dict):
         raise BadRequest(400, "control: a step is a JSON object")
-    known = {"status", "times", "retry_after", "drop", "delay_ms", "body"}
+    known = {"status", "times", "retry_after", "drop", "delay_ms", "body",
+             "headers", "body_bytes", "reset", "reset_after", "truncate",
+             "stall", "stall_ms"}
     extra = set(s) - known
     if extra:
         raise BadRequest(400, "control: unknown step keys %s" % sorted(extra))
@@ -150,6 +185,16 @@ def decode_body(raw, encoding, limit):
     enc = (encoding or "identity").strip().lower()
     if enc in ("", "identity", "none"):
         data = raw
+    elif enc == "zstd":
+        try:
+            import zstandard  # Debian: python3-zstandard
+        except ImportError:
+            raise BadRequest(415, "zstd: no python3-zstandard here")
+        try:
+            data = zstandard.ZstdDecompressor().decompress(
+                raw, max_output_size=limit + 1)
+        except zstandard.ZstdError as e:
+            raise BadRequest(400, "bad zstd body: %s" % e)
     elif enc in ("gzip", "x-gzip", "deflate"):
         data = b""
         rest = raw
@@ -213,10 +258,32 @@ class Handler(http.server.BaseHTTPRequestHandler):
     server_version = "fake-intake/1"
 
     def setup(self):
+        ctx = self.server.tls
+        if ctx is not None:
+            # The handshake here, in the request's thread: a client that
+            # refuses the certificate fails only its own connection.
+            try:
+                self.request = ctx.wrap_socket(self.request,
+                                               server_side=True)
+            except (ssl.SSLError, OSError) as e:
+                with self.server.state.lock:
+                    self.server.state.tls_errors += 1
+                self.log_message("TLS handshake: %s", e)
+                raise
+            self.connection = self.request
         super().setup()
         # Headers and body go out as two writes: without TCP_NODELAY,
         # Nagle and the client's delayed ACK add 40 ms to every answer.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def finish(self):
+        super().finish()
+        if self.server.tls is not None:
+            # The TLS socket replaced the server's: close it here.
+            try:
+                self.connection.close()
+            except OSError:
+                pass
 
     def log_message(self, fmt, *args):
         if not self.server.quiet:
@@ -251,6 +318,50 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
         self.wfile.flush()
+
+    def reset(self, step):
+        """Reads part of the body, then resets the connection (RST)."""
+        n = int(self.headers.get("Content-Length") or 0)
+        part = int(step.get("reset_after", n // 2))
+        if part > 0:
+            self.rfile.read(min(part, n) if n else part)
+        self.close_connection = True
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                   struct.pack("ii", 1, 0))
+        # The socket closes once the buffered reader lets go of it; with
+        # SO_LINGER 0 (and unread bytes) the close is a reset.
+        self.rfile.close()
+        self.connection.close()
+
+    def stall(self, step):
+        """Neither answers nor closes until the client does (or stall_ms)."""
+        end = time.monotonic() + step.get("stall_ms", 120000) / 1000.0
+        self.close_connection = True
+        while time.monotonic() < end:
+            r, _, _ = select.select([self.connection], [], [], 0.2)
+            if r:
+                try:
+                    if not self.connection.recv(65536):
+                        return  # the client closed
+                except OSError:
+                    return
+
+    def truncated(self, status, body, headers):
+        """Promises more body than it sends, then closes."""
+        self.finish_rec()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body) + 4096))
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+        self.wfile.flush()
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
     def read_body(self):
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
@@ -288,6 +399,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     "entries": {p: len(v) for p, v in st.entries.items()},
                     "rejected": {p: len(v) for p, v in st.rejected.items()},
                     "max_concurrent": st.max_concurrent,
+                    "tls_errors": st.tls_errors,
                     "requests_log": st.requests_log,
                 })
             self.answer(200, body)
@@ -327,6 +439,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def intake(self, path, rec):
         st = self.server.state
+        step = st.next_step(path, early=True)
+        if step is not None:
+            rec["status"] = "reset"
+            self.reset(step)
+            return
         try:
             raw = self.read_body()
         except (OSError, ValueError) as e:
@@ -347,18 +464,33 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 except OSError:
                     pass
                 return
-            if step.get("status") is not None:
-                status = int(step["status"])
-                rec["status"] = status
+            if step.get("stall"):
+                rec["status"] = "stall"
+                self.finish_rec()
+                self.stall(step)
+                return
+            if step.get("status") is not None or step.get("truncate"):
+                status = int(step.get("status", 202))
+                rec["status"] = "truncate" if step.get("truncate") \
+                    else status
                 entries = self.try_parse(path, raw)
                 rec["entries"] = len(entries)
                 with st.lock:
                     st.rejected[path].extend(entries)
-                headers = {}
+                headers = dict(step.get("headers", {}))
                 if step.get("retry_after") is not None:
                     headers["Retry-After"] = str(step["retry_after"])
-                body = step.get("body", '{"error":"scripted %d"}' % status)
-                self.answer(status, body, headers)
+                if step.get("body_bytes") is not None:
+                    body = b"x" * int(step["body_bytes"])
+                else:
+                    body = step.get("body",
+                                    '{"error":"scripted %d"}' % status)
+                if isinstance(body, str):
+                    body = body.encode()
+                if step.get("truncate"):
+                    self.truncated(status, body, headers)
+                else:
+                    self.answer(status, body, headers)
                 return
         status, body, n = self.accept(path, raw)
         rec["status"] = status
@@ -399,6 +531,17 @@ class Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128
+    tls = None
+
+    def handle_error(self, request, client_address):
+        # A refused handshake or a reset is a test's fault, not a bug here:
+        # one line, not a traceback.
+        e = sys.exc_info()[1]
+        if isinstance(e, OSError):
+            if not self.quiet:
+                sys.stderr.write("intake: %s: %s\n" % (client_address[0], e))
+            return
+        super().handle_error(request, client_address)
 
 
 def serve(args):
@@ -406,6 +549,14 @@ def serve(args):
     srv = Server(("127.0.0.1", args.port), Handler)
     srv.state = state
     srv.quiet = args.quiet
+    if args.tls_cert:
+        srv.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        srv.tls.load_cert_chain(args.tls_cert, args.tls_key)
+    tls_mark = args.port_file + ".tls"
+    if srv.tls is not None:
+        open(tls_mark, "w").close()
+    elif os.path.exists(tls_mark):
+        os.unlink(tls_mark)
     port = srv.server_address[1]
     tmp = "%s.tmp.%d" % (args.port_file, os.getpid())
     with open(tmp, "w") as f:
@@ -433,8 +584,17 @@ def port_of(args):
         return int(f.read().strip())
 
 
+def connect(args):
+    """A connection to the intake: TLS (unverified) when it serves TLS."""
+    if os.path.exists(args.port_file + ".tls"):
+        return http.client.HTTPSConnection(
+            "127.0.0.1", port_of(args), timeout=60,
+            context=ssl._create_unverified_context())
+    return http.client.HTTPConnection("127.0.0.1", port_of(args), timeout=60)
+
+
 def request(args, method, path, body=None, headers=None):
-    c = http.client.HTTPConnection("127.0.0.1", port_of(args), timeout=60)
+    c = connect(args)
     try:
         c.request(method, path, body=body, headers=headers or {})
         r = c.getresponse()
@@ -498,7 +658,7 @@ def cmd_post(args):
     for h in args.header:
         k, _, v = h.partition(":")
         headers[k.strip()] = v.strip()
-    c = http.client.HTTPConnection("127.0.0.1", port_of(args), timeout=60)
+    c = connect(args)
     rc = 0
     for _ in range(args.repeat):
         t0 = time.monotonic()
@@ -608,6 +768,8 @@ def main(argv):
     s.add_argument("--max-entries", type=int, default=1000)
     s.add_argument("--max-bytes", type=int, default=5000000)
     s.add_argument("--quiet", action="store_true")
+    s.add_argument("--tls-cert", help="serve HTTPS with this certificate")
+    s.add_argument("--tls-key", help="the key of --tls-cert")
     s.set_defaults(fn=serve)
 
     def client(name, fn, help_):

@@ -40,10 +40,10 @@ check_classify(int rc, long status)
 	else if (status == 413)
 		want = LS_SEND_SPLIT;
 	else if (status == 401 || status == 403 || status == 408
-	    || status == 425 || status == 429 || status >= 500 || status < 200)
-		want = LS_SEND_RETRY;
+	    || status == 425 || status == 429 || status >= 500 || status < 400)
+		want = LS_SEND_RETRY; /* 3xx too: redirects wait for the url */
 	else
-		want = LS_SEND_REJECT; /* 3xx, 400 and the other 4xx */
+		want = LS_SEND_REJECT; /* 400 and the other 4xx */
 	if (r != want)
 		fuzz_fail("classify(%d, %ld) = %d, want %d", rc, status, (int)r,
 		    (int)want);
