@@ -7,7 +7,7 @@
 A writer appends --rate lines/s (200 bytes each, numbered) to one file.
 After --warmup seconds with the sink up, the sink (bench/sink.py)
 answers 503 for --minutes; then it is up again while the writer goes on.
-logshipd runs with its default max_buffer_bytes (64MiB). Its RSS is sampled
+logshipd runs with its default max_buffer_bytes (32MiB). Its RSS is sampled
 every second. Reported: peak RSS (warm-up, outage, recovery), RSS at the
 end of the outage, recovery time (sink up -> first 2xx; sink up -> every
 line written before the sink came up delivered), lines written/received,
@@ -122,6 +122,7 @@ def main():
         with open(conf, "w") as f:
             f.write("""state_dir: %(run)s/state
 shutdown_timeout: 30s
+metrics: { listen: "" }
 scan_interval: 1s
 sources:
   - name: bench
@@ -146,7 +147,7 @@ destinations:
         procs.append(wr)
         t0 = time.monotonic()
         print("logshipd %s, %d lines/s of %d bytes, warm-up %.0f s, outage"
-              " %.1f min, max_buffer_bytes 64MiB (default), retry.max %s, "
+              " %.1f min, max_buffer_bytes 32MiB (default), retry.max %s, "
               "%d workers; in %s" % (a.logshipd, a.rate, LINE, a.warmup,
                                      a.minutes, a.retry_max, a.workers, run),
               flush=True)

@@ -3,7 +3,12 @@
 counting sink and reports throughput and cost.
 
   bench/run.py [--lines N] [--compression gzip|none] [--workers W]
-               [--logshipd PATH]
+               [--logshipd PATH] [--max-connections N] [--adaptive]
+               [--batch ENTRIES] [--sink-capacity C --sink-service-ms S]
+
+With --sink-capacity the sink serves at most C requests at once, S ms
+each, and answers 503 to the rest: an intake near overload, for comparing
+a fixed max_connections with adaptive concurrency (--adaptive).
 
 Reported: wall lines/s (from start to the last entry received), CPU
 seconds per million lines of logshipd alone (user+sys, from wait4), peak
@@ -44,6 +49,13 @@ def main():
     ap.add_argument("--logshipd", default=os.path.join(TOP, "build",
                                                          "logshipd"))
     ap.add_argument("--dir", default="/tmp/logshipd-bench")
+    ap.add_argument("--max-connections", type=int, default=0)
+    ap.add_argument("--adaptive", action="store_true")
+    ap.add_argument("--batch", type=int, default=1000)
+    ap.add_argument("--buffer", default="",
+                    help="max_buffer_bytes (default: logshipd's)")
+    ap.add_argument("--sink-capacity", type=int, default=0)
+    ap.add_argument("--sink-service-ms", type=float, default=0)
     a = ap.parse_args()
 
     os.makedirs(a.dir, exist_ok=True)
@@ -62,7 +74,9 @@ def main():
     os.makedirs(run)
     portf = os.path.join(run, "port")
     sink = subprocess.Popen([sys.executable, os.path.join(HERE, "sink.py"),
-                             "--port-file", portf])
+                             "--port-file", portf,
+                             "--capacity", str(a.sink_capacity),
+                             "--service-ms", str(a.sink_service_ms)])
     try:
         wait_file(portf, time.monotonic() + 10)
         port = int(open(portf).read())
@@ -70,6 +84,8 @@ def main():
         with open(conf, "w") as f:
             f.write("""state_dir: %(run)s/state
 shutdown_timeout: 30s
+metrics: { listen: "" }
+%(buffer)s
 sources:
   - name: bench
     paths: ["%(data)s"]
@@ -84,11 +100,20 @@ destinations:
     workers: %(workers)d
     compression: %(comp)s
     compression_level: %(level)d
+    max_connections: %(maxc)d
+    adaptive_concurrency: %(adaptive)s
+    batch: { max_entries: %(batch)d }
+    retry: { initial: 100ms, max: 5s }
 """ % {"run": run, "data": data, "port": port, "workers": a.workers,
-                "comp": a.compression, "level": a.level})
+                "comp": a.compression, "level": a.level,
+                "maxc": a.max_connections or a.workers,
+                "adaptive": "true" if a.adaptive else "false",
+                "batch": a.batch,
+                "buffer": "max_buffer_bytes: " + a.buffer if a.buffer
+                else ""})
         env = dict(os.environ, DD_API_KEY="bench")
         t0 = time.monotonic()
-        ls = subprocess.Popen([a.logshipd, "-d", "-c", conf], env=env,
+        ls = subprocess.Popen([a.logshipd, "-d"] + (["-vv"] if os.environ.get("BENCH_DEBUG") else []) + ["-c", conf], env=env,
                               stderr=open(os.path.join(run, "log"), "w"))
         deadline = t0 + 600
         while True:
@@ -119,6 +144,16 @@ destinations:
                  st["entries"] / max(st["requests"], 1)))
         print("  exit status     %d, entries received %d"
               % (os.waitstatus_to_exitcode(status), st["entries"]))
+        if a.sink_capacity:
+            retries = "?"
+            for ln in open(os.path.join(run, "log")):
+                if "destination sink:" in ln and "retries=" in ln:
+                    retries = ln.split("retries=")[1].split()[0]
+            print("  sink            capacity %d, %g ms per request: %d "
+                  "answered 503 busy, at most %d at once; logshipd "
+                  "retries %s"
+                  % (a.sink_capacity, a.sink_service_ms, st["busy"],
+                     st["max_inflight"], retries))
     finally:
         sink.terminate()
         sink.wait()

@@ -6,6 +6,18 @@ bench/outage.py it can be switched down: while down it reads each request
 and answers 503, counting nothing but the refusals.
 
   sink.py --port-file FILE             serve on 127.0.0.1 (ephemeral port)
+          [--track]                     also parse each entry and keep, per
+                                       "soak W S" token in its message, a
+                                       bitmap of the S seen for writer W:
+                                       GET /track gives the missing and the
+                                       duplicated (bench/soak.py)
+  POST /control {"mode": {"status": N, "retry_after": S, "delay_ms": D}}
+                                       answers every request so (a fault);
+                {"mode": null} back to normal
+          [--capacity C --service-ms S] an intake that serves at most C
+                                       requests at once, each taking S ms,
+                                       and answers 503 to the others
+                                       ("busy"): for adaptive concurrency
   POST /control {"down": true|false}   switch; answers the stats
   GET  /stats                          {"requests", "entries", "wire_bytes",
                                         "raw_bytes", "first", "last", "down",
@@ -19,6 +31,7 @@ import argparse
 import http.server
 import json
 import os
+import re
 import socket
 import threading
 import time
@@ -27,7 +40,12 @@ import zlib
 lock = threading.Lock()
 stats = {"requests": 0, "entries": 0, "wire_bytes": 0, "raw_bytes": 0,
          "first": 0.0, "last": 0.0, "down": False, "refused": 0,
-         "up_at": 0.0, "first_ok_after_up": 0.0}
+         "up_at": 0.0, "first_ok_after_up": 0.0, "busy": 0,
+         "inflight": 0, "max_inflight": 0}
+capacity, service_s = 0, 0.0
+track = None  # {writer: [bytearray bitmap, dups, max_seq]} with --track
+mode = None
+TOKEN = re.compile(rb"soak (\d+) (\d+)")
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -50,12 +68,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):
         with lock:
-            body = json.dumps(stats).encode()
+            if self.path == "/track":
+                body = json.dumps(track_report()).encode()
+            else:
+                body = json.dumps(stats).encode()
         self.reply(200, body)
 
     def control(self, raw):
         req = json.loads(raw or b"{}")
         with lock:
+            if "mode" in req:
+                global mode
+                mode = req["mode"]
             if "down" in req:
                 down = bool(req["down"])
                 if stats["down"] and not down:
@@ -77,11 +101,61 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 stats["refused"] += 1
         if down:
             return self.reply(503, b'{"error":"down"}')
+        with lock:
+            m = mode
+        if m:
+            if m.get("delay_ms"):
+                time.sleep(m["delay_ms"] / 1000.0)  # a slow intake
+            if m.get("status"):
+                with lock:
+                    stats["refused"] += 1
+                self.send_response(int(m["status"]))
+                if m.get("retry_after") is not None:
+                    self.send_header("Retry-After", str(m["retry_after"]))
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+                return
+        with lock:
+            busy = capacity and stats["inflight"] >= capacity
+            if busy:
+                stats["busy"] += 1
+            else:
+                stats["inflight"] += 1
+                stats["max_inflight"] = max(stats["max_inflight"],
+                                            stats["inflight"])
+        if busy:
+            return self.reply(503, b'{"error":"busy"}')
+        try:
+            if service_s:
+                time.sleep(service_s)  # the intake's work on the request
+            self.accept(raw, t)
+        finally:
+            # Before the answer: the client may send again at once.
+            with lock:
+                stats["inflight"] -= 1
+        self.reply(202, b"{}")
+
+    def accept(self, raw, t):
         data = raw
         if self.headers.get("Content-Encoding") == "gzip":
             data = zlib.decompress(raw, 47)
+        elif self.headers.get("Content-Encoding") == "zstd":
+            import zstandard  # Debian: python3-zstandard
+            data = zstandard.ZstdDecompressor().decompress(raw)
         # An entry is an object with a "message" key; NDJSON or an array.
         entries = data.count(b'{"message":')
+        if track is not None:
+            seen = [(int(w), int(s)) for w, s in TOKEN.findall(data)]
+            with lock:
+                for w, s in seen:
+                    t = track.setdefault(w, [bytearray(1 << 20), 0, -1])
+                    if s // 8 >= len(t[0]):
+                        t[0].extend(bytearray(max(len(t[0]), s // 8 + 1)))
+                    if t[0][s // 8] & (1 << (s % 8)):
+                        t[1] += 1
+                    t[0][s // 8] |= 1 << (s % 8)
+                    t[2] = max(t[2], s)
         now = time.monotonic()
         with lock:
             stats["requests"] += 1
@@ -93,13 +167,30 @@ class Handler(http.server.BaseHTTPRequestHandler):
             stats["last"] = now
             if stats["up_at"] and not stats["first_ok_after_up"]:
                 stats["first_ok_after_up"] = t
-        self.reply(202, b"{}")
+
+
+def track_report():
+    """Per writer: the highest seq seen, how many below it are missing,
+    and how many arrived more than once."""
+    out = {}
+    for w, (bits, dups, top) in track.items():
+        have = sum(bin(b).count("1") for b in bits)
+        out[str(w)] = {"max": top, "seen": have, "dups": dups,
+                       "missing_below_max": top + 1 - have}
+    return out
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port-file", required=True)
+    ap.add_argument("--capacity", type=int, default=0)
+    ap.add_argument("--service-ms", type=float, default=0)
+    ap.add_argument("--track", action="store_true")
     a = ap.parse_args()
+    global capacity, service_s, track
+    if a.track:
+        track = {}
+    capacity, service_s = a.capacity, a.service_ms / 1000.0
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     srv.daemon_threads = True
     tmp = a.port_file + ".tmp"

@@ -7,7 +7,8 @@ clang libclang-rt-dev
 libcurl4-openssl-dev libjansson-dev libev-dev libyaml-dev zlib1g-dev check
 python3 procps curl logrotate mandoc clang-format libsystemd-dev systemd
 openssl
-libmicrohttpd-dev python3-prometheus-client"
+libmicrohttpd-dev python3-prometheus-client
+libdeflate-dev libzstd-dev python3-zstandard"
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 $SUDO apt-get update

@@ -160,12 +160,15 @@ batcher_main(void *arg)
 			deadline = LS_FOREVER;
 		}
 	}
-	if (err == EPIPE && batch != NULL) {
-		emit(b, batch); /* the drain: flush what is left */
-		batch = NULL;
+	/* Drained: flush what is left. Cancelled: leave it in the output
+	 * queue too, where a reload may still hand it on (pipeline.c). */
+	if (carry != NULL) {
+		if (batch == NULL)
+			batch = ls_batch_new(1);
+		ls_batch_add(batch, carry, carry_size);
 	}
-	ls_batch_free(batch);
-	ls_record_unref(carry);
+	if (batch != NULL)
+		emit(b, batch);
 	ls_queue_close(b->out);
 	if (b->exit_cb != NULL)
 		b->exit_cb(b->exit_arg);

@@ -178,6 +178,7 @@ enum {
 	D_ON_FULL,
 	D_MAX_BUFFER_BYTES,
 	D_HEALTH_WINDOW,
+	D_ADAPTIVE,
 	D_NKEYS
 };
 static const char *const dest_keys[] = {
@@ -200,6 +201,7 @@ static const char *const dest_keys[] = {
 	[D_ON_FULL] = "on_full",
 	[D_MAX_BUFFER_BYTES] = "max_buffer_bytes",
 	[D_HEALTH_WINDOW] = "health_window",
+	[D_ADAPTIVE] = "adaptive_concurrency",
 	[D_NKEYS] = NULL,
 };
 
@@ -243,8 +245,10 @@ static const char *const type_names[]
     = { [LS_DEST_DATADOG] = "datadog", [LS_DEST_HTTP] = "http", NULL };
 static const char *const format_names[]
     = { [LS_FORMAT_JSON] = "json", [LS_FORMAT_NDJSON] = "ndjson", NULL };
-static const char *const compression_names[]
-    = { [LS_COMPRESS_GZIP] = "gzip", [LS_COMPRESS_NONE] = "none", NULL };
+static const char *const compression_names[] = { [LS_COMPRESS_GZIP] = "gzip",
+	[LS_COMPRESS_NONE] = "none",
+	[LS_COMPRESS_ZSTD] = "zstd",
+	NULL };
 static const char *const on_full_names[] = {
 	[LS_ON_FULL_BLOCK] = "block",
 	[LS_ON_FULL_DROP_NEWEST] = "drop_newest",
@@ -1036,6 +1040,8 @@ parse_source(struct parse *p, yaml_node_t *n, size_t idx,
 			strcat(src->ddtags, src->tags[i]);
 		}
 	}
+	src->labels
+	    = ls_labels_intern(src->service, src->ddsource, src->ddtags);
 	get_severity(&s, S_DEFAULT_SEVERITY, &src->default_severity);
 	if (get_enum(&s, S_START_AT, start_at_names, &e) == 1)
 		src->start_at = (enum ls_start_at)e;
@@ -1165,11 +1171,19 @@ parse_dest(struct parse *p, yaml_node_t *n, size_t idx, struct ls_conf_dest *d,
 	d->max_connections = d->workers;
 	if (get_int(&s, D_MAX_CONNECTIONS, &v, 1, 256) == 1)
 		d->max_connections = (unsigned)v;
+	get_bool(&s, D_ADAPTIVE, &d->adaptive_concurrency);
 	parse_batch(p, &s, d, dd);
 	if (get_enum(&s, D_COMPRESSION, compression_names, &e) == 1)
 		d->compression = (enum ls_compression)e;
-	if (get_int(&s, D_COMPRESSION_LEVEL, &v, 1, 9) == 1)
+	/* gzip (libdeflate) goes to 12, zstd to 19. */
+	if (get_int(&s, D_COMPRESSION_LEVEL, &v, 1, 19) == 1) {
 		d->compression_level = (int)v;
+		if (d->compression != LS_COMPRESS_ZSTD && v > 12)
+			perr(p, &s.val[D_COMPRESSION_LEVEL]->start_mark,
+			    "%s.compression_level: %lld is above 12, the most "
+			    "for gzip",
+			    s.where, v);
+	}
 	get_duration(&s, D_TIMEOUT, &d->timeout_ms, 1);
 	parse_retry(p, &s, d);
 	/* Datadog keeps at most 1 MB of one log; more is cut. */
@@ -1502,10 +1516,11 @@ load(const char *name, const char *text, size_t len, FILE *errf)
 	struct ls_conf *c;
 
 	c = xcalloc(1, sizeof *c);
+	atomic_init(&c->refs, 1);
 	c->path = xstrdup(name);
 	c->state_dir = xstrdup(LS_STATE_DIR);
 	c->shutdown_timeout_ms = 20000;
-	c->max_buffer_bytes = 64 * MiB;
+	c->max_buffer_bytes = 32 * MiB;
 	c->scan_interval_ms = 10000;
 	c->poll_interval_ms = 1000;
 	c->checkpoint_interval_ms = 1000;
@@ -1620,7 +1635,7 @@ ls_conf_free(struct ls_conf *c)
 	struct ls_conf_dest *d;
 	size_t i;
 
-	if (c == NULL)
+	if (c == NULL || atomic_fetch_sub(&c->refs, 1) != 1)
 		return;
 	for (i = 0; i < c->nsources; i++) {
 		src = &c->sources[i];
@@ -1776,6 +1791,48 @@ ls_conf_parse_size(const char *s, uint64_t *bytes)
 		return scale(whole, frac, units[i].mult, UINT64_MAX, bytes);
 	}
 	return -1;
+}
+
+struct ls_conf *
+ls_conf_ref(struct ls_conf *c)
+{
+	atomic_fetch_add(&c->refs, 1);
+	return c;
+}
+
+static int
+str_same(const char *a, const char *b)
+{
+	return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
+}
+
+int
+ls_conf_dest_same(const struct ls_conf *a, const struct ls_conf_dest *x,
+    const struct ls_conf *b, const struct ls_conf_dest *y)
+{
+	/* Every field, and what the destination takes from the top level:
+	 * the hostname it sends, and the buffer that bounds drop_newest. */
+	return str_same(x->name, y->name) && x->type == y->type
+	    && x->format == y->format && str_same(x->url, y->url)
+	    && str_same(x->api_key, y->api_key) && x->workers == y->workers
+	    && x->max_connections == y->max_connections
+	    && x->adaptive_concurrency == y->adaptive_concurrency
+	    && x->batch_max_entries == y->batch_max_entries
+	    && x->batch_max_bytes == y->batch_max_bytes
+	    && x->batch_max_wait_ms == y->batch_max_wait_ms
+	    && x->compression == y->compression
+	    && x->compression_level == y->compression_level
+	    && x->timeout_ms == y->timeout_ms
+	    && x->retry_initial_ms == y->retry_initial_ms
+	    && x->retry_max_ms == y->retry_max_ms
+	    && x->retry_probe_ms == y->retry_probe_ms
+	    && x->max_entry_bytes == y->max_entry_bytes
+	    && x->tls_verify == y->tls_verify && x->on_full == y->on_full
+	    && x->max_buffer_bytes == y->max_buffer_bytes
+	    && str_same(x->ca_file, y->ca_file)
+	    && str_same(a->hostname, b->hostname)
+	    && (x->on_full != LS_ON_FULL_DROP_NEWEST || x->max_buffer_bytes != 0
+		|| a->max_buffer_bytes == b->max_buffer_bytes);
 }
 
 int

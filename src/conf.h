@@ -12,10 +12,12 @@
 #ifndef LS_CONF_H
 #define LS_CONF_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
+#include "labels.h"
 #include "log.h"
 #include "severity.h"
 
@@ -27,7 +29,11 @@
 
 enum ls_dest_type { LS_DEST_DATADOG = 0, LS_DEST_HTTP };
 enum ls_format { LS_FORMAT_JSON = 0, LS_FORMAT_NDJSON };
-enum ls_compression { LS_COMPRESS_GZIP = 0, LS_COMPRESS_NONE };
+enum ls_compression {
+	LS_COMPRESS_GZIP = 0,
+	LS_COMPRESS_NONE,
+	LS_COMPRESS_ZSTD
+};
 enum ls_start_at { LS_START_BEGINNING = 0, LS_START_END };
 /* What a destination does once it holds its max_buffer_bytes. */
 enum ls_on_full { LS_ON_FULL_BLOCK = 0, LS_ON_FULL_DROP_NEWEST };
@@ -41,6 +47,7 @@ struct ls_conf_source {
 	char **tags;
 	size_t ntags;
 	char *ddtags; /* tags joined with ',' (NULL when none) */
+	const struct ls_labels *labels; /* the three above, interned */
 	enum ls_severity default_severity;
 	enum ls_start_at start_at;
 	size_t max_line_bytes;
@@ -58,6 +65,7 @@ struct ls_conf_dest {
 	char *api_key; /* secret: never log; NULL when none */
 	unsigned workers;
 	unsigned max_connections;
+	int adaptive_concurrency; /* 1: between 1 and max_connections (aimd) */
 	size_t batch_max_entries;
 	size_t batch_max_bytes; /* uncompressed */
 	int64_t batch_max_wait_ms;
@@ -78,6 +86,7 @@ struct ls_conf_dest {
 };
 
 struct ls_conf {
+	atomic_uint refs; /* ls_conf_ref(); the last ls_conf_free() frees */
 	char *path;
 	char *state_dir;
 	char *hostname;
@@ -112,8 +121,16 @@ struct ls_conf *ls_conf_load(const char *path, FILE *errf);
 /* The same from a string (tests); name is used in messages. */
 struct ls_conf *ls_conf_load_string(
     const char *name, const char *yaml, FILE *errf);
-/* Frees it, clearing the API keys first. NULL is a no-op. */
+/* Takes a reference: a reload keeps an old config alive while parts of
+ * the pipeline made from it still run. Returns c. */
+struct ls_conf *ls_conf_ref(struct ls_conf *);
+/* Drops a reference; the last one frees it, clearing the API keys first.
+ * NULL is a no-op. */
 void ls_conf_free(struct ls_conf *);
+/* Non-zero when destination x of a and y of b would behave the same (a
+ * reload keeps such a destination running, queues and all). */
+int ls_conf_dest_same(const struct ls_conf *a, const struct ls_conf_dest *x,
+    const struct ls_conf *b, const struct ls_conf_dest *y);
 
 /* Parses "500ms", "10s", "2m", "1h", "1.5s" into milliseconds: 0 or -1. */
 int ls_conf_parse_duration(const char *, int64_t *ms);

@@ -19,8 +19,6 @@
 #include <stdint.h>
 #include <string.h>
 
-#include <zlib.h>
-
 #include "buf.h"
 #include "encode.h"
 #include "log.h"
@@ -191,7 +189,7 @@ escaped_len(const char *s)
 size_t
 ls_encode_estimate(const struct ls_record *r, const char *hostname)
 {
-	const struct ls_conf_source *src = r->src;
+	const struct ls_labels *src = r->labels;
 	size_t n;
 
 	/* {"message":"",  "status":"emergency",  "timestamp":<20>,
@@ -242,7 +240,7 @@ static void
 encode_one(struct ls_buf *out, const char *hostname, const struct ls_record *r,
     size_t max_msg)
 {
-	const struct ls_conf_source *src = r->src;
+	const struct ls_labels *src = r->labels;
 	size_t len = r->len, k;
 	const unsigned char *p;
 
@@ -301,63 +299,4 @@ ls_encode_batch(struct ls_buf *out, enum ls_format fmt, const char *hostname,
 		encode_one(out, hostname, recs[i], max_msg);
 	}
 	ls_buf_putc(out, ']');
-}
-
-int
-ls_gzip(struct ls_buf *out, const void *in, size_t len, int level)
-{
-	z_stream zs;
-	size_t left = len, chunk;
-	int rc, flush;
-
-	ls_buf_reset(out);
-	memset(&zs, 0, sizeof zs);
-	if (level < 1 || level > 9) {
-		log_warnx("gzip: bad level %d", level);
-		errno = EINVAL;
-		return -1;
-	}
-	/* 15 + 16: a gzip header and trailer around a 32 KiB window. */
-	rc = deflateInit2(
-	    &zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
-	if (rc != Z_OK) {
-		log_warnx("gzip: deflateInit2: %s", zs.msg ? zs.msg : "error");
-		errno = rc == Z_MEM_ERROR ? ENOMEM : EINVAL;
-		return -1;
-	}
-	/* deflateBound is enough for a single Z_FINISH; the loop below
-	 * still grows the buffer rather than trust it. */
-	ls_buf_reserve(out, deflateBound(&zs, (uLong)len));
-	zs.next_in = (Bytef *)(uintptr_t)in;
-	do {
-		/* avail_in is an unsigned int: feed huge inputs in parts. */
-		if (zs.avail_in == 0 && left > 0) {
-			chunk = left > UINT_MAX ? UINT_MAX : left;
-			zs.avail_in = (uInt)chunk;
-			left -= chunk;
-		}
-		flush = left == 0 ? Z_FINISH : Z_NO_FLUSH;
-		if (out->cap - out->len <= 64)
-			ls_buf_reserve(out, out->cap);
-		chunk = out->cap - out->len - 1; /* room for buf's NUL */
-		if (chunk > UINT_MAX)
-			chunk = UINT_MAX;
-		zs.next_out = (Bytef *)out->data + out->len;
-		zs.avail_out = (uInt)chunk;
-		rc = deflate(&zs, flush);
-		out->len += chunk - zs.avail_out;
-		/* Z_BUF_ERROR with room left means no progress is possible:
-		 * an error, not a reason to go round again. */
-		if (rc == Z_BUF_ERROR && zs.avail_out != 0)
-			break;
-	} while (rc == Z_OK || rc == Z_BUF_ERROR);
-	out->data[out->len] = '\0';
-	deflateEnd(&zs);
-	if (rc != Z_STREAM_END) {
-		log_warnx("gzip: deflate: %s", zs.msg ? zs.msg : "error");
-		ls_buf_reset(out);
-		errno = EIO;
-		return -1;
-	}
-	return 0;
 }

@@ -33,8 +33,5 @@ size_t ls_encode_estimate(const struct ls_record *, const char *hostname);
  */
 void ls_encode_batch(struct ls_buf *out, enum ls_format, const char *hostname,
     struct ls_record *const *recs, size_t n, size_t max_msg);
-/* Gzips in[0..len) into out (replacing its contents) at level 1-9. 0, or
- * -1 on a zlib error. */
-int ls_gzip(struct ls_buf *out, const void *in, size_t len, int level);
 
 #endif

@@ -63,6 +63,8 @@ struct daemon {
 	ev_timer deadline_w;
 	ev_timer summary_w;
 	ev_async done_w;
+	ev_async poll_w; /* the pipeline has retiring work (a reload) */
+	ev_timer retire_w; /* and its deadlines, every second */
 	int stopping;
 	int tty; /* stderr is a terminal */
 	int64_t stop_started_ms;
@@ -135,10 +137,96 @@ stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	ev_timer_start(loop, &d->deadline_w);
 }
 
+static size_t raise_nofile(size_t want);
+
+/* Moves retiring destinations along (a reload's). */
+static void
+poll_pipeline(struct daemon *d)
+{
+	if (ls_pipeline_poll(d->pipeline))
+		ev_timer_again(d->loop, &d->retire_w);
+	else
+		ev_timer_stop(d->loop, &d->retire_w);
+}
+
+static void
+poll_async_cb(struct ev_loop *loop, ev_async *w, int revents)
+{
+	poll_pipeline(w->data);
+}
+
+static void
+retire_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	poll_pipeline(w->data);
+}
+
+/* From any pipeline thread: only a wakeup. */
+static void
+pipeline_wake_cb(void *arg)
+{
+	struct daemon *d = arg;
+
+	ev_async_send(d->loop, &d->poll_w);
+}
+
+/*
+ * SIGHUP: reload. The file is parsed and checked whole first: a bad one
+ * changes nothing (its errors are logged). A good one replaces the running
+ * config part by part, on this thread: destinations and routes (unchanged
+ * destinations keep running; pipeline.c), the per-source counters, then
+ * the sources. Every thread keeps a reference to the config its part was
+ * made from, so the old one is freed only when its last user is gone.
+ */
 static void
 hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
-	log_notice("SIGHUP: reloading is not supported yet; ignored");
+	struct daemon *d = w->data;
+	struct ls_conf *c;
+	char *errs = NULL, *line, *save;
+	size_t errlen = 0;
+	FILE *errf;
+
+	if (d->stopping) {
+		log_notice("SIGHUP while draining: ignored");
+		return;
+	}
+	(void)ls_notify_reloading();
+	log_notice("SIGHUP: reloading %s", d->conf->path);
+	if ((errf = open_memstream(&errs, &errlen)) == NULL)
+		fatal("open_memstream");
+	c = ls_conf_load(d->conf->path, errf);
+	fclose(errf);
+	for (line = strtok_r(errs, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save))
+		log_warnx("%s", line);
+	free(errs);
+	if (c == NULL) {
+		log_warnx("reload failed: still running the previous "
+			  "configuration");
+		(void)ls_notify_ready();
+		return;
+	}
+	if (strcmp(c->state_dir, d->conf->state_dir) != 0
+	    || c->max_buffer_bytes != d->conf->max_buffer_bytes)
+		log_notice("state_dir and max_buffer_bytes keep their values "
+			   "until a restart");
+	c->max_open_files = raise_nofile(c->max_open_files);
+	if (ls_pipeline_reload(d->pipeline, c) != 0) {
+		log_warnx("reload failed: still running the previous "
+			  "configuration");
+		ls_conf_free(c);
+		(void)ls_notify_ready();
+		return;
+	}
+	ls_metrics_set_sources(d->m, d->conf, c);
+	ls_tailer_reload(d->tailer, c);
+	ls_conf_free(d->conf);
+	d->conf = c;
+	poll_pipeline(d);
+	log_notice(
+	    "reloaded: %zu sources, %zu destinations", c->nsources, c->ndests);
+	(void)ls_notify_ready();
 }
 
 static void
@@ -213,7 +301,7 @@ notify_pulse_cb(uint64_t *done, uint64_t *waiting, void *arg)
 
 	*done = LS_LOAD(d->m->unrouted);
 	for (i = 0; i < d->m->ndests; i++)
-		*done += LS_LOAD(d->m->dest[i].routed);
+		*done += LS_LOAD(d->m->dest[i]->routed);
 	*waiting = ls_queue_len(ls_pipeline_input(d->pipeline));
 	return 0;
 }
@@ -244,7 +332,7 @@ final_report(struct daemon *d)
 	    (unsigned long long)LS_LOAD(d->m->removed_unread_bytes),
 	    (unsigned long long)LS_LOAD(d->m->checkpoint_errors));
 	for (i = 0; i < d->conf->ndests; i++) {
-		dm = &d->m->dest[i];
+		dm = d->m->dest[i];
 		sent = LS_LOAD(dm->sent);
 		dropped = ls_metrics_dropped(dm);
 		log_notice("destination %s: sent=%llu dropped=%llu unsent=%llu "
@@ -361,6 +449,9 @@ main(int argc, char *argv[])
 	if (curl_global_init(CURL_GLOBAL_ALL) != 0)
 		fatalx("curl_global_init failed");
 	signal(SIGPIPE, SIG_IGN);
+	/* A file size limit (RLIMIT_FSIZE) must fail the checkpoint's write
+	 * with EFBIG, which is logged and retried, not kill the daemon. */
+	signal(SIGXFSZ, SIG_IGN);
 	/* Only the loop thread takes signals: block them before any thread
 	 * starts (threads inherit the mask), unblock them here afterwards. */
 	sigemptyset(&sigs);
@@ -391,8 +482,14 @@ main(int argc, char *argv[])
 	}
 	d.acks = ls_acks_new(d.loop, ack_cb, &d);
 	ls_acks_start(d.acks);
-	if ((d.pipeline = ls_pipeline_new(
-		 d.conf, d.acks, d.m, d.root, pipeline_done_cb, &d))
+	ev_async_init(&d.poll_w, poll_async_cb);
+	d.poll_w.data = &d;
+	ev_async_start(d.loop, &d.poll_w);
+	ev_init(&d.retire_w, retire_timer_cb);
+	d.retire_w.repeat = 1.0;
+	d.retire_w.data = &d;
+	if ((d.pipeline = ls_pipeline_new(d.conf, d.acks, d.m, d.root,
+		 pipeline_done_cb, pipeline_wake_cb, &d))
 		== NULL
 	    || ls_pipeline_start(d.pipeline) != 0) {
 		log_warnx("cannot start the pipeline");

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "ctx.h"
@@ -29,11 +30,14 @@ ls_metrics_new(size_t ndests, size_t nsources)
 {
 	struct ls_metrics *m;
 	struct timespec ts;
+	size_t i;
 
 	/* calloc'd atomics start at zero, as atomic_init would set them. */
 	m = xcalloc(1, sizeof *m);
 	m->ndests = ndests;
 	m->dest = xcalloc(ndests ? ndests : 1, sizeof *m->dest);
+	for (i = 0; i < ndests; i++)
+		m->dest[i] = ls_dest_metrics_new();
 	m->nsources = nsources;
 	m->backlog_ms = xcalloc(nsources ? nsources : 1, sizeof *m->backlog_ms);
 	/* One spare slot counts lines of no known source (tailer.c). */
@@ -50,6 +54,7 @@ ls_metrics_free(struct ls_metrics *m)
 {
 	if (m == NULL)
 		return;
+	ls_metrics_set_dests(m, NULL, 0);
 	free(m->dest);
 	free(m->backlog_ms);
 	free(m->source_lines);
@@ -136,6 +141,76 @@ ls_metrics_paused_ms(struct ls_metrics *m, int64_t now_ms)
 	return LS_LOAD(m->paused_ms) + (since != 0 ? now_ms - since : 0);
 }
 
+/* new's per-source array of counters, carried over from old's by name. */
+#define REMAP(field, type)                                                     \
+	do {                                                                   \
+		type *a = xcalloc(new->nsources + 1, sizeof *a);               \
+		for (i = 0; i < new->nsources; i++)                            \
+			for (k = 0; k < old->nsources && k < m->nsources; k++) \
+				if (strcmp(old->sources[k].name,               \
+					new->sources[i].name)                  \
+				    == 0)                                      \
+					atomic_init(                           \
+					    &a[i], LS_LOAD(m->field[k]));      \
+		free(m->field);                                                \
+		m->field = a;                                                  \
+	} while (0)
+
+void
+ls_metrics_set_sources(
+    struct ls_metrics *m, const struct ls_conf *old, const struct ls_conf *new)
+{
+	size_t i, k;
+
+	REMAP(backlog_ms, atomic_int_fast64_t);
+	REMAP(source_lines, atomic_uint_fast64_t);
+	REMAP(source_bytes, atomic_uint_fast64_t);
+	m->nsources = new->nsources;
+}
+#undef REMAP
+
+struct ls_dest_metrics *
+ls_dest_metrics_new(void)
+{
+	struct ls_dest_metrics *dm;
+
+	dm = xcalloc(1, sizeof *dm);
+	atomic_init(&dm->refs, 1);
+	return dm;
+}
+
+struct ls_dest_metrics *
+ls_dest_metrics_ref(struct ls_dest_metrics *dm)
+{
+	atomic_fetch_add(&dm->refs, 1);
+	return dm;
+}
+
+void
+ls_dest_metrics_unref(struct ls_dest_metrics *dm)
+{
+	if (dm != NULL && atomic_fetch_sub(&dm->refs, 1) == 1)
+		free(dm);
+}
+
+void
+ls_metrics_set_dests(
+    struct ls_metrics *m, struct ls_dest_metrics *const *dest, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		ls_dest_metrics_ref(dest[i]);
+	for (i = 0; i < m->ndests; i++)
+		ls_dest_metrics_unref(m->dest[i]);
+	if (n > 0) {
+		m->dest = xreallocarray(m->dest, n, sizeof *m->dest);
+		for (i = 0; i < n; i++)
+			m->dest[i] = dest[i];
+	}
+	m->ndests = n;
+}
+
 uint64_t
 ls_metrics_dropped(struct ls_dest_metrics *dm)
 {
@@ -159,7 +234,7 @@ ls_metrics_summary(
 	ls_buf_printf(
 	    out, "read %llu", (unsigned long long)LS_LOAD(m->lines_read));
 	for (d = 0; d < m->ndests; d++) {
-		dm = &m->dest[d];
+		dm = m->dest[d];
 		ls_buf_printf(out, " | %s: sent %llu", conf->dests[d].name,
 		    (unsigned long long)LS_LOAD(dm->sent));
 		for (s = 0; s < LS_SEV_COUNT; s++) {

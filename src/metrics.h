@@ -22,6 +22,7 @@ enum ls_drop_reason {
 	LS_DROP_REJECTED = 0, /* the intake answered 400 (or another 4xx) */
 	LS_DROP_OVERSIZE, /* 413 even for a single, cut-down entry */
 	LS_DROP_FULL, /* on_full: drop_newest, at its max_buffer_bytes */
+	LS_DROP_RELOAD, /* removed by a reload before it could send them */
 	LS_DROP_COUNT
 };
 
@@ -47,7 +48,14 @@ enum ls_code {
 #define LS_LATENCY_NBUCKETS 12
 extern const double ls_latency_bounds[LS_LATENCY_NBUCKETS];
 
+/*
+ * One destination's counters. Shared, through a reference count, by every
+ * instance of the destination of that name: a reload that changes a
+ * destination starts a new instance that keeps counting where the old one
+ * left off, while the old one finishes.
+ */
 struct ls_dest_metrics {
+	atomic_uint refs;
 	atomic_uint_fast64_t routed;
 	atomic_uint_fast64_t sent;
 	atomic_uint_fast64_t sent_by_sev[LS_SEV_COUNT];
@@ -57,6 +65,9 @@ struct ls_dest_metrics {
 	atomic_uint_fast64_t retries;
 	atomic_uint_fast64_t splits; /* 413 answers split in two */
 	atomic_uint_fast64_t in_flight;
+	/* Requests allowed in flight now: max_connections, or what adaptive
+	 * concurrency allows. */
+	atomic_uint_fast64_t concurrency_limit;
 	/* Bytes of records routed here and not yet done here (the router
 	 * adds, the sender subtracts): what on_full weighs. */
 	atomic_uint_fast64_t held_bytes;
@@ -97,8 +108,10 @@ struct ls_metrics {
 	atomic_int_fast64_t paused_since_ms;
 	int64_t start_ms; /* ls_now_ms() at ls_metrics_new() */
 	int64_t start_wall_ms; /* the same in wall-clock time */
+	/* The destinations of the running config, in its order (a reload
+	 * replaces the array; main thread only). */
 	size_t ndests;
-	struct ls_dest_metrics *dest; /* ndests of them */
+	struct ls_dest_metrics **dest;
 	size_t nsources;
 	/* Per source, the age of its oldest line not yet done everywhere
 	 * (0: none), refreshed by the tailer. */
@@ -110,6 +123,19 @@ struct ls_metrics {
 
 struct ls_metrics *ls_metrics_new(size_t ndests, size_t nsources);
 void ls_metrics_free(struct ls_metrics *);
+/* The per-source counters follow a reload from old's sources to new's:
+ * kept by name, zero for new sources. Main thread (their only writer). */
+void ls_metrics_set_sources(
+    struct ls_metrics *, const struct ls_conf *old, const struct ls_conf *new);
+/* A destination's counters, all zero, with one reference. */
+struct ls_dest_metrics *ls_dest_metrics_new(void);
+struct ls_dest_metrics *ls_dest_metrics_ref(struct ls_dest_metrics *);
+/* Drops a reference; the last frees. NULL is a no-op. */
+void ls_dest_metrics_unref(struct ls_dest_metrics *);
+/* Makes dest[0..n-1] (references taken) the running destinations'
+ * counters, dropping the previous ones. Main thread. */
+void ls_metrics_set_dests(
+    struct ls_metrics *, struct ls_dest_metrics *const *dest, size_t n);
 
 /* Adds n to a counter; relaxed, as nothing is ordered by a counter. */
 #define LS_COUNT(c, n)                                                         \

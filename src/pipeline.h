@@ -13,7 +13,10 @@
  * fires, from the last thread to exit, when every stage has ended, so the
  * main loop can wait for the drain without blocking.
  *
- * Threading: new/start/drain/join/free from the main thread.
+ * ls_pipeline_reload() swaps in a new config's destinations and routes
+ * without losing or doubling a line: pipeline.c tells how.
+ *
+ * Threading: new/start/reload/poll/drain/join/free from the main thread.
  */
 #ifndef LS_PIPELINE_H
 #define LS_PIPELINE_H
@@ -26,15 +29,25 @@
 
 struct ls_pipeline;
 
-/* Borrows conf, acks (may be NULL), metrics and root, which must outlive
- * it. */
-struct ls_pipeline *ls_pipeline_new(const struct ls_conf *, struct ls_acks *,
+/* A pipeline for conf (a reference is taken) counting into metrics, which
+ * must have been made for conf. Borrows acks (may be NULL), metrics and
+ * root, which must outlive it. done_cb: every thread has ended (the drain
+ * is over). wake_cb: ls_pipeline_poll() has work. Both come from any
+ * thread and must not block. */
+struct ls_pipeline *ls_pipeline_new(struct ls_conf *, struct ls_acks *,
     struct ls_metrics *, struct ls_ctx *root, void (*done_cb)(void *),
-    void *arg);
+    void (*wake_cb)(void *), void *arg);
 /* Starts every thread. 0, or -1 (what started is stopped again). */
 int ls_pipeline_start(struct ls_pipeline *) LS_WARN_UNUSED;
 /* The ingest queue: the tailer pushes records here. */
 struct ls_queue *ls_pipeline_input(struct ls_pipeline *);
+/* Runs conf's destinations and routes from now on (a reference is
+ * taken): unchanged destinations keep running, changed and removed ones
+ * retire. 0, or -1 (logged) with the old config still running. */
+int ls_pipeline_reload(struct ls_pipeline *, struct ls_conf *);
+/* Moves retiring destinations along; call on wake_cb and at least every
+ * second while it returns non-zero (some are still retiring). */
+int ls_pipeline_poll(struct ls_pipeline *);
 /* Begins the drain: no more input. Does not wait. */
 void ls_pipeline_drain(struct ls_pipeline *);
 /* Waits for every thread (after the drain, or a cancel of root). */

@@ -68,7 +68,7 @@ ls_record_new(const struct ls_conf_source *src, struct ls_budget *budget,
 	r->seq = 0;
 	r->severity = (uint8_t)sev;
 	r->flags = 0;
-	r->src = src;
+	r->labels = src != NULL ? src->labels : NULL;
 	r->budget = budget;
 	r->offset = offset;
 	r->time_ms = time_ms;

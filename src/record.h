@@ -32,13 +32,16 @@ struct ls_budget {
 };
 
 #define LS_REC_TRUNCATED 0x01
+/* Not a line: a mark in the stream where a new routing table takes
+ * effect (router.h). */
+#define LS_REC_BARRIER 0x02
 
 struct ls_record {
 	atomic_uint refs;
 	atomic_uint pending; /* destinations not done with it (acks.c) */
 	uint8_t severity; /* enum ls_severity */
 	uint8_t flags; /* LS_REC_* */
-	const struct ls_conf_source *src; /* borrowed; outlives the record */
+	const struct ls_labels *labels; /* interned: outlive any config */
 	struct ls_budget *budget;
 	void *owner; /* the tailer's file; touched on the main thread only */
 	uint64_t seq; /* the record's number in its file (offtrack.c) */
@@ -56,7 +59,7 @@ void ls_budget_init(
 int ls_budget_should_pause(struct ls_budget *);
 
 /* A new record holding a copy of msg, with one reference, charged to
- * budget (may be NULL). */
+ * budget (may be NULL), carrying src's labels (src may be NULL: none). */
 struct ls_record *ls_record_new(const struct ls_conf_source *src,
     struct ls_budget *budget, const char *msg, size_t len, enum ls_severity sev,
     uint64_t offset, int64_t time_ms);

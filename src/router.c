@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "log.h"
@@ -20,51 +21,108 @@
 
 struct ls_router {
 	struct ls_queue *in;
-	struct ls_queue **outs;
-	size_t nouts;
-	const uint64_t *route;
-	const uint64_t *shed_limit;
-	uint64_t waited; /* the destinations the checkpoint waits for */
+	struct ls_route_table *table; /* the router thread's own */
+	_Atomic(struct ls_route_table *) next; /* parked until the barrier */
+	atomic_uint gen; /* table->gen, for other threads */
 	struct ls_acks *acks;
 	struct ls_metrics *m;
 	struct ls_ctx *ctx;
+	void (*adopted_cb)(unsigned, void *);
 	void (*exit_cb)(void *);
 	void *arg;
 	pthread_t thread;
 	int running;
+	uint64_t waited; /* the table's on_full: block destinations */
+	/* Per destination, what this pass routes there (the thread's). */
+	struct ls_record **out;
+	size_t *nout;
 };
 
+struct ls_route_table *
+ls_route_table_new(unsigned gen, size_t nouts)
+{
+	struct ls_route_table *t;
+
+	t = xcalloc(1, sizeof *t);
+	t->gen = gen;
+	t->nouts = nouts;
+	t->outs = xcalloc(nouts ? nouts : 1, sizeof *t->outs);
+	t->m = xcalloc(nouts ? nouts : 1, sizeof *t->m);
+	t->shed_limit = xcalloc(nouts ? nouts : 1, sizeof *t->shed_limit);
+	return t;
+}
+
+void
+ls_route_table_free(struct ls_route_table *t)
+{
+	if (t == NULL)
+		return;
+	free(t->outs);
+	free(t->m);
+	free(t->shed_limit);
+	free(t);
+}
+
+/* Sizes the per-destination buffers for the table in use, and finds the
+ * destinations the checkpoint waits for. */
+static void
+size_buffers(struct ls_router *r)
+{
+	size_t n = r->table->nouts ? r->table->nouts : 1, d;
+
+	r->waited = 0;
+	for (d = 0; d < r->table->nouts; d++)
+		if (r->table->shed_limit[d] == 0)
+			r->waited |= (uint64_t)1 << d;
+	free(r->out);
+	free(r->nout);
+	r->out = xcalloc(n * ROUTER_BATCH, sizeof *r->out);
+	r->nout = xcalloc(n, sizeof *r->nout);
+}
+
 struct ls_router *
-ls_router_new(struct ls_queue *in, struct ls_queue **outs, size_t nouts,
-    const uint64_t *route, const uint64_t *shed_limit, struct ls_acks *acks,
-    struct ls_metrics *m, struct ls_ctx *parent, void (*exit_cb)(void *),
-    void *arg)
+ls_router_new(struct ls_queue *in, struct ls_route_table *table,
+    struct ls_acks *acks, struct ls_metrics *m, struct ls_ctx *parent,
+    void (*adopted_cb)(unsigned, void *), void (*exit_cb)(void *), void *arg)
 {
 	struct ls_router *r;
-	size_t d;
 
 	r = xcalloc(1, sizeof *r);
-	/* on_full: block destinations hold the checkpoint back until they
-	 * are done with a line; drop_newest ones are best effort and do
-	 * not. */
-	for (d = 0; d < nouts; d++)
-		if (shed_limit[d] == 0)
-			r->waited |= (uint64_t)1 << d;
 	r->in = in;
-	r->outs = outs;
-	r->nouts = nouts;
-	r->route = route;
-	r->shed_limit = shed_limit;
+	r->table = table;
+	atomic_init(&r->next, NULL);
+	atomic_init(&r->gen, table->gen);
 	r->acks = acks;
 	r->m = m;
 	r->ctx = ls_ctx_new(parent);
+	r->adopted_cb = adopted_cb;
 	r->exit_cb = exit_cb;
 	r->arg = arg;
+	size_buffers(r);
 	return r;
 }
 
+void
+ls_router_set_table(struct ls_router *r, struct ls_route_table *t)
+{
+	struct ls_record *barrier;
+
+	/* A table not adopted yet is replaced: its barrier adopts this. */
+	ls_route_table_free(atomic_exchange(&r->next, t));
+	barrier = ls_record_new(NULL, NULL, "", 0, LS_SEV_INFO, 0, 0);
+	barrier->flags |= LS_REC_BARRIER;
+	if (ls_queue_push(r->in, barrier, 0) != 0)
+		ls_record_unref(barrier); /* closed: the drain is under way */
+}
+
+unsigned
+ls_router_gen(struct ls_router *r)
+{
+	return atomic_load(&r->gen);
+}
+
 /* Pushes n records to one destination queue; a closed queue (cancelled
- * pipeline) gives them back, and they are released. */
+ * underneath) drops them. */
 static void
 deliver(struct ls_queue *q, struct ls_record **recs, size_t n)
 {
@@ -76,6 +134,37 @@ deliver(struct ls_queue *q, struct ls_record **recs, size_t n)
 		ls_record_unref(recs[i]);
 }
 
+static void
+deliver_all(struct ls_router *r)
+{
+	size_t d;
+
+	for (d = 0; d < r->table->nouts; d++) {
+		deliver(
+		    r->table->outs[d], &r->out[d * ROUTER_BATCH], r->nout[d]);
+		r->nout[d] = 0;
+	}
+}
+
+/* At a barrier: what is routed so far goes out by the old table, then the
+ * parked one (if any: a later set_table may have taken its place, and its
+ * own barrier finds nothing) takes over. */
+static void
+adopt(struct ls_router *r)
+{
+	struct ls_route_table *t;
+
+	if ((t = atomic_exchange(&r->next, NULL)) == NULL)
+		return;
+	deliver_all(r);
+	ls_route_table_free(r->table);
+	r->table = t;
+	size_buffers(r);
+	atomic_store(&r->gen, t->gen);
+	if (r->adopted_cb != NULL)
+		r->adopted_cb(t->gen, r->arg);
+}
+
 /*
  * Counts rec as routed to every destination of mask, and takes out of the
  * mask those with on_full: drop_newest that hold their limit already: the
@@ -83,19 +172,19 @@ deliver(struct ls_queue *q, struct ls_record **recs, size_t n)
  * while the others go on at full speed.
  */
 static uint64_t
-shed(struct ls_router *r, struct ls_record *rec, uint64_t mask)
+shed(struct ls_route_table *t, struct ls_record *rec, uint64_t mask)
 {
 	struct ls_dest_metrics *dm;
 	size_t d;
 
-	for (d = 0; d < r->nouts; d++) {
+	for (d = 0; d < t->nouts; d++) {
 		if ((mask & ((uint64_t)1 << d)) == 0)
 			continue;
-		dm = &r->m->dest[d];
+		dm = t->m[d];
 		LS_COUNT(dm->routed, 1);
-		if (r->shed_limit[d] == 0
+		if (t->shed_limit[d] == 0
 		    || LS_LOAD(dm->held_bytes) + ls_record_size(rec)
-			<= r->shed_limit[d])
+			<= t->shed_limit[d])
 			continue;
 		LS_COUNT(dm->dropped[LS_DROP_FULL], 1);
 		mask &= ~((uint64_t)1 << d);
@@ -103,59 +192,63 @@ shed(struct ls_router *r, struct ls_record *rec, uint64_t mask)
 	return mask;
 }
 
+static void
+route(struct ls_router *r, struct ls_record *rec)
+{
+	struct ls_route_table *t = r->table;
+	uint64_t mask, wait;
+	size_t d;
+
+	mask = t->route[rec->severity];
+	if (mask == 0)
+		LS_COUNT(r->m->unrouted, 1);
+	mask = shed(t, rec, mask);
+	/* Acknowledged when every on_full: block destination it goes to is
+	 * done with it; at once if there is none (routed nowhere, shed, or
+	 * only to best-effort drop_newest destinations): the checkpoint does
+	 * not wait for those. */
+	wait = mask & r->waited;
+	ls_record_set_pending(
+	    rec, wait ? (unsigned)__builtin_popcountll(wait) : 1);
+	if (wait == 0 && r->acks != NULL)
+		ls_acks_done(r->acks, &rec, 1);
+	for (d = 0; d < t->nouts; d++) {
+		if ((mask & ((uint64_t)1 << d)) == 0)
+			continue;
+		ls_record_ref(rec);
+		r->out[d * ROUTER_BATCH + r->nout[d]++] = rec;
+		LS_COUNT(t->m[d]->held_bytes, ls_record_size(rec));
+	}
+	/* The destinations hold their own references now. */
+	ls_record_unref(rec);
+}
+
 static void *
 router_main(void *arg)
 {
 	struct ls_router *r = arg;
-	struct ls_record *in[ROUTER_BATCH], **out;
-	size_t *nout, n, i, d;
-	uint64_t mask, wait;
+	struct ls_record *in[ROUTER_BATCH];
+	size_t n, i, d;
 
 	log_setname("router");
-	out = xcalloc(r->nouts * ROUTER_BATCH, sizeof *out);
-	nout = xcalloc(r->nouts, sizeof *nout);
 	for (;;) {
 		n = ls_queue_pop_many(
 		    r->in, r->ctx, LS_FOREVER, (void **)in, NULL, ROUTER_BATCH);
 		if (n == 0)
 			break; /* EPIPE: drained; ECANCELED: stopped */
 		for (i = 0; i < n; i++) {
-			mask = r->route[in[i]->severity];
-			if (mask == 0)
-				LS_COUNT(r->m->unrouted, 1);
-			mask = shed(r, in[i], mask);
-			/* Acknowledged when every on_full: block destination
-			 * it goes to is done with it; at once if there is
-			 * none (routed nowhere, shed, or only to best-effort
-			 * drop_newest destinations): the checkpoint does not
-			 * wait for those. */
-			wait = mask & r->waited;
-			ls_record_set_pending(in[i],
-			    wait ? (unsigned)__builtin_popcountll(wait) : 1);
-			if (wait == 0 && r->acks != NULL)
-				ls_acks_done(r->acks, &in[i], 1);
-			for (d = 0; d < r->nouts; d++) {
-				if ((mask & ((uint64_t)1 << d)) == 0)
-					continue;
-				ls_record_ref(in[i]);
-				out[d * ROUTER_BATCH + nout[d]++] = in[i];
-				LS_COUNT(r->m->dest[d].held_bytes,
-				    ls_record_size(in[i]));
-			}
-			/* The destinations hold their own references now. */
-			ls_record_unref(in[i]);
+			if (in[i]->flags & LS_REC_BARRIER) {
+				ls_record_unref(in[i]);
+				adopt(r);
+			} else
+				route(r, in[i]);
 		}
-		for (d = 0; d < r->nouts; d++) {
-			deliver(r->outs[d], &out[d * ROUTER_BATCH], nout[d]);
-			nout[d] = 0;
-		}
+		deliver_all(r);
 	}
 	if (errno == ECANCELED)
 		log_debug("cancelled");
-	for (d = 0; d < r->nouts; d++)
-		ls_queue_close(r->outs[d]);
-	free(out);
-	free(nout);
+	for (d = 0; d < r->table->nouts; d++)
+		ls_queue_close(r->table->outs[d]);
 	if (r->exit_cb != NULL)
 		r->exit_cb(r->arg);
 	return NULL;
@@ -194,5 +287,9 @@ ls_router_free(struct ls_router *r)
 		ls_router_join(r);
 	}
 	ls_ctx_free(r->ctx);
+	ls_route_table_free(r->table);
+	ls_route_table_free(atomic_exchange(&r->next, NULL));
+	free(r->out);
+	free(r->nout);
 	free(r);
 }

@@ -3,12 +3,22 @@
  * and pushes each one, by reference, to the queue of every destination its
  * severity is routed to.
  *
- * When the ingest queue is closed and drained the router closes every
- * destination queue, so the end of the stream flows down the pipeline; when
- * its context is cancelled it stops at once and also closes them.
+ * Where records go is a routing table, which a reload replaces. The new
+ * table takes effect at a barrier: ls_router_set_table() parks the table
+ * and pushes a barrier record into the ingest queue; the router routes
+ * everything before the barrier by the old table, adopts the new one when
+ * it reaches the barrier, and says so (adopted_cb). Only then may the owner
+ * close the queues the old table had and the new one has not: the router
+ * will never push to them again. The stream itself orders the change, so
+ * there is no lock on the hot path and no polling.
  *
- * Threading: new/start/join/free from the owner (the pipeline); the loop
- * runs in the router's own thread.
+ * When the ingest queue is closed and drained the router closes every
+ * destination queue of its table, so the end of the stream flows down the
+ * pipeline; when its context is cancelled it stops at once and also closes
+ * them.
+ *
+ * Threading: new/start/set_table/join/free from the owner (the pipeline);
+ * the loop runs in the router's own thread.
  */
 #ifndef LS_ROUTER_H
 #define LS_ROUTER_H
@@ -23,23 +33,45 @@
 
 struct ls_router;
 
+/* Where records go: bit d of route[sev] set sends records of severity sev
+ * to outs[d]. shed_limit[d], when not 0, is how many bytes outs[d] may
+ * hold (on_full: drop_newest) before records are dropped for it. m[d] are
+ * its counters. A record's acknowledgement on acks waits for the outs with
+ * no shed_limit (on_full: block) it goes to; one that goes to none of
+ * those is acknowledged at once. */
+struct ls_route_table {
+	unsigned gen; /* the owner's number for it */
+	size_t nouts;
+	struct ls_queue **outs; /* borrowed */
+	struct ls_dest_metrics **m; /* borrowed */
+	uint64_t *shed_limit;
+	uint64_t route[LS_SEV_COUNT];
+};
+
+/* A table for nouts destinations, zeroed but for gen and nouts. */
+struct ls_route_table *ls_route_table_new(unsigned gen, size_t nouts);
+void ls_route_table_free(struct ls_route_table *);
+
 /*
- * A router from in to outs[0..nouts-1] by route (bit d of route[sev] set:
- * records of severity sev go to outs[d]). shed_limit[d], when not 0, is
- * how many bytes outs[d] may hold (on_full: drop_newest) before records
- * are dropped for it. A record's acknowledgement on acks (may be NULL)
- * waits for the outs with no shed_limit (on_full: block) it goes to; one
- * that goes to none of those is acknowledged at once. Borrows the queues, route, shed_limit, acks and
- * metrics. exit_cb (may be NULL) runs in the thread as its last act.
+ * A router from in by table (which it takes). acks may be NULL.
+ * adopted_cb (may be NULL) runs in the router's thread each time it adopts
+ * a new table: it must not block. exit_cb (may be NULL) runs in the thread
+ * as its last act. Borrows in, acks and metrics.
  */
-struct ls_router *ls_router_new(struct ls_queue *in, struct ls_queue **outs,
-    size_t nouts, const uint64_t *route, const uint64_t *shed_limit,
-    struct ls_acks *, struct ls_metrics *, struct ls_ctx *parent,
+struct ls_router *ls_router_new(struct ls_queue *in,
+    struct ls_route_table *table, struct ls_acks *, struct ls_metrics *,
+    struct ls_ctx *parent, void (*adopted_cb)(unsigned gen, void *arg),
     void (*exit_cb)(void *arg), void *arg);
 int ls_router_start(struct ls_router *) LS_WARN_UNUSED;
+/* Routes by table (which it takes) from the next record pushed to the
+ * ingest queue on: pushes the barrier. A table set before an earlier one
+ * was adopted replaces it. */
+void ls_router_set_table(struct ls_router *, struct ls_route_table *);
+/* The gen of the table the router routes by now (any thread). */
+unsigned ls_router_gen(struct ls_router *);
 /* Waits for the thread to end (close the input first, or cancel). */
 void ls_router_join(struct ls_router *);
-/* Joins if needed, then frees. NULL is a no-op. */
+/* Cancels and joins if needed, then frees. NULL is a no-op. */
 void ls_router_free(struct ls_router *);
 
 #endif

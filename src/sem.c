@@ -163,7 +163,7 @@ ls_sem_release(struct ls_sem *s)
 	pthread_mutex_lock(&s->mtx);
 	if (s->in_use == 0)
 		fatalx("%s: no permit to release", __func__);
-	if ((w = s->head) != NULL) {
+	if ((w = s->head) != NULL && s->in_use <= s->n) {
 		/* Hand the permit over: in_use does not change. */
 		sem_unlink(s, w);
 		w->granted = 1;
@@ -171,6 +171,35 @@ ls_sem_release(struct ls_sem *s)
 	} else
 		s->in_use--;
 	pthread_mutex_unlock(&s->mtx);
+}
+
+void
+ls_sem_set_limit(struct ls_sem *s, unsigned n)
+{
+	struct sem_waiter *w;
+
+	if (n == 0)
+		n = 1;
+	pthread_mutex_lock(&s->mtx);
+	s->n = n;
+	while (s->in_use < s->n && (w = s->head) != NULL) {
+		sem_unlink(s, w);
+		sem_take(s);
+		w->granted = 1;
+		pthread_cond_signal(&w->cv);
+	}
+	pthread_mutex_unlock(&s->mtx);
+}
+
+unsigned
+ls_sem_limit(struct ls_sem *s)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&s->mtx);
+	n = s->n;
+	pthread_mutex_unlock(&s->mtx);
+	return n;
 }
 
 unsigned

@@ -24,6 +24,10 @@ int ls_sem_acquire(struct ls_sem *, struct ls_ctx *) LS_WARN_UNUSED;
 int ls_sem_tryacquire(struct ls_sem *) LS_WARN_UNUSED;
 /* Gives a permit back. */
 void ls_sem_release(struct ls_sem *);
+/* Sets the number of permits (n >= 1). Raising it grants waiters at once;
+ * lowering it takes effect as permits come back: none is taken away. */
+void ls_sem_set_limit(struct ls_sem *, unsigned n);
+unsigned ls_sem_limit(struct ls_sem *);
 /* Permits in use now, and the most ever in use at once. */
 unsigned ls_sem_in_use(struct ls_sem *);
 unsigned ls_sem_peak(struct ls_sem *);

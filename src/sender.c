@@ -18,7 +18,9 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "aimd.h"
 #include "buf.h"
+#include "compress.h"
 #include "encode.h"
 #include "log.h"
 #include "secret.h"
@@ -50,6 +52,7 @@ struct ls_sender_dest {
 	atomic_int_fast64_t next_probe;
 	atomic_uint failures; /* consecutive, destination-wide */
 	atomic_int failing; /* logged as failing, not yet recovered */
+	struct ls_aimd aimd; /* adaptive_concurrency */
 };
 
 struct ls_sender {
@@ -62,13 +65,15 @@ struct ls_sender {
 	struct curl_slist key_node;
 	char *key_header;
 	struct ls_buf body;
-	struct ls_buf gz;
+	struct ls_buf gz; /* the compressed body */
+	struct ls_compressor *comp; /* NULL: compression none */
 	struct ls_buf errbody;
 	size_t answer_len; /* of the answer's body, of which errbody is the
 			      first ERRBODY_MAX bytes */
 	char retry_after[64];
 	char errbuf[CURL_ERROR_SIZE];
 	struct ls_ctx *ctx; /* of the request under way */
+	size_t done; /* records of the batch under way finished so far */
 	unsigned seed;
 };
 
@@ -166,6 +171,10 @@ ls_sender_dest_new(const struct ls_conf_dest *conf, const char *hostname,
 		free(d);
 		return NULL;
 	}
+	ls_aimd_init(&d->aimd, conf->max_connections);
+	if (conf->adaptive_concurrency)
+		ls_sem_set_limit(d->sem, ls_aimd_limit(&d->aimd));
+	atomic_store(&m->concurrency_limit, ls_sem_limit(d->sem));
 	atomic_init(&d->not_before, 0);
 	atomic_init(&d->floor, 0);
 	atomic_init(&d->next_probe, 0);
@@ -180,6 +189,7 @@ ls_sender_dest_free(struct ls_sender_dest *d)
 	if (d == NULL)
 		return;
 	ls_sem_free(d->sem);
+	ls_aimd_destroy(&d->aimd);
 	free(d);
 }
 
@@ -236,6 +246,11 @@ ls_sender_new(struct ls_sender_dest *d, unsigned idx)
 	ls_buf_init(&s->body);
 	ls_buf_init(&s->gz);
 	ls_buf_init(&s->errbody);
+	if (c->compression != LS_COMPRESS_NONE
+	    && (s->comp
+		   = ls_compressor_new(c->compression, c->compression_level))
+		== NULL)
+		goto fail;
 	if ((s->curl = curl_easy_init()) == NULL)
 		goto fail;
 
@@ -245,6 +260,9 @@ ls_sender_new(struct ls_sender_dest *d, unsigned idx)
 	if (c->compression == LS_COMPRESS_GZIP)
 		s->headers
 		    = curl_slist_append(s->headers, "Content-Encoding: gzip");
+	else if (c->compression == LS_COMPRESS_ZSTD)
+		s->headers
+		    = curl_slist_append(s->headers, "Content-Encoding: zstd");
 	s->headers = curl_slist_append(
 	    s->headers, "User-Agent: logshipd/" PACKAGE_VERSION);
 	/* No "Expect: 100-continue" round trip before large bodies. */
@@ -308,6 +326,7 @@ ls_sender_free(struct ls_sender *s)
 	ls_secret_free(s->key_header);
 	ls_buf_cleanup(&s->body);
 	ls_buf_cleanup(&s->gz);
+	ls_compressor_free(s->comp);
 	ls_buf_cleanup(&s->errbody);
 	free(s);
 }
@@ -375,7 +394,8 @@ recovered(struct ls_sender_dest *d)
 	unsigned f = atomic_load(&d->failures);
 
 	while (f > 0
-	    && !atomic_compare_exchange_weak(&d->failures, &f, f > 2 ? f - 2 : 0))
+	    && !atomic_compare_exchange_weak(
+		&d->failures, &f, f > 2 ? f - 2 : 0))
 		;
 	atomic_store(&d->not_before, 0);
 	if (atomic_exchange(&d->failing, 0))
@@ -389,6 +409,26 @@ mono_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Adaptive concurrency: one more request's verdict, and the limit that
+ * follows (aimd.h). */
+static void
+adapt(struct ls_sender_dest *d, int rc, long status, int64_t rtt_ms,
+    int saturated)
+{
+	unsigned limit;
+	int pushed_back;
+
+	pushed_back
+	    = rc != CURLE_OK || status == 408 || status == 429 || status >= 500;
+	limit = ls_aimd_sample(
+	    &d->aimd, ls_now_ms(), rtt_ms, pushed_back, saturated);
+	if (limit != ls_sem_limit(d->sem)) {
+		ls_sem_set_limit(d->sem, limit);
+		atomic_store(&d->m->concurrency_limit, limit);
+		log_debug("%s: concurrency %u", d->conf->name, limit);
+	}
 }
 
 /* One POST of the current body. Returns the curl code; *status is the
@@ -489,8 +529,9 @@ count_sent(struct ls_dest_metrics *m, struct ls_record *const *recs, size_t n)
 
 /* The destination is done with these records, sent or dropped. */
 static void
-finish(struct ls_sender_dest *d, struct ls_record *const *recs, size_t n)
+finish(struct ls_sender *s, struct ls_record *const *recs, size_t n)
 {
+	struct ls_sender_dest *d = s->d;
 	uint64_t bytes = 0;
 	size_t i;
 
@@ -500,6 +541,8 @@ finish(struct ls_sender_dest *d, struct ls_record *const *recs, size_t n)
 	    &d->m->held_bytes, bytes, memory_order_relaxed);
 	if (d->acks != NULL)
 		ls_acks_done(d->acks, recs, n);
+	/* Ranges are sent in order, so what is done is always a prefix. */
+	s->done += n;
 }
 
 /*
@@ -519,6 +562,7 @@ send_range(struct ls_sender *s, struct ls_record *const *recs, size_t n,
 	char why[256];
 	int64_t delay, ra, now, t0;
 	const char *hint;
+	int saturated;
 	unsigned attempt;
 	int hard;
 	long status;
@@ -533,11 +577,10 @@ send_range(struct ls_sender *s, struct ls_record *const *recs, size_t n,
 		return;
 	}
 	payload = &s->body;
-	if (c->compression == LS_COMPRESS_GZIP) {
-		if (ls_gzip(
-			&s->gz, s->body.data, s->body.len, c->compression_level)
+	if (s->comp != NULL) {
+		if (ls_compress(s->comp, &s->gz, s->body.data, s->body.len)
 		    != 0)
-			fatalx("%s: gzip failed", c->name);
+			fatalx("%s: compression failed", c->name);
 		payload = &s->gz;
 	}
 
@@ -560,6 +603,8 @@ send_range(struct ls_sender *s, struct ls_record *const *recs, size_t n,
 		probe = 0;
 		if (ls_sem_acquire(d->sem, ctx) != 0)
 			return;
+		saturated = c->adaptive_concurrency
+		    && ls_sem_in_use(d->sem) >= ls_sem_limit(d->sem);
 		t0 = mono_us();
 		rc = post(s, payload, ctx, &status);
 		ls_sem_release(d->sem);
@@ -567,6 +612,9 @@ send_range(struct ls_sender *s, struct ls_record *const *recs, size_t n,
 		    payload->len, mono_us() - t0);
 		if (rc != CURLE_OK && ls_ctx_done(ctx))
 			return;
+		if (c->adaptive_concurrency)
+			adapt(
+			    d, rc, status, (mono_us() - t0) / 1000, saturated);
 		res = ls_sender_classify(rc, status);
 		hint = NULL;
 		if (res == LS_SEND_OK && c->type == LS_DEST_DATADOG
@@ -577,7 +625,7 @@ send_range(struct ls_sender *s, struct ls_record *const *recs, size_t n,
 		if (res == LS_SEND_OK) {
 			LS_COUNT(d->m->wire_bytes, payload->len);
 			count_sent(d->m, recs, n);
-			finish(d, recs, n);
+			finish(s, recs, n);
 			recovered(d);
 			return;
 		}
@@ -599,7 +647,7 @@ send_range(struct ls_sender *s, struct ls_record *const *recs, size_t n,
 				return;
 			}
 			LS_COUNT(d->m->dropped[LS_DROP_OVERSIZE], 1);
-			finish(d, recs, 1);
+			finish(s, recs, 1);
 			log_warnx("%s: dropped an entry the intake refuses "
 				  "even cut to %zu bytes (%s)",
 			    c->name, max_msg, why);
@@ -607,7 +655,7 @@ send_range(struct ls_sender *s, struct ls_record *const *recs, size_t n,
 		}
 		if (res == LS_SEND_REJECT) {
 			LS_COUNT(d->m->dropped[LS_DROP_REJECTED], n);
-			finish(d, recs, n);
+			finish(s, recs, n);
 			log_warnx("%s: dropped %zu entries the intake rejected "
 				  "(%s)",
 			    c->name, n, why);
@@ -655,12 +703,13 @@ send_range(struct ls_sender *s, struct ls_record *const *recs, size_t n,
 	}
 }
 
-void
+size_t
 ls_sender_send(struct ls_sender *s, struct ls_batch *batch, struct ls_ctx *ctx)
 {
+	s->done = 0;
 	send_range(
 	    s, batch->recs, batch->n, s->d->conf->max_entry_bytes, ctx, 0);
-	ls_batch_free(batch);
+	return s->done;
 }
 
 int64_t

@@ -64,8 +64,10 @@ void ls_sender_dest_free(struct ls_sender_dest *);
 struct ls_sender *ls_sender_new(struct ls_sender_dest *, unsigned idx);
 void ls_sender_free(struct ls_sender *);
 /* Sends batch, retrying until it is sent, dropped, or ctx is done (then
- * its records stay unsent). Takes ownership of batch. */
-void ls_sender_send(struct ls_sender *, struct ls_batch *, struct ls_ctx *);
+ * the rest of its records stay unsent). Returns how many of its records,
+ * from the front, this destination is done with (sent or dropped): all
+ * of them unless ctx ended the work first. The caller keeps the batch. */
+size_t ls_sender_send(struct ls_sender *, struct ls_batch *, struct ls_ctx *);
 /* How long the destination still backs off (no request but a probe before
  * then), in ms; 0 when it does not. Any thread (status). */
 int64_t ls_sender_dest_backoff_ms(struct ls_sender_dest *);

@@ -4,8 +4,8 @@
  * Detection runs once per line on the tailer's thread, so the plain-text
  * path allocates nothing and looks at each of the first 128 bytes about
  * once: a byte class table finds the words, and only words of a level
- * word's length are lowercased and compared. Only lines that look like a
- * JSON object pay for a jansson parse.
+ * word's length are lowercased and compared. Lines that look like a JSON
+ * object are scanned for their level keys, not parsed (detect_json).
  *
  * A word in the text counts as a level only when something marks it as
  * one: it is all upper case ("ERROR"), it is bracketed ("[warn]"), or it
@@ -18,8 +18,6 @@
 #include <stdint.h>
 #include <string.h>
 #include <strings.h>
-
-#include <jansson.h>
 
 #include "severity.h"
 
@@ -134,21 +132,165 @@ ls_severity_parse(const char *s, size_t len, enum ls_severity *out)
 	return -1;
 }
 
+/*
+ * JSON lines: the level is the value of one of these keys of the top-level
+ * object, the first of them in this order that holds a level word or a
+ * syslog number (0-7); then "level" of a top-level "log" object. The line
+ * is scanned, not parsed: strings are skipped by their quotes, objects and
+ * arrays by their brackets, nothing is allocated or unescaped, and only
+ * the values of these keys are looked at. A line that is no well-formed
+ * object as far as the scan can tell (unbalanced, unterminated, something
+ * after the closing brace) has no JSON level. Keys and level words written
+ * with escapes (\u0065) are not recognised: no logger writes them so.
+ * check_severity compares this with a jansson parse on random objects.
+ */
+static const struct {
+	const char *key;
+	size_t len;
+} json_keys[] = {
+	{ "level", 5 },
+	{ "severity", 8 },
+	{ "status", 6 },
+	{ "lvl", 3 },
+	{ "log.level", 9 },
+};
+#define NJSON_KEYS (sizeof json_keys / sizeof json_keys[0])
+#define LOG_LEVEL NJSON_KEYS /* the slot of "log": {"level": ...} */
+
+struct span {
+	size_t start, end; /* of the value; end 0: not seen */
+};
+
+static size_t
+skip_ws(const char *p, size_t len, size_t i)
+{
+	while (i < len
+	    && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
+		i++;
+	return i;
+}
+
+/* p[i] is '"': the index past the closing quote, or 0 if there is none. */
+static size_t
+skip_string(const char *p, size_t len, size_t i)
+{
+	const char *q;
+	size_t k;
+
+	for (i++; i < len; i = (size_t)(q - p) + 1) {
+		if ((q = memchr(p + i, '"', len - i)) == NULL)
+			return 0;
+		/* Escaped if an odd number of backslashes comes before. */
+		for (k = (size_t)(q - p); k > i && p[k - 1] == '\\'; k--)
+			;
+		if (((size_t)(q - p) - k) % 2 == 0)
+			return (size_t)(q - p) + 1;
+	}
+	return 0;
+}
+
+/* Past the value at p[i] (a string, object, array, number or literal),
+ * or 0 if it is cut short or unbalanced. */
+static size_t
+skip_value(const char *p, size_t len, size_t i)
+{
+	unsigned depth = 0;
+
+	if (i >= len)
+		return 0;
+	if (p[i] == '"')
+		return skip_string(p, len, i);
+	if (p[i] != '{' && p[i] != '[') {
+		while (i < len && p[i] != ',' && p[i] != '}' && p[i] != ']'
+		    && p[i] != ' ' && p[i] != '\t' && p[i] != '\n'
+		    && p[i] != '\r' && p[i] != '"' && p[i] != '{' && p[i] != '['
+		    && p[i] != ':')
+			i++;
+		return i;
+	}
+	for (; i < len; i++) {
+		switch (p[i]) {
+		case '"':
+			if ((i = skip_string(p, len, i)) == 0)
+				return 0;
+			i--;
+			break;
+		case '{':
+		case '[':
+			depth++;
+			break;
+		case '}':
+		case ']':
+			if (--depth == 0)
+				return i + 1;
+			break;
+		default:
+			break;
+		}
+	}
+	return 0;
+}
+
+/* Scans the object at p[i] ('{'); records the values of the keys in
+ * spans (the top level: json_keys and "log"; inside "log": "level").
+ * Returns the index past its '}', or 0 if it is not well formed. */
+static size_t
+scan_object(const char *p, size_t len, size_t i, struct span *spans, int top)
+{
+	size_t ks, ke, vs, ve, k;
+
+	i = skip_ws(p, len, i + 1);
+	if (i < len && p[i] == '}')
+		return i + 1;
+	for (;;) {
+		if (i >= len || p[i] != '"'
+		    || (ke = skip_string(p, len, i)) == 0)
+			return 0;
+		ks = i + 1;
+		ke--; /* at the closing quote */
+		i = skip_ws(p, len, ke + 1);
+		if (i >= len || p[i] != ':')
+			return 0;
+		vs = skip_ws(p, len, i + 1);
+		if (top && ke - ks == 3 && memcmp(p + ks, "log", 3) == 0
+		    && vs < len && p[vs] == '{')
+			ve = scan_object(p, len, vs, spans, 0);
+		else
+			ve = skip_value(p, len, vs);
+		if (ve == 0 || ve == vs)
+			return 0;
+		for (k = 0; top && k < NJSON_KEYS; k++)
+			if (json_keys[k].len == ke - ks
+			    && memcmp(json_keys[k].key, p + ks, ke - ks) == 0) {
+				spans[k].start = vs;
+				spans[k].end = ve;
+			}
+		if (!top && ke - ks == 5 && memcmp(p + ks, "level", 5) == 0) {
+			spans[LOG_LEVEL].start = vs;
+			spans[LOG_LEVEL].end = ve;
+		}
+		i = skip_ws(p, len, ve);
+		if (i < len && p[i] == ',') {
+			i = skip_ws(p, len, i + 1);
+			continue;
+		}
+		return i < len && p[i] == '}' ? i + 1 : 0;
+	}
+}
+
 /* A level from one JSON value: a level word or a syslog number. */
 static int
-json_level(json_t *v, enum ls_severity *out)
+json_level(const char *v, size_t len, enum ls_severity *out)
 {
-	json_int_t n;
-
-	if (json_is_string(v))
-		return ls_severity_parse(
-		    json_string_value(v), json_string_length(v), out);
-	if (json_is_integer(v)) {
-		n = json_integer_value(v);
-		if (n >= 0 && n <= 7) {
-			*out = (enum ls_severity)n;
-			return 0;
-		}
+	if (len >= 2 && v[0] == '"') {
+		if (memchr(v + 1, '\\', len - 2) != NULL)
+			return -1;
+		return ls_severity_parse(v + 1, len - 2, out);
+	}
+	/* An integer 0-7, as JSON writes it (no sign, no leading 0 but 0). */
+	if (len == 1 && v[0] >= '0' && v[0] <= '7') {
+		*out = (enum ls_severity)(v[0] - '0');
+		return 0;
 	}
 	return -1;
 }
@@ -157,28 +299,25 @@ json_level(json_t *v, enum ls_severity *out)
 static int
 detect_json(const char *line, size_t len, enum ls_severity *out)
 {
-	static const char *const keys[]
-	    = { "level", "severity", "status", "lvl", "log.level" };
-	json_t *root, *log;
-	size_t k;
-	int rc = -1;
+	struct span spans[NJSON_KEYS + 1] = { { 0, 0 } };
+	size_t k, end;
 
-	/* A cut or garbled line ends elsewhere: skip the parse. */
-	while (len > 0 && (line[len - 1] == ' ' || line[len - 1] == '\t'))
+	while (len > 0
+	    && (line[len - 1] == ' ' || line[len - 1] == '\t'
+		|| line[len - 1] == '\r'))
 		len--;
 	if (len == 0 || line[len - 1] != '}')
 		return -1;
-	if ((root = json_loadb(line, len, JSON_ALLOW_NUL, NULL)) == NULL)
+	if ((end = scan_object(line, len, 0, spans, 1)) == 0
+	    || skip_ws(line, len, end) != len)
 		return -1;
-	if (json_is_object(root)) {
-		for (k = 0; k < sizeof keys / sizeof keys[0] && rc != 0; k++)
-			rc = json_level(json_object_get(root, keys[k]), out);
-		log = json_object_get(root, "log");
-		if (rc != 0 && json_is_object(log))
-			rc = json_level(json_object_get(log, "level"), out);
-	}
-	json_decref(root);
-	return rc;
+	for (k = 0; k <= NJSON_KEYS; k++)
+		if (spans[k].end != 0
+		    && json_level(line + spans[k].start,
+			   spans[k].end - spans[k].start, out)
+			== 0)
+			return 0;
+	return -1;
 }
 
 /* A glog prefix: "E0101 12:00:00.000000 ..." (severity letter, MMDD). */

@@ -98,9 +98,17 @@ struct wdir {
 	struct wdir *next;
 };
 
+/* What a file of a source a reload removed keeps of it: its name, for the
+ * checkpoint, and its labels (tailer.c: ls_tailer_reload). */
+struct detached {
+	struct ls_conf_source src;
+	struct detached *next;
+};
+
 struct ls_tailer {
 	struct ev_loop *loop;
 	const struct ls_conf *conf;
+	struct detached *detached;
 	struct ls_queue *out;
 	struct ls_metrics *m;
 	struct ls_ckpt *ckpt;
@@ -812,6 +820,8 @@ scan_path(struct ls_tailer *t, const struct ls_conf_source *src,
 	if ((f = id_find(t, st.st_dev, st.st_ino)) != NULL) {
 		if (f->seen == t->gen)
 			return; /* another pattern's, or another name's */
+		if (f->src->paths == NULL)
+			f->src = src; /* its source is back (a reload) */
 		if (f->fd != -1 || same_contents(f, path)) {
 			found_again(t, f, path, &st);
 			return;
@@ -1289,9 +1299,98 @@ ls_tailer_paused(struct ls_tailer *t)
 	return t->paused;
 }
 
+/* The source called name in c, or NULL. */
+static const struct ls_conf_source *
+source_named(const struct ls_conf *c, const char *name)
+{
+	size_t s;
+
+	for (s = 0; s < c->nsources; s++)
+		if (strcmp(c->sources[s].name, name) == 0)
+			return &c->sources[s];
+	return NULL;
+}
+
+static const struct ls_conf_source *
+detach(struct ls_tailer *t, const struct ls_conf_source *src)
+{
+	struct detached *d;
+
+	for (d = t->detached; d != NULL; d = d->next)
+		if (strcmp(d->src.name, src->name) == 0)
+			return &d->src;
+	d = xcalloc(1, sizeof *d);
+	d->src.name = xstrdup(src->name);
+	d->src.labels = src->labels;
+	d->src.max_line_bytes = src->max_line_bytes;
+	d->src.partial_flush_ms = src->partial_flush_ms;
+	d->src.multiline_flush_ms = src->multiline_flush_ms;
+	d->next = t->detached;
+	t->detached = d;
+	return &d->src;
+}
+
+static void
+restart_timer(struct ls_tailer *t, ev_timer *w, int64_t ms)
+{
+	ev_timer_stop(t->loop, w);
+	ev_timer_set(w, ms / 1000.0, ms / 1000.0);
+	if (t->started && !t->stopped)
+		ev_timer_start(t->loop, w);
+}
+
+void
+ls_tailer_reload(struct ls_tailer *t, const struct ls_conf *conf)
+{
+	const struct ls_conf_source *src;
+	struct tfile *f;
+	size_t removed = 0;
+
+	for (f = t->files; f != NULL; f = f->next) {
+		if ((src = source_named(conf, f->src->name)) != NULL) {
+			f->src = src;
+			continue;
+		}
+		if (f->src->name == NULL || f->src->paths == NULL)
+			continue; /* detached already */
+		/* A removed source: ship the entry being gathered (whole
+		 * lines), forget a partial last line (never committed, so
+		 * never lost), and stop reading. The struct stays until its
+		 * lines in flight are done and close_inactive passes, so the
+		 * checkpoint keeps its offset, and a source added back in
+		 * time resumes where it stopped. */
+		if (f->ml.active)
+			ml_flush(f);
+		f->off -= ls_linebuf_pending(&f->lb);
+		ls_linebuf_cleanup(&f->lb);
+		ls_linebuf_init(&f->lb, f->src->max_line_bytes, f->off);
+		close_file(f);
+		f->src = detach(t, f->src);
+		removed++;
+	}
+	flush_pending(t);
+	t->conf = conf;
+	t->src_hint = 0;
+	free(t->backlog_warned);
+	t->backlog_warned = xcalloc(
+	    conf->nsources ? conf->nsources : 1, sizeof *t->backlog_warned);
+	restart_timer(t, &t->scan_w, conf->scan_interval_ms);
+	restart_timer(t, &t->poll_w, conf->poll_interval_ms);
+	restart_timer(t, &t->ckpt_w, conf->checkpoint_interval_ms);
+	if (removed > 0)
+		log_notice(
+		    "%zu files of removed sources: no longer read", removed);
+	/* New sources and new paths: look now, not at the next scan. */
+	if (t->started && !t->stopped) {
+		scan(t, 0);
+		read_all(t);
+	}
+}
+
 void
 ls_tailer_free(struct ls_tailer *t)
 {
+	struct detached *d;
 	struct tfile *f;
 	struct wdir *w;
 
@@ -1314,6 +1413,11 @@ ls_tailer_free(struct ls_tailer *t)
 	free(t->htab);
 	free(t->backlog_warned);
 	free(t->rbuf);
+	while ((d = t->detached) != NULL) {
+		t->detached = d->next;
+		free(d->src.name);
+		free(d);
+	}
 	free(t);
 }
 

@@ -38,6 +38,11 @@ struct ls_budget *ls_tailer_budget(struct ls_tailer *);
 /* Scans and starts watching; the first reads happen in the loop. 0, or -1
  * if nothing can be watched at all. */
 int ls_tailer_start(struct ls_tailer *) LS_WARN_UNUSED;
+/* Follows conf's sources from now on (borrowed: the caller keeps it
+ * alive and may free the previous one on return). Files of a source that
+ * is gone stop being read; new sources and paths are scanned at once.
+ * max_buffer_bytes and state_dir keep their values until a restart. */
+void ls_tailer_reload(struct ls_tailer *, const struct ls_conf *);
 /* Stops reading for good (shutdown). A partial last line is not shipped:
  * it was never a complete line. */
 void ls_tailer_stop(struct ls_tailer *);

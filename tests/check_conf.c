@@ -346,10 +346,11 @@ START_TEST(round_trip)
 		"    api_key_file: %s\n"
 		"    workers: 4\n"
 		"    max_connections: 8\n"
+		"    adaptive_concurrency: true\n"
 		"    batch: { max_entries: 500, max_bytes: 4.25MB, "
 		"max_wait: 2s }\n"
-		"    compression: none\n"
-		"    compression_level: 9\n"
+		"    compression: zstd\n"
+		"    compression_level: 19\n"
 		"    timeout: 30s\n"
 		"    retry: { initial: 250ms, max: 1m, probe: 0s }\n"
 		"    max_entry_bytes: 512KiB\n"
@@ -430,11 +431,12 @@ START_TEST(round_trip)
 	ck_assert_str_eq(d->api_key, KEY);
 	ck_assert_uint_eq(d->workers, 4);
 	ck_assert_uint_eq(d->max_connections, 8);
+	ck_assert_int_eq(d->adaptive_concurrency, 1);
 	ck_assert_uint_eq(d->batch_max_entries, 500);
 	ck_assert_uint_eq(d->batch_max_bytes, 4250000);
 	ck_assert_int_eq(d->batch_max_wait_ms, 2000);
-	ck_assert_int_eq(d->compression, LS_COMPRESS_NONE);
-	ck_assert_int_eq(d->compression_level, 9);
+	ck_assert_int_eq(d->compression, LS_COMPRESS_ZSTD);
+	ck_assert_int_eq(d->compression_level, 19);
 	ck_assert_int_eq(d->timeout_ms, 30000);
 	ck_assert_int_eq(d->retry_initial_ms, 250);
 	ck_assert_int_eq(d->retry_max_ms, 60000);
@@ -503,7 +505,7 @@ START_TEST(defaults)
 	host[sizeof host - 1] = '\0';
 	ck_assert_str_eq(c->hostname, host);
 	ck_assert_int_eq(c->shutdown_timeout_ms, 20000);
-	ck_assert_uint_eq(c->max_buffer_bytes, 64u << 20);
+	ck_assert_uint_eq(c->max_buffer_bytes, 32u << 20);
 	ck_assert_int_eq(c->scan_interval_ms, 10000);
 	ck_assert_int_eq(c->poll_interval_ms, 1000);
 	ck_assert_int_eq(c->checkpoint_interval_ms, 1000);
@@ -788,7 +790,8 @@ static const struct {
 	    "keys: name, type, url, format, api_key_file, api_key_env, "
 	    "workers, max_connections, batch, compression, "
 	    "compression_level, timeout, retry, max_entry_bytes, insecure, "
-	    "ca_file, on_full, max_buffer_bytes or health_window)\n" },
+	    "ca_file, on_full, max_buffer_bytes, health_window or "
+	    "adaptive_concurrency)\n" },
 	{ "unknown batch, retry and route keys",
 	    SRC DST "    batch: { max_entry: 5 }\n"
 		    "    retry: { min: 1s }\n"
@@ -810,7 +813,7 @@ static const struct {
 	    "workers, "
 	    "max_connections, batch, compression, compression_level, "
 	    "timeout, retry, max_entry_bytes, insecure, ca_file, on_full, "
-	    "max_buffer_bytes or health_window)\n" },
+	    "max_buffer_bytes, health_window or adaptive_concurrency)\n" },
 	{ "a key that is no string", SRC DST "[a]: 1\n",
 	    "t.yaml:8:1: expected a string as a key\n" },
 	{ "top level is no mapping", "- a\n- b\n",
@@ -908,15 +911,15 @@ static const struct {
 		"    type: kafka\n"
 		"    url: http://x/\n"
 		"    format: xml\n"
-		"    compression: zstd\n",
+		"    compression: lz4\n",
 	    "t.yaml:4:15: sources[0].start_at: bad value \"middle\" (expected "
 	    "beginning or end)\n"
 	    "t.yaml:7:11: destinations[0].type: bad value \"kafka\" "
 	    "(expected datadog or http)\n"
 	    "t.yaml:9:13: destinations[0].format: bad value \"xml\" (expected "
 	    "json or ndjson)\n"
-	    "t.yaml:10:18: destinations[0].compression: bad value \"zstd\" "
-	    "(expected gzip or none)\n" },
+	    "t.yaml:10:18: destinations[0].compression: bad value \"lz4\" "
+	    "(expected gzip, none or zstd)\n" },
 	{ "bad default severity", SRC "    default_severity: loud\n" DST,
 	    "t.yaml:4:23: sources[0].default_severity: unknown severity "
 	    "\"loud\" (expected emergency, alert, critical, error, warning, "
@@ -943,7 +946,7 @@ static const struct {
 	    "(1KiB to 64MiB)\n" },
 	{ "destination ranges",
 	    SRC DST "    workers: 0\n    max_connections: 257\n"
-		    "    compression_level: 10\n    timeout: 0\n"
+		    "    compression_level: 13\n    timeout: 0\n"
 		    "    max_entry_bytes: 0\n"
 		    "    batch: { max_entries: 100001, max_bytes: 0, "
 		    "max_wait: 0 }\n",
@@ -951,8 +954,8 @@ static const struct {
 	    "64)\n"
 	    "t.yaml:9:22: destinations[0].max_connections: 257 is out of "
 	    "range (1 to 256)\n"
-	    "t.yaml:10:24: destinations[0].compression_level: 10 is out of "
-	    "range (1 to 9)\n"
+	    "t.yaml:10:24: destinations[0].compression_level: 13 is above "
+	    "12, the most for gzip\n"
 	    "t.yaml:11:14: destinations[0].timeout: 0 is too short (the "
 	    "least is 1ms)\n"
 	    "t.yaml:12:22: destinations[0].max_entry_bytes: 0 is too small "

@@ -1,5 +1,5 @@
 /*
- * check_encode: the JSON escaper, batch bodies and gzip.
+ * check_encode: the JSON escaper and batch bodies.
  *
  * Whatever bytes a log line holds, the body must be valid JSON: every
  * output here is parsed back with jansson, and the message it decodes to is
@@ -15,7 +15,6 @@
 
 #include <check.h>
 #include <jansson.h>
-#include <zlib.h>
 
 #include "buf.h"
 #include "encode.h"
@@ -307,10 +306,13 @@ static struct ls_conf_source src_full = {
 };
 static struct ls_conf_source src_bare = { .name = "bare" };
 
+/* A record of src's, with src's labels interned as conf.c does. */
 static struct ls_record *
-rec(const struct ls_conf_source *src, const char *msg, size_t len,
+rec(struct ls_conf_source *src, const char *msg, size_t len,
     enum ls_severity sev, int64_t ms)
 {
+	src->labels
+	    = ls_labels_intern(src->service, src->ddsource, src->ddtags);
 	return ls_record_new(src, NULL, msg, len, sev, 0, ms);
 }
 
@@ -608,97 +610,6 @@ START_TEST(estimate_bounds)
 }
 END_TEST
 
-/* Inflates a gzip stream; returns its length into out, or -1. */
-static long
-gunzip(const void *in, size_t len, unsigned char *out, size_t cap)
-{
-	z_stream zs;
-	int rc;
-
-	memset(&zs, 0, sizeof zs);
-	ck_assert_int_eq(inflateInit2(&zs, 15 + 16), Z_OK);
-	zs.next_in = (Bytef *)(uintptr_t)in;
-	zs.avail_in = (uInt)len;
-	zs.next_out = out;
-	zs.avail_out = (uInt)cap;
-	rc = inflate(&zs, Z_FINISH);
-	inflateEnd(&zs);
-	/* The whole input must be one complete stream. */
-	if (rc != Z_STREAM_END || zs.avail_in != 0)
-		return -1;
-	return (long)zs.total_out;
-}
-
-START_TEST(gzip_round_trip)
-{
-	static const size_t sizes[] = { 0, 1, 100, 65536, 1 << 20 };
-	static const int levels[] = { 1, 6, 9 };
-	unsigned char *in, *back;
-	struct ls_buf out;
-	uint64_t st = 9;
-	size_t i, k, l;
-
-	in = malloc(1 << 20);
-	back = malloc((1 << 20) + 1);
-	ls_buf_init(&out);
-	for (i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
-		/* Random bytes: incompressible, so the output outgrows
-		 * any guess but deflateBound's. */
-		for (k = 0; k < sizes[i]; k++)
-			in[k] = (unsigned char)(_i ? rnd(&st) : 'a' + k % 7);
-		for (l = 0; l < sizeof levels / sizeof levels[0]; l++) {
-			ls_buf_append(&out, "junk", 4);
-			ck_assert_int_eq(
-			    ls_gzip(&out, in, sizes[i], levels[l]), 0);
-			ck_assert(out.len >= 18);
-			ck_assert_int_eq((unsigned char)out.data[0], 0x1f);
-			ck_assert_int_eq((unsigned char)out.data[1], 0x8b);
-			ck_assert_int_eq(
-			    gunzip(out.data, out.len, back, (1 << 20) + 1),
-			    (long)sizes[i]);
-			ck_assert(memcmp(back, in, sizes[i]) == 0);
-		}
-	}
-	ls_buf_cleanup(&out);
-	free(in);
-	free(back);
-}
-END_TEST
-
-START_TEST(gzip_compresses)
-{
-	struct ls_buf body, out;
-	struct ls_record *r[100];
-	size_t i;
-
-	/* A realistic batch shrinks a lot. */
-	for (i = 0; i < 100; i++)
-		r[i] = rec(&src_full, "GET /api/v1/items 200 12ms", 26,
-		    LS_SEV_INFO, 1700000000000 + (int64_t)i);
-	ls_buf_init(&body);
-	ls_buf_init(&out);
-	ls_encode_batch(&body, LS_FORMAT_JSON, "h", r, 100, 0);
-	ck_assert_int_eq(ls_gzip(&out, body.data, body.len, 6), 0);
-	ck_assert_uint_lt(out.len, body.len / 5);
-	ls_buf_cleanup(&body);
-	ls_buf_cleanup(&out);
-	for (i = 0; i < 100; i++)
-		ls_record_unref(r[i]);
-}
-END_TEST
-
-START_TEST(gzip_bad_level)
-{
-	struct ls_buf out;
-
-	ls_buf_init(&out);
-	ck_assert_int_eq(ls_gzip(&out, "x", 1, 0), -1);
-	ck_assert_int_eq(ls_gzip(&out, "x", 1, 10), -1);
-	ck_assert_uint_eq(out.len, 0);
-	ls_buf_cleanup(&out);
-}
-END_TEST
-
 static Suite *
 encode_suite(void)
 {
@@ -732,13 +643,6 @@ encode_suite(void)
 	tcase_add_test(tc, truncate_utf8_boundary);
 	tcase_add_test(tc, truncate_invalid);
 	tcase_add_test(tc, truncate_stray_continuation);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("gzip");
-	tcase_set_timeout(tc, 60);
-	tcase_add_loop_test(tc, gzip_round_trip, 0, 2);
-	tcase_add_test(tc, gzip_compresses);
-	tcase_add_test(tc, gzip_bad_level);
 	suite_add_tcase(s, tc);
 
 	return s;

@@ -143,6 +143,86 @@ START_TEST(acquire_waits_for_release)
 }
 END_TEST
 
+/* The limit moves (adaptive concurrency). */
+
+START_TEST(limit_lowered_as_permits_return)
+{
+	struct ls_sem *s = ls_sem_new(3);
+	int i;
+
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(ls_sem_tryacquire(s), 0);
+	ls_sem_set_limit(s, 1);
+	ck_assert_uint_eq(ls_sem_limit(s), 1);
+	/* None is taken away; none is given while over the limit. */
+	ck_assert_uint_eq(ls_sem_in_use(s), 3);
+	ls_sem_release(s);
+	ck_assert_int_eq(ls_sem_tryacquire(s), -1);
+	ls_sem_release(s);
+	ck_assert_int_eq(ls_sem_tryacquire(s), -1);
+	ls_sem_release(s);
+	ck_assert_uint_eq(ls_sem_in_use(s), 0);
+	ck_assert_int_eq(ls_sem_tryacquire(s), 0);
+	ck_assert_int_eq(ls_sem_tryacquire(s), -1);
+	ls_sem_release(s);
+	/* 0 means 1: a destination never stops sending. */
+	ls_sem_set_limit(s, 0);
+	ck_assert_uint_eq(ls_sem_limit(s), 1);
+	ls_sem_free(s);
+}
+END_TEST
+
+START_TEST(limit_lowered_holds_waiters)
+{
+	struct ls_sem *s = ls_sem_new(2);
+	struct ls_ctx *root = ls_ctx_new(NULL);
+	struct acquirer a;
+
+	ck_assert_int_eq(ls_sem_tryacquire(s), 0);
+	ck_assert_int_eq(ls_sem_tryacquire(s), 0);
+	acquirer_start(&a, s, root);
+	ls_sem_set_limit(s, 1);
+	/* 2 in use, limit 1: a release is not handed to the waiter. */
+	ls_sem_release(s);
+	settle();
+	ck_assert_int_eq(atomic_load(&a.done), 0);
+	ck_assert_uint_eq(ls_sem_in_use(s), 1);
+	/* Now under the limit: the next release is. */
+	ls_sem_release(s);
+	ck_assert_int_eq(pthread_join(a.thread, NULL), 0);
+	ck_assert_int_eq(a.result, 0);
+	ck_assert_uint_eq(ls_sem_in_use(s), 1);
+	ls_sem_release(s);
+	ls_ctx_free(root);
+	ls_sem_free(s);
+}
+END_TEST
+
+START_TEST(limit_raised_grants_waiters)
+{
+	struct ls_sem *s = ls_sem_new(1);
+	struct ls_ctx *root = ls_ctx_new(NULL);
+	struct acquirer a, b;
+
+	ck_assert_int_eq(ls_sem_tryacquire(s), 0);
+	acquirer_start(&a, s, root);
+	acquirer_start(&b, s, root);
+	/* No release: the new permits go to the waiters, oldest first. */
+	ls_sem_set_limit(s, 3);
+	ck_assert_int_eq(pthread_join(a.thread, NULL), 0);
+	ck_assert_int_eq(pthread_join(b.thread, NULL), 0);
+	ck_assert_int_eq(a.result, 0);
+	ck_assert_int_eq(b.result, 0);
+	ck_assert_uint_eq(ls_sem_in_use(s), 3);
+	ck_assert_uint_eq(ls_sem_peak(s), 3);
+	ls_sem_release(s);
+	ls_sem_release(s);
+	ls_sem_release(s);
+	ls_ctx_free(root);
+	ls_sem_free(s);
+}
+END_TEST
+
 /* Ends other than a permit. */
 
 static void
@@ -355,6 +435,13 @@ sem_suite(void)
 	tc = tcase_create("wait");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, acquire_waits_for_release);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("limit");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, limit_lowered_as_permits_return);
+	tcase_add_test(tc, limit_lowered_holds_waiters);
+	tcase_add_test(tc, limit_raised_grants_waiters);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("cancel");

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <check.h>
+#include <jansson.h>
 
 #include "severity.h"
 #include "testutil.h"
@@ -311,6 +312,129 @@ START_TEST(detect_json)
 }
 END_TEST
 
+/*
+ * The JSON scan against a real parser: random objects made and printed by
+ * jansson, their level found the way a parse would find it (the first key
+ * of level, severity, status, lvl, log.level holding a level word or 0-7,
+ * then log.level), must be what ls_severity_detect() says. Other values
+ * hold no level words, so a line without a JSON level gets the default.
+ */
+static uint32_t
+rnd32(uint64_t *st)
+{
+	*st = *st * 6364136223846793005ull + 1442695040888963407ull;
+	return (uint32_t)(*st >> 33);
+}
+
+/* mode 1: a level key's value (level words allowed, here only); mode 2:
+ * the value of "log" (its "level" gets mode 1); mode 0: neither. */
+static json_t *
+random_value(uint64_t *st, int depth, int mode)
+{
+	static const char *const words[] = { "error", "WARN", "Info", "dbg",
+		"fatal", "notice", "loud", "", "7", "alert", "x y" };
+	static const char *const junk[] = { "a \"quoted\" b", "back\\slash",
+		"new\nline", "caf\u00e9", "{\"not\":1}", "[1,2]", "}", "" };
+	json_t *v;
+	int i, n;
+
+	switch (rnd32(st) % (depth < 3 ? 8 : 6)) {
+	case 0:
+	case 1:
+		return json_string(mode == 1
+			? words[rnd32(st) % (sizeof words / sizeof *words)]
+			: junk[rnd32(st) % (sizeof junk / sizeof *junk)]);
+	case 2:
+		return json_integer((json_int_t)(rnd32(st) % 12) - 2);
+	case 3:
+		return json_real(3.0);
+	case 4:
+		return rnd32(st) % 2 ? json_true() : json_null();
+	case 5:
+		return json_string("plain words");
+	case 6:
+		v = json_array();
+		n = (int)(rnd32(st) % 4);
+		for (i = 0; i < n; i++)
+			json_array_append_new(
+			    v, random_value(st, depth + 1, 0));
+		return v;
+	default:
+		v = json_object();
+		n = (int)(rnd32(st) % 4);
+		for (i = 0; i < n; i++) {
+			int lv = rnd32(st) % 2;
+
+			json_object_set_new(v, lv ? "level" : "k",
+			    random_value(st, depth + 1, lv && mode == 2));
+		}
+		return v;
+	}
+}
+
+static enum ls_severity
+parsed_level(json_t *root)
+{
+	static const char *const keys[]
+	    = { "level", "severity", "status", "lvl", "log.level" };
+	enum ls_severity sev;
+	json_t *v, *log;
+	size_t k;
+
+	for (k = 0; k <= 5; k++) {
+		if (k < 5)
+			v = json_object_get(root, keys[k]);
+		else if (json_is_object(log = json_object_get(root, "log")))
+			v = json_object_get(log, "level");
+		else
+			break;
+		if (json_is_string(v)
+		    && ls_severity_parse(
+			   json_string_value(v), json_string_length(v), &sev)
+			== 0)
+			return sev;
+		if (json_is_integer(v) && json_integer_value(v) >= 0
+		    && json_integer_value(v) <= 7)
+			return (enum ls_severity)json_integer_value(v);
+	}
+	return DFLT;
+}
+
+START_TEST(detect_json_like_a_parser)
+{
+	static const char *const keys[] = { "level", "severity", "status",
+		"lvl", "log.level", "log", "msg", "a" };
+	uint64_t st = 2026;
+	json_t *root;
+	char *line;
+	int i, k, n;
+
+	for (i = 0; i < 20000; i++) {
+		root = json_object();
+		n = (int)(rnd32(&st) % 6);
+		for (k = 0; k < n; k++) {
+			const char *key = keys[rnd32(&st) % 8];
+
+			json_object_set_new(root, key,
+			    random_value(&st, 0,
+				strcmp(key, "log") == 0
+				    ? 2
+				    : strcmp(key, "msg") != 0
+					&& strcmp(key, "a") != 0));
+		}
+		line = json_dumps(
+		    root, rnd32(&st) % 2 ? JSON_COMPACT : JSON_PRESERVE_ORDER);
+		ck_assert_msg(ls_severity_detect(line, strlen(line), DFLT)
+			== parsed_level(root),
+		    "%s: got %d, want %d", line,
+		    ls_severity_detect(line, strlen(line), DFLT),
+		    parsed_level(root));
+		free(line);
+		json_decref(root);
+	}
+}
+END_TEST
+
 START_TEST(detect_json_deep)
 {
 	static char line[6 * 3000 + 16];
@@ -380,6 +504,7 @@ severity_suite(void)
 	tcase_add_loop_test(
 	    tc, detect_json, 0, sizeof json_rows / sizeof json_rows[0]);
 	tcase_add_loop_test(tc, detect_json_deep, 0, 2);
+	tcase_add_test(tc, detect_json_like_a_parser);
 	suite_add_tcase(s, tc);
 
 	return s;

@@ -1,0 +1,67 @@
+/* labels: see labels.h. */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "labels.h"
+#include "xmalloc.h"
+
+struct entry {
+	struct ls_labels l;
+	struct entry *next;
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct entry *interned;
+
+static int
+same(const char *a, const char *b)
+{
+	return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
+}
+
+static char *
+dup_or_null(const char *s)
+{
+	return s == NULL ? NULL : xstrdup(s);
+}
+
+const struct ls_labels *
+ls_labels_intern(const char *service, const char *ddsource, const char *ddtags)
+{
+	struct entry *e;
+
+	pthread_mutex_lock(&lock);
+	for (e = interned; e != NULL; e = e->next)
+		if (same(e->l.service, service) && same(e->l.ddsource, ddsource)
+		    && same(e->l.ddtags, ddtags))
+			break;
+	if (e == NULL) {
+		e = xcalloc(1, sizeof *e);
+		e->l.service = dup_or_null(service);
+		e->l.ddsource = dup_or_null(ddsource);
+		e->l.ddtags = dup_or_null(ddtags);
+		e->next = interned;
+		interned = e;
+	}
+	pthread_mutex_unlock(&lock);
+	return &e->l;
+}
+
+void
+ls_labels_cleanup(void)
+{
+	struct entry *e;
+
+	pthread_mutex_lock(&lock);
+	while ((e = interned) != NULL) {
+		interned = e->next;
+		free((char *)e->l.service);
+		free((char *)e->l.ddsource);
+		free((char *)e->l.ddtags);
+		free(e);
+	}
+	pthread_mutex_unlock(&lock);
+}
