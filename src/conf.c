@@ -560,7 +560,10 @@ get_str(struct sect *s, int i, char **out)
 	return 1;
 }
 
-/* A duration of at least min ms; 1 set, 0 absent, -1 reported. */
+#define DURATION_MAX_MS ((int64_t)365 * 24 * 3600 * 1000)
+
+/* A duration of at least min ms, at most a year; 1 set, 0 absent, -1
+ * reported. */
 static int
 get_duration(struct sect *s, int i, int64_t *out, int64_t min)
 {
@@ -582,6 +585,14 @@ get_duration(struct sect *s, int i, int64_t *out, int64_t min)
 		perr(s->p, &s->val[i]->start_mark,
 		    "%s: %s is too short (the least is %" PRId64 "ms)", path,
 		    show(vb, v), min);
+		return -1;
+	}
+	/* No setting needs a year, and deadlines computed as now + ms must
+	 * not overflow. */
+	if (ms > DURATION_MAX_MS) {
+		perr(s->p, &s->val[i]->start_mark,
+		    "%s: %s is too long (the most is 8760h)", path,
+		    show(vb, v));
 		return -1;
 	}
 	*out = ms;

@@ -986,6 +986,13 @@ static const struct {
 	    "range (1 to 1000)\n"
 	    "t.yaml:11:44: destinations[0].batch.max_bytes: 5000001 is out "
 	    "of range (1 to 5000000)\n" },
+	{ "durations past a year",
+	    SRC DST "    retry: { initial: 1s, max: 8761h }\n"
+		    "    timeout: 9223372036854775807ms\n",
+	    "t.yaml:8:32: destinations[0].retry.max: 8761h is too long (the "
+	    "most is 8760h)\n"
+	    "t.yaml:9:14: destinations[0].timeout: 9223372036854775807ms is "
+	    "too long (the most is 8760h)\n" },
 	{ "retry max below initial", SRC DST "    retry: { initial: 2m }\n",
 	    "t.yaml:8:23: destinations[0].retry: max (60000ms) must not be "
 	    "less than initial (120000ms)\n" },
