@@ -23,12 +23,12 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from benchlib import cpu_s, http, mib, reap, rss_kib, wait_file  # noqa: E402
 TOP = os.path.dirname(HERE)
 LINE = 200  # bytes per line, newline included: written = size // LINE
-TICK = os.sysconf("SC_CLK_TCK")
 
 
 def writer(path, rate):
@@ -48,38 +48,6 @@ def writer(path, rate):
             n = want
         time.sleep(0.005)
     os.close(fd)
-
-
-def http(port, path, body=None):
-    req = urllib.request.Request("http://127.0.0.1:%d%s" % (port, path),
-                                 data=body)
-    with urllib.request.urlopen(req, timeout=30) as r:
-        return json.load(r)
-
-
-def wait_file(path, deadline):
-    while not (os.path.exists(path) and os.path.getsize(path) > 0):
-        if time.monotonic() > deadline:
-            sys.exit("timed out waiting for " + path)
-        time.sleep(0.05)
-
-
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for ln in f:
-            if ln.startswith("VmRSS:"):
-                return int(ln.split()[1])
-    return 0
-
-
-def cpu_s(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
-
-
-def mib(kib):
-    return "%.1f MiB" % (kib / 1024)
 
 
 def main():
@@ -243,14 +211,7 @@ destinations:
               % (ls.returncode, run))
         return 0 if st["entries"] == total and ls.returncode == 0 else 1
     finally:
-        for p in reversed(procs):
-            if p.poll() is None:
-                p.terminate()
-                try:
-                    p.wait(30)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+        reap(procs)
 
 
 if __name__ == "__main__":

@@ -16,28 +16,16 @@ RSS, and bytes on the wire (request bodies as sent). The sink is measured
 the same way, so that it is known not to be the bottleneck.
 """
 import argparse
-import json
 import os
 import signal
 import subprocess
 import sys
 import time
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from benchlib import http, wait_file  # noqa: E402
 TOP = os.path.dirname(HERE)
-
-
-def http_json(port, path):
-    with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path)) as r:
-        return json.load(r)
-
-
-def wait_file(path, deadline):
-    while not (os.path.exists(path) and os.path.getsize(path) > 0):
-        if time.monotonic() > deadline:
-            sys.exit("timed out waiting for " + path)
-        time.sleep(0.05)
 
 
 def main():
@@ -117,7 +105,7 @@ destinations:
                               stderr=open(os.path.join(run, "log"), "w"))
         deadline = t0 + 600
         while True:
-            st = http_json(port, "/stats")
+            st = http(port, "/stats")
             if st["entries"] >= a.lines:
                 break
             if ls.poll() is not None or time.monotonic() > deadline:

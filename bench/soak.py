@@ -26,9 +26,10 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from benchlib import http, reap, rss_kib  # noqa: E402
 TOP = os.path.dirname(HERE)
 LEVELS = ["INFO"] * 6 + ["DEBUG"] * 2 + ["WARN", "ERROR"]
 FAULTS = [(60, None), (20, {"status": 503}),
@@ -70,21 +71,6 @@ def writer(w, path, rate, every, late, out):
     os.close(fd)
     with open(out, "w") as f:
         f.write("%d\n" % n)
-
-
-def http(port, path, body=None):
-    req = urllib.request.Request("http://127.0.0.1:%d%s" % (port, path),
-                                 data=body)
-    with urllib.request.urlopen(req, timeout=30) as r:
-        return json.load(r)
-
-
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for ln in f:
-            if ln.startswith("VmRSS:"):
-                return int(ln.split()[1])
-    return 0
 
 
 def main():
@@ -227,14 +213,7 @@ destinations:
         print("  exit status %d; log in %s/log" % (code, run))
         return 0 if missing == 0 and dups == 0 and flat and code == 0 else 1
     finally:
-        for p in reversed(procs):
-            if p.poll() is None:
-                p.terminate()
-                try:
-                    p.wait(30)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+        reap(procs)
 
 
 if __name__ == "__main__":
