@@ -27,7 +27,11 @@ YAML
 gen_lines "$T/logs/app.log" "$N" reject400
 
 start_logshipd "$T/logshipd.yaml"
-wait_for 30 test "$(intake count --rejected)" -gt 0
+# (a function: wait_for must run the count at each poll)
+some_rejected() {
+	[ "$(intake count --rejected)" -gt 0 ]
+}
+wait_for 30 some_rejected
 R=$(intake count --rejected)
 wait_count /api/v2/logs $((N - R)) 60
 stop_logshipd TERM 20
