@@ -6,6 +6,11 @@ bench/outage.py it can be switched down: while down it reads each request
 and answers 503, counting nothing but the refusals.
 
   sink.py --port-file FILE             serve on 127.0.0.1 (ephemeral port)
+          [--latency]                   for each entry with a "lat T" token
+                                       (T: CLOCK_MONOTONIC ns when it was
+                                       written), how long it took to arrive:
+                                       GET /latency gives the percentiles
+                                       (bench/live.py)
           [--track]                     also parse each entry and keep, per
                                        "soak W S" token in its message, a
                                        bitmap of the S seen for writer W:
@@ -46,6 +51,8 @@ capacity, service_s = 0, 0.0
 track = None  # {writer: [bytearray bitmap, dups, max_seq]} with --track
 mode = None
 TOKEN = re.compile(rb"soak (\d+) (\d+)")
+LAT = re.compile(rb"lat (\d{6,})")
+latencies = None  # ms, with --latency
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -70,6 +77,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with lock:
             if self.path == "/track":
                 body = json.dumps(track_report()).encode()
+            elif self.path == "/latency":
+                body = json.dumps(latency_report()).encode()
             else:
                 body = json.dumps(stats).encode()
         self.reply(200, body)
@@ -145,6 +154,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             data = zstandard.ZstdDecompressor().decompress(raw)
         # An entry is an object with a "message" key; NDJSON or an array.
         entries = data.count(b'{"message":')
+        if latencies is not None:
+            now_ns = time.monotonic_ns()
+            lat = [(now_ns - int(t)) / 1e6 for t in LAT.findall(data)]
+            with lock:
+                latencies.extend(lat)
         if track is not None:
             seen = [(int(w), int(s)) for w, s in TOKEN.findall(data)]
             with lock:
@@ -169,6 +183,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 stats["first_ok_after_up"] = t
 
 
+def latency_report():
+    """Percentiles of the entries' latencies, in ms."""
+    v = sorted(latencies)
+    if not v:
+        return {"n": 0}
+    return {"n": len(v), "p50": v[len(v) // 2], "p90": v[len(v) * 9 // 10],
+            "p99": v[len(v) * 99 // 100], "max": v[-1]}
+
+
 def track_report():
     """Per writer: the highest seq seen, how many below it are missing,
     and how many arrived more than once."""
@@ -186,10 +209,13 @@ def main():
     ap.add_argument("--capacity", type=int, default=0)
     ap.add_argument("--service-ms", type=float, default=0)
     ap.add_argument("--track", action="store_true")
+    ap.add_argument("--latency", action="store_true")
     a = ap.parse_args()
-    global capacity, service_s, track
+    global capacity, service_s, track, latencies
     if a.track:
         track = {}
+    if a.latency:
+        latencies = []
     capacity, service_s = a.capacity, a.service_ms / 1000.0
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     srv.daemon_threads = True
