@@ -225,6 +225,12 @@ d_in_flight(const struct ls_status_in *in, size_t i)
 }
 
 static uint64_t
+d_concurrency(const struct ls_status_in *in, size_t i)
+{
+	return LS_LOAD(in->m->dest[i]->concurrency_limit);
+}
+
+static uint64_t
 d_pending(const struct ls_status_in *in, size_t i)
 {
 	return ls_status_pending(in->m->dest[i]);
@@ -268,6 +274,10 @@ static const struct {
 	    "Batches split in two after a 413 answer.", d_splits },
 	{ "logshipd_destination_requests_in_flight", "gauge",
 	    "Requests under way now.", d_in_flight },
+	{ "logshipd_destination_concurrency_limit", "gauge",
+	    "Requests allowed in flight now: max_connections, or what "
+	    "adaptive concurrency allows.",
+	    d_concurrency },
 	{ "logshipd_destination_pending_lines", "gauge",
 	    "Lines routed and not yet sent or dropped: queued, batched, in "
 	    "flight or waiting out a backoff.",
