@@ -86,16 +86,43 @@ struct tfile {
 	int64_t gone_ms; /* when its name stopped being its own */
 	int deleted; /* no links left */
 	int at_eof; /* the last read found no more bytes */
+	int rerr; /* the errno of the last failed read, 0 after a good one */
+	struct timespec ctim; /* st_ctim when last seen (open, or at its end) */
 	int hashed; /* in the identity table */
 	unsigned seen; /* scan generation that last found it */
 	struct tfile *next;
 	struct tfile *hnext;
+	/* The list of open files (make_room looks only at those). */
+	struct tfile *onext;
+	struct tfile *oprev;
 };
 
 struct wdir {
 	int wd;
 	char *path;
 	struct wdir *next;
+};
+
+/*
+ * A path a glob matched that cannot be followed, and why: reported once
+ * per reason rather than at every scan, and forgotten by the first scan
+ * that no longer finds it so (fixed, or gone), so that a fault that comes
+ * back is reported again. Tested in tests/e2e/fault_files.sh.
+ */
+struct badpath {
+	char *path;
+	int why; /* an errno, or BAD_DANGLING, or -(its S_IFMT type) */
+	unsigned seen; /* the scan generation that last found it so */
+	struct badpath *next;
+};
+#define BAD_DANGLING (-1)
+
+/* A path a scan matched but could not open for lack of a descriptor. */
+struct waiting {
+	const struct ls_conf_source *src;
+	char *path;
+	int initial; /* found by the first scan (start_at applies) */
+	struct waiting *next;
 };
 
 /* What a file of a source a reload removed keeps of it: its name, for the
@@ -114,21 +141,35 @@ struct ls_tailer {
 	struct ls_ckpt *ckpt;
 	struct ls_budget budget;
 	struct tfile *files;
+	struct tfile *open_files; /* those with a descriptor */
 	size_t nfiles; /* structs, open or not */
 	size_t nopen; /* open descriptors */
+	/* max_open_files was met, and no open file could be closed: the
+	 * scan (or retry) under way opens nothing more, and queues the paths
+	 * it could not open; read_all tries them again once the open files
+	 * are read to their end. */
+	int room_full;
+	struct waiting *waiting;
+	struct waiting **waiting_tail;
 	struct tfile **htab;
 	size_t hsize;
 	struct wdir *dirs;
 	int ifd;
 	int inotify_warned;
 	int limit_warned;
+	struct badpath **bad; /* hash table of unfollowable paths */
+	size_t nbad;
+	size_t badsize;
 	int dirty; /* committed offsets changed since the last checkpoint */
 	int *backlog_warned; /* per source: warned of its backlog's age */
 	int64_t modify_scan_ms; /* last scan made for a closed file's change */
+	int64_t scan_end_ms; /* when the last scan ended */
+	int64_t scan_cost_ms; /* and how long it took */
 	ev_io inotify_w;
 	ev_timer scan_w;
 	ev_timer poll_w;
 	ev_timer ckpt_w;
+	ev_timer rescan_w; /* a scan inotify asked for, held back */
 	ev_idle more_w;
 	ev_async resume_w;
 	int started;
@@ -355,6 +396,13 @@ close_file(struct tfile *f)
 		return;
 	close(f->fd);
 	f->fd = -1;
+	if (f->oprev != NULL)
+		f->oprev->onext = f->onext;
+	else
+		f->t->open_files = f->onext;
+	if (f->onext != NULL)
+		f->onext->oprev = f->oprev;
+	f->onext = f->oprev = NULL;
 	f->t->nopen--;
 	atomic_fetch_sub_explicit(
 	    &f->t->m->files_open, 1, memory_order_relaxed);
@@ -431,6 +479,7 @@ check_truncated(struct ls_tailer *t, struct tfile *f)
 
 	if (fstat(f->fd, &st) == -1)
 		return 0;
+	f->ctim = st.st_ctim;
 	if ((uint64_t)st.st_size >= f->off) {
 		if ((uint64_t)st.st_size > f->size_seen)
 			f->size_seen = (uint64_t)st.st_size;
@@ -480,9 +529,14 @@ read_file(struct ls_tailer *t, struct tfile *f, size_t limit)
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
-			log_warn("%s: read", f->path ? f->path : "(rotated)");
+			/* Once per error, not at every pass over the file. */
+			if (errno != f->rerr)
+				log_warn("%s: read",
+				    f->path ? f->path : "(rotated)");
+			f->rerr = errno;
 			break;
 		}
+		f->rerr = 0;
 		if (n == 0) {
 			if (check_truncated(t, f))
 				continue;
@@ -594,7 +648,10 @@ better_victim(const struct tfile *a, const struct tfile *b)
  * Makes room for one more descriptor under max_open_files, closing a file
  * that was read to its end: a rotated one first, else the longest idle. A
  * closed file that still has its name is opened again when a scan sees it
- * change. 0, or -1 if none can be closed.
+ * change. 0, or -1 if none can be closed: then nothing is read during the
+ * scan, so the rest of it opens nothing either (100,000 new files would
+ * otherwise cost 100,000 walks of the open files), and once the open files
+ * are read to their end, read_all scans again.
  */
 static int
 make_room(struct ls_tailer *t)
@@ -603,10 +660,13 @@ make_room(struct ls_tailer *t)
 
 	if (t->nopen < t->conf->max_open_files)
 		return 0;
-	for (f = t->files; f != NULL; f = f->next)
-		if (f->fd != -1 && f->at_eof && better_victim(f, victim))
+	if (t->room_full)
+		return -1;
+	for (f = t->open_files; f != NULL; f = f->onext)
+		if (f->at_eof && better_victim(f, victim))
 			victim = f;
 	if (victim == NULL) {
+		t->room_full = 1;
 		LS_COUNT(t->m->open_files_limited, 1);
 		if (!t->limit_warned++)
 			log_warnx("max_open_files (%zu) reached: new files "
@@ -666,6 +726,113 @@ start_offset(
 	return 0;
 }
 
+static size_t
+bad_hash(const struct ls_tailer *t, const char *path)
+{
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+
+	while (*path != '\0')
+		h = (h ^ (unsigned char)*path++) * 0x100000001b3ull;
+	return (size_t)(h ^ (h >> 32)) & (t->badsize - 1);
+}
+
+static const char *
+file_kind(int why)
+{
+	switch (-why) {
+	case S_IFDIR:
+		return "a directory";
+	case S_IFIFO:
+		return "a FIFO";
+	case S_IFCHR:
+		return "a character device";
+	case S_IFBLK:
+		return "a block device";
+	case S_IFSOCK:
+		return "a socket";
+	default:
+		return "not a file";
+	}
+}
+
+/*
+ * path, matched by a glob, cannot be followed: why is an errno (from what,
+ * "open", or from stat when NULL), BAD_DANGLING, or -(its S_IFMT type).
+ * Logged when the path or its reason is new; the scans that find it so
+ * again say nothing. A directory is a notice (a glob such as "dir/x*" may
+ * match one in passing), the rest are warnings.
+ */
+static void
+bad_path(struct ls_tailer *t, const char *path, int why, const char *what)
+{
+	struct badpath *b, **old;
+	size_t i, h, oldsize;
+
+	if (t->badsize == 0 || t->nbad >= t->badsize) {
+		old = t->bad;
+		oldsize = t->badsize;
+		t->badsize = oldsize == 0 ? 16 : oldsize * 2;
+		t->bad = xcalloc(t->badsize, sizeof *t->bad);
+		for (i = 0; i < oldsize; i++) {
+			while ((b = old[i]) != NULL) {
+				old[i] = b->next;
+				h = bad_hash(t, b->path);
+				b->next = t->bad[h];
+				t->bad[h] = b;
+			}
+		}
+		free(old);
+	}
+	h = bad_hash(t, path);
+	for (b = t->bad[h]; b != NULL; b = b->next)
+		if (strcmp(b->path, path) == 0)
+			break;
+	if (b == NULL) {
+		b = xcalloc(1, sizeof *b);
+		b->path = xstrdup(path);
+		b->next = t->bad[h];
+		t->bad[h] = b;
+		t->nbad++;
+	} else if (b->why == why) {
+		b->seen = t->gen;
+		return;
+	}
+	b->why = why;
+	b->seen = t->gen;
+	if (why > 0)
+		log_warnx("%s: %s%s%s; skipped", path, what ? what : "",
+		    what ? ": " : "", strerror(why));
+	else if (why == BAD_DANGLING)
+		log_warnx("%s: a symbolic link to nothing; skipped", path);
+	else if (-why == S_IFDIR)
+		log_notice("%s: not a regular file (%s); skipped", path,
+		    file_kind(why));
+	else
+		log_warnx("%s: not a regular file (%s); skipped", path,
+		    file_kind(why));
+}
+
+/* Forgets the unfollowable paths the scan just made did not find so. */
+static void
+bad_sweep(struct ls_tailer *t)
+{
+	struct badpath *b, **bp;
+	size_t i;
+
+	for (i = 0; t->nbad > 0 && i < t->badsize; i++) {
+		for (bp = &t->bad[i]; (b = *bp) != NULL;) {
+			if (b->seen == t->gen) {
+				bp = &b->next;
+				continue;
+			}
+			*bp = b->next;
+			free(b->path);
+			free(b);
+			t->nbad--;
+		}
+	}
+}
+
 /* Opens f->path as f's descriptor. 0, or -1. */
 static int
 open_fd(struct ls_tailer *t, struct tfile *f, struct stat *st)
@@ -675,19 +842,31 @@ open_fd(struct ls_tailer *t, struct tfile *f, struct stat *st)
 	if (make_room(t) != 0)
 		return -1;
 	if ((fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1) {
-		log_warn("%s: open", f->path);
+		bad_path(t, f->path, errno, "open");
 		return -1;
 	}
-	if (fstat(fd, st) == -1 || !S_ISREG(st->st_mode)) {
-		log_warnx("%s: not a regular file; skipped", f->path);
+	if (fstat(fd, st) == -1) {
+		bad_path(t, f->path, errno, "fstat");
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		/* Replaced since the scan's stat. */
+		bad_path(t, f->path, -(int)(st->st_mode & S_IFMT), NULL);
 		close(fd);
 		return -1;
 	}
 	f->fd = fd;
+	f->oprev = NULL;
+	f->onext = t->open_files;
+	if (t->open_files != NULL)
+		t->open_files->oprev = f;
+	t->open_files = f;
 	t->nopen++;
 	LS_COUNT(t->m->files_open, 1);
 	f->dev = st->st_dev;
 	f->ino = st->st_ino;
+	f->ctim = st->st_ctim;
 	f->at_eof = 0;
 	f->last_data_ms = ls_now_ms();
 	return 0;
@@ -759,15 +938,50 @@ link_file(struct ls_tailer *t, struct tfile *f)
 	t->dirty = 1;
 }
 
+/* Queues path to be opened once a descriptor can be had. */
+static void
+wait_room(struct ls_tailer *t, const struct ls_conf_source *src,
+    const char *path, int initial)
+{
+	struct waiting *w;
+
+	w = xcalloc(1, sizeof *w);
+	w->src = src;
+	w->path = xstrdup(path);
+	w->initial = initial;
+	*t->waiting_tail = w;
+	t->waiting_tail = &w->next;
+}
+
+static void
+free_waiting(struct ls_tailer *t)
+{
+	struct waiting *w;
+
+	while ((w = t->waiting) != NULL) {
+		t->waiting = w->next;
+		free(w->path);
+		free(w);
+	}
+	t->waiting_tail = &t->waiting;
+}
+
 static void
 add_file(struct ls_tailer *t, const struct ls_conf_source *src,
     const char *path, int initial)
 {
 	struct tfile *f;
 
+	/* No descriptor to be had now: not even the struct. */
+	if (t->room_full) {
+		wait_room(t, src, path, initial);
+		return;
+	}
 	f = new_file(t, src, path);
 	if (open_new(t, f, initial) != 0) {
 		free_file(f);
+		if (t->room_full)
+			wait_room(t, src, path, initial);
 		return;
 	}
 	f->seen = t->gen;
@@ -788,8 +1002,21 @@ found_again(struct ls_tailer *t, struct tfile *f, const char *path,
 	f->gone_ms = 0;
 	f->seen = t->gen;
 	/* Closed (idle, or to make room): open it again once it changed. */
-	if (f->fd == -1 && (uint64_t)st->st_size != f->off)
-		(void)reopen(t, f);
+	if (f->fd == -1 && (uint64_t)st->st_size != f->off && reopen(t, f) != 0
+	    && t->room_full)
+		wait_room(t, f->src, path, 0);
+}
+
+/* A closed file whose inode turns up unchanged since it was read to its
+ * end (its status change time and its size): the same file, known without
+ * opening it. With 100,000 files each scan would otherwise open and
+ * fingerprint every closed one. */
+static int
+unchanged(const struct tfile *f, const struct stat *st)
+{
+	return st->st_ctim.tv_sec == f->ctim.tv_sec
+	    && st->st_ctim.tv_nsec == f->ctim.tv_nsec
+	    && (uint64_t)st->st_size == f->off;
 }
 
 /* A closed file whose inode turns up again may be another file by now. */
@@ -813,16 +1040,31 @@ scan_path(struct ls_tailer *t, const struct ls_conf_source *src,
 {
 	struct tfile *f;
 	struct stat st;
+	int e;
 
-	if (stat(path, &st) == -1 || !S_ISREG(st.st_mode))
+	if (stat(path, &st) == -1) {
+		/* Gone since the glob (a rotation) is nothing to report; a
+		 * symbolic link to nothing is. */
+		if ((e = errno) != ENOENT)
+			bad_path(t, path, e, NULL);
+		else if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+			bad_path(t, path, BAD_DANGLING, NULL);
 		return;
+	}
+	/* Never opened, so never read: a FIFO would block, /dev/zero never
+	 * ends. */
+	if (!S_ISREG(st.st_mode)) {
+		bad_path(t, path, -(int)(st.st_mode & S_IFMT), NULL);
+		return;
+	}
 	watch_parent(t, path);
 	if ((f = id_find(t, st.st_dev, st.st_ino)) != NULL) {
 		if (f->seen == t->gen)
 			return; /* another pattern's, or another name's */
 		if (f->src->paths == NULL)
 			f->src = src; /* its source is back (a reload) */
-		if (f->fd != -1 || same_contents(f, path)) {
+		if (f->fd != -1 || unchanged(f, &st)
+		    || same_contents(f, path)) {
 			found_again(t, f, path, &st);
 			return;
 		}
@@ -862,9 +1104,14 @@ scan(struct ls_tailer *t, int initial)
 	const struct ls_conf_source *src;
 	glob_t g;
 	size_t s, p, i;
+	int64_t t0;
 	int rc;
 
+	t0 = ls_now_ms();
 	t->gen++;
+	/* The scan finds again whatever still waits for a descriptor. */
+	free_waiting(t);
+	t->room_full = 0;
 	for (s = 0; s < t->conf->nsources; s++) {
 		src = &t->conf->sources[s];
 		for (p = 0; p < src->npaths; p++) {
@@ -884,6 +1131,9 @@ scan(struct ls_tailer *t, int initial)
 		}
 	}
 	lost_names(t);
+	bad_sweep(t);
+	t->scan_cost_ms = ls_now_ms() - t0;
+	t->scan_end_ms = ls_now_ms();
 }
 
 /*
@@ -946,18 +1196,52 @@ resume_renamed(struct ls_tailer *t)
 	}
 }
 
+/*
+ * Opens the paths that waited for a descriptor, in the order they were
+ * found, until max_open_files stops it again; each goes through
+ * scan_path, so one removed, replaced or followed since is treated as a
+ * scan would. Only the waiting paths: with 100,000 new files, a full scan
+ * per round of max_open_files would cost 100,000 stat(2) calls each time.
+ */
+static void
+retry_waiting(struct ls_tailer *t)
+{
+	struct waiting *w;
+
+	t->room_full = 0;
+	while ((w = t->waiting) != NULL && !t->room_full) {
+		if ((t->waiting = w->next) == NULL)
+			t->waiting_tail = &t->waiting;
+		scan_path(t, w->src, w->path, w->initial);
+		free(w->path);
+		free(w);
+	}
+}
+
 /* One pass over every file; comes back through the idle watcher while any
  * file has more than a pass's worth waiting. */
 static void
 read_all(struct ls_tailer *t)
 {
-	struct tfile *f;
+	struct tfile *f, *next;
+	size_t idle = 0;
 	int more = 0;
 
 	if (t->stopped || t->paused)
 		return;
-	for (f = t->files; f != NULL && !t->paused; f = f->next)
+	for (f = t->open_files; f != NULL && !t->paused; f = next) {
+		next = f->onext; /* read_file may close f */
 		more |= read_file(t, f, PASS_BYTES);
+		if (f->fd != -1 && f->at_eof)
+			idle++;
+	}
+	/* Files wait for descriptors, and the open ones are read to their
+	 * end: open the next ones now, rather than at the next scan. Each
+	 * round closes idle files and opens waiting ones, so this ends. */
+	if (t->waiting != NULL && !more && idle > 0 && !t->paused) {
+		retry_waiting(t);
+		more = 1; /* read what it opened, through the idle watcher */
+	}
 	if (more && !t->paused)
 		ev_idle_start(t->loop, &t->more_w);
 	else
@@ -1085,6 +1369,38 @@ poll_cb(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 static void
+rescan_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct ls_tailer *t = w->data;
+
+	scan(t, 0);
+	read_all(t);
+}
+
+/*
+ * A scan that inotify asks for: now, unless the last one ended less than
+ * twice its own duration ago, then once that gap is over (events
+ * meanwhile ride along). A scan costs a stat(2) per matching file: while
+ * 100,000 files are being created, a scan per batch of events would take
+ * the loop over (and slow the writer); so scans take at most a third of
+ * the loop. A scan of a few files costs no gap worth the name.
+ */
+static void
+request_scan(struct ls_tailer *t)
+{
+	int64_t now = ls_now_ms(), due;
+
+	due = t->scan_end_ms + 2 * t->scan_cost_ms;
+	if (now >= due) {
+		ev_timer_stop(t->loop, &t->rescan_w);
+		scan(t, 0);
+	} else if (!ev_is_active(&t->rescan_w)) {
+		ev_timer_set(&t->rescan_w, (double)(due - now) / 1000.0, 0.);
+		ev_timer_start(t->loop, &t->rescan_w);
+	}
+}
+
+static void
 scan_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct ls_tailer *t = w->data;
@@ -1116,9 +1432,11 @@ inotify_cb(struct ev_loop *loop, ev_io *w, int revents)
 			    & (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM
 				| IN_DELETE | IN_Q_OVERFLOW | IN_IGNORED))
 				need_scan = 1;
-			/* A file closed to make room may have grown: only a
-			 * scan opens it again (at most once a second). */
-			if ((ev->mask & IN_MODIFY) && t->nopen < t->nfiles
+			/* A file closed to make room may have grown, or one
+			 * that could not be followed may be now (a chmod):
+			 * only a scan opens it (at most once a second). */
+			if ((((ev->mask & IN_MODIFY) && t->nopen < t->nfiles)
+				|| ((ev->mask & IN_ATTRIB) && t->nbad > 0))
 			    && ls_now_ms() - t->modify_scan_ms >= 1000) {
 				t->modify_scan_ms = ls_now_ms();
 				need_scan = 1;
@@ -1126,7 +1444,7 @@ inotify_cb(struct ev_loop *loop, ev_io *w, int revents)
 		}
 	}
 	if (need_scan)
-		scan(t, 0);
+		request_scan(t);
 	read_all(t);
 }
 
@@ -1221,6 +1539,7 @@ ls_tailer_new(struct ev_loop *loop, const struct ls_conf *conf,
 	t->ckpt = ckpt;
 	t->m = m;
 	t->ifd = -1;
+	t->waiting_tail = &t->waiting;
 	t->hsize = 256;
 	t->backlog_warned = xcalloc(
 	    conf->nsources ? conf->nsources : 1, sizeof *t->backlog_warned);
@@ -1236,6 +1555,8 @@ ls_tailer_new(struct ev_loop *loop, const struct ls_conf *conf,
 	ck = conf->checkpoint_interval_ms / 1000.0;
 	ev_timer_init(&t->ckpt_w, ckpt_cb, ck, ck);
 	ev_idle_init(&t->more_w, more_cb);
+	ev_init(&t->rescan_w, rescan_cb);
+	t->rescan_w.data = t;
 	ev_async_init(&t->resume_w, resume_async_cb);
 	t->inotify_w.data = t->scan_w.data = t->poll_w.data = t;
 	t->ckpt_w.data = t->more_w.data = t->resume_w.data = t;
@@ -1282,6 +1603,7 @@ ls_tailer_stop(struct ls_tailer *t)
 	ev_io_stop(t->loop, &t->inotify_w);
 	ev_timer_stop(t->loop, &t->scan_w);
 	ev_timer_stop(t->loop, &t->poll_w);
+	ev_timer_stop(t->loop, &t->rescan_w);
 	ev_idle_stop(t->loop, &t->more_w);
 	ev_async_stop(t->loop, &t->resume_w);
 	/* The checkpoint timer keeps running through the drain. */
@@ -1346,6 +1668,9 @@ ls_tailer_reload(struct ls_tailer *t, const struct ls_conf *conf)
 	struct tfile *f;
 	size_t removed = 0;
 
+	/* Their sources are the old configuration's: the scan below finds
+	 * them again. */
+	free_waiting(t);
 	for (f = t->files; f != NULL; f = f->next) {
 		if ((src = source_named(conf, f->src->name)) != NULL) {
 			f->src = src;
@@ -1407,6 +1732,10 @@ ls_tailer_free(struct ls_tailer *t)
 		free(w->path);
 		free(w);
 	}
+	t->gen++; /* every bad path is now unseen */
+	bad_sweep(t);
+	free(t->bad);
+	free_waiting(t);
 	if (t->ifd != -1)
 		close(t->ifd);
 	ls_buf_cleanup(&t->scratch);

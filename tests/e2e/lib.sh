@@ -46,6 +46,7 @@ export DD_API_KEY
 T=$(mktemp -d "${TMPDIR:-/tmp}/logshipd-e2e-$TEST_NAME.XXXXXX")
 LS_PID=
 LS_STATUS=
+LS_AS= # a prefix that runs logshipd as another user (as_unprivileged)
 INTAKE_PID=
 INTAKE_PORT=
 INTAKE_URL=
@@ -229,7 +230,8 @@ start_logshipd() {
 	shift
 	no_default_metrics "$_cf"
 	echo "=== $LOGSHIPD -d -v -c $_cf $*" >>"$T/logshipd.log"
-	"$LOGSHIPD" -d -v -c "$_cf" "$@" >>"$T/logshipd.log" 2>&1 &
+	# shellcheck disable=SC2086
+	$LS_AS "$LOGSHIPD" -d -v -c "$_cf" "$@" >>"$T/logshipd.log" 2>&1 &
 	LS_PID=$!
 	LS_STATUS=
 }
@@ -420,4 +422,40 @@ PYEOF
 ls_follow_offset() {
 	ls_run_log | sed -n "s|^.*$1: following (source [^,]*, from offset \\([0-9]*\\)).*|\\1|p" |
 	    tail -n 1
+}
+
+# -- running logshipd unprivileged (file permission faults) ------------------
+
+# as_unprivileged: from here on start_logshipd runs logshipd as nobody
+# (65534:65534) when the test runs as root, who reads and writes any file
+# whatever its mode; as another user, logshipd runs as that user, whom the
+# modes bind already. Call it first: if nobody cannot reach $T or run
+# $LOGSHIPD (a build tree under a private home), $T moves under /tmp and
+# the binary is copied there. Skips (77) only without setpriv.
+as_unprivileged() {
+	umask 022
+	chmod 755 "$T"
+	[ "$(id -u)" -eq 0 ] || return 0
+	if ! command -v setpriv >/dev/null 2>&1; then
+		echo "SKIP: $TEST_NAME: running as root and no setpriv (util-linux) to run logshipd as nobody" >&2
+		exit 77
+	fi
+	LS_AS="setpriv --reuid=65534 --regid=65534 --clear-groups"
+	# shellcheck disable=SC2086
+	if ! $LS_AS sh -c 'cd "$1" && test -x "$2"' sh "$T" "$LOGSHIPD" \
+	    2>/dev/null; then
+		rm -rf "$T"
+		T=$(mktemp -d "/tmp/logshipd-e2e-$TEST_NAME.XXXXXX")
+		chmod 755 "$T"
+		cp "$LOGSHIPD" "$T/logshipd"
+		LOGSHIPD=$T/logshipd
+		log "nobody cannot reach the build tree: working in $T"
+	fi
+}
+
+# unprivileged_dir DIR...: makes DIR (created if need be) the unprivileged
+# logshipd's own, as its state_dir must be.
+unprivileged_dir() {
+	mkdir -p "$@"
+	[ -z "$LS_AS" ] || chown 65534:65534 "$@"
 }

@@ -1,0 +1,72 @@
+#!/bin/sh
+# 100,000 files appear at once in a directory logshipd already watches
+# (the inotify queue overflows), with max_open_files 1024: logshipd never
+# holds more descriptors than that (plus its own few), does not crash, says
+# that the limit was met, and ships every line of every file exactly once.
+. "$(dirname "$0")/lib.sh"
+
+NF=${LS_MANYFILES:-100000}
+MAXOPEN=1024
+start_intake --api-key "$DD_API_KEY" --quiet
+mkdir "$T/logs" "$T/state"
+write_config "$T/logshipd.yaml" <<YAML
+state_dir: $T/state
+shutdown_timeout: 20s
+checkpoint_interval: 1s
+scan_interval: 10s
+poll_interval: 200ms
+max_open_files: $MAXOPEN
+sources:
+  - name: many
+    paths: ["$T/logs/*.log"]
+destinations:
+  - name: dd
+    type: datadog
+    url: $INTAKE_URL/api/v2/logs
+    api_key_env: DD_API_KEY
+    workers: 2
+    batch: { max_entries: 1000, max_wait: 200ms }
+    retry: { initial: 100ms, max: 1s }
+YAML
+
+start_logshipd "$T/logshipd.yaml"
+wait_for 10 ls_started
+t0=$(now_ms)
+"$PYTHON3" - "$T/logs" "$T/want" "$NF" <<'PY'
+import sys
+d, want, nf = sys.argv[1], sys.argv[2], int(sys.argv[3])
+with open(want, "w") as w:
+    for i in range(nf):
+        line = "2026-11-23T10:00:00Z INFO file %06d of many\n" % i
+        with open("%s/f%06d.log" % (d, i), "w") as f:
+            f.write(line)
+        w.write(line)
+PY
+log "$NF files made in $(($(now_ms) - t0)) ms"
+
+maxfd=0
+end=$(($(now_ms) + $(scaled 90) * 1000))
+while :; do
+	# shellcheck disable=SC2012
+	if fds=$(ls "/proc/$LS_PID/fd" 2>/dev/null | wc -l) &&
+	    [ "$fds" -gt "$maxfd" ]; then
+		maxfd=$fds
+	fi
+	n=$(intake count)
+	[ "$n" -ge "$NF" ] && break
+	alive "$LS_PID" || fail "logshipd died with $n of $NF lines in"
+	[ "$(now_ms)" -lt "$end" ] ||
+	    fail "timed out: $n of $NF lines (max descriptors $maxfd)"
+	sleep 0.2 # ok-sleep: bounded poll
+done
+log "all $NF lines in $(($(now_ms) - t0)) ms; at most $maxfd descriptors"
+stop_logshipd TERM 30
+assert_eq "$LS_STATUS" 0 "exit status"
+check_exact "$T/want"
+# Its own descriptors (stdio, inotify, the loop's, sockets, the state
+# directory) are few: 64 is room enough.
+[ "$maxfd" -le $((MAXOPEN + 64)) ] ||
+    fail "$maxfd descriptors open, above max_open_files ($MAXOPEN) + 64"
+grep -q "max_open_files ($MAXOPEN) reached" "$T/logshipd.log" ||
+    fail "max_open_files was never reached with $NF files"
+log "ok: $NF files, $CK_RECEIVED lines once each; at most $maxfd descriptors"
