@@ -95,6 +95,8 @@ struct tfile {
 	/* The list of open files (make_room looks only at those). */
 	struct tfile *onext;
 	struct tfile *oprev;
+	struct tfile *pnext; /* in the path index, while it has a path */
+	int dirty; /* inotify named it since it was last read */
 };
 
 struct wdir {
@@ -153,6 +155,9 @@ struct ls_tailer {
 	struct waiting **waiting_tail;
 	struct tfile **htab;
 	size_t hsize;
+	/* The files by path: which one an inotify event names. */
+	struct tfile **ptab;
+	size_t psize, npaths;
 	struct wdir *dirs;
 	int ifd;
 	int inotify_warned;
@@ -185,6 +190,7 @@ struct ls_tailer {
 };
 
 static void read_all(struct ls_tailer *);
+static void set_path(struct tfile *, const char *);
 static void refresh_fingerprint(struct tfile *);
 static size_t source_index(struct ls_tailer *, const struct ls_conf_source *);
 
@@ -570,7 +576,7 @@ free_file(struct tfile *f)
 	ls_linebuf_cleanup(&f->lb);
 	ls_buf_cleanup(&f->ml.buf);
 	ls_offtrack_free(f->track);
-	free(f->path);
+	set_path(f, NULL);
 	free(f);
 }
 
@@ -912,6 +918,73 @@ reopen(struct ls_tailer *t, struct tfile *f)
 	return 0;
 }
 
+static size_t
+path_hash(const struct ls_tailer *t, const char *path)
+{
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+
+	while (*path != '\0')
+		h = (h ^ (unsigned char)*path++) * 0x100000001b3ull;
+	return (size_t)(h ^ (h >> 32)) & (t->psize - 1);
+}
+
+/* Gives f the name path (NULL: none), keeping the path index. */
+static void
+set_path(struct tfile *f, const char *path)
+{
+	struct ls_tailer *t = f->t;
+	struct tfile **pp, **old, *g;
+	size_t i, oldsize;
+
+	if (f->path != NULL) {
+		for (pp = &t->ptab[path_hash(t, f->path)]; *pp != NULL;
+		     pp = &(*pp)->pnext)
+			if (*pp == f) {
+				*pp = f->pnext;
+				t->npaths--;
+				break;
+			}
+		free(f->path);
+		f->path = NULL;
+	}
+	if (path == NULL)
+		return;
+	if (t->npaths >= t->psize) {
+		old = t->ptab;
+		oldsize = t->psize;
+		t->psize *= 2;
+		t->ptab = xcalloc(t->psize, sizeof *t->ptab);
+		for (i = 0; i < oldsize; i++)
+			while ((g = old[i]) != NULL) {
+				old[i] = g->pnext;
+				g->pnext = t->ptab[path_hash(t, g->path)];
+				t->ptab[path_hash(t, g->path)] = g;
+			}
+		free(old);
+	}
+	f->path = xstrdup(path);
+	i = path_hash(t, f->path);
+	f->pnext = t->ptab[i];
+	t->ptab[i] = f;
+	t->npaths++;
+}
+
+/* The file called dir/name, or NULL. */
+static struct tfile *
+by_path(struct ls_tailer *t, const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+	struct tfile *f;
+
+	if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name)
+	    >= sizeof path)
+		return NULL;
+	for (f = t->ptab[path_hash(t, path)]; f != NULL; f = f->pnext)
+		if (strcmp(f->path, path) == 0)
+			return f;
+	return NULL;
+}
+
 static struct tfile *
 new_file(
     struct ls_tailer *t, const struct ls_conf_source *src, const char *path)
@@ -921,7 +994,7 @@ new_file(
 	f = xcalloc(1, sizeof *f);
 	f->t = t;
 	f->src = src;
-	f->path = xstrdup(path);
+	set_path(f, path);
 	f->fd = -1;
 	ls_linebuf_init(&f->lb, src->max_line_bytes, 0);
 	ls_buf_init(&f->ml.buf);
@@ -995,10 +1068,8 @@ static void
 found_again(struct ls_tailer *t, struct tfile *f, const char *path,
     const struct stat *st)
 {
-	if (f->path == NULL || strcmp(f->path, path) != 0) {
-		free(f->path);
-		f->path = xstrdup(path);
-	}
+	if (f->path == NULL || strcmp(f->path, path) != 0)
+		set_path(f, path);
 	f->gone_ms = 0;
 	f->seen = t->gen;
 	/* Closed (idle, or to make room): open it again once it changed. */
@@ -1090,8 +1161,7 @@ lost_names(struct ls_tailer *t)
 		log_info("%s: no longer under that name; following it to "
 			 "its end",
 		    f->path);
-		free(f->path);
-		f->path = NULL;
+		set_path(f, NULL);
 		f->gone_ms = now;
 		if (f->fd != -1 && fstat(f->fd, &st) == 0 && st.st_nlink == 0)
 			f->deleted = 1;
@@ -1185,8 +1255,7 @@ resume_renamed(struct ls_tailer *t)
 			log_info("%s: renamed while stopped (was %s); reading "
 				 "the rest from offset %llu",
 			    path, e->path, (unsigned long long)f->off);
-			free(f->path);
-			f->path = NULL;
+			set_path(f, NULL);
 			f->gone_ms = ls_now_ms();
 			f->seen = t->gen;
 			link_file(t, f);
@@ -1231,6 +1300,7 @@ read_all(struct ls_tailer *t)
 		return;
 	for (f = t->open_files; f != NULL && !t->paused; f = next) {
 		next = f->onext; /* read_file may close f */
+		f->dirty = 0;
 		more |= read_file(t, f, PASS_BYTES);
 		if (f->fd != -1 && f->at_eof)
 			idle++;
@@ -1246,6 +1316,32 @@ read_all(struct ls_tailer *t)
 		ev_idle_start(t->loop, &t->more_w);
 	else
 		ev_idle_stop(t->loop, &t->more_w);
+}
+
+/*
+ * Reads the files inotify named since they were last read, and the ones
+ * that have no name (rotated away: an event for them names their new
+ * name, which no path index knows), not every open file: with 1,000
+ * files growing slowly, each wakeup would otherwise cost 1,000 reads that
+ * find nothing.
+ */
+static void
+read_named(struct ls_tailer *t, int unknown)
+{
+	struct tfile *f, *next;
+	int more = 0;
+
+	if (t->stopped || t->paused)
+		return;
+	for (f = t->open_files; f != NULL && !t->paused; f = next) {
+		next = f->onext; /* read_file may close f */
+		if (!f->dirty && !(unknown && f->path == NULL))
+			continue;
+		f->dirty = 0;
+		more |= read_file(t, f, PASS_BYTES);
+	}
+	if (more && !t->paused)
+		ev_idle_start(t->loop, &t->more_w);
 }
 
 static void
@@ -1416,7 +1512,9 @@ inotify_cb(struct ev_loop *loop, ev_io *w, int revents)
 	char buf[16384]
 	    __attribute__((aligned(__alignof__(struct inotify_event))));
 	const struct inotify_event *ev;
-	int need_scan = 0;
+	const struct wdir *d;
+	struct tfile *f;
+	int need_scan = 0, unknown = 0;
 	ssize_t n;
 	char *p;
 
@@ -1441,11 +1539,22 @@ inotify_cb(struct ev_loop *loop, ev_io *w, int revents)
 				t->modify_scan_ms = ls_now_ms();
 				need_scan = 1;
 			}
+			if (!(ev->mask & IN_MODIFY) || ev->len == 0)
+				continue;
+			for (d = t->dirs; d != NULL && d->wd != ev->wd;
+			     d = d->next)
+				;
+			if (d != NULL && (f = by_path(t, d->path, ev->name)))
+				f->dirty = 1;
+			else
+				unknown = 1;
 		}
 	}
-	if (need_scan)
+	if (need_scan) {
 		request_scan(t);
-	read_all(t);
+		read_all(t);
+	} else
+		read_named(t, unknown);
 }
 
 static void
@@ -1544,6 +1653,8 @@ ls_tailer_new(struct ev_loop *loop, const struct ls_conf *conf,
 	t->backlog_warned = xcalloc(
 	    conf->nsources ? conf->nsources : 1, sizeof *t->backlog_warned);
 	t->htab = xcalloc(t->hsize, sizeof *t->htab);
+	t->psize = 256;
+	t->ptab = xcalloc(t->psize, sizeof *t->ptab);
 	t->rbuf = xmalloc(READ_CHUNK);
 	ls_buf_init(&t->scratch);
 	ls_budget_init(&t->budget, conf->max_buffer_bytes, budget_resume_cb, t);
@@ -1740,6 +1851,7 @@ ls_tailer_free(struct ls_tailer *t)
 		close(t->ifd);
 	ls_buf_cleanup(&t->scratch);
 	free(t->htab);
+	free(t->ptab);
 	free(t->backlog_warned);
 	free(t->rbuf);
 	while ((d = t->detached) != NULL) {
