@@ -57,6 +57,7 @@ struct ls_monitor {
 struct files {
 	struct ls_file_info *v;
 	size_t n;
+	size_t cap;
 };
 
 static void
@@ -65,7 +66,12 @@ file_cb(const struct ls_file_info *fi, void *arg)
 	struct files *fs = arg;
 	struct ls_file_info *f;
 
-	fs->v = xreallocarray(fs->v, fs->n + 1, sizeof *fs->v);
+	/* Doubling: with 100,000 files, one more element per file copied
+	 * the array 100,000 times a second. */
+	if (fs->n == fs->cap) {
+		fs->cap = fs->cap == 0 ? 64 : fs->cap * 2;
+		fs->v = xreallocarray(fs->v, fs->cap, sizeof *fs->v);
+	}
 	f = &fs->v[fs->n++];
 	*f = *fi;
 	f->source = xstrdup(fi->source);
