@@ -441,14 +441,23 @@ as_unprivileged() {
 		exit 77
 	fi
 	LS_AS="setpriv --reuid=65534 --regid=65534 --clear-groups"
+	# TSan's suppressions file too must be readable by nobody.
+	_supp=$(printf '%s\n' "${TSAN_OPTIONS:-}" |
+	    sed -n 's/.*suppressions=\([^:]*\).*/\1/p')
 	# shellcheck disable=SC2086
-	if ! $LS_AS sh -c 'cd "$1" && test -x "$2"' sh "$T" "$LOGSHIPD" \
-	    2>/dev/null; then
+	if ! $LS_AS sh -c 'cd "$1" && test -x "$2" && { [ -z "$3" ] || test -r "$3"; }' \
+	    sh "$T" "$LOGSHIPD" "$_supp" 2>/dev/null; then
 		rm -rf "$T"
 		T=$(mktemp -d "/tmp/logshipd-e2e-$TEST_NAME.XXXXXX")
 		chmod 755 "$T"
 		cp "$LOGSHIPD" "$T/logshipd"
 		LOGSHIPD=$T/logshipd
+		if [ -n "$_supp" ]; then
+			cp "$_supp" "$T/tsan.supp"
+			TSAN_OPTIONS=$(printf '%s\n' "$TSAN_OPTIONS" |
+			    sed "s|suppressions=[^:]*|suppressions=$T/tsan.supp|")
+			export TSAN_OPTIONS
+		fi
 		log "nobody cannot reach the build tree: working in $T"
 	fi
 }
