@@ -110,7 +110,12 @@ retired_b() {
 wait_for 30 retired_b
 gen_lines "$T/logs2/x.log" 100 extra
 cp "$T/logs2/x.log" "$T/want-extra"
-log "3: dd changed, b retired"
+# The new source's lines are shipped before the next reload removes it.
+extra_in() {
+	[ "$(intake messages | grep -c ' INFO extra ')" -ge 100 ]
+}
+wait_for 30 extra_in
+log "3: dd changed, b retired, extra shipped"
 
 # 4. extra removed: what is appended to it afterwards is not shipped.
 config 300 0 0
