@@ -25,6 +25,7 @@
 #include "checkpoint.h"
 #include "conf.h"
 #include "ctx.h"
+#include "labels.h"
 #include "log.h"
 #include "metrics.h"
 #include "monitor.h"
@@ -432,6 +433,7 @@ main(int argc, char *argv[])
 	if (noaction) {
 		fprintf(stderr, "configuration OK\n");
 		ls_conf_free(d.conf);
+		ls_labels_cleanup();
 		return 0;
 	}
 	/*
@@ -559,5 +561,7 @@ out:
 		ev_loop_destroy(d.loop);
 	curl_global_cleanup();
 	ls_conf_free(d.conf);
+	/* No record is left: the labels they carried can go. */
+	ls_labels_cleanup();
 	return status;
 }

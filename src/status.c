@@ -14,6 +14,7 @@
 #include "config.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,45 +202,9 @@ one_f(struct ls_buf *o, const char *name, const char *type, const char *help,
 
 /* Per-destination figures with no other label. */
 static uint64_t
-d_routed(const struct ls_status_in *in, size_t i)
-{
-	return LS_LOAD(in->m->dest[i]->routed);
-}
-
-static uint64_t
-d_retries(const struct ls_status_in *in, size_t i)
-{
-	return LS_LOAD(in->m->dest[i]->retries);
-}
-
-static uint64_t
-d_splits(const struct ls_status_in *in, size_t i)
-{
-	return LS_LOAD(in->m->dest[i]->splits);
-}
-
-static uint64_t
-d_in_flight(const struct ls_status_in *in, size_t i)
-{
-	return LS_LOAD(in->m->dest[i]->in_flight);
-}
-
-static uint64_t
-d_concurrency(const struct ls_status_in *in, size_t i)
-{
-	return LS_LOAD(in->m->dest[i]->concurrency_limit);
-}
-
-static uint64_t
 d_pending(const struct ls_status_in *in, size_t i)
 {
 	return ls_status_pending(in->m->dest[i]);
-}
-
-static uint64_t
-d_pending_bytes(const struct ls_status_in *in, size_t i)
-{
-	return LS_LOAD(in->m->dest[i]->held_bytes);
 }
 
 static uint64_t
@@ -260,40 +225,46 @@ d_healthy(const struct ls_status_in *in, size_t i)
 	return (uint64_t)ls_status_dest_healthy(in, i, NULL);
 }
 
+/* A counter of struct ls_dest_metrics, by its offset there. */
+#define DM(field) offsetof(struct ls_dest_metrics, field), NULL
+
+/* One value per destination: a counter read where it is (get NULL), or
+ * what get computes. */
 static const struct {
 	const char *name, *type, *help;
+	size_t counter;
 	uint64_t (*get)(const struct ls_status_in *, size_t);
 } dest_families[] = {
 	{ "logshipd_destination_routed_lines_total", "counter",
-	    "Lines routed to the destination.", d_routed },
+	    "Lines routed to the destination.", DM(routed) },
 	{ "logshipd_destination_retries_total", "counter",
 	    "Requests that failed and will be sent again (408, 429, 5xx, "
 	    "401, 403, network errors).",
-	    d_retries },
+	    DM(retries) },
 	{ "logshipd_destination_splits_total", "counter",
-	    "Batches split in two after a 413 answer.", d_splits },
+	    "Batches split in two after a 413 answer.", DM(splits) },
 	{ "logshipd_destination_requests_in_flight", "gauge",
-	    "Requests under way now.", d_in_flight },
+	    "Requests under way now.", DM(in_flight) },
 	{ "logshipd_destination_concurrency_limit", "gauge",
 	    "Requests allowed in flight now: max_connections, or what "
 	    "adaptive concurrency allows.",
-	    d_concurrency },
+	    DM(concurrency_limit) },
 	{ "logshipd_destination_pending_lines", "gauge",
 	    "Lines routed and not yet sent or dropped: queued, batched, in "
 	    "flight or waiting out a backoff.",
-	    d_pending },
+	    0, d_pending },
 	{ "logshipd_destination_pending_bytes", "gauge",
 	    "Bytes of the pending lines (what on_full weighs).",
-	    d_pending_bytes },
+	    DM(held_bytes) },
 	{ "logshipd_destination_queued_lines", "gauge",
-	    "Lines waiting in the destination's queue for its batcher.",
+	    "Lines waiting in the destination's queue for its batcher.", 0,
 	    d_queued },
 	{ "logshipd_destination_queued_batches", "gauge",
-	    "Batches waiting for a worker.", d_queued_batches },
+	    "Batches waiting for a worker.", 0, d_queued_batches },
 	{ "logshipd_destination_healthy", "gauge",
 	    "1 when the destination holds nothing to send or delivered within "
 	    "its health_window, else 0.",
-	    d_healthy },
+	    0, d_healthy },
 };
 
 static void
@@ -324,7 +295,13 @@ prom_dests(const struct ls_status_in *in, struct ls_buf *o)
 		for (i = 0; i < ndests(in); i++) {
 			series(o, dest_families[f].name, "", "destination",
 			    c->dests[i].name, NULL, NULL);
-			val_u(o, dest_families[f].get(in, i));
+			val_u(o,
+			    dest_families[f].get != NULL
+				? dest_families[f].get(in, i)
+				: LS_LOAD(
+				    *(atomic_uint_fast64_t *)((char *)
+								  in->m->dest[i]
+					+ dest_families[f].counter)));
 		}
 	}
 

@@ -732,14 +732,16 @@ start_offset(
 	return 0;
 }
 
+/* A path's bucket in a table of size (a power of two) buckets: FNV-1a,
+ * for the bad-path table and the path index alike. */
 static size_t
-bad_hash(const struct ls_tailer *t, const char *path)
+str_hash(const char *path, size_t size)
 {
-	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+	uint64_t h = 0xcbf29ce484222325ull;
 
 	while (*path != '\0')
 		h = (h ^ (unsigned char)*path++) * 0x100000001b3ull;
-	return (size_t)(h ^ (h >> 32)) & (t->badsize - 1);
+	return (size_t)(h ^ (h >> 32)) & (size - 1);
 }
 
 static const char *
@@ -782,14 +784,14 @@ bad_path(struct ls_tailer *t, const char *path, int why, const char *what)
 		for (i = 0; i < oldsize; i++) {
 			while ((b = old[i]) != NULL) {
 				old[i] = b->next;
-				h = bad_hash(t, b->path);
+				h = str_hash(b->path, t->badsize);
 				b->next = t->bad[h];
 				t->bad[h] = b;
 			}
 		}
 		free(old);
 	}
-	h = bad_hash(t, path);
+	h = str_hash(path, t->badsize);
 	for (b = t->bad[h]; b != NULL; b = b->next)
 		if (strcmp(b->path, path) == 0)
 			break;
@@ -918,16 +920,6 @@ reopen(struct ls_tailer *t, struct tfile *f)
 	return 0;
 }
 
-static size_t
-path_hash(const struct ls_tailer *t, const char *path)
-{
-	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
-
-	while (*path != '\0')
-		h = (h ^ (unsigned char)*path++) * 0x100000001b3ull;
-	return (size_t)(h ^ (h >> 32)) & (t->psize - 1);
-}
-
 /* Gives f the name path (NULL: none), keeping the path index. */
 static void
 set_path(struct tfile *f, const char *path)
@@ -937,7 +929,7 @@ set_path(struct tfile *f, const char *path)
 	size_t i, oldsize;
 
 	if (f->path != NULL) {
-		for (pp = &t->ptab[path_hash(t, f->path)]; *pp != NULL;
+		for (pp = &t->ptab[str_hash(f->path, t->psize)]; *pp != NULL;
 		     pp = &(*pp)->pnext)
 			if (*pp == f) {
 				*pp = f->pnext;
@@ -957,13 +949,13 @@ set_path(struct tfile *f, const char *path)
 		for (i = 0; i < oldsize; i++)
 			while ((g = old[i]) != NULL) {
 				old[i] = g->pnext;
-				g->pnext = t->ptab[path_hash(t, g->path)];
-				t->ptab[path_hash(t, g->path)] = g;
+				g->pnext = t->ptab[str_hash(g->path, t->psize)];
+				t->ptab[str_hash(g->path, t->psize)] = g;
 			}
 		free(old);
 	}
 	f->path = xstrdup(path);
-	i = path_hash(t, f->path);
+	i = str_hash(f->path, t->psize);
 	f->pnext = t->ptab[i];
 	t->ptab[i] = f;
 	t->npaths++;
@@ -979,7 +971,7 @@ by_path(struct ls_tailer *t, const char *dir, const char *name)
 	if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name)
 	    >= sizeof path)
 		return NULL;
-	for (f = t->ptab[path_hash(t, path)]; f != NULL; f = f->pnext)
+	for (f = t->ptab[str_hash(path, t->psize)]; f != NULL; f = f->pnext)
 		if (strcmp(f->path, path) == 0)
 			return f;
 	return NULL;
