@@ -10,6 +10,10 @@ With --sink-capacity the sink serves at most C requests at once, S ms
 each, and answers 503 to the rest: an intake near overload, for comparing
 a fixed max_connections with adaptive concurrency (--adaptive).
 
+--repeat N runs it N times and reports the run of median CPU, with the
+lowest and highest: on a shared (virtual) machine one run's CPU seconds
+vary by 10% or more.
+
 Reported: wall lines/s (from start to the last entry received), CPU
 seconds per million lines of logshipd alone (user+sys, from wait4), peak
 RSS, and bytes on the wire (request bodies as sent). The sink is measured
@@ -17,6 +21,7 @@ the same way, so that it is known not to be the bottleneck.
 """
 import argparse
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -44,7 +49,15 @@ def main():
                     help="max_buffer_bytes (default: logshipd's)")
     ap.add_argument("--sink-capacity", type=int, default=0)
     ap.add_argument("--sink-service-ms", type=float, default=0)
+    ap.add_argument("--zlib-sample", type=int, default=10,
+                    help="gzip: compare every K-th body with zlib level 6 "
+                    "(0: off)")
+    ap.add_argument("--save-bodies",
+                    help="keep the sampled bodies in this directory")
+    ap.add_argument("--repeat", type=int, default=1)
     a = ap.parse_args()
+    if a.repeat > 1:
+        return repeat(a.repeat)
 
     os.makedirs(a.dir, exist_ok=True)
     data = os.path.join(a.dir, "input-%d.log" % a.lines)
@@ -64,7 +77,10 @@ def main():
     sink = subprocess.Popen([sys.executable, os.path.join(HERE, "sink.py"),
                              "--port-file", portf,
                              "--capacity", str(a.sink_capacity),
-                             "--service-ms", str(a.sink_service_ms)])
+                             "--service-ms", str(a.sink_service_ms),
+                             "--zlib-sample", str(a.zlib_sample)]
+                            + (["--save", a.save_bodies] if a.save_bodies
+                               else []))
     try:
         wait_file(portf, time.monotonic() + 10)
         port = int(open(portf).read())
@@ -130,6 +146,12 @@ destinations:
               % (st["wire_bytes"], st["wire_bytes"] / max(st["raw_bytes"], 1),
                  st["raw_bytes"], st["requests"],
                  st["entries"] / max(st["requests"], 1)))
+        if a.zlib_sample and a.compression == "gzip":
+            z = http(port, "/zlib6")
+            print("  vs zlib 6       %.4f (%d sampled bodies: %d bytes sent,"
+                  " %d by zlib level 6)"
+                  % (z["wire"] / max(z["zlib6"], 1), z["samples"],
+                     z["wire"], z["zlib6"]))
         print("  exit status     %d, entries received %d"
               % (os.waitstatus_to_exitcode(status), st["entries"]))
         if a.sink_capacity:
@@ -145,6 +167,29 @@ destinations:
     finally:
         sink.terminate()
         sink.wait()
+
+
+def repeat(n):
+    """Runs this script n times (the other arguments as given) and prints
+    the output of the run with the median CPU time, then the spread."""
+    argv, skip = [], False
+    for arg in sys.argv[1:]:
+        if skip or arg == "--repeat" or arg.startswith("--repeat="):
+            skip = arg == "--repeat"
+            continue
+        argv.append(arg)
+    runs = []
+    for i in range(n):
+        out = subprocess.run([sys.executable, os.path.abspath(__file__)]
+                             + argv, stdout=subprocess.PIPE, check=True,
+                             universal_newlines=True).stdout
+        m = re.search(r"cpu \(user\+sys\)\s+([0-9.]+) s", out)
+        runs.append((float(m.group(1)), out))
+        print("run %d: %.2f CPU-s" % (i + 1, runs[-1][0]), flush=True)
+    runs.sort(key=lambda r: r[0])
+    print(runs[len(runs) // 2][1], end="")
+    print("  over %d runs    cpu median %.2f s, lowest %.2f, highest %.2f"
+          % (n, runs[len(runs) // 2][0], runs[0][0], runs[-1][0]))
 
 
 if __name__ == "__main__":

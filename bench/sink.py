@@ -23,6 +23,13 @@ and answers 503, counting nothing but the refusals.
                                        requests at once, each taking S ms,
                                        and answers 503 to the others
                                        ("busy"): for adaptive concurrency
+          [--zlib-sample K [--save DIR]]
+                                       every K-th gzip body is also
+                                       compressed with zlib level 6, the
+                                       reference for bytes on the wire:
+                                       GET /zlib6 after the run (bodies
+                                       are kept in memory until then;
+                                       --save writes them to DIR)
   POST /control {"down": true|false}   switch; answers the stats
   GET  /stats                          {"requests", "entries", "wire_bytes",
                                         "raw_bytes", "first", "last", "down",
@@ -53,6 +60,9 @@ mode = None
 TOKEN = re.compile(rb"soak (\d+) (\d+)")
 LAT = re.compile(rb"lat (\d{6,})")
 latencies = None  # ms, with --latency
+zlib_sample, save_dir = 0, None
+samples = []  # (wire bytes, body) of every K-th gzip body
+gzip_bodies = 0
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -79,6 +89,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 body = json.dumps(track_report()).encode()
             elif self.path == "/latency":
                 body = json.dumps(latency_report()).encode()
+            elif self.path == "/zlib6":
+                body = json.dumps(zlib6_report()).encode()
             else:
                 body = json.dumps(stats).encode()
         self.reply(200, body)
@@ -170,6 +182,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                         t[1] += 1
                     t[0][s // 8] |= 1 << (s % 8)
                     t[2] = max(t[2], s)
+        if zlib_sample and self.headers.get("Content-Encoding") == "gzip":
+            self.sample(raw, data)
         now = time.monotonic()
         with lock:
             stats["requests"] += 1
@@ -181,6 +195,29 @@ class Handler(http.server.BaseHTTPRequestHandler):
             stats["last"] = now
             if stats["up_at"] and not stats["first_ok_after_up"]:
                 stats["first_ok_after_up"] = t
+
+
+    def sample(self, raw, data):
+        global gzip_bodies
+        with lock:
+            if gzip_bodies % zlib_sample == 0:
+                samples.append((len(raw), data))
+            gzip_bodies += 1
+
+
+def zlib6_report():
+    """Every K-th gzip body, compressed again with zlib level 6 (after
+    the run: the sink must not take CPU from the shipper it measures)."""
+    wire = ref = 0
+    for i, (n, data) in enumerate(samples):
+        z = zlib.compressobj(6, zlib.DEFLATED, 31)
+        wire += n
+        ref += len(z.compress(data) + z.flush())
+        if save_dir:
+            with open(os.path.join(save_dir, "body-%d.json" % i), "wb") as f:
+                f.write(data)
+    return {"samples": len(samples), "wire": wire,
+            "zlib6": ref}
 
 
 def latency_report():
@@ -210,8 +247,11 @@ def main():
     ap.add_argument("--service-ms", type=float, default=0)
     ap.add_argument("--track", action="store_true")
     ap.add_argument("--latency", action="store_true")
+    ap.add_argument("--zlib-sample", type=int, default=0)
+    ap.add_argument("--save")
     a = ap.parse_args()
-    global capacity, service_s, track, latencies
+    global capacity, service_s, track, latencies, zlib_sample, save_dir
+    zlib_sample, save_dir = a.zlib_sample, a.save
     if a.track:
         track = {}
     if a.latency:
