@@ -184,8 +184,13 @@ struct ls_tailer {
 	char *rbuf;
 	struct ls_buf scratch;
 	int64_t now_wall_ms; /* read time of the records being made */
+	int64_t now_ms; /* the same, monotonic (offtrack ages) */
 	struct ls_record *pend[PUSH_BATCH];
 	size_t npend;
+	struct counts { /* lines of pend[], for the metrics */
+		uint64_t lines, sev[LS_SEV_COUNT];
+		size_t src, src_run; /* a run of lines of one source */
+	} cnt;
 	size_t src_hint; /* source_index()'s last answer */
 };
 
@@ -194,13 +199,16 @@ static void set_path(struct tfile *, const char *);
 static void refresh_fingerprint(struct tfile *);
 static size_t source_index(struct ls_tailer *, const struct ls_conf_source *);
 
-static int64_t
-wall_ms(void)
+/* Takes the read time of the records about to be made: once per read,
+ * not once per line. */
+static void
+stamp(struct ls_tailer *t)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	t->now_wall_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	t->now_ms = ls_now_ms();
 }
 
 /* The identity table: (device, inode) to file, chained. */
@@ -267,6 +275,41 @@ id_remove(struct ls_tailer *t, struct tfile *f)
 	f->hashed = 0;
 }
 
+/* Publishes the lines counted since the last push: a few shared counters
+ * per push, not three per line. */
+static void
+publish_counts(struct ls_tailer *t)
+{
+	struct counts *c = &t->cnt;
+	size_t i;
+
+	if (c->src_run > 0)
+		LS_COUNT(t->m->source_lines[c->src], c->src_run);
+	for (i = 0; i < LS_SEV_COUNT; i++)
+		if (c->sev[i] > 0)
+			LS_COUNT(t->m->read_by_sev[i], c->sev[i]);
+	LS_COUNT(t->m->lines_read, c->lines);
+	memset(c, 0, sizeof *c);
+}
+
+/* Counts one line read from a file of src. */
+static void
+count_line(
+    struct ls_tailer *t, const struct ls_conf_source *src, enum ls_severity sev)
+{
+	struct counts *c = &t->cnt;
+	size_t i = source_index(t, src);
+
+	if (c->src_run > 0 && c->src != i) {
+		LS_COUNT(t->m->source_lines[c->src], c->src_run);
+		c->src_run = 0;
+	}
+	c->src = i;
+	c->src_run++;
+	c->sev[sev]++;
+	c->lines++;
+}
+
 static void
 flush_pending(struct ls_tailer *t)
 {
@@ -274,6 +317,7 @@ flush_pending(struct ls_tailer *t)
 
 	if (t->npend == 0)
 		return;
+	publish_counts(t);
 	if (ls_queue_push_many(t->out, (void *const *)t->pend, NULL, t->npend)
 	    != 0) {
 		/* Closed: we are stopping, and these were never queued. */
@@ -309,11 +353,9 @@ emit(struct tfile *f, const char *msg, size_t len, uint64_t end_off,
 	if (dropped > 0)
 		r->flags |= LS_REC_TRUNCATED;
 	r->owner = f;
-	r->seq = ls_offtrack_add_at(f->track, end_off, ls_now_ms());
+	r->seq = ls_offtrack_add_at(f->track, end_off, t->now_ms);
 	f->inflight++;
-	LS_COUNT(t->m->lines_read, 1);
-	LS_COUNT(t->m->source_lines[source_index(t, f->src)], 1);
-	LS_COUNT(t->m->read_by_sev[sev], 1);
+	count_line(t, f->src, sev);
 	t->pend[t->npend++] = r;
 	if (t->npend == PUSH_BATCH)
 		flush_pending(t);
@@ -462,7 +504,7 @@ read_copy(struct ls_tailer *t, struct tfile *f)
 	if (!found || (fd = open(best, O_RDONLY | O_CLOEXEC)) == -1)
 		return 0;
 	log_info("%s: truncated; its copy is %s", f->path, best);
-	t->now_wall_ms = wall_ms();
+	stamp(t);
 	at = start = (off_t)f->off;
 	while ((n = pread(fd, t->rbuf, READ_CHUNK, at)) > 0) {
 		ls_linebuf_feed(&f->lb, t->rbuf, (size_t)n, line_cb, f);
@@ -524,7 +566,7 @@ read_file(struct ls_tailer *t, struct tfile *f, size_t limit)
 
 	if (f->fd == -1)
 		return 0;
-	t->now_wall_ms = wall_ms();
+	stamp(t);
 	while (total < limit) {
 		if (ls_budget_should_pause(&t->budget)) {
 			t->paused = 1;
@@ -1349,7 +1391,7 @@ flush_idle(struct ls_tailer *t)
 	struct tfile *f;
 	int64_t now = ls_now_ms();
 
-	t->now_wall_ms = wall_ms();
+	stamp(t);
 	for (f = t->files; f != NULL; f = f->next) {
 		if (ls_linebuf_pending(&f->lb) > 0
 		    && now - f->last_data_ms >= f->src->partial_flush_ms)
@@ -1771,6 +1813,7 @@ ls_tailer_reload(struct ls_tailer *t, const struct ls_conf *conf)
 	struct tfile *f;
 	size_t removed = 0;
 
+	stamp(t); /* for the entries a removed source's files still ship */
 	/* Their sources are the old configuration's: the scan below finds
 	 * them again. */
 	free_waiting(t);
