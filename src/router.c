@@ -3,7 +3,11 @@
  *
  * Records are taken from the ingest queue up to ROUTER_BATCH at a time and
  * handed to each destination queue with one push_many, so the locks are
- * taken once per batch and per destination, not once per line.
+ * taken once per batch and per destination, not once per line; the
+ * destination's shared counters (routed, held bytes) are added to once per
+ * batch too, and a record goes to its first destination with the reference
+ * the router was handed, so a record routed once costs no reference count
+ * traffic here.
  */
 #include "config.h"
 
@@ -33,9 +37,12 @@ struct ls_router {
 	pthread_t thread;
 	int running;
 	uint64_t waited; /* the table's on_full: block destinations */
-	/* Per destination, what this pass routes there (the thread's). */
+	/* Per destination, what this pass routes there (the thread's): the
+	 * records, their bytes and how many were routed (shed ones too). */
 	struct ls_record **out;
 	size_t *nout;
+	uint64_t *held;
+	uint64_t *routed;
 };
 
 struct ls_route_table *
@@ -76,8 +83,12 @@ size_buffers(struct ls_router *r)
 			r->waited |= (uint64_t)1 << d;
 	free(r->out);
 	free(r->nout);
+	free(r->held);
+	free(r->routed);
 	r->out = xcalloc(n * ROUTER_BATCH, sizeof *r->out);
 	r->nout = xcalloc(n, sizeof *r->nout);
+	r->held = xcalloc(n, sizeof *r->held);
+	r->routed = xcalloc(n, sizeof *r->routed);
 }
 
 struct ls_router *
@@ -137,9 +148,18 @@ deliver(struct ls_queue *q, struct ls_record **recs, size_t n)
 static void
 deliver_all(struct ls_router *r)
 {
+	struct ls_dest_metrics *dm;
 	size_t d;
 
 	for (d = 0; d < r->table->nouts; d++) {
+		/* Held before the push: a worker may be done with them (and
+		 * take their bytes off) as soon as they are in the queue. */
+		dm = r->table->m[d];
+		if (r->held[d] > 0)
+			LS_COUNT(dm->held_bytes, r->held[d]);
+		if (r->routed[d] > 0)
+			LS_COUNT(dm->routed, r->routed[d]);
+		r->held[d] = r->routed[d] = 0;
 		deliver(
 		    r->table->outs[d], &r->out[d * ROUTER_BATCH], r->nout[d]);
 		r->nout[d] = 0;
@@ -172,8 +192,9 @@ adopt(struct ls_router *r)
  * while the others go on at full speed.
  */
 static uint64_t
-shed(struct ls_route_table *t, struct ls_record *rec, uint64_t mask)
+shed(struct ls_router *r, struct ls_record *rec, uint64_t mask)
 {
+	struct ls_route_table *t = r->table;
 	struct ls_dest_metrics *dm;
 	size_t d;
 
@@ -181,9 +202,10 @@ shed(struct ls_route_table *t, struct ls_record *rec, uint64_t mask)
 		if ((mask & ((uint64_t)1 << d)) == 0)
 			continue;
 		dm = t->m[d];
-		LS_COUNT(dm->routed, 1);
+		r->routed[d]++;
 		if (t->shed_limit[d] == 0
-		    || LS_LOAD(dm->held_bytes) + ls_record_size(rec)
+		    || LS_LOAD(dm->held_bytes) + r->held[d]
+			    + ls_record_size(rec)
 			<= t->shed_limit[d])
 			continue;
 		LS_COUNT(dm->dropped[LS_DROP_FULL], 1);
@@ -198,11 +220,12 @@ route(struct ls_router *r, struct ls_record *rec)
 	struct ls_route_table *t = r->table;
 	uint64_t mask, wait;
 	size_t d;
+	int first = 1;
 
 	mask = t->route[rec->severity];
 	if (mask == 0)
 		LS_COUNT(r->m->unrouted, 1);
-	mask = shed(t, rec, mask);
+	mask = shed(r, rec, mask);
 	/* Acknowledged when every on_full: block destination it goes to is
 	 * done with it; at once if there is none (routed nowhere, shed, or
 	 * only to best-effort drop_newest destinations): the checkpoint does
@@ -215,12 +238,15 @@ route(struct ls_router *r, struct ls_record *rec)
 	for (d = 0; d < t->nouts; d++) {
 		if ((mask & ((uint64_t)1 << d)) == 0)
 			continue;
-		ls_record_ref(rec);
+		/* The first destination takes the router's reference. */
+		if (!first)
+			ls_record_ref(rec);
+		first = 0;
 		r->out[d * ROUTER_BATCH + r->nout[d]++] = rec;
-		LS_COUNT(t->m[d]->held_bytes, ls_record_size(rec));
+		r->held[d] += ls_record_size(rec);
 	}
-	/* The destinations hold their own references now. */
-	ls_record_unref(rec);
+	if (first)
+		ls_record_unref(rec); /* routed nowhere */
 }
 
 static void *
@@ -291,5 +317,7 @@ ls_router_free(struct ls_router *r)
 	ls_route_table_free(atomic_exchange(&r->next, NULL));
 	free(r->out);
 	free(r->nout);
+	free(r->held);
+	free(r->routed);
 	free(r);
 }
