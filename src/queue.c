@@ -25,8 +25,12 @@
 #include "queue.h"
 #include "xmalloc.h"
 
-/* The ring's smallest size; a power of two, as every size is. */
+/* The ring's first size; a power of two, as every size is. */
 #define QUEUE_MINCAP 16
+/* It shrinks (at a quarter full, by half) only down to this: a queue that
+ * moves batches of hundreds of items would otherwise grow and shrink again
+ * with every batch (16 KiB of slots). */
+#define QUEUE_KEEPCAP 1024
 
 struct queue_slot {
 	void *item;
@@ -103,7 +107,7 @@ queue_take(struct ls_queue *q, size_t *bytes)
 	q->bytes -= s->bytes;
 	q->head = (q->head + 1) & (q->cap - 1);
 	q->len--;
-	if (q->cap > QUEUE_MINCAP && q->len <= q->cap / 4)
+	if (q->cap > QUEUE_KEEPCAP && q->len <= q->cap / 4)
 		queue_resize(q, q->cap / 2);
 	return item;
 }

@@ -182,7 +182,7 @@ START_TEST(ring_wraps_grows_shrinks)
 
 	/* Push three, pop two: the head walks round the ring while it
 	 * grows. */
-	for (round = 0; round < 2000; round++) {
+	for (round = 0; round < 20000; round++) {
 		for (i = 0; i < 3; i++) {
 			ck_assert_int_eq(
 			    ls_queue_push(q, ITEM(next_in), next_in), 0);
@@ -195,12 +195,20 @@ START_TEST(ring_wraps_grows_shrinks)
 		}
 	}
 	ck_assert_uint_eq(ls_queue_len(q), next_in - next_out);
-	/* Then pop most of it (shrinking), push more (wrapping), pop all. */
+	/* Then pop most of it (shrinking from 32768 slots to 1024), walk
+	 * the head round the smaller ring a few times, push more (growing
+	 * again), pop all. */
 	while (ls_queue_len(q) > 5) {
 		ck_assert_ptr_eq(ls_queue_trypop(q, NULL), ITEM(next_out));
 		next_out++;
 	}
-	for (i = 0; i < 40; i++) {
+	for (i = 0; i < 5000; i++) {
+		ck_assert_int_eq(ls_queue_push(q, ITEM(next_in), next_in), 0);
+		next_in++;
+		ck_assert_ptr_eq(ls_queue_trypop(q, NULL), ITEM(next_out));
+		next_out++;
+	}
+	for (i = 0; i < 3000; i++) {
 		ck_assert_int_eq(ls_queue_push(q, ITEM(next_in), next_in), 0);
 		next_in++;
 	}
