@@ -30,34 +30,15 @@ ls_buf_reset(struct ls_buf *b)
 }
 
 void
-ls_buf_reserve(struct ls_buf *b, size_t n)
+ls_buf_grow(struct ls_buf *b, size_t n)
 {
 	size_t cap;
 
-	if (b->cap - b->len > n)
-		return;
 	cap = b->cap ? b->cap : 256;
 	while (cap - b->len <= n)
 		cap *= 2;
 	b->data = xrealloc(b->data, cap);
 	b->cap = cap;
-}
-
-void
-ls_buf_append(struct ls_buf *b, const void *p, size_t n)
-{
-	ls_buf_reserve(b, n);
-	memcpy(b->data + b->len, p, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-}
-
-void
-ls_buf_putc(struct ls_buf *b, char c)
-{
-	ls_buf_reserve(b, 1);
-	b->data[b->len++] = c;
-	b->data[b->len] = '\0';
 }
 
 void

@@ -2,9 +2,11 @@
  * encode: see encode.h.
  *
  * Every byte of every message passes through escape_body(), so it is
- * written as a loop over runs: a class table says which bytes may be
- * copied as they are, a run of them goes out with one append, and only
- * the bytes between runs (quotes, controls, non-ASCII) take the slow path.
+ * written as a loop over runs: a run of bytes that may be copied as they
+ * are goes out with one append, and only the bytes between runs (quotes,
+ * controls, non-ASCII) take the slow path. A run is found sixteen bytes at
+ * a time (plain_prefix(), a few vector instructions) and, in the last
+ * block, with a class table.
  * Non-ASCII is checked against the strict UTF-8 grammar (RFC 3629, Unicode
  * table 3-7: no overlongs, no surrogates, nothing past U+10FFFF), and a
  * valid sequence joins the run; every byte that starts no valid sequence
@@ -54,6 +56,43 @@ static const uint8_t ecls[256] = {
 };
 /* clang-format on */
 
+/* Sixteen bytes as signed chars: GCC's and clang's vector extension, which
+ * compiles to SSE2 on x86-64 and NEON on arm64 and to plain integer code
+ * elsewhere. */
+typedef signed char v16 __attribute__((vector_size(16)));
+
+/*
+ * How many of the sixteen bytes at p, from the first, are E_SAFE (16: all).
+ * As signed chars, 0x80 and up are negative, so one comparison (< 0x20)
+ * finds controls and non-ASCII together; then '"', '\\' and DEL. Checked
+ * against the class table for every byte value at every position in
+ * check_encode.c (plain_blocks).
+ */
+static inline size_t
+plain_prefix(const unsigned char *p)
+{
+	v16 v, bad;
+	uint64_t half[2];
+
+	memcpy(&v, p, sizeof v);
+	bad = (v < 0x20) | (v == '"') | (v == '\\') | (v == 0x7f);
+	memcpy(half, &bad, sizeof half);
+	if ((half[0] | half[1]) == 0)
+		return 16;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	/* The first byte in memory is the lowest in each half. */
+	if (half[0] != 0)
+		return (size_t)__builtin_ctzll(half[0]) / 8;
+	return 8 + (size_t)__builtin_ctzll(half[1]) / 8;
+#else
+	size_t k;
+
+	for (k = 0; bad[k] == 0; k++)
+		;
+	return k;
+#endif
+}
+
 /* The length of the valid UTF-8 sequence at p[0..n), or 0 if p[0] starts
  * none. p[0] is 0x80 or above. */
 static size_t
@@ -87,71 +126,98 @@ utf8_seq(const unsigned char *p, size_t n)
 	return need;
 }
 
+/* Input bytes escaped per reservation: room for the worst case (six out
+ * for each in) is made once per chunk, and the loop writes through a
+ * pointer. */
+#define ESC_CHUNK 4096
+
+/* The end of the run of bytes at p[i..end) that are copied as they are
+ * (valid UTF-8 included; a sequence may run past end, never past len). */
+static size_t
+plain_run(const unsigned char *p, size_t i, size_t end, size_t len)
+{
+	size_t n, k = 0;
+
+	for (;;) {
+		while (end - i >= 16 && (k = plain_prefix(p + i)) == 16)
+			i += 16;
+		if (end - i >= 16)
+			i += k;
+		else
+			while (i < end && ecls[p[i]] == E_SAFE)
+				i++;
+		if (i < end && ecls[p[i]] == E_UTF8
+		    && (n = utf8_seq(p + i, len - i)) != 0) {
+			i += n;
+			continue;
+		}
+		return i;
+	}
+}
+
+/* Writes the escape of c (not a plain byte) at o; returns its length. */
+static size_t
+escape_byte(char *o, unsigned char c)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	if (c >= 0x80) {
+		memcpy(o, "\xef\xbf\xbd", 3); /* starts no valid sequence */
+		return 3;
+	}
+	o[0] = '\\';
+	switch (c) {
+	case '"':
+	case '\\':
+		o[1] = (char)c;
+		return 2;
+	case '\n':
+		o[1] = 'n';
+		return 2;
+	case '\r':
+		o[1] = 'r';
+		return 2;
+	case '\t':
+		o[1] = 't';
+		return 2;
+	case '\b':
+		o[1] = 'b';
+		return 2;
+	case '\f':
+		o[1] = 'f';
+		return 2;
+	default:
+		memcpy(o + 1, "u00", 3);
+		o[4] = hex[c >> 4];
+		o[5] = hex[c & 0xf];
+		return 6;
+	}
+}
+
 /* Appends the escaped form of s[0..len), without quotes. */
 static void
 escape_body(struct ls_buf *out, const char *s, size_t len)
 {
-	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)s;
-	char esc[6];
-	size_t i = 0, run, n;
-	unsigned char c;
+	size_t i = 0, end, run;
+	char *o;
 
-	/* Most lines are ASCII and escape to their own length. */
-	ls_buf_reserve(out, len + 2);
 	while (i < len) {
-		run = i;
-		for (;;) {
-			while (i < len && ecls[p[i]] == E_SAFE)
-				i++;
-			if (i < len && ecls[p[i]] == E_UTF8
-			    && (n = utf8_seq(p + i, len - i)) != 0) {
-				i += n;
-				continue;
-			}
-			break;
+		end = len - i > ESC_CHUNK ? i + ESC_CHUNK : len;
+		ls_buf_reserve(out, (end - i) * 6);
+		o = out->data + out->len;
+		while (i < end) {
+			run = i;
+			i = plain_run(p, i, end, len);
+			memcpy(o, p + run, i - run);
+			o += i - run;
+			if (i < end)
+				o += escape_byte(o, p[i++]);
 		}
-		if (i > run)
-			ls_buf_append(out, p + run, i - run);
-		if (i == len)
-			break;
-		c = p[i++];
-		if (c >= 0x80) {
-			ls_buf_append(out, "\xef\xbf\xbd", 3);
-			continue;
-		}
-		esc[0] = '\\';
-		switch (c) {
-		case '"':
-		case '\\':
-			esc[1] = (char)c;
-			break;
-		case '\n':
-			esc[1] = 'n';
-			break;
-		case '\r':
-			esc[1] = 'r';
-			break;
-		case '\t':
-			esc[1] = 't';
-			break;
-		case '\b':
-			esc[1] = 'b';
-			break;
-		case '\f':
-			esc[1] = 'f';
-			break;
-		default:
-			esc[1] = 'u';
-			esc[2] = '0';
-			esc[3] = '0';
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 0xf];
-			ls_buf_append(out, esc, 6);
-			continue;
-		}
-		ls_buf_append(out, esc, 2);
+		out->len = (size_t)(o - out->data);
 	}
+	if (out->data != NULL)
+		out->data[out->len] = '\0';
 }
 
 void
@@ -199,12 +265,8 @@ ls_encode_estimate(const struct ls_record *r, const char *hostname)
 	n += r->len + r->len / 8;
 	if (hostname != NULL)
 		n += escaped_len(hostname);
-	if (src != NULL && src->service != NULL)
-		n += 11 + escaped_len(src->service);
-	if (src != NULL && src->ddsource != NULL)
-		n += 12 + escaped_len(src->ddsource);
-	if (src != NULL && src->ddtags != NULL)
-		n += 10 + escaped_len(src->ddtags);
+	if (src != NULL)
+		n += src->json_len;
 	return n;
 }
 
@@ -235,10 +297,11 @@ put_field(struct ls_buf *out, const char *key, const char *value)
 	ls_json_escape(out, value, strlen(value));
 }
 
-/* Appends one record as a JSON object. */
+/* Appends one record as a JSON object; host is the batch's ,"hostname":
+ * field, escaped once for all its records. */
 static void
-encode_one(struct ls_buf *out, const char *hostname, const struct ls_record *r,
-    size_t max_msg)
+encode_one(struct ls_buf *out, const struct ls_buf *host,
+    const struct ls_record *r, size_t max_msg)
 {
 	const struct ls_labels *src = r->labels;
 	size_t len = r->len, k;
@@ -270,12 +333,10 @@ encode_one(struct ls_buf *out, const char *hostname, const struct ls_record *r,
 	    strlen(ls_severity_name((enum ls_severity)r->severity)));
 	ls_buf_append(out, "\",\"timestamp\":", 14);
 	put_int64(out, r->time_ms);
-	put_field(out, ",\"hostname\":", hostname);
-	if (src != NULL) {
-		put_field(out, ",\"service\":", src->service);
-		put_field(out, ",\"ddsource\":", src->ddsource);
-		put_field(out, ",\"ddtags\":", src->ddtags);
-	}
+	if (host->len > 0)
+		ls_buf_append(out, host->data, host->len);
+	if (src != NULL)
+		ls_buf_append(out, src->json, src->json_len);
 	ls_buf_putc(out, '}');
 }
 
@@ -283,20 +344,24 @@ void
 ls_encode_batch(struct ls_buf *out, enum ls_format fmt, const char *hostname,
     struct ls_record *const *recs, size_t n, size_t max_msg)
 {
+	struct ls_buf host;
 	size_t i;
 
+	ls_buf_init(&host);
+	put_field(&host, ",\"hostname\":", hostname);
 	if (fmt == LS_FORMAT_NDJSON) {
 		for (i = 0; i < n; i++) {
-			encode_one(out, hostname, recs[i], max_msg);
+			encode_one(out, &host, recs[i], max_msg);
 			ls_buf_putc(out, '\n');
 		}
-		return;
+	} else {
+		ls_buf_putc(out, '[');
+		for (i = 0; i < n; i++) {
+			if (i > 0)
+				ls_buf_putc(out, ',');
+			encode_one(out, &host, recs[i], max_msg);
+		}
+		ls_buf_putc(out, ']');
 	}
-	ls_buf_putc(out, '[');
-	for (i = 0; i < n; i++) {
-		if (i > 0)
-			ls_buf_putc(out, ',');
-		encode_one(out, hostname, recs[i], max_msg);
-	}
-	ls_buf_putc(out, ']');
+	ls_buf_cleanup(&host);
 }

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
+#include "encode.h"
 #include "labels.h"
 #include "xmalloc.h"
 
@@ -28,6 +30,30 @@ dup_or_null(const char *s)
 	return s == NULL ? NULL : xstrdup(s);
 }
 
+static void
+put_field(struct ls_buf *b, const char *key, const char *value)
+{
+	if (value == NULL)
+		return;
+	ls_buf_append(b, key, strlen(key));
+	ls_json_escape(b, value, strlen(value));
+}
+
+/* The labels' fields as encode.c puts them after a line's own. */
+static void
+make_json(struct ls_labels *l)
+{
+	struct ls_buf b;
+
+	ls_buf_init(&b);
+	put_field(&b, ",\"service\":", l->service);
+	put_field(&b, ",\"ddsource\":", l->ddsource);
+	put_field(&b, ",\"ddtags\":", l->ddtags);
+	l->json_len = b.len;
+	l->json = xstrndup(b.data != NULL ? b.data : "", b.len);
+	ls_buf_cleanup(&b);
+}
+
 const struct ls_labels *
 ls_labels_intern(const char *service, const char *ddsource, const char *ddtags)
 {
@@ -43,6 +69,7 @@ ls_labels_intern(const char *service, const char *ddsource, const char *ddtags)
 		e->l.service = dup_or_null(service);
 		e->l.ddsource = dup_or_null(ddsource);
 		e->l.ddtags = dup_or_null(ddtags);
+		make_json(&e->l);
 		e->next = interned;
 		interned = e;
 	}
@@ -61,6 +88,7 @@ ls_labels_cleanup(void)
 		free((char *)e->l.service);
 		free((char *)e->l.ddsource);
 		free((char *)e->l.ddtags);
+		free((char *)e->l.json);
 		free(e);
 	}
 	pthread_mutex_unlock(&lock);

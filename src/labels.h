@@ -7,7 +7,9 @@
  * destination's queue. So a record points at interned labels, never into a
  * struct ls_conf. Interning costs a lookup per source per config load,
  * nothing per line, and memory only for each distinct triple ever
- * configured (a handful of strings); they are freed at exit.
+ * configured (a handful of strings); they are freed at exit. Each also
+ * holds its fields as they go on the wire, escaped once at interning, so
+ * that encoding a line appends them with one copy.
  *
  * Threading: intern from any thread (a mutex); the result is immutable.
  */
@@ -18,6 +20,10 @@ struct ls_labels {
 	const char *service; /* each may be NULL */
 	const char *ddsource;
 	const char *ddtags;
+	/* ,"service":"...","ddsource":"...","ddtags":"..." (JSON, escaped;
+	 * the fields that are set), and its length. */
+	const char *json;
+	size_t json_len;
 };
 
 /* The one ls_labels equal to these strings (copied on first use). */

@@ -239,6 +239,36 @@ START_TEST(escape_every_byte)
 }
 END_TEST
 
+/*
+ * The escaper skips sixteen plain bytes at a time (plain_prefix()). Every
+ * byte value, at every position of two blocks, among plain bytes that sit
+ * next to the special ones ('"' is 0x22, '\\' 0x5c, DEL 0x7f, controls
+ * below 0x20): a block that holds one must never be copied as plain.
+ */
+START_TEST(plain_blocks)
+{
+	static const unsigned char fill[]
+	    = { 0x20, 0x21, 0x23, 0x5b, 0x5d, 0x7e, 'a' };
+	unsigned char line[40];
+	size_t f, k;
+	int c;
+
+	for (f = 0; f < sizeof fill; f++) {
+		for (c = 0; c < 256; c++) {
+			for (k = 0; k < 32; k++) {
+				memset(line, fill[f], sizeof line);
+				line[k] = (unsigned char)c;
+				check_round_trip(
+				    (const char *)line, sizeof line);
+			}
+		}
+	}
+	/* And a plain line escapes to itself. */
+	check_escape("0123456789abcdefghij klmnop", 27,
+	    "\"0123456789abcdefghij klmnop\"");
+}
+END_TEST
+
 /* A small fixed-seed generator, so a failure reproduces. */
 static uint32_t
 rnd(uint64_t *state)
@@ -624,6 +654,7 @@ encode_suite(void)
 	tcase_add_test(tc, escape_utf8_valid);
 	tcase_add_test(tc, escape_utf8_invalid);
 	tcase_add_test(tc, escape_every_byte);
+	tcase_add_test(tc, plain_blocks);
 	tcase_add_test(tc, escape_fuzz);
 	tcase_add_test(tc, escape_appends);
 	suite_add_tcase(s, tc);
