@@ -211,6 +211,32 @@ write_config() {
 	no_default_metrics "$1"
 }
 
+# app_config [MAX_ENTRIES [SOURCE_KEYS]]: writes $T/logshipd.yaml, the
+# configuration most tests start from: source "app" tails $T/logs/*.log
+# with fast timers (SOURCE_KEYS: more of its keys, one YAML line), and
+# destination "dd" ships to the fake intake in batches of MAX_ENTRIES (100)
+# or 200 ms, retrying from 100 ms. State goes to $T/state.
+app_config() {
+	write_config "$T/logshipd.yaml" <<YAML
+state_dir: $T/state
+shutdown_timeout: 10s
+checkpoint_interval: 100ms
+scan_interval: 200ms
+poll_interval: 100ms
+sources:
+  - name: app
+    paths: ["$T/logs/*.log"]
+${2:+    $2}
+destinations:
+  - name: dd
+    type: datadog
+    url: $INTAKE_URL/api/v2/logs
+    api_key_env: DD_API_KEY
+    batch: { max_entries: ${1:-100}, max_wait: 200ms }
+    retry: { initial: 100ms, max: 1s }
+YAML
+}
+
 # no_default_metrics FILE: turns the status endpoint off in FILE unless it
 # sets metrics: its default port is one for the whole machine, and tests
 # run in parallel. A test that wants the endpoint picks a free port.

@@ -5,24 +5,7 @@
 
 start_intake --api-key "$DD_API_KEY"
 mkdir "$T/logs" "$T/state"
-write_config "$T/logshipd.yaml" <<YAML
-state_dir: $T/state
-shutdown_timeout: 10s
-checkpoint_interval: 100ms
-scan_interval: 200ms
-poll_interval: 100ms
-sources:
-  - name: app
-    paths: ["$T/logs/*.log"]
-    partial_flush: 1h
-destinations:
-  - name: dd
-    type: datadog
-    url: $INTAKE_URL/api/v2/logs
-    api_key_env: DD_API_KEY
-    batch: { max_entries: 100, max_wait: 200ms }
-    retry: { initial: 100ms, max: 1s }
-YAML
+app_config 100 'partial_flush: 1h'
 
 F=$T/logs/app.log
 gen_lines "$F" 10 part
