@@ -287,9 +287,8 @@ put_int64(struct ls_buf *out, int64_t v)
 	ls_buf_append(out, p, (size_t)(tmp + sizeof tmp - p));
 }
 
-/* Appends ,"key":"value" when value is set. */
-static void
-put_field(struct ls_buf *out, const char *key, const char *value)
+void
+ls_json_field(struct ls_buf *out, const char *key, const char *value)
 {
 	if (value == NULL)
 		return;
@@ -348,7 +347,7 @@ ls_encode_batch(struct ls_buf *out, enum ls_format fmt, const char *hostname,
 	size_t i;
 
 	ls_buf_init(&host);
-	put_field(&host, ",\"hostname\":", hostname);
+	ls_json_field(&host, ",\"hostname\":", hostname);
 	if (fmt == LS_FORMAT_NDJSON) {
 		for (i = 0; i < n; i++) {
 			encode_one(out, &host, recs[i], max_msg);

@@ -19,6 +19,9 @@
 
 /* Appends s as a quoted, escaped JSON string. */
 void ls_json_escape(struct ls_buf *, const char *s, size_t len);
+/* Appends ,"key":"value" (key given with its comma, quotes and colon)
+ * when value is not NULL. */
+void ls_json_field(struct ls_buf *, const char *key, const char *value);
 /* The encoded size of one record as an entry, for batch sizing: message
  * bytes count for len + len/8, so it is an estimate, not a bound, for
  * lines with many bytes to escape; the worker measures the real body and

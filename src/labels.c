@@ -30,15 +30,6 @@ dup_or_null(const char *s)
 	return s == NULL ? NULL : xstrdup(s);
 }
 
-static void
-put_field(struct ls_buf *b, const char *key, const char *value)
-{
-	if (value == NULL)
-		return;
-	ls_buf_append(b, key, strlen(key));
-	ls_json_escape(b, value, strlen(value));
-}
-
 /* The labels' fields as encode.c puts them after a line's own. */
 static void
 make_json(struct ls_labels *l)
@@ -46,9 +37,9 @@ make_json(struct ls_labels *l)
 	struct ls_buf b;
 
 	ls_buf_init(&b);
-	put_field(&b, ",\"service\":", l->service);
-	put_field(&b, ",\"ddsource\":", l->ddsource);
-	put_field(&b, ",\"ddtags\":", l->ddtags);
+	ls_json_field(&b, ",\"service\":", l->service);
+	ls_json_field(&b, ",\"ddsource\":", l->ddsource);
+	ls_json_field(&b, ",\"ddtags\":", l->ddtags);
 	l->json_len = b.len;
 	l->json = xstrndup(b.data != NULL ? b.data : "", b.len);
 	ls_buf_cleanup(&b);
