@@ -1,0 +1,200 @@
+/*
+ * tailer_impl.h: private to tailer.c and tailfile.c, the two halves of the
+ * tailer (see tailer.h for its API). Nothing else includes it.
+ *
+ * It holds what both halves need: the tailer's struct and the followed
+ * file's, the sizes they are built with, and the few functions one half
+ * calls in the other. tailer.c finds the files and keeps the tailer going
+ * (scans, watches, timers, checkpoint, reload); tailfile.c does what
+ * concerns one file (identity, opening, reading, making records).
+ *
+ * Threading: main thread only, like the whole tailer.
+ */
+#ifndef LS_TAILER_IMPL_H
+#define LS_TAILER_IMPL_H
+
+#include <sys/types.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <ev.h>
+
+#include "buf.h"
+#include "conf.h"
+#include "linebuf.h"
+#include "offtrack.h"
+#include "record.h"
+#include "severity.h"
+#include "tailer.h"
+
+/* Bytes asked of one read(2). */
+#define READ_CHUNK (256 * 1024)
+
+/* Records pushed to the ingest queue with one lock. */
+#define PUSH_BATCH 512
+
+/* Defined and used in tailer.c only. */
+struct wdir;
+struct badpath;
+struct waiting;
+struct detached;
+
+/* A multiline entry being gathered. */
+struct mline {
+	struct ls_buf buf;
+	int active;
+	size_t dropped; /* bytes past max_line_bytes */
+	uint64_t end_off;
+	int64_t last_ms;
+};
+
+struct tfile {
+	struct ls_tailer *t;
+	const struct ls_conf_source *src;
+	char *path; /* NULL once the name is not (known to be) this file's */
+	int fd;
+	dev_t dev;
+	ino_t ino;
+	uint32_t fp_len;
+	uint64_t fp;
+	uint64_t off; /* next byte to read */
+	uint64_t size_seen; /* largest size seen, for loss estimates */
+	struct ls_linebuf lb;
+	struct ls_offtrack *track;
+	uint64_t inflight; /* records made and not yet acknowledged */
+	struct mline ml;
+	int64_t last_data_ms;
+	int64_t gone_ms; /* when its name stopped being its own */
+	int deleted; /* no links left */
+	int at_eof; /* the last read found no more bytes */
+	int rerr; /* the errno of the last failed read, 0 after a good one */
+	struct timespec ctim; /* st_ctim when last seen (open, or at its end) */
+	int hashed; /* in the identity table */
+	unsigned seen; /* scan generation that last found it */
+	struct tfile *next;
+	struct tfile *hnext;
+	/* The list of open files (make_room looks only at those). */
+	struct tfile *onext;
+	struct tfile *oprev;
+	struct tfile *pnext; /* in the path index, while it has a path */
+	int dirty; /* inotify named it since it was last read */
+};
+
+struct ls_tailer {
+	struct ev_loop *loop;
+	const struct ls_conf *conf;
+	struct detached *detached;
+	struct ls_queue *out;
+	struct ls_metrics *m;
+	struct ls_ckpt *ckpt;
+	struct ls_budget budget;
+	struct tfile *files;
+	struct tfile *open_files; /* those with a descriptor */
+	size_t nfiles; /* structs, open or not */
+	size_t nopen; /* open descriptors */
+	/* max_open_files was met, and no open file could be closed: the
+	 * scan (or retry) under way opens nothing more, and queues the paths
+	 * it could not open; read_all tries them again once the open files
+	 * are read to their end. */
+	int room_full;
+	struct waiting *waiting;
+	struct waiting **waiting_tail;
+	struct tfile **htab;
+	size_t hsize;
+	/* The files by path: which one an inotify event names. */
+	struct tfile **ptab;
+	size_t psize, npaths;
+	struct wdir *dirs;
+	int ifd;
+	int inotify_warned;
+	int limit_warned;
+	struct badpath **bad; /* hash table of unfollowable paths */
+	size_t nbad;
+	size_t badsize;
+	int dirty; /* committed offsets changed since the last checkpoint */
+	int *backlog_warned; /* per source: warned of its backlog's age */
+	int64_t modify_scan_ms; /* last scan made for a closed file's change */
+	int64_t scan_end_ms; /* when the last scan ended */
+	int64_t scan_cost_ms; /* and how long it took */
+	ev_io inotify_w;
+	ev_timer scan_w;
+	ev_timer poll_w;
+	ev_timer ckpt_w;
+	ev_timer rescan_w; /* a scan inotify asked for, held back */
+	ev_idle more_w;
+	ev_async resume_w;
+	int started;
+	int stopped;
+	int paused;
+	unsigned gen;
+	char *rbuf;
+	struct ls_buf scratch;
+	int64_t now_wall_ms; /* read time of the records being made */
+	int64_t now_ms; /* the same, monotonic (offtrack ages) */
+	struct ls_record *pend[PUSH_BATCH];
+	size_t npend;
+	struct counts { /* lines of pend[], for the metrics */
+		uint64_t lines, sev[LS_SEV_COUNT];
+		size_t src, src_run; /* a run of lines of one source */
+	} cnt;
+	size_t src_hint; /* source_index()'s last answer */
+};
+
+/*
+ * Defined in tailfile.c.
+ */
+
+/* Takes the read time of the records about to be made. */
+void stamp(struct ls_tailer *t);
+
+/* The identity table, (device, inode) to file: the file, or NULL; adds f
+ * (it must not be in the table); removes f if it is in it. */
+struct tfile *id_find(struct ls_tailer *t, dev_t dev, ino_t ino);
+void id_insert(struct ls_tailer *t, struct tfile *f);
+void id_remove(struct ls_tailer *t, struct tfile *f);
+
+/* Pushes the records made since the last push to the ingest queue. */
+void flush_pending(struct ls_tailer *t);
+/* Makes a record of f's multiline entry being gathered, if any. */
+void ml_flush(struct tfile *f);
+/* The linebuf callback that makes a line into a record (or part of a
+ * multiline entry); arg is the struct tfile. */
+void line_cb(
+    const char *line, size_t len, uint64_t end_off, size_t dropped, void *arg);
+
+/* Reads up to limit bytes of f. Returns 1 if more may be waiting, else 0. */
+int read_file(struct ls_tailer *t, struct tfile *f, size_t limit);
+
+/* A new file struct for path (not opened, not in any list). */
+struct tfile *new_file(
+    struct ls_tailer *t, const struct ls_conf_source *src, const char *path);
+/* Opens a file seen for the first time, positioned where the checkpoint
+ * (or start_at) says. 0, or -1. */
+int open_new(struct ls_tailer *t, struct tfile *f, int initial);
+/* Opens again a file closed to make room, at its read offset. 0, or -1. */
+int reopen(struct ls_tailer *t, struct tfile *f);
+/* Takes or refreshes f's fingerprint while it covers fewer than its
+ * first FP_BYTES (tailfile.c). */
+void refresh_fingerprint(struct tfile *f);
+/* Closes f's descriptor, if open; the struct stays. */
+void close_file(struct tfile *f);
+/* Closes f, takes it out of the identity table and the path index, and
+ * frees it (the caller takes it off the file list first, if it was on it). */
+void free_file(struct tfile *f);
+
+/* Gives f the name path (NULL: none), keeping the path index. */
+void set_path(struct tfile *f, const char *path);
+/* The file called dir/name, or NULL. */
+struct tfile *by_path(struct ls_tailer *t, const char *dir, const char *name);
+/* A path's bucket in a table of size (a power of two) buckets. */
+size_t str_hash(const char *path, size_t size);
+
+/*
+ * Defined in tailer.c.
+ */
+
+/* Reports, once per reason, a path that cannot be followed. */
+void bad_path(struct ls_tailer *t, const char *path, int why, const char *what);
+
+#endif

@@ -1,0 +1,744 @@
+/*
+ * tailfile: one followed file, for tailer.c (see tailer.h, and
+ * tailer_impl.h for the structs): its identity in the table of (device,
+ * inode), its name in the path index, opening it (at the offset the
+ * checkpoint or start_at says, within max_open_files) and its fingerprint,
+ * reading it in slices, making records of its lines (multiline entries
+ * joined) and pushing them to the ingest queue in batches, and closing and
+ * freeing it. Which files there are, and when each is read, is tailer.c's.
+ * Main thread only, like the rest of the tailer.
+ *
+ * A file smaller than its read offset was truncated (copytruncate): reading
+ * restarts at 0, and what had been seen but not read is counted as
+ * suspected loss.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "checkpoint.h"
+#include "ctx.h"
+#include "linebuf.h"
+#include "log.h"
+#include "offtrack.h"
+#include "severity.h"
+#include "tailer_impl.h"
+#include "xmalloc.h"
+
+/* The fingerprint covers this many first bytes, once they exist. */
+#define FP_BYTES 1024
+
+/* Takes the read time of the records about to be made: once per read,
+ * not once per line. */
+void
+stamp(struct ls_tailer *t)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	t->now_wall_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	t->now_ms = ls_now_ms();
+}
+
+/* The identity table: (device, inode) to file, chained. */
+static size_t
+id_hash(const struct ls_tailer *t, dev_t dev, ino_t ino)
+{
+	uint64_t h = (uint64_t)ino * 0x9e3779b97f4a7c15ull ^ (uint64_t)dev;
+
+	return (size_t)(h ^ (h >> 29)) & (t->hsize - 1);
+}
+
+struct tfile *
+id_find(struct ls_tailer *t, dev_t dev, ino_t ino)
+{
+	struct tfile *f;
+
+	for (f = t->htab[id_hash(t, dev, ino)]; f != NULL; f = f->hnext)
+		if (f->dev == dev && f->ino == ino)
+			return f;
+	return NULL;
+}
+
+void
+id_insert(struct ls_tailer *t, struct tfile *f)
+{
+	struct tfile **old, *g;
+	size_t i, oldsize, h;
+
+	if (t->nfiles >= t->hsize) {
+		old = t->htab;
+		oldsize = t->hsize;
+		t->hsize *= 2;
+		t->htab = xcalloc(t->hsize, sizeof *t->htab);
+		for (i = 0; i < oldsize; i++) {
+			while ((g = old[i]) != NULL) {
+				old[i] = g->hnext;
+				h = id_hash(t, g->dev, g->ino);
+				g->hnext = t->htab[h];
+				t->htab[h] = g;
+			}
+		}
+		free(old);
+	}
+	h = id_hash(t, f->dev, f->ino);
+	f->hnext = t->htab[h];
+	t->htab[h] = f;
+	f->hashed = 1;
+}
+
+void
+id_remove(struct ls_tailer *t, struct tfile *f)
+{
+	struct tfile **fp;
+
+	if (!f->hashed)
+		return;
+	for (fp = &t->htab[id_hash(t, f->dev, f->ino)]; *fp != NULL;
+	     fp = &(*fp)->hnext) {
+		if (*fp == f) {
+			*fp = f->hnext;
+			break;
+		}
+	}
+	f->hashed = 0;
+}
+
+/*
+ * The index of src in the configuration, for the per-source counters:
+ * consecutive lines mostly come from one source, so the last answer is
+ * tried first. One past the sources (a slot no source owns) if it is none
+ * of them, which cannot happen while the tailer and the metrics follow
+ * the same configuration.
+ */
+static size_t
+source_index(struct ls_tailer *t, const struct ls_conf_source *src)
+{
+	size_t i, n = t->conf->nsources;
+
+	if (n > t->m->nsources)
+		n = t->m->nsources;
+	if (t->src_hint < n && &t->conf->sources[t->src_hint] == src)
+		return t->src_hint;
+	for (i = 0; i < n; i++)
+		if (&t->conf->sources[i] == src)
+			return t->src_hint = i;
+	return t->m->nsources;
+}
+
+/* Publishes the lines counted since the last push: a few shared counters
+ * per push, not three per line. */
+static void
+publish_counts(struct ls_tailer *t)
+{
+	struct counts *c = &t->cnt;
+	size_t i;
+
+	if (c->src_run > 0)
+		LS_COUNT(t->m->source_lines[c->src], c->src_run);
+	for (i = 0; i < LS_SEV_COUNT; i++)
+		if (c->sev[i] > 0)
+			LS_COUNT(t->m->read_by_sev[i], c->sev[i]);
+	LS_COUNT(t->m->lines_read, c->lines);
+	memset(c, 0, sizeof *c);
+}
+
+/* Counts one line read from a file of src. */
+static void
+count_line(
+    struct ls_tailer *t, const struct ls_conf_source *src, enum ls_severity sev)
+{
+	struct counts *c = &t->cnt;
+	size_t i = source_index(t, src);
+
+	if (c->src_run > 0 && c->src != i) {
+		LS_COUNT(t->m->source_lines[c->src], c->src_run);
+		c->src_run = 0;
+	}
+	c->src = i;
+	c->src_run++;
+	c->sev[sev]++;
+	c->lines++;
+}
+
+void
+flush_pending(struct ls_tailer *t)
+{
+	size_t i;
+
+	if (t->npend == 0)
+		return;
+	publish_counts(t);
+	if (ls_queue_push_many(t->out, (void *const *)t->pend, NULL, t->npend)
+	    != 0) {
+		/* Closed: we are stopping, and these were never queued. */
+		for (i = 0; i < t->npend; i++)
+			ls_record_unref(t->pend[i]);
+	}
+	t->npend = 0;
+}
+
+/* Makes one record of an entry (a line, or a multiline entry). */
+static void
+emit(struct tfile *f, const char *msg, size_t len, uint64_t end_off,
+    size_t dropped)
+{
+	struct ls_tailer *t = f->t;
+	struct ls_record *r;
+	enum ls_severity sev;
+
+	sev = ls_severity_detect(msg, len, f->src->default_severity);
+	if (dropped > 0) {
+		if (msg != t->scratch.data) {
+			ls_buf_reset(&t->scratch);
+			ls_buf_append(&t->scratch, msg, len);
+		}
+		ls_buf_printf(
+		    &t->scratch, " [logshipd: truncated %zu bytes]", dropped);
+		msg = t->scratch.data;
+		len = t->scratch.len;
+		LS_COUNT(t->m->lines_truncated, 1);
+	}
+	r = ls_record_new(
+	    f->src, &t->budget, msg, len, sev, end_off, t->now_wall_ms);
+	if (dropped > 0)
+		r->flags |= LS_REC_TRUNCATED;
+	r->owner = f;
+	r->seq = ls_offtrack_add_at(f->track, end_off, t->now_ms);
+	f->inflight++;
+	count_line(t, f->src, sev);
+	t->pend[t->npend++] = r;
+	if (t->npend == PUSH_BATCH)
+		flush_pending(t);
+}
+
+/* Emits the multiline entry being gathered, if any. */
+void
+ml_flush(struct tfile *f)
+{
+	struct mline *ml = &f->ml;
+	struct ls_tailer *t = f->t;
+
+	if (!ml->active)
+		return;
+	ls_buf_reset(&t->scratch);
+	ls_buf_append(&t->scratch, ml->buf.data, ml->buf.len);
+	emit(f, t->scratch.data, t->scratch.len, ml->end_off, ml->dropped);
+	ml->active = 0;
+	ml->dropped = 0;
+	ls_buf_reset(&ml->buf);
+}
+
+/* Adds a line to the multiline entry: a line matching the start pattern
+ * begins a new entry; any other line continues the current one. */
+static void
+ml_line(struct tfile *f, const char *line, size_t len, uint64_t end_off,
+    size_t dropped)
+{
+	struct mline *ml = &f->ml;
+	struct ls_tailer *t = f->t;
+	size_t room, max = f->src->max_line_bytes;
+	int start;
+
+	/* regexec wants a C string: the line is not one. */
+	ls_buf_reset(&t->scratch);
+	ls_buf_append(&t->scratch, line, len);
+	start = regexec(f->src->multiline_re, t->scratch.data, 0, NULL, 0) == 0;
+	if (start || !ml->active) {
+		ml_flush(f);
+		ls_buf_append(&ml->buf, line, len);
+		ml->active = 1;
+		ml->dropped = dropped;
+	} else {
+		room = ml->buf.len < max ? max - ml->buf.len : 0;
+		if (room > 0) {
+			ls_buf_putc(&ml->buf, '\n');
+			room--;
+		}
+		ls_buf_append(&ml->buf, line, len < room ? len : room);
+		ml->dropped += dropped + (len > room ? len - room : 0);
+		LS_COUNT(t->m->multiline_joined, 1);
+	}
+	ml->end_off = end_off;
+	ml->last_ms = ls_now_ms();
+}
+
+void
+line_cb(
+    const char *line, size_t len, uint64_t end_off, size_t dropped, void *arg)
+{
+	struct tfile *f = arg;
+
+	if (f->src->multiline_re != NULL)
+		ml_line(f, line, len, end_off, dropped);
+	else
+		emit(f, line, len, end_off, dropped);
+}
+
+/* Forgets what was read but not yet made into records (truncation). */
+static void
+restart_at(struct tfile *f, uint64_t off)
+{
+	f->off = off;
+	f->size_seen = off;
+	ls_linebuf_reset(&f->lb, off);
+	f->ml.active = 0;
+	f->ml.dropped = 0;
+	ls_buf_reset(&f->ml.buf);
+	ls_offtrack_reset(f->track, off);
+}
+
+void
+close_file(struct tfile *f)
+{
+	if (f->fd == -1)
+		return;
+	close(f->fd);
+	f->fd = -1;
+	if (f->oprev != NULL)
+		f->oprev->onext = f->onext;
+	else
+		f->t->open_files = f->onext;
+	if (f->onext != NULL)
+		f->onext->oprev = f->oprev;
+	f->onext = f->oprev = NULL;
+	f->t->nopen--;
+	atomic_fetch_sub_explicit(
+	    &f->t->m->files_open, 1, memory_order_relaxed);
+}
+
+/*
+ * copytruncate: logrotate copied the file, then truncated it. Whatever was
+ * written after our last read and before the copy is in the copy: find it
+ * beside the file (a file we do not follow whose first bytes are the ones
+ * we fingerprinted; the newest if several) and read it from our offset to
+ * its end, as the rest of this file. Usually we had read past the copy's
+ * end already, and there is nothing to read. What was written between the
+ * copy and the truncate, and not read by us in between, is in no file at
+ * all: that window is copytruncate's own, and why the README advises
+ * against it. Returns 1 if a copy was found.
+ */
+static int
+read_copy(struct ls_tailer *t, struct tfile *f)
+{
+	struct dirent *de;
+	struct stat st;
+	char *copy, path[PATH_MAX], best[PATH_MAX];
+	time_t best_mtime = 0;
+	ssize_t n;
+	off_t at, start;
+	DIR *dir;
+	int fd, found = 0;
+
+	if (f->path == NULL || f->fp_len == 0)
+		return 0;
+	copy = xstrdup(f->path);
+	dir = opendir(dirname(copy));
+	while (dir != NULL && (de = readdir(dir)) != NULL) {
+		snprintf(path, sizeof path, "%s/%s", copy, de->d_name);
+		if (stat(path, &st) == -1 || !S_ISREG(st.st_mode)
+		    || id_find(t, st.st_dev, st.st_ino) != NULL
+		    || (found && st.st_mtime < best_mtime))
+			continue;
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1)
+			continue;
+		if (ls_fingerprint_matches(fd, f->fp_len, f->fp) == 1) {
+			snprintf(best, sizeof best, "%s", path);
+			best_mtime = st.st_mtime;
+			found = 1;
+		}
+		close(fd);
+	}
+	if (dir != NULL)
+		closedir(dir);
+	free(copy);
+	if (!found || (fd = open(best, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	log_info("%s: truncated; its copy is %s", f->path, best);
+	stamp(t);
+	at = start = (off_t)f->off;
+	while ((n = pread(fd, t->rbuf, READ_CHUNK, at)) > 0) {
+		ls_linebuf_feed(&f->lb, t->rbuf, (size_t)n, line_cb, f);
+		f->off += (uint64_t)n;
+		at += n;
+	}
+	/* The copy ends where the truncation cut a line, if it did. */
+	if (at > start)
+		ls_linebuf_flush(&f->lb, line_cb, f);
+	flush_pending(t);
+	close(fd);
+	return 1;
+}
+
+/* At the end of the bytes: was the file truncated under us? */
+static int
+check_truncated(struct ls_tailer *t, struct tfile *f)
+{
+	struct stat st;
+
+	if (fstat(f->fd, &st) == -1)
+		return 0;
+	f->ctim = st.st_ctim;
+	if ((uint64_t)st.st_size >= f->off) {
+		if ((uint64_t)st.st_size > f->size_seen)
+			f->size_seen = (uint64_t)st.st_size;
+		return 0;
+	}
+	LS_COUNT(t->m->truncations, 1);
+	if (!read_copy(t, f)) {
+		LS_COUNT(t->m->truncations_no_copy, 1);
+		if (f->size_seen > f->off)
+			LS_COUNT(
+			    t->m->suspected_loss_bytes, f->size_seen - f->off);
+	}
+	log_notice("%s: truncated (size %lld < offset %llu); reading from "
+		   "the start",
+	    f->path ? f->path : "(rotated)", (long long)st.st_size,
+	    (unsigned long long)f->off);
+	if (lseek(f->fd, 0, SEEK_SET) == -1) {
+		log_warn("%s: lseek", f->path ? f->path : "(rotated)");
+		close_file(f);
+		return 0;
+	}
+	restart_at(f, 0);
+	/* New bytes at the start: fingerprint them anew. */
+	f->fp_len = 0;
+	refresh_fingerprint(f);
+	t->dirty = 1;
+	return 1;
+}
+
+/* Reads up to limit bytes. Returns 1 if more may be waiting, else 0. */
+int
+read_file(struct ls_tailer *t, struct tfile *f, size_t limit)
+{
+	size_t total = 0;
+	ssize_t n;
+
+	if (f->fd == -1)
+		return 0;
+	stamp(t);
+	while (total < limit) {
+		if (ls_budget_should_pause(&t->budget)) {
+			t->paused = 1;
+			ls_metrics_set_paused(t->m, 1, ls_now_ms());
+			break;
+		}
+		n = read(f->fd, t->rbuf, READ_CHUNK);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			/* Once per error, not at every pass over the file. */
+			if (errno != f->rerr)
+				log_warn("%s: read",
+				    f->path ? f->path : "(rotated)");
+			f->rerr = errno;
+			break;
+		}
+		f->rerr = 0;
+		if (n == 0) {
+			if (check_truncated(t, f))
+				continue;
+			f->at_eof = 1;
+			break;
+		}
+		f->at_eof = 0;
+		LS_COUNT(t->m->bytes_read, (uint64_t)n);
+		LS_COUNT(
+		    t->m->source_bytes[source_index(t, f->src)], (uint64_t)n);
+		ls_linebuf_feed(&f->lb, t->rbuf, (size_t)n, line_cb, f);
+		f->off += (uint64_t)n;
+		if (f->off > f->size_seen)
+			f->size_seen = f->off;
+		f->last_data_ms = ls_now_ms();
+		total += (size_t)n;
+	}
+	/* A young file's fingerprint grows with it, up to FP_BYTES: a
+	 * copytruncate copy is recognised by it (read_copy). */
+	if (total > 0 && f->fp_len < FP_BYTES)
+		refresh_fingerprint(f);
+	flush_pending(t);
+	return total >= limit;
+}
+
+/* Takes or refreshes the fingerprint while it covers fewer than
+ * FP_BYTES. */
+void
+refresh_fingerprint(struct tfile *f)
+{
+	if (f->fd == -1 || f->fp_len >= FP_BYTES)
+		return;
+	if (ls_fingerprint(f->fd, &f->fp_len, &f->fp) == -1)
+		f->fp_len = 0;
+}
+
+/*
+ * Where to start reading a file just opened: its committed offset from the
+ * checkpoint if the checkpoint knows it (and its first bytes are the ones
+ * fingerprinted then), else 0, or its end for start_at: end at startup.
+ */
+static uint64_t
+start_offset(
+    struct ls_tailer *t, struct tfile *f, const struct stat *st, int initial)
+{
+	const struct ls_ckpt_entry *e;
+
+	e = t->ckpt ? ls_ckpt_find(t->ckpt, f->src->name, (uint64_t)st->st_dev,
+		(uint64_t)st->st_ino)
+		    : NULL;
+	if (e != NULL) {
+		if (e->fp_len > 0
+		    && ls_fingerprint_matches(f->fd, e->fp_len, e->fp) != 1) {
+			LS_COUNT(t->m->inode_reuse, 1);
+			log_notice("%s: same inode, other contents (inode "
+				   "reused): reading from the start",
+			    f->path);
+			return 0;
+		}
+		if (e->offset > (uint64_t)st->st_size) {
+			LS_COUNT(t->m->truncations, 1);
+			log_notice("%s: shorter than its checkpoint (truncated "
+				   "while stopped): reading from the start",
+			    f->path);
+			return 0;
+		}
+		return e->offset;
+	}
+	if (initial && f->src->start_at == LS_START_END)
+		return (uint64_t)st->st_size;
+	return 0;
+}
+
+/* Is a the better file to close to make room: rotated before named, then
+ * the longest idle? */
+static int
+better_victim(const struct tfile *a, const struct tfile *b)
+{
+	if (b == NULL)
+		return 1;
+	if ((a->path == NULL) != (b->path == NULL))
+		return a->path == NULL;
+	return a->last_data_ms < b->last_data_ms;
+}
+
+/*
+ * Makes room for one more descriptor under max_open_files, closing a file
+ * that was read to its end: a rotated one first, else the longest idle. A
+ * closed file that still has its name is opened again when a scan sees it
+ * change. 0, or -1 if none can be closed: then nothing is read during the
+ * scan, so the rest of it opens nothing either (100,000 new files would
+ * otherwise cost 100,000 walks of the open files), and once the open files
+ * are read to their end, read_all scans again.
+ */
+static int
+make_room(struct ls_tailer *t)
+{
+	struct tfile *f, *victim = NULL;
+
+	if (t->nopen < t->conf->max_open_files)
+		return 0;
+	if (t->room_full)
+		return -1;
+	for (f = t->open_files; f != NULL; f = f->onext)
+		if (f->at_eof && better_victim(f, victim))
+			victim = f;
+	if (victim == NULL) {
+		t->room_full = 1;
+		LS_COUNT(t->m->open_files_limited, 1);
+		if (!t->limit_warned++)
+			log_warnx("max_open_files (%zu) reached: new files "
+				  "wait until descriptors free up",
+			    t->conf->max_open_files);
+		return -1;
+	}
+	close_file(victim);
+	return 0;
+}
+
+/* Opens f->path as f's descriptor. 0, or -1. */
+static int
+open_fd(struct ls_tailer *t, struct tfile *f, struct stat *st)
+{
+	int fd;
+
+	if (make_room(t) != 0)
+		return -1;
+	if ((fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1) {
+		bad_path(t, f->path, errno, "open");
+		return -1;
+	}
+	if (fstat(fd, st) == -1) {
+		bad_path(t, f->path, errno, "fstat");
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		/* Replaced since the scan's stat. */
+		bad_path(t, f->path, -(int)(st->st_mode & S_IFMT), NULL);
+		close(fd);
+		return -1;
+	}
+	f->fd = fd;
+	f->oprev = NULL;
+	f->onext = t->open_files;
+	if (t->open_files != NULL)
+		t->open_files->oprev = f;
+	t->open_files = f;
+	t->nopen++;
+	LS_COUNT(t->m->files_open, 1);
+	f->dev = st->st_dev;
+	f->ino = st->st_ino;
+	f->ctim = st->st_ctim;
+	f->at_eof = 0;
+	f->last_data_ms = ls_now_ms();
+	return 0;
+}
+
+/* Opens a file seen for the first time and positions it where the
+ * checkpoint (or start_at) says. 0, or -1. */
+int
+open_new(struct ls_tailer *t, struct tfile *f, int initial)
+{
+	struct stat st;
+	uint64_t off;
+
+	if (open_fd(t, f, &st) != 0)
+		return -1;
+	refresh_fingerprint(f);
+	off = start_offset(t, f, &st, initial);
+	if (off > 0 && lseek(f->fd, (off_t)off, SEEK_SET) == -1) {
+		log_warn("%s: lseek", f->path);
+		off = 0;
+	}
+	f->track = ls_offtrack_new(off);
+	restart_at(f, off);
+	return 0;
+}
+
+/* Opens again a file closed to make room: everything it held (a partial
+ * line, a multiline entry, records in flight) is still there, and reading
+ * goes on from where it stopped. 0, or -1. */
+int
+reopen(struct ls_tailer *t, struct tfile *f)
+{
+	struct stat st;
+
+	if (open_fd(t, f, &st) != 0)
+		return -1;
+	if (lseek(f->fd, (off_t)f->off, SEEK_SET) == -1) {
+		log_warn("%s: lseek", f->path);
+		close_file(f);
+		return -1;
+	}
+	refresh_fingerprint(f);
+	return 0;
+}
+
+/* A path's bucket in a table of size (a power of two) buckets: FNV-1a,
+ * for the bad-path table and the path index alike. */
+size_t
+str_hash(const char *path, size_t size)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	while (*path != '\0')
+		h = (h ^ (unsigned char)*path++) * 0x100000001b3ull;
+	return (size_t)(h ^ (h >> 32)) & (size - 1);
+}
+
+/* Gives f the name path (NULL: none), keeping the path index. */
+void
+set_path(struct tfile *f, const char *path)
+{
+	struct ls_tailer *t = f->t;
+	struct tfile **pp, **old, *g;
+	size_t i, oldsize;
+
+	if (f->path != NULL) {
+		for (pp = &t->ptab[str_hash(f->path, t->psize)]; *pp != NULL;
+		     pp = &(*pp)->pnext)
+			if (*pp == f) {
+				*pp = f->pnext;
+				t->npaths--;
+				break;
+			}
+		free(f->path);
+		f->path = NULL;
+	}
+	if (path == NULL)
+		return;
+	if (t->npaths >= t->psize) {
+		old = t->ptab;
+		oldsize = t->psize;
+		t->psize *= 2;
+		t->ptab = xcalloc(t->psize, sizeof *t->ptab);
+		for (i = 0; i < oldsize; i++)
+			while ((g = old[i]) != NULL) {
+				old[i] = g->pnext;
+				g->pnext = t->ptab[str_hash(g->path, t->psize)];
+				t->ptab[str_hash(g->path, t->psize)] = g;
+			}
+		free(old);
+	}
+	f->path = xstrdup(path);
+	i = str_hash(f->path, t->psize);
+	f->pnext = t->ptab[i];
+	t->ptab[i] = f;
+	t->npaths++;
+}
+
+/* The file called dir/name, or NULL. */
+struct tfile *
+by_path(struct ls_tailer *t, const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+	struct tfile *f;
+
+	if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name)
+	    >= sizeof path)
+		return NULL;
+	for (f = t->ptab[str_hash(path, t->psize)]; f != NULL; f = f->pnext)
+		if (strcmp(f->path, path) == 0)
+			return f;
+	return NULL;
+}
+
+struct tfile *
+new_file(
+    struct ls_tailer *t, const struct ls_conf_source *src, const char *path)
+{
+	struct tfile *f;
+
+	f = xcalloc(1, sizeof *f);
+	f->t = t;
+	f->src = src;
+	set_path(f, path);
+	f->fd = -1;
+	ls_linebuf_init(&f->lb, src->max_line_bytes, 0);
+	ls_buf_init(&f->ml.buf);
+	return f;
+}
+
+void
+free_file(struct tfile *f)
+{
+	close_file(f);
+	id_remove(f->t, f);
+	ls_linebuf_cleanup(&f->lb);
+	ls_buf_cleanup(&f->ml.buf);
+	ls_offtrack_free(f->track);
+	set_path(f, NULL);
+	free(f);
+}
