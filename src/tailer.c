@@ -105,7 +105,7 @@ drop_file(struct ls_tailer *t, struct tfile *f)
 	}
 	t->nfiles--;
 	t->dirty = 1;
-	free_file(f);
+	tail_free_file(f);
 }
 
 /* Watches dir for new, moved and modified files, once. */
@@ -176,7 +176,7 @@ file_kind(int why)
  * match one in passing), the rest are warnings.
  */
 void
-bad_path(struct ls_tailer *t, const char *path, int why, const char *what)
+tail_bad_path(struct ls_tailer *t, const char *path, int why, const char *what)
 {
 	struct badpath *b, **old;
 	size_t i, h, oldsize;
@@ -189,14 +189,14 @@ bad_path(struct ls_tailer *t, const char *path, int why, const char *what)
 		for (i = 0; i < oldsize; i++) {
 			while ((b = old[i]) != NULL) {
 				old[i] = b->next;
-				h = str_hash(b->path, t->badsize);
+				h = tail_str_hash(b->path, t->badsize);
 				b->next = t->bad[h];
 				t->bad[h] = b;
 			}
 		}
 		free(old);
 	}
-	h = str_hash(path, t->badsize);
+	h = tail_str_hash(path, t->badsize);
 	for (b = t->bad[h]; b != NULL; b = b->next)
 		if (strcmp(b->path, path) == 0)
 			break;
@@ -252,7 +252,7 @@ link_file(struct ls_tailer *t, struct tfile *f)
 	f->next = t->files;
 	t->files = f;
 	t->nfiles++;
-	id_insert(t, f);
+	tail_id_insert(t, f);
 	t->dirty = 1;
 }
 
@@ -295,9 +295,9 @@ add_file(struct ls_tailer *t, const struct ls_conf_source *src,
 		wait_room(t, src, path, initial);
 		return;
 	}
-	f = new_file(t, src, path);
-	if (open_new(t, f, initial) != 0) {
-		free_file(f);
+	f = tail_new_file(t, src, path);
+	if (tail_open_new(t, f, initial) != 0) {
+		tail_free_file(f);
 		if (t->room_full)
 			wait_room(t, src, path, initial);
 		return;
@@ -314,12 +314,12 @@ found_again(struct ls_tailer *t, struct tfile *f, const char *path,
     const struct stat *st)
 {
 	if (f->path == NULL || strcmp(f->path, path) != 0)
-		set_path(f, path);
+		tail_set_path(f, path);
 	f->gone_ms = 0;
 	f->seen = t->gen;
 	/* Closed (idle, or to make room): open it again once it changed. */
-	if (f->fd == -1 && (uint64_t)st->st_size != f->off && reopen(t, f) != 0
-	    && t->room_full)
+	if (f->fd == -1 && (uint64_t)st->st_size != f->off
+	    && tail_reopen(t, f) != 0 && t->room_full)
 		wait_room(t, f->src, path, 0);
 }
 
@@ -362,19 +362,19 @@ scan_path(struct ls_tailer *t, const struct ls_conf_source *src,
 		/* Gone since the glob (a rotation) is nothing to report; a
 		 * symbolic link to nothing is. */
 		if ((e = errno) != ENOENT)
-			bad_path(t, path, e, NULL);
+			tail_bad_path(t, path, e, NULL);
 		else if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
-			bad_path(t, path, BAD_DANGLING, NULL);
+			tail_bad_path(t, path, BAD_DANGLING, NULL);
 		return;
 	}
 	/* Never opened, so never read: a FIFO would block, /dev/zero never
 	 * ends. */
 	if (!S_ISREG(st.st_mode)) {
-		bad_path(t, path, -(int)(st.st_mode & S_IFMT), NULL);
+		tail_bad_path(t, path, -(int)(st.st_mode & S_IFMT), NULL);
 		return;
 	}
 	watch_parent(t, path);
-	if ((f = id_find(t, st.st_dev, st.st_ino)) != NULL) {
+	if ((f = tail_id_find(t, st.st_dev, st.st_ino)) != NULL) {
 		if (f->seen == t->gen)
 			return; /* another pattern's, or another name's */
 		if (f->src->paths == NULL)
@@ -387,7 +387,7 @@ scan_path(struct ls_tailer *t, const struct ls_conf_source *src,
 		/* Closed, and its inode now holds other bytes. */
 		LS_COUNT(t->m->inode_reuse, 1);
 		log_notice("%s: inode reused by a new file", path);
-		id_remove(t, f);
+		tail_id_remove(t, f);
 	}
 	add_file(t, src, path, initial);
 }
@@ -406,7 +406,7 @@ lost_names(struct ls_tailer *t)
 		log_info("%s: no longer under that name; following it to "
 			 "its end",
 		    f->path);
-		set_path(f, NULL);
+		tail_set_path(f, NULL);
 		f->gone_ms = now;
 		if (f->fd != -1 && fstat(f->fd, &st) == 0 && st.st_nlink == 0)
 			f->deleted = 1;
@@ -471,7 +471,7 @@ resume_renamed(struct ls_tailer *t)
 
 	for (i = 0; t->ckpt != NULL && i < ls_ckpt_count(t->ckpt); i++) {
 		e = ls_ckpt_get(t->ckpt, i);
-		if (id_find(t, (dev_t)e->dev, (ino_t)e->ino) != NULL)
+		if (tail_id_find(t, (dev_t)e->dev, (ino_t)e->ino) != NULL)
 			continue;
 		for (src = NULL, s = 0; s < t->conf->nsources; s++)
 			if (strcmp(t->conf->sources[s].name, e->source) == 0)
@@ -492,15 +492,15 @@ resume_renamed(struct ls_tailer *t)
 			    || st.st_dev != (dev_t)e->dev
 			    || st.st_ino != (ino_t)e->ino)
 				continue;
-			f = new_file(t, src, path);
-			if (open_new(t, f, 0) != 0) {
-				free_file(f);
+			f = tail_new_file(t, src, path);
+			if (tail_open_new(t, f, 0) != 0) {
+				tail_free_file(f);
 				break;
 			}
 			log_info("%s: renamed while stopped (was %s); reading "
 				 "the rest from offset %llu",
 			    path, e->path, (unsigned long long)f->off);
-			set_path(f, NULL);
+			tail_set_path(f, NULL);
 			f->gone_ms = ls_now_ms();
 			f->seen = t->gen;
 			link_file(t, f);
@@ -544,9 +544,9 @@ read_all(struct ls_tailer *t)
 	if (t->stopped || t->paused)
 		return;
 	for (f = t->open_files; f != NULL && !t->paused; f = next) {
-		next = f->onext; /* read_file may close f */
+		next = f->onext; /* tail_read_file may close f */
 		f->dirty = 0;
-		more |= read_file(t, f, PASS_BYTES);
+		more |= tail_read_file(t, f, PASS_BYTES);
 		if (f->fd != -1 && f->at_eof)
 			idle++;
 	}
@@ -579,11 +579,11 @@ read_named(struct ls_tailer *t, int unknown)
 	if (t->stopped || t->paused)
 		return;
 	for (f = t->open_files; f != NULL && !t->paused; f = next) {
-		next = f->onext; /* read_file may close f */
+		next = f->onext; /* tail_read_file may close f */
 		if (!f->dirty && !(unknown && f->path == NULL))
 			continue;
 		f->dirty = 0;
-		more |= read_file(t, f, PASS_BYTES);
+		more |= tail_read_file(t, f, PASS_BYTES);
 	}
 	if (more && !t->paused)
 		ev_idle_start(t->loop, &t->more_w);
@@ -602,16 +602,16 @@ flush_idle(struct ls_tailer *t)
 	struct tfile *f;
 	int64_t now = ls_now_ms();
 
-	stamp(t);
+	tail_stamp(t);
 	for (f = t->files; f != NULL; f = f->next) {
 		if (ls_linebuf_pending(&f->lb) > 0
 		    && now - f->last_data_ms >= f->src->partial_flush_ms)
-			ls_linebuf_flush(&f->lb, line_cb, f);
+			ls_linebuf_flush(&f->lb, tail_line_cb, f);
 		if (f->ml.active
 		    && now - f->ml.last_ms >= f->src->multiline_flush_ms)
-			ml_flush(f);
+			tail_ml_flush(f);
 	}
-	flush_pending(t);
+	tail_flush_pending(t);
 }
 
 /* Closes the descriptors of files that no name leads to any more, once
@@ -630,7 +630,7 @@ close_idle(struct ls_tailer *t)
 			    && st.st_nlink == 0)
 				f->deleted = 1;
 			if (f->deleted && f->at_eof) {
-				close_file(f);
+				tail_close_file(f);
 			} else if (f->deleted
 			    && now - f->gone_ms
 				>= t->conf->close_removed_after_ms) {
@@ -643,11 +643,11 @@ close_idle(struct ls_tailer *t)
 				    (unsigned long long)f->ino,
 				    (unsigned long long)(f->size_seen
 					- f->off));
-				close_file(f);
+				tail_close_file(f);
 			} else if (!f->deleted && f->at_eof
 			    && now - f->last_data_ms
 				>= t->conf->close_inactive_ms) {
-				close_file(f);
+				tail_close_file(f);
 			}
 		}
 		/* Gone for good, and no record in flight refers to it. */
@@ -789,7 +789,8 @@ inotify_cb(struct ev_loop *loop, ev_io *w, int revents)
 			for (d = t->dirs; d != NULL && d->wd != ev->wd;
 			     d = d->next)
 				;
-			if (d != NULL && (f = by_path(t, d->path, ev->name)))
+			if (d != NULL
+			    && (f = tail_by_path(t, d->path, ev->name)))
 				f->dirty = 1;
 			else
 				unknown = 1;
@@ -836,7 +837,7 @@ ls_tailer_checkpoint(struct ls_tailer *t, int force)
 	for (f = t->files; f != NULL; f = f->next) {
 		if (!f->hashed)
 			continue;
-		refresh_fingerprint(f);
+		tail_refresh_fingerprint(f);
 		e.source = (char *)f->src->name;
 		e.path = f->path;
 		e.dev = (uint64_t)f->dev;
@@ -1024,7 +1025,7 @@ ls_tailer_reload(struct ls_tailer *t, const struct ls_conf *conf)
 	struct tfile *f;
 	size_t removed = 0;
 
-	stamp(t); /* for the entries a removed source's files still ship */
+	tail_stamp(t); /* for the entries a removed source's files still ship */
 	/* Their sources are the old configuration's: the scan below finds
 	 * them again. */
 	free_waiting(t);
@@ -1042,15 +1043,15 @@ ls_tailer_reload(struct ls_tailer *t, const struct ls_conf *conf)
 		 * checkpoint keeps its offset, and a source added back in
 		 * time resumes where it stopped. */
 		if (f->ml.active)
-			ml_flush(f);
+			tail_ml_flush(f);
 		f->off -= ls_linebuf_pending(&f->lb);
 		ls_linebuf_cleanup(&f->lb);
 		ls_linebuf_init(&f->lb, f->src->max_line_bytes, f->off);
-		close_file(f);
+		tail_close_file(f);
 		f->src = detach(t, f->src);
 		removed++;
 	}
-	flush_pending(t);
+	tail_flush_pending(t);
 	t->conf = conf;
 	t->src_hint = 0;
 	free(t->backlog_warned);
@@ -1082,7 +1083,7 @@ ls_tailer_free(struct ls_tailer *t)
 	ev_timer_stop(t->loop, &t->ckpt_w);
 	while ((f = t->files) != NULL) {
 		t->files = f->next;
-		free_file(f);
+		tail_free_file(f);
 	}
 	while ((w = t->dirs) != NULL) {
 		t->dirs = w->next;

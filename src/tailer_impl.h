@@ -146,55 +146,57 @@ struct ls_tailer {
  */
 
 /* Takes the read time of the records about to be made. */
-void stamp(struct ls_tailer *t);
+void tail_stamp(struct ls_tailer *t);
 
 /* The identity table, (device, inode) to file: the file, or NULL; adds f
  * (it must not be in the table); removes f if it is in it. */
-struct tfile *id_find(struct ls_tailer *t, dev_t dev, ino_t ino);
-void id_insert(struct ls_tailer *t, struct tfile *f);
-void id_remove(struct ls_tailer *t, struct tfile *f);
+struct tfile *tail_id_find(struct ls_tailer *t, dev_t dev, ino_t ino);
+void tail_id_insert(struct ls_tailer *t, struct tfile *f);
+void tail_id_remove(struct ls_tailer *t, struct tfile *f);
 
 /* Pushes the records made since the last push to the ingest queue. */
-void flush_pending(struct ls_tailer *t);
+void tail_flush_pending(struct ls_tailer *t);
 /* Makes a record of f's multiline entry being gathered, if any. */
-void ml_flush(struct tfile *f);
+void tail_ml_flush(struct tfile *f);
 /* The linebuf callback that makes a line into a record (or part of a
  * multiline entry); arg is the struct tfile. */
-void line_cb(
+void tail_line_cb(
     const char *line, size_t len, uint64_t end_off, size_t dropped, void *arg);
 
 /* Reads up to limit bytes of f. Returns 1 if more may be waiting, else 0. */
-int read_file(struct ls_tailer *t, struct tfile *f, size_t limit);
+int tail_read_file(struct ls_tailer *t, struct tfile *f, size_t limit);
 
 /* A new file struct for path (not opened, not in any list). */
-struct tfile *new_file(
+struct tfile *tail_new_file(
     struct ls_tailer *t, const struct ls_conf_source *src, const char *path);
 /* Opens a file seen for the first time, positioned where the checkpoint
  * (or start_at) says. 0, or -1. */
-int open_new(struct ls_tailer *t, struct tfile *f, int initial);
+int tail_open_new(struct ls_tailer *t, struct tfile *f, int initial);
 /* Opens again a file closed to make room, at its read offset. 0, or -1. */
-int reopen(struct ls_tailer *t, struct tfile *f);
+int tail_reopen(struct ls_tailer *t, struct tfile *f);
 /* Takes or refreshes f's fingerprint while it covers fewer than its
  * first FP_BYTES (tailfile.c). */
-void refresh_fingerprint(struct tfile *f);
+void tail_refresh_fingerprint(struct tfile *f);
 /* Closes f's descriptor, if open; the struct stays. */
-void close_file(struct tfile *f);
+void tail_close_file(struct tfile *f);
 /* Closes f, takes it out of the identity table and the path index, and
  * frees it (the caller takes it off the file list first, if it was on it). */
-void free_file(struct tfile *f);
+void tail_free_file(struct tfile *f);
 
 /* Gives f the name path (NULL: none), keeping the path index. */
-void set_path(struct tfile *f, const char *path);
+void tail_set_path(struct tfile *f, const char *path);
 /* The file called dir/name, or NULL. */
-struct tfile *by_path(struct ls_tailer *t, const char *dir, const char *name);
+struct tfile *tail_by_path(
+    struct ls_tailer *t, const char *dir, const char *name);
 /* A path's bucket in a table of size (a power of two) buckets. */
-size_t str_hash(const char *path, size_t size);
+size_t tail_str_hash(const char *path, size_t size);
 
 /*
  * Defined in tailer.c.
  */
 
 /* Reports, once per reason, a path that cannot be followed. */
-void bad_path(struct ls_tailer *t, const char *path, int why, const char *what);
+void tail_bad_path(
+    struct ls_tailer *t, const char *path, int why, const char *what);
 
 #endif

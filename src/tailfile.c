@@ -43,7 +43,7 @@
 /* Takes the read time of the records about to be made: once per read,
  * not once per line. */
 void
-stamp(struct ls_tailer *t)
+tail_stamp(struct ls_tailer *t)
 {
 	struct timespec ts;
 
@@ -62,7 +62,7 @@ id_hash(const struct ls_tailer *t, dev_t dev, ino_t ino)
 }
 
 struct tfile *
-id_find(struct ls_tailer *t, dev_t dev, ino_t ino)
+tail_id_find(struct ls_tailer *t, dev_t dev, ino_t ino)
 {
 	struct tfile *f;
 
@@ -73,7 +73,7 @@ id_find(struct ls_tailer *t, dev_t dev, ino_t ino)
 }
 
 void
-id_insert(struct ls_tailer *t, struct tfile *f)
+tail_id_insert(struct ls_tailer *t, struct tfile *f)
 {
 	struct tfile **old, *g;
 	size_t i, oldsize, h;
@@ -100,7 +100,7 @@ id_insert(struct ls_tailer *t, struct tfile *f)
 }
 
 void
-id_remove(struct ls_tailer *t, struct tfile *f)
+tail_id_remove(struct ls_tailer *t, struct tfile *f)
 {
 	struct tfile **fp;
 
@@ -174,7 +174,7 @@ count_line(
 }
 
 void
-flush_pending(struct ls_tailer *t)
+tail_flush_pending(struct ls_tailer *t)
 {
 	size_t i;
 
@@ -221,12 +221,12 @@ emit(struct tfile *f, const char *msg, size_t len, uint64_t end_off,
 	count_line(t, f->src, sev);
 	t->pend[t->npend++] = r;
 	if (t->npend == PUSH_BATCH)
-		flush_pending(t);
+		tail_flush_pending(t);
 }
 
 /* Emits the multiline entry being gathered, if any. */
 void
-ml_flush(struct tfile *f)
+tail_ml_flush(struct tfile *f)
 {
 	struct mline *ml = &f->ml;
 	struct ls_tailer *t = f->t;
@@ -257,7 +257,7 @@ ml_line(struct tfile *f, const char *line, size_t len, uint64_t end_off,
 	ls_buf_append(&t->scratch, line, len);
 	start = regexec(f->src->multiline_re, t->scratch.data, 0, NULL, 0) == 0;
 	if (start || !ml->active) {
-		ml_flush(f);
+		tail_ml_flush(f);
 		ls_buf_append(&ml->buf, line, len);
 		ml->active = 1;
 		ml->dropped = dropped;
@@ -276,7 +276,7 @@ ml_line(struct tfile *f, const char *line, size_t len, uint64_t end_off,
 }
 
 void
-line_cb(
+tail_line_cb(
     const char *line, size_t len, uint64_t end_off, size_t dropped, void *arg)
 {
 	struct tfile *f = arg;
@@ -301,7 +301,7 @@ restart_at(struct tfile *f, uint64_t off)
 }
 
 void
-close_file(struct tfile *f)
+tail_close_file(struct tfile *f)
 {
 	if (f->fd == -1)
 		return;
@@ -349,7 +349,7 @@ read_copy(struct ls_tailer *t, struct tfile *f)
 	while (dir != NULL && (de = readdir(dir)) != NULL) {
 		snprintf(path, sizeof path, "%s/%s", copy, de->d_name);
 		if (stat(path, &st) == -1 || !S_ISREG(st.st_mode)
-		    || id_find(t, st.st_dev, st.st_ino) != NULL
+		    || tail_id_find(t, st.st_dev, st.st_ino) != NULL
 		    || (found && st.st_mtime < best_mtime))
 			continue;
 		if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1)
@@ -367,17 +367,17 @@ read_copy(struct ls_tailer *t, struct tfile *f)
 	if (!found || (fd = open(best, O_RDONLY | O_CLOEXEC)) == -1)
 		return 0;
 	log_info("%s: truncated; its copy is %s", f->path, best);
-	stamp(t);
+	tail_stamp(t);
 	at = start = (off_t)f->off;
 	while ((n = pread(fd, t->rbuf, READ_CHUNK, at)) > 0) {
-		ls_linebuf_feed(&f->lb, t->rbuf, (size_t)n, line_cb, f);
+		ls_linebuf_feed(&f->lb, t->rbuf, (size_t)n, tail_line_cb, f);
 		f->off += (uint64_t)n;
 		at += n;
 	}
 	/* The copy ends where the truncation cut a line, if it did. */
 	if (at > start)
-		ls_linebuf_flush(&f->lb, line_cb, f);
-	flush_pending(t);
+		ls_linebuf_flush(&f->lb, tail_line_cb, f);
+	tail_flush_pending(t);
 	close(fd);
 	return 1;
 }
@@ -409,27 +409,27 @@ check_truncated(struct ls_tailer *t, struct tfile *f)
 	    (unsigned long long)f->off);
 	if (lseek(f->fd, 0, SEEK_SET) == -1) {
 		log_warn("%s: lseek", f->path ? f->path : "(rotated)");
-		close_file(f);
+		tail_close_file(f);
 		return 0;
 	}
 	restart_at(f, 0);
 	/* New bytes at the start: fingerprint them anew. */
 	f->fp_len = 0;
-	refresh_fingerprint(f);
+	tail_refresh_fingerprint(f);
 	t->dirty = 1;
 	return 1;
 }
 
 /* Reads up to limit bytes. Returns 1 if more may be waiting, else 0. */
 int
-read_file(struct ls_tailer *t, struct tfile *f, size_t limit)
+tail_read_file(struct ls_tailer *t, struct tfile *f, size_t limit)
 {
 	size_t total = 0;
 	ssize_t n;
 
 	if (f->fd == -1)
 		return 0;
-	stamp(t);
+	tail_stamp(t);
 	while (total < limit) {
 		if (ls_budget_should_pause(&t->budget)) {
 			t->paused = 1;
@@ -458,7 +458,7 @@ read_file(struct ls_tailer *t, struct tfile *f, size_t limit)
 		LS_COUNT(t->m->bytes_read, (uint64_t)n);
 		LS_COUNT(
 		    t->m->source_bytes[source_index(t, f->src)], (uint64_t)n);
-		ls_linebuf_feed(&f->lb, t->rbuf, (size_t)n, line_cb, f);
+		ls_linebuf_feed(&f->lb, t->rbuf, (size_t)n, tail_line_cb, f);
 		f->off += (uint64_t)n;
 		if (f->off > f->size_seen)
 			f->size_seen = f->off;
@@ -468,15 +468,15 @@ read_file(struct ls_tailer *t, struct tfile *f, size_t limit)
 	/* A young file's fingerprint grows with it, up to FP_BYTES: a
 	 * copytruncate copy is recognised by it (read_copy). */
 	if (total > 0 && f->fp_len < FP_BYTES)
-		refresh_fingerprint(f);
-	flush_pending(t);
+		tail_refresh_fingerprint(f);
+	tail_flush_pending(t);
 	return total >= limit;
 }
 
 /* Takes or refreshes the fingerprint while it covers fewer than
  * FP_BYTES. */
 void
-refresh_fingerprint(struct tfile *f)
+tail_refresh_fingerprint(struct tfile *f)
 {
 	if (f->fd == -1 || f->fp_len >= FP_BYTES)
 		return;
@@ -563,7 +563,7 @@ make_room(struct ls_tailer *t)
 			    t->conf->max_open_files);
 		return -1;
 	}
-	close_file(victim);
+	tail_close_file(victim);
 	return 0;
 }
 
@@ -576,17 +576,17 @@ open_fd(struct ls_tailer *t, struct tfile *f, struct stat *st)
 	if (make_room(t) != 0)
 		return -1;
 	if ((fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1) {
-		bad_path(t, f->path, errno, "open");
+		tail_bad_path(t, f->path, errno, "open");
 		return -1;
 	}
 	if (fstat(fd, st) == -1) {
-		bad_path(t, f->path, errno, "fstat");
+		tail_bad_path(t, f->path, errno, "fstat");
 		close(fd);
 		return -1;
 	}
 	if (!S_ISREG(st->st_mode)) {
 		/* Replaced since the scan's stat. */
-		bad_path(t, f->path, -(int)(st->st_mode & S_IFMT), NULL);
+		tail_bad_path(t, f->path, -(int)(st->st_mode & S_IFMT), NULL);
 		close(fd);
 		return -1;
 	}
@@ -609,14 +609,14 @@ open_fd(struct ls_tailer *t, struct tfile *f, struct stat *st)
 /* Opens a file seen for the first time and positions it where the
  * checkpoint (or start_at) says. 0, or -1. */
 int
-open_new(struct ls_tailer *t, struct tfile *f, int initial)
+tail_open_new(struct ls_tailer *t, struct tfile *f, int initial)
 {
 	struct stat st;
 	uint64_t off;
 
 	if (open_fd(t, f, &st) != 0)
 		return -1;
-	refresh_fingerprint(f);
+	tail_refresh_fingerprint(f);
 	off = start_offset(t, f, &st, initial);
 	if (off > 0 && lseek(f->fd, (off_t)off, SEEK_SET) == -1) {
 		log_warn("%s: lseek", f->path);
@@ -631,7 +631,7 @@ open_new(struct ls_tailer *t, struct tfile *f, int initial)
  * line, a multiline entry, records in flight) is still there, and reading
  * goes on from where it stopped. 0, or -1. */
 int
-reopen(struct ls_tailer *t, struct tfile *f)
+tail_reopen(struct ls_tailer *t, struct tfile *f)
 {
 	struct stat st;
 
@@ -639,17 +639,17 @@ reopen(struct ls_tailer *t, struct tfile *f)
 		return -1;
 	if (lseek(f->fd, (off_t)f->off, SEEK_SET) == -1) {
 		log_warn("%s: lseek", f->path);
-		close_file(f);
+		tail_close_file(f);
 		return -1;
 	}
-	refresh_fingerprint(f);
+	tail_refresh_fingerprint(f);
 	return 0;
 }
 
 /* A path's bucket in a table of size (a power of two) buckets: FNV-1a,
  * for the bad-path table and the path index alike. */
 size_t
-str_hash(const char *path, size_t size)
+tail_str_hash(const char *path, size_t size)
 {
 	uint64_t h = 0xcbf29ce484222325ull;
 
@@ -660,15 +660,15 @@ str_hash(const char *path, size_t size)
 
 /* Gives f the name path (NULL: none), keeping the path index. */
 void
-set_path(struct tfile *f, const char *path)
+tail_set_path(struct tfile *f, const char *path)
 {
 	struct ls_tailer *t = f->t;
 	struct tfile **pp, **old, *g;
 	size_t i, oldsize;
 
 	if (f->path != NULL) {
-		for (pp = &t->ptab[str_hash(f->path, t->psize)]; *pp != NULL;
-		     pp = &(*pp)->pnext)
+		for (pp = &t->ptab[tail_str_hash(f->path, t->psize)];
+		     *pp != NULL; pp = &(*pp)->pnext)
 			if (*pp == f) {
 				*pp = f->pnext;
 				t->npaths--;
@@ -687,13 +687,14 @@ set_path(struct tfile *f, const char *path)
 		for (i = 0; i < oldsize; i++)
 			while ((g = old[i]) != NULL) {
 				old[i] = g->pnext;
-				g->pnext = t->ptab[str_hash(g->path, t->psize)];
-				t->ptab[str_hash(g->path, t->psize)] = g;
+				g->pnext
+				    = t->ptab[tail_str_hash(g->path, t->psize)];
+				t->ptab[tail_str_hash(g->path, t->psize)] = g;
 			}
 		free(old);
 	}
 	f->path = xstrdup(path);
-	i = str_hash(f->path, t->psize);
+	i = tail_str_hash(f->path, t->psize);
 	f->pnext = t->ptab[i];
 	t->ptab[i] = f;
 	t->npaths++;
@@ -701,7 +702,7 @@ set_path(struct tfile *f, const char *path)
 
 /* The file called dir/name, or NULL. */
 struct tfile *
-by_path(struct ls_tailer *t, const char *dir, const char *name)
+tail_by_path(struct ls_tailer *t, const char *dir, const char *name)
 {
 	char path[PATH_MAX];
 	struct tfile *f;
@@ -709,14 +710,15 @@ by_path(struct ls_tailer *t, const char *dir, const char *name)
 	if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name)
 	    >= sizeof path)
 		return NULL;
-	for (f = t->ptab[str_hash(path, t->psize)]; f != NULL; f = f->pnext)
+	for (f = t->ptab[tail_str_hash(path, t->psize)]; f != NULL;
+	     f = f->pnext)
 		if (strcmp(f->path, path) == 0)
 			return f;
 	return NULL;
 }
 
 struct tfile *
-new_file(
+tail_new_file(
     struct ls_tailer *t, const struct ls_conf_source *src, const char *path)
 {
 	struct tfile *f;
@@ -724,7 +726,7 @@ new_file(
 	f = xcalloc(1, sizeof *f);
 	f->t = t;
 	f->src = src;
-	set_path(f, path);
+	tail_set_path(f, path);
 	f->fd = -1;
 	ls_linebuf_init(&f->lb, src->max_line_bytes, 0);
 	ls_buf_init(&f->ml.buf);
@@ -732,13 +734,13 @@ new_file(
 }
 
 void
-free_file(struct tfile *f)
+tail_free_file(struct tfile *f)
 {
-	close_file(f);
-	id_remove(f->t, f);
+	tail_close_file(f);
+	tail_id_remove(f->t, f);
 	ls_linebuf_cleanup(&f->lb);
 	ls_buf_cleanup(&f->ml.buf);
 	ls_offtrack_free(f->track);
-	set_path(f, NULL);
+	tail_set_path(f, NULL);
 	free(f);
 }
