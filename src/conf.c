@@ -99,6 +99,7 @@ enum {
 	T_MAX_BUFFER_BYTES,
 	T_SCAN_INTERVAL,
 	T_POLL_INTERVAL,
+	T_READ_COALESCE,
 	T_CHECKPOINT_INTERVAL,
 	T_CLOSE_INACTIVE,
 	T_CLOSE_REMOVED_AFTER,
@@ -118,6 +119,7 @@ static const char *const top_keys[] = {
 	[T_MAX_BUFFER_BYTES] = "max_buffer_bytes",
 	[T_SCAN_INTERVAL] = "scan_interval",
 	[T_POLL_INTERVAL] = "poll_interval",
+	[T_READ_COALESCE] = "read_coalesce",
 	[T_CHECKPOINT_INTERVAL] = "checkpoint_interval",
 	[T_CLOSE_INACTIVE] = "close_inactive",
 	[T_CLOSE_REMOVED_AFTER] = "close_removed_after",
@@ -1456,6 +1458,7 @@ parse_top(struct parse *p, yaml_node_t *root, struct ls_conf *c)
 		c->max_buffer_bytes = sz;
 	get_duration(&s, T_SCAN_INTERVAL, &c->scan_interval_ms, 100);
 	get_duration(&s, T_POLL_INTERVAL, &c->poll_interval_ms, 10);
+	get_duration(&s, T_READ_COALESCE, &c->read_coalesce_ms, 0);
 	get_duration(&s, T_CHECKPOINT_INTERVAL, &c->checkpoint_interval_ms, 10);
 	get_duration(&s, T_CLOSE_INACTIVE, &c->close_inactive_ms, 0);
 	get_duration(&s, T_CLOSE_REMOVED_AFTER, &c->close_removed_after_ms, 0);
@@ -1534,6 +1537,7 @@ load(const char *name, const char *text, size_t len, FILE *errf)
 	c->max_buffer_bytes = 32 * MiB;
 	c->scan_interval_ms = 10000;
 	c->poll_interval_ms = 1000;
+	c->read_coalesce_ms = 10;
 	c->checkpoint_interval_ms = 1000;
 	c->close_inactive_ms = 5 * 60 * 1000;
 	c->close_removed_after_ms = 5 * 60 * 1000;

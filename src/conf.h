@@ -94,6 +94,9 @@ struct ls_conf {
 	uint64_t max_buffer_bytes;
 	int64_t scan_interval_ms; /* glob rescan */
 	int64_t poll_interval_ms; /* stat poll, the fallback to inotify */
+	/* Under a steady stream of writes, the least time between two reads
+	 * of the files inotify names (0: read at every event). */
+	int64_t read_coalesce_ms;
 	int64_t checkpoint_interval_ms;
 	int64_t close_inactive_ms; /* a rotated file idle this long */
 	int64_t close_removed_after_ms; /* a deleted file, at most this long */

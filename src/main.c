@@ -325,13 +325,14 @@ final_report(struct daemon *d)
 	log_notice("files: truncations=%llu truncations_no_copy=%llu "
 		   "suspected_loss_bytes=%llu "
 		   "inode_reuse=%llu removed_unread_bytes=%llu "
-		   "checkpoint_errors=%llu",
+		   "checkpoint_errors=%llu inotify_wakeups=%llu",
 	    (unsigned long long)LS_LOAD(d->m->truncations),
 	    (unsigned long long)LS_LOAD(d->m->truncations_no_copy),
 	    (unsigned long long)LS_LOAD(d->m->suspected_loss_bytes),
 	    (unsigned long long)LS_LOAD(d->m->inode_reuse),
 	    (unsigned long long)LS_LOAD(d->m->removed_unread_bytes),
-	    (unsigned long long)LS_LOAD(d->m->checkpoint_errors));
+	    (unsigned long long)LS_LOAD(d->m->checkpoint_errors),
+	    (unsigned long long)LS_LOAD(d->m->inotify_wakeups));
 	for (i = 0; i < d->conf->ndests; i++) {
 		dm = d->m->dest[i];
 		sent = LS_LOAD(dm->sent);

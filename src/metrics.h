@@ -89,7 +89,7 @@ struct ls_metrics {
 	atomic_uint_fast64_t lines_truncated;
 	atomic_uint_fast64_t unrouted; /* severities routed nowhere */
 	atomic_uint_fast64_t read_by_sev[LS_SEV_COUNT];
-	/* Files (tailer.c). */
+	/* Files (tailer.c, tailfile.c). */
 	atomic_uint_fast64_t files_open;
 	atomic_uint_fast64_t truncations; /* size < read offset */
 	atomic_uint_fast64_t truncations_no_copy; /* and no copy to finish */
@@ -98,6 +98,7 @@ struct ls_metrics {
 	atomic_uint_fast64_t open_files_limited; /* max_open_files bit */
 	atomic_uint_fast64_t inode_reuse; /* fingerprint mismatch */
 	atomic_uint_fast64_t multiline_joined; /* lines joined to others */
+	atomic_uint_fast64_t inotify_wakeups; /* inotify events handled */
 	/* The checkpoint (tailer.c). */
 	atomic_uint_fast64_t checkpoint_writes;
 	atomic_uint_fast64_t checkpoint_errors;

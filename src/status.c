@@ -464,6 +464,10 @@ ls_status_prometheus(const struct ls_status_in *in, struct ls_buf *o)
 	one_u(o, "logshipd_multiline_joined_lines_total", "counter",
 	    "Continuation lines joined to a multiline entry.",
 	    LS_LOAD(m->multiline_joined));
+	one_u(o, "logshipd_inotify_wakeups_total", "counter",
+	    "Times the tailer woke for inotify events (read_coalesce spaces "
+	    "them out).",
+	    LS_LOAD(m->inotify_wakeups));
 	one_u(o, "logshipd_open_files", "gauge", "Log files open now.",
 	    LS_LOAD(m->files_open));
 	one_u(o, "logshipd_open_files_limited_total", "counter",

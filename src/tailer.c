@@ -750,6 +750,34 @@ scan_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	read_all(t);
 }
 
+/*
+ * Under a steady stream of writes, lets them gather: after the events it
+ * has handled, the inotify watcher rests for read_coalesce, and what was
+ * written meanwhile is read in one go when it wakes (the kernel merges a
+ * file's repeated IN_MODIFY events). A writer that writes a line a
+ * millisecond would otherwise wake this thread, the router, the batcher
+ * and their locks a thousand times a second. The first write after a quiet
+ * spell is read at once; a backlog is read by more_w, which does not rest.
+ */
+static void
+coalesce(struct ls_tailer *t)
+{
+	if (t->conf->read_coalesce_ms <= 0 || t->stopped)
+		return;
+	ev_io_stop(t->loop, &t->inotify_w);
+	ev_timer_set(&t->coalesce_w, t->conf->read_coalesce_ms / 1000.0, 0.);
+	ev_timer_start(t->loop, &t->coalesce_w);
+}
+
+static void
+coalesce_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct ls_tailer *t = w->data;
+
+	if (!t->stopped)
+		ev_io_start(t->loop, &t->inotify_w);
+}
+
 static void
 inotify_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
@@ -763,6 +791,7 @@ inotify_cb(struct ev_loop *loop, ev_io *w, int revents)
 	ssize_t n;
 	char *p;
 
+	LS_COUNT(t->m->inotify_wakeups, 1);
 	for (;;) {
 		n = read(t->ifd, buf, sizeof buf);
 		if (n == -1 && errno == EINTR)
@@ -801,6 +830,7 @@ inotify_cb(struct ev_loop *loop, ev_io *w, int revents)
 		read_all(t);
 	} else
 		read_named(t, unknown);
+	coalesce(t);
 }
 
 static void
@@ -915,6 +945,8 @@ ls_tailer_new(struct ev_loop *loop, const struct ls_conf *conf,
 	ev_init(&t->rescan_w, rescan_cb);
 	t->rescan_w.data = t;
 	ev_async_init(&t->resume_w, resume_async_cb);
+	ev_init(&t->coalesce_w, coalesce_cb);
+	t->coalesce_w.data = t;
 	t->inotify_w.data = t->scan_w.data = t->poll_w.data = t;
 	t->ckpt_w.data = t->more_w.data = t->resume_w.data = t;
 	return t;
@@ -961,6 +993,7 @@ ls_tailer_stop(struct ls_tailer *t)
 	ev_timer_stop(t->loop, &t->scan_w);
 	ev_timer_stop(t->loop, &t->poll_w);
 	ev_timer_stop(t->loop, &t->rescan_w);
+	ev_timer_stop(t->loop, &t->coalesce_w);
 	ev_idle_stop(t->loop, &t->more_w);
 	ev_async_stop(t->loop, &t->resume_w);
 	/* The checkpoint timer keeps running through the drain. */

@@ -122,6 +122,7 @@ struct ls_tailer {
 	ev_timer poll_w;
 	ev_timer ckpt_w;
 	ev_timer rescan_w; /* a scan inotify asked for, held back */
+	ev_timer coalesce_w; /* inotify rests until it fires (coalesce()) */
 	ev_idle more_w;
 	ev_async resume_w;
 	int started;

@@ -317,6 +317,7 @@ START_TEST(round_trip)
 		"max_buffer_bytes: 128MiB\n"
 		"scan_interval: 2m\n"
 		"poll_interval: 250ms\n"
+		"read_coalesce: 0\n"
 		"checkpoint_interval: 50ms\n"
 		"close_inactive: 1m\n"
 		"close_removed_after: 30s\n"
@@ -385,6 +386,7 @@ START_TEST(round_trip)
 	ck_assert_uint_eq(c->max_buffer_bytes, 128u << 20);
 	ck_assert_int_eq(c->scan_interval_ms, 120000);
 	ck_assert_int_eq(c->poll_interval_ms, 250);
+	ck_assert_int_eq(c->read_coalesce_ms, 0);
 	ck_assert_int_eq(c->checkpoint_interval_ms, 50);
 	ck_assert_int_eq(c->close_inactive_ms, 60000);
 	ck_assert_int_eq(c->close_removed_after_ms, 30000);
@@ -508,6 +510,7 @@ START_TEST(defaults)
 	ck_assert_uint_eq(c->max_buffer_bytes, 32u << 20);
 	ck_assert_int_eq(c->scan_interval_ms, 10000);
 	ck_assert_int_eq(c->poll_interval_ms, 1000);
+	ck_assert_int_eq(c->read_coalesce_ms, 10);
 	ck_assert_int_eq(c->checkpoint_interval_ms, 1000);
 	ck_assert_int_eq(c->close_inactive_ms, 300000);
 	ck_assert_int_eq(c->close_removed_after_ms, 300000);
@@ -727,7 +730,7 @@ START_TEST(load_file)
 		"%s:8:1: unknown key \"bogus\" (valid keys: "
 		"state_dir, hostname, shutdown_timeout, "
 		"max_buffer_bytes, scan_interval, poll_interval, "
-		"checkpoint_interval, close_inactive, "
+		"read_coalesce, checkpoint_interval, close_inactive, "
 		"close_removed_after, max_open_files, backlog_warn, "
 		"metrics, strict_permissions, sources, "
 		"destinations or routes)\n",
@@ -770,7 +773,8 @@ static const struct {
 	{ "unknown top-level key", SRC DST "sorces: []\n",
 	    "t.yaml:8:1: unknown key \"sorces\" (valid keys: state_dir, "
 	    "hostname, shutdown_timeout, max_buffer_bytes, scan_interval, "
-	    "poll_interval, checkpoint_interval, close_inactive, "
+	    "poll_interval, read_coalesce, checkpoint_interval, "
+	    "close_inactive, "
 	    "close_removed_after, max_open_files, backlog_warn, metrics, "
 	    "strict_permissions, sources, destinations or "
 	    "routes)\n" },
@@ -1177,7 +1181,8 @@ START_TEST(many_errors)
 	    "(destinations: dd)\n"
 	    "t.yaml:16:1: unknown key \"extra\" (valid keys: state_dir, "
 	    "hostname, shutdown_timeout, max_buffer_bytes, scan_interval, "
-	    "poll_interval, checkpoint_interval, close_inactive, "
+	    "poll_interval, read_coalesce, checkpoint_interval, "
+	    "close_inactive, "
 	    "close_removed_after, max_open_files, backlog_warn, metrics, "
 	    "strict_permissions, sources, destinations or "
 	    "routes)\n");
