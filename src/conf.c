@@ -975,6 +975,119 @@ read_key_env(struct sect *s, int i, char **key)
 
 /* multiline: { start: REGEX, flush: DURATION }: a POSIX extended regular
  * expression, compiled here so that a bad one is a config error. */
+/* What regex_cost() lets regcomp() build: a hundred times any sensible
+ * multiline start pattern, a few megabytes at most. */
+#define RE_BUDGET 10000
+
+/*
+ * Roughly how many nodes glibc's regcomp() builds for an extended regular
+ * expression, or -1 with *why set for one it must not be given. regcomp()
+ * copies a repeated atom once per repetition ("a{3}" becomes "aaa", "a+"
+ * becomes "aa*"), so nested or stacked repetitions multiply: a 400-byte
+ * pattern "x{4}+++..." doubles at each '+' and takes gigabytes (found by
+ * fuzz_conf). So each atom counts once, times the repetitions around it,
+ * saturating at RE_BUDGET + 1. Stacked duplication symbols ("a++",
+ * "a{2}*") are undefined in POSIX EREs and refused outright.
+ */
+static long
+regex_cost(const char *re, const char **why)
+{
+	long stack[32], cost = 0, last = 0, k, m, n;
+	size_t depth = 0;
+	const char *q;
+	int quant = 0; /* the last token was a duplication symbol */
+
+	for (; *re != '\0'; re++) {
+		k = 0;
+		switch (*re) {
+		case '*':
+		case '?':
+			k = 1;
+			break;
+		case '+':
+			k = 2;
+			break;
+		case '{':
+			/* {m}, {m,}, {m,n}, and {,n} (glibc takes it) */
+			if (re[1] == ',') {
+				m = 0;
+				q = re + 1;
+			} else if (re[1] >= '0' && re[1] <= '9')
+				m = strtol(re + 1, (char **)&q, 10);
+			else
+				break; /* not an interval: a literal '{' */
+			n = m;
+			if (*q == ',')
+				n = q[1] >= '0' && q[1] <= '9'
+				    ? strtol(q + 1, (char **)&q, 10)
+				    : (q++, m + 1);
+			if (*q != '}')
+				break;
+			k = n > m ? n : m;
+			k = k >= RE_BUDGET ? RE_BUDGET + 1 : k + 1;
+			re = q;
+			break;
+		default:
+			break;
+		}
+		if (k > 0) {
+			if (quant) {
+				*why = "one duplication symbol follows another";
+				return -1;
+			}
+			quant = 1;
+			cost += last * (k - 1);
+			last *= k;
+		} else {
+			quant = 0;
+			switch (*re) {
+			case '(':
+				if (depth == sizeof stack / sizeof stack[0]) {
+					*why = "groups nested too deep";
+					return -1;
+				}
+				stack[depth++] = cost;
+				cost = last = 0;
+				continue;
+			case ')':
+				last = cost;
+				cost = depth > 0 ? stack[--depth] : 0;
+				cost += last;
+				continue;
+			case '\\':
+				if (re[1] != '\0')
+					re++;
+				break;
+			case '[':
+				/* A bracket expression is one node: skip to its
+				 * ']' ("[]a]" and "[^]a]" hold a ']', "[:a:]" a
+				 * class). */
+				q = re + 1;
+				if (*q == '^')
+					q++;
+				if (*q == ']')
+					q++;
+				while (*q != '\0' && *q != ']')
+					q += q[0] == '[' && q[1] == ':'
+						&& strstr(q + 2, ":]") != NULL
+					    ? strstr(q + 2, ":]") - q + 2
+					    : 1;
+				re = *q != '\0' ? q : q - 1;
+				break;
+			default:
+				break;
+			}
+			last = 1;
+			cost++;
+		}
+		if (cost > RE_BUDGET || last > RE_BUDGET)
+			return RE_BUDGET + 1;
+	}
+	while (depth > 0)
+		cost += stack[--depth];
+	return cost > RE_BUDGET ? RE_BUDGET + 1 : cost;
+}
+
 static void
 parse_multiline(struct parse *p, struct sect *ss, struct ls_conf_source *src)
 {
@@ -982,6 +1095,8 @@ parse_multiline(struct parse *p, struct sect *ss, struct ls_conf_source *src)
 	yaml_node_t *n;
 	regex_t *re;
 	char msg[128];
+	const char *why = NULL;
+	long cost;
 	int rc;
 
 	if ((n = sect_val(ss, S_MULTILINE)) == NULL)
@@ -993,6 +1108,15 @@ parse_multiline(struct parse *p, struct sect *ss, struct ls_conf_source *src)
 	if (need(&s, M_START) != 0
 	    || get_str(&s, M_START, &src->multiline_start) != 1)
 		return;
+	if ((cost = regex_cost(src->multiline_start, &why)) < 0
+	    || cost > RE_BUDGET) {
+		perr(p, &s.val[M_START]->start_mark, "%s.multiline.start: %s",
+		    ss->where,
+		    cost < 0 ? why
+			     : "too many repetitions (regcomp would build "
+			       "more than 10,000 nodes)");
+		return;
+	}
 	re = xcalloc(1, sizeof *re);
 	if ((rc = regcomp(re, src->multiline_start, REG_EXTENDED | REG_NOSUB))
 	    != 0) {

@@ -634,6 +634,31 @@ START_TEST(metrics_listen_off)
 }
 END_TEST
 
+/* Patterns people write are well inside the repetition budget. */
+START_TEST(multiline_patterns)
+{
+	static const char *const ok[] = {
+		"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ]",
+		"^(\\[[A-Z]+\\]|[0-9]{4}-[0-9]{2})",
+		"^[[:space:]]*[0-9]{1,64} ",
+		"^(INFO|WARN|ERROR|DEBUG)+ [a-z]{2,30}",
+		"^([0-9]{1,3}\\.){3}[0-9]{1,3}",
+		"^x{1000}",
+	};
+	struct ls_conf *c;
+	char yaml[512];
+	size_t i;
+
+	for (i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		snprintf(yaml, sizeof yaml,
+		    SRC "    multiline: { start: '%s' }\n" DST, ok[i]);
+		c = load_ok(yaml);
+		ck_assert_ptr_nonnull(c->sources[0].multiline_re);
+		ls_conf_free(c);
+	}
+}
+END_TEST
+
 /* Sixty-four destinations fill the bitmap without overflowing it. */
 START_TEST(max_dests)
 {
@@ -785,6 +810,20 @@ static const struct {
 	{ "bad multiline regex", SRC "    multiline: { start: '([a-z' }\n" DST,
 	    "t.yaml:4:25: sources[0].multiline.start: not a POSIX extended "
 	    "regular expression: Unmatched [, [^, [:, [., or [=\n" },
+	/* regcomp() copies a repeated atom per repetition: stacked or
+	 * nested repetitions would take gigabytes (found by fuzz_conf). */
+	{ "stacked duplication symbols",
+	    SRC "    multiline: { start: '^[0-9]{4}++++++-' }\n" DST,
+	    "t.yaml:4:25: sources[0].multiline.start: one duplication symbol "
+	    "follows another\n" },
+	{ "nested repetitions",
+	    SRC "    multiline: { start: '((a{100}){100}){100}' }\n" DST,
+	    "t.yaml:4:25: sources[0].multiline.start: too many repetitions "
+	    "(regcomp would build more than 10,000 nodes)\n" },
+	{ "interval without a lower bound",
+	    SRC "    multiline: { start: '(x{,9999}){,9999}' }\n" DST,
+	    "t.yaml:4:25: sources[0].multiline.start: too many repetitions "
+	    "(regcomp would build more than 10,000 nodes)\n" },
 	{ "multiline without start", SRC "    multiline: { flush: 1s }\n" DST,
 	    "t.yaml:4:16: sources[0].multiline: missing required key "
 	    "\"start\"\n" },
@@ -1451,6 +1490,7 @@ conf_suite(void)
 	tcase_add_test(tc, routes_all_and_overlap);
 	tcase_add_test(tc, metrics_listen_off);
 	tcase_add_test(tc, max_dests);
+	tcase_add_test(tc, multiline_patterns);
 	tcase_add_test(tc, example_file);
 	tcase_add_test(tc, load_file);
 	suite_add_tcase(s, tc);
