@@ -211,18 +211,21 @@ write_config() {
 	no_default_metrics "$1"
 }
 
-# app_config [MAX_ENTRIES [SOURCE_KEYS]]: writes $T/logshipd.yaml, the
-# configuration most tests start from: source "app" tails $T/logs/*.log
-# with fast timers (SOURCE_KEYS: more of its keys, one YAML line), and
-# destination "dd" ships to the fake intake in batches of MAX_ENTRIES (100)
-# or 200 ms, retrying from 100 ms. State goes to $T/state.
+# app_config [MAX_ENTRIES [SOURCE_KEYS [TOP_KEYS]]]: writes
+# $T/logshipd.yaml, the configuration most tests start from: source "app"
+# tails $T/logs/*.log with fast timers (SOURCE_KEYS: more of its keys, one
+# YAML line; TOP_KEYS: more top-level keys), and destination "dd" ships to
+# the fake intake in batches of MAX_ENTRIES (100) or 200 ms, retrying from
+# 100 ms. State goes to $T/state. SCAN_INTERVAL and POLL_INTERVAL, when
+# set, replace the scan and poll periods (200ms, 100ms).
 app_config() {
 	write_config "$T/logshipd.yaml" <<YAML
 state_dir: $T/state
 shutdown_timeout: 10s
 checkpoint_interval: 100ms
-scan_interval: 200ms
-poll_interval: 100ms
+scan_interval: ${SCAN_INTERVAL:-200ms}
+poll_interval: ${POLL_INTERVAL:-100ms}
+${3:-}
 sources:
   - name: app
     paths: ["$T/logs/*.log"]

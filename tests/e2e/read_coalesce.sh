@@ -7,22 +7,7 @@
 start_intake --api-key "$DD_API_KEY"
 mkdir "$T/logs" "$T/state"
 # Long scan and poll periods: nothing but inotify reads the file.
-write_config "$T/logshipd.yaml" <<YAML
-state_dir: $T/state
-shutdown_timeout: 10s
-scan_interval: 1h
-poll_interval: 1h
-read_coalesce: 5s
-sources:
-  - name: app
-    paths: ["$T/logs/*.log"]
-destinations:
-  - name: dd
-    type: datadog
-    url: $INTAKE_URL/api/v2/logs
-    api_key_env: DD_API_KEY
-    batch: { max_entries: 10, max_wait: 10ms }
-YAML
+SCAN_INTERVAL=1h POLL_INTERVAL=1h app_config 10 "" "read_coalesce: 5s"
 
 F=$T/logs/app.log
 : >"$F"
