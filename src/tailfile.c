@@ -464,6 +464,16 @@ tail_read_file(struct ls_tailer *t, struct tfile *f, size_t limit)
 			f->size_seen = f->off;
 		f->last_data_ms = ls_now_ms();
 		total += (size_t)n;
+		/* A short read of a regular file is its end for now. More
+		 * writes bring another event (or the poll finds them), so
+		 * reading on to be told 0 would cost a read and an fstat per
+		 * file and wakeup: half the syscalls of a slowly growing
+		 * file. A truncation is seen at the next read that finds
+		 * nothing. */
+		if ((size_t)n < READ_CHUNK) {
+			f->at_eof = 1;
+			break;
+		}
 	}
 	/* A young file's fingerprint grows with it, up to FP_BYTES: a
 	 * copytruncate copy is recognised by it (read_copy). */
