@@ -253,7 +253,13 @@ escaped_len(const char *s)
  * short config strings and are counted exactly.
  */
 size_t
-ls_encode_estimate(const struct ls_record *r, const char *hostname)
+ls_encode_host_len(const char *hostname)
+{
+	return hostname != NULL ? escaped_len(hostname) : 0;
+}
+
+size_t
+ls_encode_estimate(const struct ls_record *r, size_t host_len)
 {
 	const struct ls_labels *src = r->labels;
 	size_t n;
@@ -262,9 +268,7 @@ ls_encode_estimate(const struct ls_record *r, const char *hostname)
 	 * "hostname":,  then the separator ("," or "\n") and the array's
 	 * brackets. */
 	n = 14 + 21 + 13 + 20 + 12 + 3;
-	n += r->len + r->len / 8;
-	if (hostname != NULL)
-		n += escaped_len(hostname);
+	n += r->len + r->len / 8 + host_len;
 	if (src != NULL)
 		n += src->json_len;
 	return n;

@@ -26,7 +26,10 @@ void ls_json_field(struct ls_buf *, const char *key, const char *value);
  * bytes count for len + len/8, so it is an estimate, not a bound, for
  * lines with many bytes to escape; the worker measures the real body and
  * splits a batch that is over the limit. */
-size_t ls_encode_estimate(const struct ls_record *, const char *hostname);
+size_t ls_encode_estimate(const struct ls_record *, size_t host_len);
+/* The escaped length of hostname (NULL: none) that ls_encode_estimate()
+ * takes: worked out once per destination, not once per line. */
+size_t ls_encode_host_len(const char *hostname);
 /*
  * Appends one body for recs[0..n-1]: a JSON array of objects (LS_FORMAT_JSON,
  * the Datadog v2 shape) or one object per line (LS_FORMAT_NDJSON). Each

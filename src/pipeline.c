@@ -50,6 +50,7 @@ struct dest {
 	struct ls_pipeline *p;
 	struct ls_conf *confref; /* the config it was made from */
 	const struct ls_conf_dest *conf; /* in confref */
+	size_t host_len; /* ls_encode_host_len(confref->hostname) */
 	struct ls_dest_metrics *m; /* shared with its other instances */
 	struct ls_ctx *ctx; /* child of the pipeline's */
 	struct ls_queue *in; /* records routed here */
@@ -177,7 +178,7 @@ estimate_cb(const struct ls_record *r, void *arg)
 {
 	const struct dest *d = arg;
 
-	return ls_encode_estimate(r, d->confref->hostname);
+	return ls_encode_estimate(r, d->host_len);
 }
 
 static void
@@ -211,6 +212,7 @@ dest_new(struct ls_pipeline *p, struct ls_conf *conf, size_t i,
 	d = xcalloc(1, sizeof *d);
 	d->p = p;
 	d->confref = ls_conf_ref(conf);
+	d->host_len = ls_encode_host_len(conf->hostname);
 	d->conf = &conf->dests[i];
 	d->m = ls_dest_metrics_ref(m);
 	d->ctx = ls_ctx_new(p->ctx);

@@ -628,7 +628,8 @@ START_TEST(estimate_bounds)
 			ls_buf_reset(&b);
 			ls_encode_batch(
 			    &b, LS_FORMAT_JSON, "host.example", &r, 1, 0);
-			est = ls_encode_estimate(r, "host.example");
+			est = ls_encode_estimate(
+			    r, ls_encode_host_len("host.example"));
 			ck_assert_msg(est >= b.len, "len %zu: est %zu < %zu",
 			    len, est, b.len);
 			ck_assert_msg(est <= len + len / 8 + 200,

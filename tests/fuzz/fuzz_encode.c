@@ -289,7 +289,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		esc = one.len - 2;
 		ls_buf_reset(&one);
 		ls_encode_batch(&one, LS_FORMAT_JSON, hostname, &recs[i], 1, 0);
-		est = ls_encode_estimate(recs[i], hostname);
+		est = ls_encode_estimate(recs[i], ls_encode_host_len(hostname));
 		/* Everything but the message is a bound: "[entry]", one
 		 * separator. */
 		if (est - (recs[i]->len + recs[i]->len / 8) < one.len + 1 - esc)
