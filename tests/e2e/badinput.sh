@@ -7,23 +7,7 @@
 
 start_intake --api-key "$DD_API_KEY"
 mkdir "$T/logs" "$T/state"
-write_config "$T/logshipd.yaml" <<YAML
-state_dir: $T/state
-shutdown_timeout: 10s
-scan_interval: 200ms
-poll_interval: 100ms
-sources:
-  - name: app
-    paths: ["$T/logs/*.log"]
-    max_line_bytes: 256KiB
-destinations:
-  - name: dd
-    type: datadog
-    url: $INTAKE_URL/api/v2/logs
-    api_key_env: DD_API_KEY
-    batch: { max_entries: 100, max_wait: 200ms }
-    retry: { initial: 100ms, max: 1s }
-YAML
+app_config 100 'max_line_bytes: 256KiB'
 
 # The log (raw bytes) and $T/want (what must arrive, one line each; the
 # check reads invalid UTF-8 in it as one U+FFFD per byte).

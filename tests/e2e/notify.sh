@@ -49,22 +49,7 @@ wait_for 15 test -e "$T/notify.ready"
 
 start_intake --api-key "$DD_API_KEY"
 mkdir "$T/logs" "$T/state"
-write_config "$T/logshipd.yaml" <<YAML
-state_dir: $T/state
-shutdown_timeout: 10s
-scan_interval: 200ms
-poll_interval: 100ms
-sources:
-  - name: app
-    paths: ["$T/logs/*.log"]
-destinations:
-  - name: dd
-    type: datadog
-    url: $INTAKE_URL/api/v2/logs
-    api_key_env: DD_API_KEY
-    batch: { max_entries: 100, max_wait: 200ms }
-    retry: { initial: 100ms, max: 1s }
-YAML
+app_config
 gen_lines "$T/logs/app.log" 500 before
 
 # WATCHDOG_PID must be logshipd's own pid: the shell sets it to its own and

@@ -8,22 +8,7 @@ N=3000
 start_intake --api-key "$DD_API_KEY"
 intake control '{"path": "/api/v2/logs", "script": [{"status": 400}]}'
 mkdir "$T/logs" "$T/state"
-write_config "$T/logshipd.yaml" <<YAML
-state_dir: $T/state
-shutdown_timeout: 10s
-scan_interval: 200ms
-poll_interval: 100ms
-sources:
-  - name: app
-    paths: ["$T/logs/*.log"]
-destinations:
-  - name: dd
-    type: datadog
-    url: $INTAKE_URL/api/v2/logs
-    api_key_env: DD_API_KEY
-    batch: { max_entries: 500, max_wait: 200ms }
-    retry: { initial: 100ms, max: 1s }
-YAML
+app_config 500
 gen_lines "$T/logs/app.log" "$N" reject400
 
 start_logshipd "$T/logshipd.yaml"
