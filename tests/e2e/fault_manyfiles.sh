@@ -51,21 +51,8 @@ with open(want, "w") as w:
 PY
 log "$NF files made in $(($(now_ms) - t0)) ms"
 
-maxfd=0
-end=$(($(now_ms) + $(scaled 90) * 1000))
-while :; do
-	# shellcheck disable=SC2012
-	if fds=$(ls "/proc/$LS_PID/fd" 2>/dev/null | wc -l) &&
-	    [ "$fds" -gt "$maxfd" ]; then
-		maxfd=$fds
-	fi
-	n=$(intake count)
-	[ "$n" -ge "$NF" ] && break
-	alive "$LS_PID" || fail "logshipd died with $n of $NF lines in"
-	[ "$(now_ms)" -lt "$end" ] ||
-	    fail "timed out: $n of $NF lines (max descriptors $maxfd)"
-	sleep 0.2 # ok-sleep: bounded poll
-done
+wait_count_peak "$NF" 90 fd
+maxfd=$PEAK
 log "all $NF lines in $(($(now_ms) - t0)) ms; at most $maxfd descriptors"
 stop_logshipd TERM 30
 assert_eq "$LS_STATUS" 0 "exit status"

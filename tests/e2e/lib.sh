@@ -211,6 +211,28 @@ write_config() {
 	no_default_metrics "$1"
 }
 
+# wait_count_peak N SECONDS PROCDIR: waits, as wait_count does, for N
+# entries at the intake, sampling meanwhile how many entries
+# /proc/$LS_PID/PROCDIR holds (fd: descriptors, task: threads); the most
+# seen is left in $PEAK.
+wait_count_peak() {
+	PEAK=0
+	_wp_end=$(($(now_ms) + $(scaled "$2") * 1000))
+	while :; do
+		# shellcheck disable=SC2012
+		if _wp_n=$(ls "/proc/$LS_PID/$3" 2>/dev/null | wc -l) &&
+		    [ "$_wp_n" -gt "$PEAK" ]; then
+			PEAK=$_wp_n
+		fi
+		_wp_c=$(intake count)
+		[ "$_wp_c" -ge "$1" ] && return 0
+		alive "$LS_PID" || fail "logshipd died with $_wp_c of $1 lines in"
+		[ "$(now_ms)" -lt "$_wp_end" ] ||
+		    fail "timed out: $_wp_c of $1 lines (at most $PEAK in /proc/pid/$3)"
+		sleep 0.2 # ok-sleep: bounded poll
+	done
+}
+
 # app_config [MAX_ENTRIES [SOURCE_KEYS [TOP_KEYS]]]: writes
 # $T/logshipd.yaml, the configuration most tests start from: source "app"
 # tails $T/logs/*.log with fast timers (SOURCE_KEYS: more of its keys, one

@@ -39,21 +39,8 @@ PY
 W=$((2 * NF))
 
 start_logshipd "$T/logshipd.yaml"
-maxthr=0
-end=$(($(now_ms) + $(scaled 60) * 1000))
-while :; do
-	# shellcheck disable=SC2012
-	if thr=$(ls "/proc/$LS_PID/task" 2>/dev/null | wc -l) &&
-	    [ "$thr" -gt "$maxthr" ]; then
-		maxthr=$thr
-	fi
-	n=$(intake count)
-	[ "$n" -ge "$W" ] && break
-	alive "$LS_PID" || fail "logshipd died with $n of $W lines in"
-	[ "$(now_ms)" -lt "$end" ] ||
-	    fail "timed out: $n of $W lines (max threads $maxthr)"
-	sleep 0.2 # ok-sleep: bounded poll
-done
+wait_count_peak "$W" 60 task
+maxthr=$PEAK
 stop_logshipd TERM 30
 assert_eq "$LS_STATUS" 0 "exit status"
 check_exact "$T/want"
