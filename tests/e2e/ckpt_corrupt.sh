@@ -18,14 +18,8 @@ shutdown_timeout: 10s
 checkpoint_interval: 100ms
 scan_interval: 200ms
 poll_interval: 100ms
-sources:
-  - name: app
-    paths: ["$T/logs/*.log"]
-destinations:
-  - name: dd
-    type: datadog
-    url: $INTAKE_URL/api/v2/logs
-    api_key_env: DD_API_KEY
+$(app_source)
+$(dd_dest)
     batch: { max_entries: 200, max_wait: 200ms }
     retry: { initial: 100ms, max: 1s }
 YAML

@@ -15,14 +15,8 @@ checkpoint_interval: 100ms
 max_buffer_bytes: 1MiB
 scan_interval: 200ms
 poll_interval: 100ms
-sources:
-  - name: app
-    paths: ["$T/logs/*.log"]
-destinations:
-  - name: dd
-    type: datadog
-    url: $INTAKE_URL/api/v2/logs
-    api_key_env: DD_API_KEY
+$(app_source)
+$(dd_dest)
     workers: 2
     batch: { max_entries: 500, max_wait: 200ms }
     retry: { initial: 100ms, max: 1s }

@@ -21,11 +21,7 @@ poll_interval: 100ms
 sources:
   - name: app
     paths: ["$T/logs-$1/*.log"]
-destinations:
-  - name: dd
-    type: datadog
-    url: $INTAKE_URL/api/v2/logs
-    api_key_env: DD_API_KEY
+$(dd_dest)
     workers: 2
     batch: { max_entries: 500, max_wait: 200ms }
     retry: { initial: 100ms, max: 500ms }

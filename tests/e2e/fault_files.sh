@@ -15,18 +15,9 @@ N=100
 start_intake --api-key "$DD_API_KEY"
 mkdir "$T/logs"
 write_config "$T/logshipd.yaml" <<YAML
-state_dir: $T/state
-shutdown_timeout: 10s
-scan_interval: 200ms
-poll_interval: 100ms
-sources:
-  - name: app
-    paths: ["$T/logs/*.log"]
-destinations:
-  - name: dd
-    type: datadog
-    url: $INTAKE_URL/api/v2/logs
-    api_key_env: DD_API_KEY
+$(app_top)
+$(app_source)
+$(dd_dest)
     batch: { max_entries: 100, max_wait: 100ms }
     retry: { initial: 100ms, max: 500ms }
 YAML

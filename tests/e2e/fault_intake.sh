@@ -21,14 +21,9 @@ s = socket.socket()
 s.bind(("127.0.0.1", 0))
 print(s.getsockname()[1])')
 write_config "$T/logshipd.yaml" <<YAML
-state_dir: $T/state
-shutdown_timeout: 10s
-scan_interval: 200ms
-poll_interval: 100ms
+$(app_top)
 metrics: { listen: "127.0.0.1:$METRICS_PORT" }
-sources:
-  - name: app
-    paths: ["$T/logs/*.log"]
+$(app_source)
 destinations:
   - name: dd
     type: datadog

@@ -26,20 +26,11 @@ fi
 start_intake --api-key "$DD_API_KEY" --quiet
 mkdir "$T/logs" "$T/state"
 write_config "$T/logshipd.yaml" <<YAML
-state_dir: $T/state
-shutdown_timeout: 10s
-scan_interval: 200ms
-poll_interval: 100ms
-sources:
-  - name: app
-    paths: ["$T/logs/*.log"]
+$(app_top)
+$(app_source)
     max_line_bytes: 256KiB
     partial_flush: 2s
-destinations:
-  - name: dd
-    type: datadog
-    url: $INTAKE_URL/api/v2/logs
-    api_key_env: DD_API_KEY
+$(dd_dest)
     batch: { max_entries: 100, max_wait: 100ms }
     retry: { initial: 100ms, max: 500ms }
 YAML

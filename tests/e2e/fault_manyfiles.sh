@@ -26,11 +26,7 @@ max_open_files: $MAXOPEN
 sources:
   - name: many
     paths: ["$T/logs/*.log"]
-destinations:
-  - name: dd
-    type: datadog
-    url: $INTAKE_URL/api/v2/logs
-    api_key_env: DD_API_KEY
+$(dd_dest)
     workers: 2
     batch: { max_entries: 1000, max_wait: 200ms }
     retry: { initial: 100ms, max: 1s }

@@ -41,11 +41,7 @@ checkpoint_interval: 100ms
 sources:
   - name: app
     paths: ["$T/logs$1/*.log"]
-destinations:
-  - name: dd
-    type: datadog
-    url: $INTAKE_URL/api/v2/logs
-    api_key_env: DD_API_KEY
+$(dd_dest)
     batch: { max_entries: 100, max_wait: 100ms }
     retry: { initial: 100ms, max: 500ms }
 YAML

@@ -34,9 +34,7 @@ shutdown_timeout: 2s
 scan_interval: 200ms
 poll_interval: 100ms
 checkpoint_interval: 100ms
-sources:
-  - name: app
-    paths: ["$T/logs/*.log"]
+$(app_source)
 destinations:
   - name: dd
     type: datadog

@@ -19,14 +19,8 @@ shutdown_timeout: 20s
 checkpoint_interval: 100ms
 scan_interval: 200ms
 poll_interval: 100ms
-sources:
-  - name: app
-    paths: ["$T/logs/*.log"]
-destinations:
-  - name: dd
-    type: datadog
-    url: $INTAKE_URL/api/v2/logs
-    api_key_env: DD_API_KEY
+$(app_source)
+$(dd_dest)
     workers: $WORKERS
     max_connections: $WORKERS
     batch: { max_entries: $MAXE, max_wait: 200ms }

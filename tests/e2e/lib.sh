@@ -242,24 +242,34 @@ wait_count_peak() {
 # set, replace the scan and poll periods (200ms, 100ms).
 app_config() {
 	write_config "$T/logshipd.yaml" <<YAML
-state_dir: $T/state
-shutdown_timeout: 10s
+$(app_top)
 checkpoint_interval: 100ms
-scan_interval: ${SCAN_INTERVAL:-200ms}
-poll_interval: ${POLL_INTERVAL:-100ms}
 ${3:-}
-sources:
-  - name: app
-    paths: ["$T/logs/*.log"]
+$(app_source)
 ${2:+    $2}
-destinations:
-  - name: dd
-    type: datadog
-    url: $INTAKE_URL/api/v2/logs
-    api_key_env: DD_API_KEY
+$(dd_dest)
     batch: { max_entries: ${1:-100}, max_wait: 200ms }
     retry: { initial: 100ms, max: 1s }
 YAML
+}
+
+# The pieces most test configurations are made of, to put in a heredoc
+# with the test's own keys after each: app_top (state in $T/state, a 10 s
+# drain, fast scan and poll: SCAN_INTERVAL and POLL_INTERVAL replace
+# 200ms and 100ms), app_source (source "app" on $T/logs/*.log) and dd_dest
+# (destination "dd", Datadog-style, at the fake intake).
+app_top() {
+	printf '%s\n' "state_dir: $T/state" "shutdown_timeout: 10s" \
+	    "scan_interval: ${SCAN_INTERVAL:-200ms}" \
+	    "poll_interval: ${POLL_INTERVAL:-100ms}"
+}
+app_source() {
+	printf '%s\n' "sources:" "  - name: app" \
+	    "    paths: [\"$T/logs/*.log\"]"
+}
+dd_dest() {
+	printf '%s\n' "destinations:" "  - name: dd" "    type: datadog" \
+	    "    url: $INTAKE_URL/api/v2/logs" "    api_key_env: DD_API_KEY"
 }
 
 # no_default_metrics FILE: turns the status endpoint off in FILE unless it

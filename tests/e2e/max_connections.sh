@@ -15,14 +15,8 @@ state_dir: $T/state
 shutdown_timeout: 3s
 scan_interval: 200ms
 poll_interval: 100ms
-sources:
-  - name: app
-    paths: ["$T/logs/*.log"]
-destinations:
-  - name: dd
-    type: datadog
-    url: $INTAKE_URL/api/v2/logs
-    api_key_env: DD_API_KEY
+$(app_source)
+$(dd_dest)
     workers: 6
     max_connections: 2
     batch: { max_entries: 100, max_wait: 200ms }

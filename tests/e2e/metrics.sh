@@ -139,20 +139,11 @@ mcheck() {
 start_intake --api-key "$DD_API_KEY"
 mkdir "$T/logs" "$T/state"
 write_config "$T/logshipd.yaml" <<YAML
-state_dir: $T/state
-shutdown_timeout: 10s
-scan_interval: 200ms
-poll_interval: 100ms
+$(app_top)
 checkpoint_interval: 100ms
 metrics: { listen: 127.0.0.1:$METRICS_PORT }
-sources:
-  - name: app
-    paths: ["$T/logs/*.log"]
-destinations:
-  - name: dd
-    type: datadog
-    url: $INTAKE_URL/api/v2/logs
-    api_key_env: DD_API_KEY
+$(app_source)
+$(dd_dest)
     batch: { max_entries: 50, max_wait: 100ms }
     retry: { initial: 100ms, max: 500ms }
   - name: alerts

@@ -37,15 +37,10 @@ start_intake
 
 mkdir "$T/logs" "$T/state"
 write_config "$T/logshipd.yaml" <<YAML
-state_dir: $T/state
-shutdown_timeout: 10s
-scan_interval: 200ms
-poll_interval: 100ms
+$(app_top)
 metrics:
   listen: ""
-sources:
-  - name: app
-    paths: ["$T/logs/*.log"]
+$(app_source)
 destinations:
   - name: out
     type: http

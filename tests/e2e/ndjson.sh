@@ -7,14 +7,9 @@ N=20000
 start_intake
 mkdir "$T/logs" "$T/state"
 write_config "$T/logshipd.yaml" <<YAML
-state_dir: $T/state
-shutdown_timeout: 10s
-scan_interval: 200ms
-poll_interval: 100ms
+$(app_top)
 hostname: e2e-host
-sources:
-  - name: app
-    paths: ["$T/logs/*.log"]
+$(app_source)
     service: nd
     ddsource: e2e
 destinations:

@@ -22,24 +22,15 @@ mkdir "$T/logs" "$T/logs2" "$T/state"
 config() {
 	{
 		cat <<YAML
-state_dir: $T/state
-shutdown_timeout: 10s
-scan_interval: 200ms
-poll_interval: 100ms
-sources:
-  - name: app
-    paths: ["$T/logs/*.log"]
+$(app_top)
+$(app_source)
 YAML
 		[ "$3" = 1 ] && cat <<YAML
   - name: extra
     paths: ["$T/logs2/*.log"]
 YAML
 		cat <<YAML
-destinations:
-  - name: dd
-    type: datadog
-    url: $INTAKE_URL/api/v2/logs
-    api_key_env: DD_API_KEY
+$(dd_dest)
     batch: { max_entries: $1, max_wait: 200ms }
     retry: { initial: 100ms, max: 1s }
 YAML

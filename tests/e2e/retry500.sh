@@ -8,18 +8,9 @@ start_intake --api-key "$DD_API_KEY"
 intake control '{"path": "/api/v2/logs", "script": [{"status": 500, "times": 5}]}'
 mkdir "$T/logs" "$T/state"
 write_config "$T/logshipd.yaml" <<YAML
-state_dir: $T/state
-shutdown_timeout: 10s
-scan_interval: 200ms
-poll_interval: 100ms
-sources:
-  - name: app
-    paths: ["$T/logs/*.log"]
-destinations:
-  - name: dd
-    type: datadog
-    url: $INTAKE_URL/api/v2/logs
-    api_key_env: DD_API_KEY
+$(app_top)
+$(app_source)
+$(dd_dest)
     workers: 2
     batch: { max_entries: 500, max_wait: 200ms }
     retry: { initial: 100ms, max: 500ms }

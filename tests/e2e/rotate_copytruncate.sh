@@ -26,19 +26,10 @@ $T/logs/app.log {
 }
 LR
 write_config "$T/logshipd.yaml" <<YAML
-state_dir: $T/state
-shutdown_timeout: 10s
+$(app_top)
 checkpoint_interval: 100ms
-scan_interval: 200ms
-poll_interval: 100ms
-sources:
-  - name: app
-    paths: ["$T/logs/*.log"]
-destinations:
-  - name: dd
-    type: datadog
-    url: $INTAKE_URL/api/v2/logs
-    api_key_env: DD_API_KEY
+$(app_source)
+$(dd_dest)
     workers: 2
     batch: { max_entries: 500, max_wait: 200ms }
     retry: { initial: 100ms, max: 1s }

@@ -28,11 +28,8 @@ $T/$m/app.log {
 LR
 done
 write_config "$T/logshipd.yaml" <<YAML
-state_dir: $T/state
-shutdown_timeout: 10s
+$(app_top)
 checkpoint_interval: 100ms
-scan_interval: 200ms
-poll_interval: 100ms
 sources:
   - name: reopen1
     paths: ["$T/reopen1/*.log"]
@@ -40,11 +37,7 @@ sources:
     paths: ["$T/reopen100/*.log"]
   - name: keep
     paths: ["$T/keep/*.log"]
-destinations:
-  - name: dd
-    type: datadog
-    url: $INTAKE_URL/api/v2/logs
-    api_key_env: DD_API_KEY
+$(dd_dest)
     workers: 2
     batch: { max_entries: 500, max_wait: 200ms }
     retry: { initial: 100ms, max: 1s }

@@ -7,22 +7,13 @@
 start_intake --api-key "$DD_API_KEY"
 mkdir "$T/logs" "$T/state"
 write_config "$T/logshipd.yaml" <<YAML
-state_dir: $T/state
-shutdown_timeout: 10s
-scan_interval: 200ms
-poll_interval: 100ms
+$(app_top)
 hostname: e2e-host
-sources:
-  - name: app
-    paths: ["$T/logs/*.log"]
+$(app_source)
     service: routing-svc
     ddsource: e2e
     tags: ["env:test", "team:core"]
-destinations:
-  - name: dd
-    type: datadog
-    url: $INTAKE_URL/api/v2/logs
-    api_key_env: DD_API_KEY
+$(dd_dest)
     batch: { max_entries: 100, max_wait: 200ms }
     retry: { initial: 100ms, max: 1s }
   - name: alerts

@@ -8,18 +8,9 @@ N=5000
 start_intake --api-key "$DD_API_KEY" --max-entries 100
 mkdir "$T/logs" "$T/state"
 write_config "$T/logshipd.yaml" <<YAML
-state_dir: $T/state
-shutdown_timeout: 10s
-scan_interval: 200ms
-poll_interval: 100ms
-sources:
-  - name: app
-    paths: ["$T/logs/*.log"]
-destinations:
-  - name: dd
-    type: datadog
-    url: $INTAKE_URL/api/v2/logs
-    api_key_env: DD_API_KEY
+$(app_top)
+$(app_source)
+$(dd_dest)
     batch: { max_entries: 1000, max_bytes: 4MiB, max_wait: 60s }
     retry: { initial: 100ms, max: 1s }
 YAML

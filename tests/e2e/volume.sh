@@ -16,11 +16,7 @@ sources:
   - name: vol
     paths: ["$T/logs/*.log"]
     service: volume
-destinations:
-  - name: dd
-    type: datadog
-    url: $INTAKE_URL/api/v2/logs
-    api_key_env: DD_API_KEY
+$(dd_dest)
     workers: 4
     max_connections: 4
     batch: { max_entries: 1000, max_wait: 200ms }
