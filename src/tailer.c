@@ -869,7 +869,9 @@ ls_tailer_checkpoint(struct ls_tailer *t, int force)
 			continue;
 		tail_refresh_fingerprint(f);
 		e.source = (char *)f->src->name;
-		e.path = f->path;
+		/* A renamed file's last name: resume_renamed looks for its
+		 * inode in that directory after a restart. */
+		e.path = f->path != NULL ? f->path : f->last_path;
 		e.dev = (uint64_t)f->dev;
 		e.ino = (uint64_t)f->ino;
 		e.fp_len = f->fp_len;

@@ -53,6 +53,9 @@ struct tfile {
 	struct ls_tailer *t;
 	const struct ls_conf_source *src;
 	char *path; /* NULL once the name is not (known to be) this file's */
+	/* The last name it had, kept once path is NULL: the checkpoint
+	 * needs its directory to find it again after a restart. */
+	char *last_path;
 	int fd;
 	dev_t dev;
 	ino_t ino;

@@ -684,7 +684,8 @@ tail_set_path(struct tfile *f, const char *path)
 				t->npaths--;
 				break;
 			}
-		free(f->path);
+		free(f->last_path);
+		f->last_path = f->path;
 		f->path = NULL;
 	}
 	if (path == NULL)
@@ -752,5 +753,6 @@ tail_free_file(struct tfile *f)
 	ls_buf_cleanup(&f->ml.buf);
 	ls_offtrack_free(f->track);
 	tail_set_path(f, NULL);
+	free(f->last_path);
 	free(f);
 }
