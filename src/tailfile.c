@@ -403,6 +403,11 @@ check_truncated(struct ls_tailer *t, struct tfile *f)
 			LS_COUNT(
 			    t->m->suspected_loss_bytes, f->size_seen - f->off);
 	}
+	/* The multiline entry being gathered holds whole lines read before
+	 * the truncation (or from the copy): nothing after it continues
+	 * them, and restart_at would forget them. */
+	tail_ml_flush(f);
+	tail_flush_pending(t);
 	log_notice("%s: truncated (size %lld < offset %llu); reading from "
 		   "the start",
 	    f->path ? f->path : "(rotated)", (long long)st.st_size,

@@ -5,6 +5,9 @@
 # timestamp begins an entry; other lines join it with "\n"). The intake must
 # hold exactly the expected entries, the last one shipped by the flush
 # timeout since no line follows it. Then a second batch is appended.
+# Last, with a flush timeout that never fires during the test, app.log is
+# truncated while an entry is being gathered: that entry (whole lines read
+# before the truncation) must still arrive, once.
 . "$(dirname "$0")/lib.sh"
 
 start_intake --api-key "$DD_API_KEY"
@@ -83,5 +86,43 @@ same_entries >"$T/same.out" || {
 assert_eq "$(intake count)" $((n1 + n2)) "entries"
 lines=$(wc -l <"$T/logs/app.log")
 multi=$(grep -c 'ERROR' "$T/logs/app.log")
-log "ok: written=$((n1 + n2)) entries ($lines lines, $multi multiline)" \
+log "rounds: written=$((n1 + n2)) entries ($lines lines, $multi multiline)" \
     "received=$(intake count) duplicates=0 ($(head -n 1 "$T/same.out"))"
+
+# put FILE ENTRY...: appends the entries (lines joined by "\n") to FILE;
+# those given as "+ENTRY" to $T/want.jsonl as well.
+put() {
+	"$PYTHON3" - "$T/want.jsonl" "$@" <<'PY'
+import json, sys
+want, log, entries = sys.argv[1], sys.argv[2], sys.argv[3:]
+with open(log, "a") as f, open(want, "a") as w:
+    for e in entries:
+        if e.startswith("+"):
+            e = e[1:]
+            w.write(json.dumps(e) + "\n")
+        f.write(e + "\n")
+PY
+}
+app_config 100 "multiline: { start: '^[0-9]{4}-[0-9]{2}-[0-9]{2}', flush: 1h }"
+start_logshipd "$T/logshipd.yaml"
+# B's start line ends A; B (and its continuation lines) is being gathered
+# when app.log is truncated. C is ended by D, which nothing ends.
+put "$T/logs/app.log" "+2026-11-23 11:00:00,000 ERROR trunc A
+	at com.example.A.run(A.java:1)" "+2026-11-23 11:00:01,000 ERROR trunc B
+	at com.example.B.run(B.java:2)
+	at com.example.B.main(B.java:3)"
+wait_count /api/v2/logs $((n1 + n2 + 1)) 30
+: >"$T/logs/app.log"
+put "$T/logs/app.log" "+2026-11-23 11:00:02,000 INFO trunc C" \
+    "2026-11-23 11:00:03,000 INFO trunc D"
+wait_count /api/v2/logs $((n1 + n2 + 3)) 30
+stop_logshipd TERM 20
+assert_eq "$LS_STATUS" 0 "exit status (truncation)"
+same_entries >"$T/same.out" || {
+	cat "$T/same.out" >&2
+	fail "received entries != expected (truncation)"
+}
+assert_eq "$(intake count)" $((n1 + n2 + 3)) "entries (truncation)"
+assert_eq "$(ls_files_stat truncations)" 1 "truncations="
+log "ok: written=$((n1 + n2 + 3)) entries received=$(intake count)" \
+    "duplicates=0 ($(head -n 1 "$T/same.out"))"
