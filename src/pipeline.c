@@ -17,10 +17,11 @@
  * closed and it drains like at shutdown, for at most shutdown_timeout.
  * When its threads have ended, whatever it did not finish (queued,
  * batched, or cut short by the deadline) goes to its successor, the new
- * instance of the same name, or, for a removed destination, is given up:
- * counted (dropped, reason "reload") and acknowledged, so the checkpoint
- * goes on. Each line goes through exactly one instance at a time: none is
- * lost or sent twice by the reload itself.
+ * instance of the same name (if that one is stopping too, at shutdown, it
+ * stays unsent and is not checkpointed), or, for a removed destination,
+ * is given up: counted (dropped, reason "reload") and acknowledged, so the
+ * checkpoint goes on. Each line goes through exactly one instance at a
+ * time: none is lost or sent twice by the reload itself.
  */
 #include "config.h"
 
@@ -458,13 +459,25 @@ heir(struct dest *d)
 	return s;
 }
 
-/* Hands r (a reference of the retired instance d's) on, or gives it up. */
+/*
+ * Hands r (a reference of the retired instance d's) on, or gives it up.
+ * An heir whose input is closed is stopping with the whole pipeline (the
+ * router closed it): r is then left unsent and unacknowledged, like every
+ * line a stop cuts short, so that it is read again after the restart.
+ * Giving it up would commit its offset though no destination took it.
+ */
 static void
 hand_on(struct dest *d, struct dest *to, struct ls_record *r, size_t *given,
-    size_t *kept)
+    size_t *kept, size_t *unsent)
 {
-	if (to != NULL && ls_queue_push(to->in, r, 0) == 0) {
-		(*kept)++;
+	if (to != NULL) {
+		if (ls_queue_push(to->in, r, 0) == 0)
+			(*kept)++;
+		else {
+			atomic_fetch_sub(&d->m->held_bytes, ls_record_size(r));
+			ls_record_unref(r);
+			(*unsent)++;
+		}
 		return;
 	}
 	LS_COUNT(d->m->dropped[LS_DROP_RELOAD], 1);
@@ -483,25 +496,29 @@ finish_retired(struct ls_pipeline *p, struct dest *d)
 	struct dest *to = heir(d), *o;
 	struct ls_record *r;
 	struct ls_batch *b;
-	size_t given = 0, kept = 0, i;
+	size_t given = 0, kept = 0, unsent = 0, i;
 
 	ls_batcher_join(d->batcher);
 	ls_pool_join(d->pool);
 	while ((b = ls_queue_trypop(d->batches, NULL)) != NULL) {
 		for (i = 0; i < b->n; i++) {
 			ls_record_ref(b->recs[i]);
-			hand_on(d, to, b->recs[i], &given, &kept);
+			hand_on(d, to, b->recs[i], &given, &kept, &unsent);
 		}
 		ls_batch_free(b);
 	}
 	while ((r = ls_queue_trypop(d->leftover, NULL)) != NULL)
-		hand_on(d, to, r, &given, &kept);
+		hand_on(d, to, r, &given, &kept, &unsent);
 	while ((r = ls_queue_trypop(d->in, NULL)) != NULL)
-		hand_on(d, to, r, &given, &kept);
+		hand_on(d, to, r, &given, &kept, &unsent);
 	if (kept > 0)
 		log_notice("%s: the old instance handed %zu lines to the new "
 			   "one",
 		    d->conf->name, kept);
+	if (unsent > 0)
+		log_warnx("%s: the old instance stopped with %zu lines unsent, "
+			  "as the new one is stopping: not committed",
+		    d->conf->name, unsent);
 	if (given > 0)
 		log_warnx("%s: removed with %zu lines it could not send in "
 			  "time; given up (dropped, reason reload)",

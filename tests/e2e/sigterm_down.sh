@@ -60,3 +60,69 @@ check_exact "$T/want"
 assert_eq "$(ls_dest_stat dd sent)" $((N2 + N3)) "dd sent= after the restart"
 log "ok: written=$((N1 + N2 + N3)) received=$CK_RECEIVED duplicates=$CK_DUP" \
     "(unsent at SIGTERM: $unsent)"
+
+# 2: the same with a reload just before the SIGTERM. dd is changed (its
+# batch size), so its old instance retires and drains, with the
+# shutdown_timeout of the new file (5 s); a second reload, which keeps the
+# new dd, sets 60 s for the SIGTERM that follows at once. The old instance
+# is stopped at its own deadline, after the router has closed the new
+# instance's input: its lines were never sent, and must not be committed
+# (given up as if dd had been removed). Restarted with the intake back,
+# logshipd ships every one of them.
+N4=500
+intake control '{"clear": true, "reset": true}'
+intake control '{"path": "/api/v2/logs", "default": {"status": 500}}'
+mkdir "$T/logs2" "$T/state2"
+# config2 MAX_ENTRIES SHUTDOWN_TIMEOUT
+config2() {
+	write_config "$T/new2.yaml" <<YAML
+state_dir: $T/state2
+shutdown_timeout: $2
+checkpoint_interval: 100ms
+scan_interval: 200ms
+poll_interval: 100ms
+sources:
+  - name: app
+    paths: ["$T/logs2/*.log"]
+$(dd_dest)
+    workers: 2
+    batch: { max_entries: $1, max_wait: 200ms }
+    retry: { initial: 100ms, max: 500ms }
+YAML
+	mv "$T/new2.yaml" "$T/reload.yaml"
+}
+reloaded() {
+	[ "$(ls_run_log | grep -c 'reloaded: [0-9]* sources')" -ge "$1" ]
+}
+config2 200 3s
+gen_lines "$T/logs2/app.log" "$N4" reload
+start_logshipd "$T/reload.yaml"
+wait_for 30 refused_twice
+config2 100 "$(scaled 5)s"
+kill -HUP "$LS_PID"
+wait_for 10 reloaded 1
+config2 100 60s
+kill -HUP "$LS_PID"
+wait_for 10 reloaded 2
+kill -TERM "$LS_PID"
+# The old instance's end: its lines either stay unsent (right) or are
+# given up (wrong: they would be committed).
+old_done() {
+	ls_run_log | grep -Eq 'dd: (removed with [0-9]+ lines|the old instance stopped with [0-9]+ lines unsent)'
+}
+wait_for 30 old_done
+ls_run_log | grep -q 'dd: removed with' &&
+    fail "the old dd gave its unsent lines up: they would be committed"
+# A second signal stops the new instance, which is still retrying.
+stop_logshipd TERM 10
+assert_eq "$LS_STATUS" 0 "exit status after a reload and the intake down"
+assert_eq "$(intake count)" 0 "entries accepted by a failing intake"
+
+intake control '{"path": "/api/v2/logs", "reset": true}'
+start_logshipd "$T/reload.yaml"
+wait_count /api/v2/logs "$N4" 30
+stop_logshipd TERM 20
+assert_eq "$LS_STATUS" 0 "exit status after the restart"
+check_exact "$T/logs2/app.log"
+log "ok: a reload before the SIGTERM committed nothing unsent ($N4 lines" \
+    "shipped after the restart)"
