@@ -626,9 +626,15 @@ close_idle(struct ls_tailer *t)
 	for (f = t->files; f != NULL; f = next) {
 		next = f->next;
 		if (f->fd != -1 && f->path == NULL) {
-			if (!f->deleted && fstat(f->fd, &st) == 0
-			    && st.st_nlink == 0)
-				f->deleted = 1;
+			if (fstat(f->fd, &st) == 0) {
+				if (st.st_nlink == 0)
+					f->deleted = 1;
+				/* at_eof is what the last read found: bytes
+				 * written since (unread while reading is
+				 * paused) mean it is not at its end. */
+				if ((uint64_t)st.st_size > f->off)
+					f->at_eof = 0;
+			}
 			if (f->deleted && f->at_eof) {
 				tail_close_file(f);
 			} else if (f->deleted
