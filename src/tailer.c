@@ -74,11 +74,15 @@ struct badpath {
 };
 #define BAD_DANGLING (-1)
 
-/* A path a scan matched but could not open for lack of a descriptor. */
+/* A path a scan matched but could not open for lack of a descriptor. Its
+ * identity keeps its checkpoint entry in the checkpoints written while it
+ * waits (ls_tailer_checkpoint). */
 struct waiting {
 	const struct ls_conf_source *src;
 	char *path;
 	int initial; /* found by the first scan (start_at applies) */
+	dev_t dev;
+	ino_t ino;
 	struct waiting *next;
 };
 
@@ -259,7 +263,7 @@ link_file(struct ls_tailer *t, struct tfile *f)
 /* Queues path to be opened once a descriptor can be had. */
 static void
 wait_room(struct ls_tailer *t, const struct ls_conf_source *src,
-    const char *path, int initial)
+    const char *path, int initial, const struct stat *st)
 {
 	struct waiting *w;
 
@@ -267,6 +271,8 @@ wait_room(struct ls_tailer *t, const struct ls_conf_source *src,
 	w->src = src;
 	w->path = xstrdup(path);
 	w->initial = initial;
+	w->dev = st->st_dev;
+	w->ino = st->st_ino;
 	*t->waiting_tail = w;
 	t->waiting_tail = &w->next;
 }
@@ -286,20 +292,20 @@ free_waiting(struct ls_tailer *t)
 
 static void
 add_file(struct ls_tailer *t, const struct ls_conf_source *src,
-    const char *path, int initial)
+    const char *path, int initial, const struct stat *st)
 {
 	struct tfile *f;
 
 	/* No descriptor to be had now: not even the struct. */
 	if (t->room_full) {
-		wait_room(t, src, path, initial);
+		wait_room(t, src, path, initial, st);
 		return;
 	}
 	f = tail_new_file(t, src, path);
 	if (tail_open_new(t, f, initial) != 0) {
 		tail_free_file(f);
 		if (t->room_full)
-			wait_room(t, src, path, initial);
+			wait_room(t, src, path, initial, st);
 		return;
 	}
 	f->seen = t->gen;
@@ -320,7 +326,7 @@ found_again(struct ls_tailer *t, struct tfile *f, const char *path,
 	/* Closed (idle, or to make room): open it again once it changed. */
 	if (f->fd == -1 && (uint64_t)st->st_size != f->off
 	    && tail_reopen(t, f) != 0 && t->room_full)
-		wait_room(t, f->src, path, 0);
+		wait_room(t, f->src, path, 0, st);
 }
 
 /* A closed file whose inode turns up unchanged since it was read to its
@@ -389,7 +395,7 @@ scan_path(struct ls_tailer *t, const struct ls_conf_source *src,
 		log_notice("%s: inode reused by a new file", path);
 		tail_id_remove(t, f);
 	}
-	add_file(t, src, path, initial);
+	add_file(t, src, path, initial, &st);
 }
 
 /* Files whose name was not found this scan: renamed away, or deleted. */
@@ -864,12 +870,39 @@ budget_resume_cb(void *arg)
 int
 ls_tailer_checkpoint(struct ls_tailer *t, int force)
 {
-	struct ls_ckpt_entry e;
+	const struct ls_ckpt_entry *old;
+	struct ls_ckpt_entry e, *keep = NULL;
+	struct waiting *w;
 	struct tfile *f;
+	size_t i, nkeep = 0, kcap = 0;
 
 	if (t->ckpt == NULL || (!t->dirty && !force))
 		return 0;
+	/* The files waiting for a descriptor are not followed yet: their
+	 * entries are kept as they were, or they would be read again from
+	 * 0 (or from their end, with start_at: end) once opened. */
+	for (w = t->waiting; w != NULL; w = w->next) {
+		if ((old = ls_ckpt_find(t->ckpt, w->src->name, (uint64_t)w->dev,
+			 (uint64_t)w->ino))
+		    == NULL)
+			continue;
+		if (nkeep == kcap) {
+			kcap = kcap == 0 ? 16 : kcap * 2;
+			keep = xreallocarray(keep, kcap, sizeof *keep);
+		}
+		keep[nkeep] = *old;
+		keep[nkeep].source = xstrdup(old->source);
+		keep[nkeep].path = xstrdup(old->path);
+		nkeep++;
+	}
 	ls_ckpt_clear(t->ckpt);
+	/* Before the files: a followed file's own entry replaces one. */
+	for (i = 0; i < nkeep; i++) {
+		ls_ckpt_put(t->ckpt, &keep[i]);
+		free(keep[i].source);
+		free(keep[i].path);
+	}
+	free(keep);
 	for (f = t->files; f != NULL; f = f->next) {
 		if (!f->hashed)
 			continue;

@@ -2,6 +2,9 @@
 # 10,000 files under one glob, 2 lines each, max_open_files at its default
 # (8192, fewer than the files): all 20,000 lines arrive exactly once, and
 # logshipd's thread count stays small (< 20) all along: no thread per file.
+# Then a restart with more files than max_open_files (8) while reading is
+# paused: the files left waiting for a descriptor keep their checkpoint
+# entries, and resume at their offsets, not at 0, once they are opened.
 . "$(dirname "$0")/lib.sh"
 
 NF=10000
@@ -44,5 +47,93 @@ check_exact "$T/want"
 # More files than max_open_files: the limit was met, and coped with.
 grep -q 'max_open_files ([0-9]*) reached' "$T/logshipd.log" ||
     fail "max_open_files was never reached with $NF files"
-log "ok: written=$W received=$CK_RECEIVED duplicates=$CK_DUP" \
+log "many: written=$W received=$CK_RECEIVED duplicates=$CK_DUP" \
     "files=$NF max_threads=$maxthr"
+
+# A fresh intake, files and state; 10 files and max_open_files 8.
+stop_intake
+start_intake --api-key "$DD_API_KEY" --quiet
+rm -rf "$T/logs" "$T/state"
+mkdir "$T/logs" "$T/state"
+METRICS_PORT=$("$PYTHON3" -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])')
+write_config "$T/logshipd.yaml" <<YAML
+state_dir: $T/state
+shutdown_timeout: 20s
+checkpoint_interval: 100ms
+scan_interval: 200ms
+poll_interval: 100ms
+max_open_files: 8
+max_buffer_bytes: 1MiB
+metrics: { listen: "127.0.0.1:$METRICS_PORT" }
+sources:
+  - name: many
+    paths: ["$T/logs/*.log"]
+$(dd_dest)
+    workers: 2
+    batch: { max_entries: 1000, max_wait: 200ms }
+    retry: { initial: 100ms, max: 500ms }
+YAML
+# gen_files N LEN: appends N lines of about LEN bytes to each of the 10
+# files, and to $T/want.
+gen_files() {
+	"$PYTHON3" - "$T/logs" "$T/want" "$1" "$2" <<'PY'
+import sys
+d, want, n, ln = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+with open(want, "a") as w:
+    for i in range(10):
+        with open("%s/g%02d.log" % (d, i), "a") as f:
+            for j in range(n):
+                line = "2026-11-23T10:00:00Z INFO g%02d %05d of %d %s\n" % (
+                    i, j, n, "x" * ln)
+                f.write(line)
+                w.write(line)
+PY
+}
+paused() {
+	"$PYTHON3" - "http://127.0.0.1:$METRICS_PORT/metrics" <<'PY'
+import sys, urllib.request
+body = urllib.request.urlopen(sys.argv[1], timeout=5).read().decode()
+sys.exit(0 if "\nlogshipd_reading_paused 1\n" in "\n" + body else 1)
+PY
+}
+# ckpt_written: checkpoint.json's "written" (0 if there is none).
+ckpt_written() {
+	"$PYTHON3" -c 'import json, sys
+try:
+    print(json.load(open(sys.argv[1]))["written"])
+except FileNotFoundError:
+    print(0)' "$T/state/checkpoint.json"
+}
+rm -f "$T/want"
+gen_files 10 10
+start_logshipd "$T/logshipd.yaml"
+wait_count /api/v2/logs 100 30
+stop_logshipd TERM 30
+assert_eq "$LS_STATUS" 0 "exit status (10 files)"
+check_exact "$T/want"
+
+# Each file now holds more than the buffer: reading pauses within the
+# first file read, so no open file is at its end and none is closed for
+# the two that wait. A checkpoint is written meanwhile.
+gen_files 3000 400
+intake control '{"path": "/api/v2/logs", "default": {"status": 500}}'
+w0=$(ckpt_written)
+start_logshipd "$T/logshipd.yaml"
+wait_for 30 paused
+ckpt_again() {
+	[ "$(ckpt_written)" -gt "$w0" ]
+}
+wait_for 30 ckpt_again
+ls_run_log | grep -q 'max_open_files (8) reached' ||
+    fail "max_open_files was not reached with 10 files"
+intake control '{"path": "/api/v2/logs", "reset": true}'
+W2=$(wc -l <"$T/want")
+wait_count /api/v2/logs "$W2" 60
+stop_logshipd TERM 30
+assert_eq "$LS_STATUS" 0 "exit status (waiting files)"
+check_exact "$T/want"
+log "ok: many: written=$W files=$NF max_threads=$maxthr;" \
+    "waiting: written=$W2 received=$CK_RECEIVED duplicates=$CK_DUP"
