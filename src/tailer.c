@@ -1105,6 +1105,11 @@ ls_tailer_reload(struct ls_tailer *t, const struct ls_conf *conf)
 	free_waiting(t);
 	for (f = t->files; f != NULL; f = f->next) {
 		if ((src = source_named(conf, f->src->name)) != NULL) {
+			/* Gathered by a pattern the source no longer has: the
+			 * lines read from now on are records at once, so the
+			 * entry goes first (offsets only go forward). */
+			if (f->ml.active && src->multiline_re == NULL)
+				tail_ml_flush(f);
 			f->src = src;
 			continue;
 		}

@@ -8,6 +8,8 @@
 #     takes over from the old one, b sends what it holds and retires;
 #     lines of "extra" arrive on dd;
 #  4. "extra" removed: lines appended to it afterwards are not shipped.
+#  5. (a run of its own) multiline turned off while an entry is being
+#     gathered: the entry is shipped, once, before the lines after it.
 # In the end dd got every line of app.log and the first lines of extra
 # exactly once: no reload lost or doubled one. /b got a run of consecutive
 # app.log lines, each once (it was in the table from one barrier in the
@@ -149,3 +151,33 @@ if pos != list(range(pos[0], pos[0] + len(pos))):
 print("/b: lines %d..%d of app.log, once each" % (pos[0], pos[-1]))
 PY
 log "ok: dd got $(wc -l <"$T/want-dd") lines once each through 4 reloads"
+
+# 5. Multiline turned off while an entry is being gathered.
+stop_intake
+start_intake --api-key "$DD_API_KEY" --quiet
+rm -rf "$T/logs" "$T/logs2" "$T/state"
+mkdir "$T/logs" "$T/state"
+app_config 100 "multiline: { start: '^[0-9]{4}-[0-9]{2}-[0-9]{2}', flush: 1h }"
+start_logshipd "$T/logshipd.yaml"
+wait_for 10 ls_started
+printf '%s\n' "2026-11-23 10:00:00 ERROR entry A" "	at a.A(A.java:1)" \
+    "2026-11-23 10:00:01 ERROR entry B" "	at b.B(B.java:2)" \
+    >>"$T/logs/app.log"
+wait_count /api/v2/logs 1 30
+app_config 100
+hup
+wait_for 10 reloaded 1
+echo "2026-11-23 10:00:02 INFO line C" >>"$T/logs/app.log"
+wait_count /api/v2/logs 3 30
+stop_logshipd TERM 30
+assert_eq "$LS_STATUS" 0 "exit status (multiline off)"
+intake entries | "$PYTHON3" -c '
+import json, sys
+got = [json.loads(l)["message"] for l in sys.stdin]
+want = ["2026-11-23 10:00:00 ERROR entry A\n\tat a.A(A.java:1)",
+        "2026-11-23 10:00:01 ERROR entry B\n\tat b.B(B.java:2)",
+        "2026-11-23 10:00:02 INFO line C"]
+if sorted(got) != sorted(want):
+    sys.exit("multiline off: got %r" % got)' ||
+    fail "multiline off: received != expected"
+log "5: multiline turned off: the entry being gathered arrived once"
