@@ -546,6 +546,61 @@ finish(struct ls_sender *s, struct ls_record *const *recs, size_t n)
 }
 
 /*
+ * May a worker that holds a connection permit send now? Not before the
+ * floor, and not before the backoff unless it sends a probe.
+ */
+static int
+may_send(struct ls_sender_dest *d, int probe)
+{
+	int64_t now = ls_now_ms();
+
+	if (now < atomic_load(&d->floor))
+		return 0;
+	return probe || now >= atomic_load(&d->not_before);
+}
+
+/*
+ * A retry: the whole destination backs off. A wait the intake asked for
+ * (Retry-After, 429, a bad key) is a floor that not even a probe crosses.
+ * Returns the delay; *hint, if set, names a problem of the configuration.
+ */
+static int64_t
+back_off(struct ls_sender *s, long status, const char **hint)
+{
+	struct ls_sender_dest *d = s->d;
+	const struct ls_conf_dest *c = d->conf;
+	int64_t delay, ra, now;
+	unsigned attempt;
+	int hard;
+
+	attempt = atomic_fetch_add(&d->failures, 1);
+	delay = ls_backoff_ms(c->retry_initial_ms, c->retry_max_ms, attempt,
+	    (uint32_t)rand_r(&s->seed));
+	hard = status == 429;
+	if (status == 401 || status == 403) {
+		delay = c->retry_max_ms; /* a key problem: go slowly */
+		hard = 1;
+		*hint = "check the API key";
+	} else if (status >= 300 && status < 400) {
+		delay = c->retry_max_ms; /* a wrong url: go slowly */
+		hard = 1;
+		*hint = "redirects are not followed: check the url";
+	}
+	if (s->retry_after[0] != '\0'
+	    && (ra = ls_retry_after_ms(s->retry_after, time(NULL))) >= 0) {
+		if (ra > RETRY_AFTER_CAP_MS)
+			ra = RETRY_AFTER_CAP_MS;
+		if (ra > delay)
+			delay = ra;
+		hard = 1;
+	}
+	now = ls_now_ms();
+	push_out(hard ? &d->floor : &d->not_before, now + delay);
+	push_out(&d->next_probe, now + c->retry_probe_ms);
+	return delay;
+}
+
+/*
  * Sends recs[0..n-1] until done. max_msg cuts each message (0: no cut).
  * probe: this call is a probe that already has its turn for the first
  * attempt. Recursion depth is at most log2(max_entries) + the single-entry
@@ -559,12 +614,11 @@ send_range(struct ls_sender *s, struct ls_record *const *recs, size_t n,
 	const struct ls_conf_dest *c = d->conf;
 	const struct ls_buf *payload;
 	enum ls_send_result res;
+	enum turn turn;
 	char why[256];
-	int64_t delay, ra, now, t0;
+	int64_t delay, t0, elapsed;
 	const char *hint;
-	int saturated;
-	unsigned attempt;
-	int hard;
+	int saturated, probing, cut_short;
 	long status;
 	int rc;
 
@@ -585,7 +639,8 @@ send_range(struct ls_sender *s, struct ls_record *const *recs, size_t n,
 	}
 
 	for (;;) {
-		switch (probe ? TURN_GO : wait_turn(d, ctx)) {
+		turn = probe ? TURN_GO : wait_turn(d, ctx);
+		switch (turn) {
 		case TURN_CANCELLED:
 			return; /* the records stay unsent */
 		case TURN_PROBE:
@@ -600,21 +655,23 @@ send_range(struct ls_sender *s, struct ls_record *const *recs, size_t n,
 		case TURN_GO:
 			break;
 		}
+		probing = probe || turn == TURN_PROBE;
 		probe = 0;
 		if (ls_sem_acquire(d->sem, ctx) != 0)
 			return;
+		/* The permit may come from a request the intake has just told
+		 * to wait: that one backs the destination off before it gives
+		 * the permit back, so look again. Tested in retry429.sh. */
+		if (!may_send(d, probing)) {
+			ls_sem_release(d->sem);
+			continue;
+		}
 		saturated = c->adaptive_concurrency
 		    && ls_sem_in_use(d->sem) >= ls_sem_limit(d->sem);
 		t0 = mono_us();
 		rc = post(s, payload, ctx, &status);
-		ls_sem_release(d->sem);
-		ls_metrics_request(d->m, rc == CURLE_OK ? status : 0, n,
-		    payload->len, mono_us() - t0);
-		if (rc != CURLE_OK && ls_ctx_done(ctx))
-			return;
-		if (c->adaptive_concurrency)
-			adapt(
-			    d, rc, status, (mono_us() - t0) / 1000, saturated);
+		elapsed = mono_us() - t0;
+		cut_short = rc != CURLE_OK && ls_ctx_done(ctx);
 		res = ls_sender_classify(rc, status);
 		hint = NULL;
 		if (res == LS_SEND_OK && c->type == LS_DEST_DATADOG
@@ -622,6 +679,16 @@ send_range(struct ls_sender *s, struct ls_record *const *recs, size_t n,
 			res = LS_SEND_RETRY;
 			hint = "not the intake's JSON answer: check the url";
 		}
+		delay = 0;
+		if (res == LS_SEND_RETRY && !cut_short)
+			delay = back_off(s, status, &hint);
+		ls_sem_release(d->sem);
+		ls_metrics_request(d->m, rc == CURLE_OK ? status : 0, n,
+		    payload->len, elapsed);
+		if (cut_short)
+			return;
+		if (c->adaptive_concurrency)
+			adapt(d, rc, status, elapsed / 1000, saturated);
 		if (res == LS_SEND_OK) {
 			LS_COUNT(d->m->wire_bytes, payload->len);
 			count_sent(d->m, recs, n);
@@ -662,34 +729,7 @@ send_range(struct ls_sender *s, struct ls_record *const *recs, size_t n,
 			return;
 		}
 
-		/* Retry: the whole destination backs off. A wait the intake
-		 * asked for (Retry-After, 429, a bad key) is a floor that not
-		 * even a probe crosses. */
-		attempt = atomic_fetch_add(&d->failures, 1);
-		delay = ls_backoff_ms(c->retry_initial_ms, c->retry_max_ms,
-		    attempt, (uint32_t)rand_r(&s->seed));
-		hard = status == 429;
-		if (status == 401 || status == 403) {
-			delay = c->retry_max_ms; /* a key problem: go slowly */
-			hard = 1;
-			hint = "check the API key";
-		} else if (status >= 300 && status < 400) {
-			delay = c->retry_max_ms; /* a wrong url: go slowly */
-			hard = 1;
-			hint = "redirects are not followed: check the url";
-		}
-		if (s->retry_after[0] != '\0'
-		    && (ra = ls_retry_after_ms(s->retry_after, time(NULL)))
-			>= 0) {
-			if (ra > RETRY_AFTER_CAP_MS)
-				ra = RETRY_AFTER_CAP_MS;
-			if (ra > delay)
-				delay = ra;
-			hard = 1;
-		}
-		now = ls_now_ms();
-		push_out(hard ? &d->floor : &d->not_before, now + delay);
-		push_out(&d->next_probe, now + c->retry_probe_ms);
+		/* Retry: back_off() above has set the wait. */
 		LS_COUNT(d->m->retries, 1);
 		/* A problem of the configuration is logged at every retry,
 		 * the others once until the destination recovers. */

@@ -1,7 +1,10 @@
 #!/bin/sh
 # The first request is answered 429 with Retry-After: 3. No request may
 # reach the intake until 3 s after that answer; then every line arrives.
-# One worker and one connection, so the pause is that of the destination.
+# 1: one worker and one connection, so the pause is that of the
+# destination. 2: two workers and one connection, the 429 answered after
+# 1 s: the second worker, waiting for the connection meanwhile, is given
+# it when the 429 comes back, and must wait out the Retry-After too.
 . "$(dirname "$0")/lib.sh"
 
 N=3000
@@ -26,7 +29,9 @@ stop_logshipd TERM 20
 assert_eq "$LS_STATUS" 0 "exit status"
 intake check --expect "$T/want" || fail "received != written"
 assert_eq "$(intake_stat 's["by_status"].get("429", 0)')" 1 "429 answers"
-intake stats | "$PYTHON3" -c '
+# retry_after_kept: no request began within 3 s after the 429's answer.
+retry_after_kept() {
+	intake stats | "$PYTHON3" -c '
 import json, sys
 log = json.load(sys.stdin)["requests_log"]
 first = log[0]
@@ -40,4 +45,35 @@ print("next request %.3f s after the 429 answer" % gap)
 if gap < 3.0 - 0.05:
     sys.exit("Retry-After: 3 not honoured: next request after %.3f s" % gap)
 ' || fail "Retry-After"
-log "ok"
+}
+retry_after_kept
+log "1: ok"
+
+# 2: a second worker waiting for the one connection when the 429 comes.
+intake control '{"clear": true, "reset": true}'
+intake control '{"path": "/api/v2/logs", "script": [{"status": 429, "retry_after": "3", "delay_ms": 1000}]}'
+mkdir "$T/logs2" "$T/state2"
+write_config "$T/two.yaml" <<YAML
+state_dir: $T/state2
+shutdown_timeout: 10s
+scan_interval: 200ms
+poll_interval: 100ms
+sources:
+  - name: app
+    paths: ["$T/logs2/*.log"]
+$(dd_dest)
+    workers: 2
+    max_connections: 1
+    batch: { max_entries: 500, max_wait: 200ms }
+    retry: { initial: 100ms, max: 500ms }
+YAML
+gen_lines "$T/logs2/app.log" "$N" retry429two
+start_logshipd "$T/two.yaml"
+wait_count /api/v2/logs "$N" 60
+stop_logshipd TERM 20
+assert_eq "$LS_STATUS" 0 "exit status (two workers)"
+check_exact "$T/logs2/app.log"
+assert_eq "$(intake_stat 's["by_status"].get("429", 0)')" 1 \
+    "429 answers (two workers)"
+retry_after_kept
+log "2: ok"
