@@ -338,7 +338,7 @@ read_copy(struct ls_tailer *t, struct tfile *f)
 	char *copy, path[PATH_MAX], best[PATH_MAX];
 	time_t best_mtime = 0;
 	ssize_t n;
-	off_t at, start;
+	off_t at;
 	DIR *dir;
 	int fd, found = 0;
 
@@ -368,15 +368,16 @@ read_copy(struct ls_tailer *t, struct tfile *f)
 		return 0;
 	log_info("%s: truncated; its copy is %s", f->path, best);
 	tail_stamp(t);
-	at = start = (off_t)f->off;
+	at = (off_t)f->off;
 	while ((n = pread(fd, t->rbuf, READ_CHUNK, at)) > 0) {
 		ls_linebuf_feed(&f->lb, t->rbuf, (size_t)n, tail_line_cb, f);
 		f->off += (uint64_t)n;
 		at += n;
 	}
-	/* The copy ends where the truncation cut a line, if it did. */
-	if (at > start)
-		ls_linebuf_flush(&f->lb, tail_line_cb, f);
+	/* The copy ends where the truncation cut a line, if it did: the
+	 * partial line held is that line, whether the copy added to it or
+	 * it had been read to the copy's end already. */
+	ls_linebuf_flush(&f->lb, tail_line_cb, f);
 	tail_flush_pending(t);
 	close(fd);
 	return 1;
