@@ -544,6 +544,10 @@ ls_pipeline_poll(struct ls_pipeline *p)
 			d->state = D_DRAINING;
 			d->deadline_ms = now + p->conf->shutdown_timeout_ms;
 			ls_queue_close(d->in);
+			log_info("%s: the old instance drains, for at most "
+				 "%lld ms",
+			    d->conf->name,
+			    (long long)p->conf->shutdown_timeout_ms);
 		}
 		if (d->state == D_DRAINING && now >= d->deadline_ms
 		    && !ls_ctx_done(d->ctx)) {

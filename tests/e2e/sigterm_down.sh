@@ -101,6 +101,12 @@ wait_for 30 refused_twice
 config2 100 "$(scaled 5)s"
 kill -HUP "$LS_PID"
 wait_for 10 reloaded 1
+# Its deadline is set when the router has left it, with the config of
+# that moment: wait for that before the next reload.
+old_draining() {
+	ls_run_log | grep -q 'dd: the old instance drains, for at most'
+}
+wait_for 10 old_draining
 config2 100 60s
 kill -HUP "$LS_PID"
 wait_for 10 reloaded 2
