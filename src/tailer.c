@@ -385,8 +385,12 @@ scan_path(struct ls_tailer *t, const struct ls_conf_source *src,
 			return; /* another pattern's, or another name's */
 		if (f->src->paths == NULL)
 			f->src = src; /* its source is back (a reload) */
-		if (f->fd != -1 || unchanged(f, &st)
-		    || same_contents(f, path)) {
+		/* A file seen deleted (no link left) never comes back: its
+		 * inode, once closed, is another file's, whatever its first
+		 * bytes. */
+		if (f->fd != -1
+		    || (!f->deleted
+			&& (unchanged(f, &st) || same_contents(f, path)))) {
 			found_again(t, f, path, &st);
 			return;
 		}
