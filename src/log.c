@@ -182,6 +182,7 @@ static int
 rl_admit(int pri, const char *fmt, const char *msg)
 {
 	struct rl_slot *s;
+	size_t n;
 	int64_t now;
 	int ok = 1;
 
@@ -204,7 +205,10 @@ rl_admit(int pri, const char *fmt, const char *msg)
 			atomic_fetch_add(&rl_pending, 1);
 		s->pri = pri;
 		memcpy(s->name, log_name, sizeof s->name);
-		snprintf(s->text, sizeof s->text, "%s", msg);
+		/* The first words are enough to say what was suppressed. */
+		n = strnlen(msg, sizeof s->text - 1);
+		memcpy(s->text, msg, n);
+		s->text[n] = '\0';
 		ok = 0;
 	}
 	pthread_mutex_unlock(&rl_lock);
