@@ -537,7 +537,7 @@ start_offset(
 	return 0;
 }
 
-/* Is a the better file to close to make room: rotated before named, then
+/* Is a the better file to close to make room: deleted before named, then
  * the longest idle? */
 static int
 better_victim(const struct tfile *a, const struct tfile *b)
@@ -551,7 +551,7 @@ better_victim(const struct tfile *a, const struct tfile *b)
 
 /*
  * Makes room for one more descriptor under max_open_files, closing a file
- * that was read to its end: a rotated one first, else the longest idle. A
+ * that was read to its end: a deleted one first, else the longest idle. A
  * closed file that still has its name is opened again when a scan sees it
  * change. 0, or -1 if none can be closed: then nothing is read during the
  * scan, so the rest of it opens nothing either (100,000 new files would
@@ -567,8 +567,13 @@ make_room(struct ls_tailer *t)
 		return 0;
 	if (t->room_full)
 		return -1;
+	/* Not one renamed away and still linked: nothing could open it
+	 * again when it grows (no scan finds it under a name), and its
+	 * writer may not have reopened its log yet. close_idle closes it
+	 * once idle for close_inactive. */
 	for (f = t->open_files; f != NULL; f = f->onext)
-		if (f->at_eof && better_victim(f, victim))
+		if (f->at_eof && (f->path != NULL || f->deleted)
+		    && better_victim(f, victim))
 			victim = f;
 	if (victim == NULL) {
 		t->room_full = 1;

@@ -5,6 +5,10 @@
 # Then a restart with more files than max_open_files (8) while reading is
 # paused: the files left waiting for a descriptor keep their checkpoint
 # entries, and resume at their offsets, not at 0, once they are opened.
+# Last, with 8 files open out of 8, one is renamed away (its writer goes on
+# appending to it) and a ninth appears: the descriptor is taken from a
+# file that can be opened again, not from the renamed one, whose new lines
+# arrive too.
 . "$(dirname "$0")/lib.sh"
 
 NF=10000
@@ -135,5 +139,52 @@ wait_count /api/v2/logs "$W2" 60
 stop_logshipd TERM 30
 assert_eq "$LS_STATUS" 0 "exit status (waiting files)"
 check_exact "$T/want"
+log "waiting: written=$W2 received=$CK_RECEIVED duplicates=$CK_DUP"
+
+stop_intake
+start_intake --api-key "$DD_API_KEY" --quiet
+rm -rf "$T/logs" "$T/state" "$T/want"
+mkdir "$T/logs" "$T/state"
+write_config "$T/logshipd.yaml" <<YAML
+state_dir: $T/state
+shutdown_timeout: 20s
+checkpoint_interval: 100ms
+scan_interval: 200ms
+poll_interval: 100ms
+max_open_files: 8
+sources:
+  - name: many
+    paths: ["$T/logs/*.log"]
+$(dd_dest)
+    workers: 2
+    batch: { max_entries: 1000, max_wait: 200ms }
+    retry: { initial: 100ms, max: 500ms }
+YAML
+# line FILE TEXT: appends TEXT to FILE and to $T/want.
+line() {
+	echo "2026-11-23T10:00:00Z INFO $2" | tee -a "$T/want" >>"$1"
+}
+for i in 0 1 2 3 4 5 6 7; do
+	line "$T/logs/r$i.log" "r$i first"
+done
+start_logshipd "$T/logshipd.yaml"
+wait_count /api/v2/logs 8 30
+mv "$T/logs/r0.log" "$T/logs/r0.log.1"
+r0_renamed() {
+	ls_run_log | grep -q "r0.log: no longer under that name"
+}
+wait_for 15 r0_renamed
+line "$T/logs/r8.log" "r8 first"
+wait_count /api/v2/logs 9 30
+ls_run_log | grep -q 'max_open_files (8) reached' &&
+    fail "max_open_files reached with a file to close"
+for i in 1 2 3; do
+	line "$T/logs/r0.log.1" "r0 renamed $i"
+	line "$T/logs/r1.log" "r1 more $i"
+done
+wait_count /api/v2/logs 15 30
+stop_logshipd TERM 30
+assert_eq "$LS_STATUS" 0 "exit status (renamed)"
+check_exact "$T/want"
 log "ok: many: written=$W files=$NF max_threads=$maxthr;" \
-    "waiting: written=$W2 received=$CK_RECEIVED duplicates=$CK_DUP"
+    "waiting: written=$W2; renamed: received=$CK_RECEIVED duplicates=$CK_DUP"
