@@ -466,9 +466,15 @@ scan(struct ls_tailer *t, int initial)
  * knows them, the globs no longer find them. Look for the inode in the
  * directory it was in (a rename keeps it there, e.g. app.log -> app.log.1)
  * and read what is left of it.
+ *
+ * Called before the first scan with renamed set, for the files whose
+ * last name is now another file's (or none): they get their descriptors
+ * before the named files may take every one (max_open_files), as nothing
+ * would open them later. Then after it, for those still under their name
+ * that the globs no longer match.
  */
 static void
-resume_renamed(struct ls_tailer *t)
+resume_renamed(struct ls_tailer *t, int renamed)
 {
 	const struct ls_ckpt_entry *e;
 	const struct ls_conf_source *src;
@@ -482,6 +488,12 @@ resume_renamed(struct ls_tailer *t)
 	for (i = 0; t->ckpt != NULL && i < ls_ckpt_count(t->ckpt); i++) {
 		e = ls_ckpt_get(t->ckpt, i);
 		if (tail_id_find(t, (dev_t)e->dev, (ino_t)e->ino) != NULL)
+			continue;
+		/* Each pass takes its own entries: still under its name,
+		 * the file is the scan's, and left for the second. */
+		if ((stat(e->path, &st) == 0 && st.st_dev == (dev_t)e->dev
+			&& st.st_ino == (ino_t)e->ino)
+		    == renamed)
 			continue;
 		for (src = NULL, s = 0; s < t->conf->nsources; s++)
 			if (strcmp(t->conf->sources[s].name, e->source) == 0)
@@ -1011,8 +1023,9 @@ ls_tailer_start(struct ls_tailer *t)
 			 "the limit was reached, raise "
 			 "fs.inotify.max_user_instances)",
 		    (long long)t->conf->poll_interval_ms);
+	resume_renamed(t, 1);
 	scan(t, 1);
-	resume_renamed(t);
+	resume_renamed(t, 0);
 	if (t->ifd != -1) {
 		ev_io_set(&t->inotify_w, t->ifd, EV_READ);
 		ev_io_start(t->loop, &t->inotify_w);

@@ -8,7 +8,8 @@
 # Last, with 8 files open out of 8, one is renamed away (its writer goes on
 # appending to it) and a ninth appears: the descriptor is taken from a
 # file that can be opened again, not from the renamed one, whose new lines
-# arrive too.
+# arrive too. And a file renamed while logshipd is stopped, restarted with
+# 8 named files (max_open_files): the rest of the renamed one is read.
 . "$(dirname "$0")/lib.sh"
 
 NF=10000
@@ -145,7 +146,9 @@ stop_intake
 start_intake --api-key "$DD_API_KEY" --quiet
 rm -rf "$T/logs" "$T/state" "$T/want"
 mkdir "$T/logs" "$T/state"
-write_config "$T/logshipd.yaml" <<YAML
+# config8: max_open_files 8, at this intake.
+config8() {
+	write_config "$T/logshipd.yaml" <<YAML
 state_dir: $T/state
 shutdown_timeout: 20s
 checkpoint_interval: 100ms
@@ -160,6 +163,8 @@ $(dd_dest)
     batch: { max_entries: 1000, max_wait: 200ms }
     retry: { initial: 100ms, max: 500ms }
 YAML
+}
+config8
 # line FILE TEXT: appends TEXT to FILE and to $T/want.
 line() {
 	echo "2026-11-23T10:00:00Z INFO $2" | tee -a "$T/want" >>"$1"
@@ -186,5 +191,30 @@ wait_count /api/v2/logs 15 30
 stop_logshipd TERM 30
 assert_eq "$LS_STATUS" 0 "exit status (renamed)"
 check_exact "$T/want"
+log "renamed: received=$CK_RECEIVED duplicates=$CK_DUP"
+
+stop_intake
+start_intake --api-key "$DD_API_KEY" --quiet
+rm -rf "$T/logs" "$T/state" "$T/want"
+mkdir "$T/logs" "$T/state"
+config8
+for i in 0 1 2 3 4 5 6 7; do
+	line "$T/logs/n$i.log" "n$i first"
+done
+line "$T/logs/s.log" "s first"
+start_logshipd "$T/logshipd.yaml"
+wait_count /api/v2/logs 9 30
+stop_logshipd TERM 30
+assert_eq "$LS_STATUS" 0 "exit status (before the rename)"
+for i in 1 2 3; do
+	line "$T/logs/s.log" "s unread $i"
+done
+mv "$T/logs/s.log" "$T/logs/s.log.1"
+start_logshipd "$T/logshipd.yaml"
+wait_count /api/v2/logs 12 30
+stop_logshipd TERM 30
+assert_eq "$LS_STATUS" 0 "exit status (renamed while stopped)"
+check_exact "$T/want"
 log "ok: many: written=$W files=$NF max_threads=$maxthr;" \
-    "waiting: written=$W2; renamed: received=$CK_RECEIVED duplicates=$CK_DUP"
+    "waiting: written=$W2; renamed: received=15;" \
+    "renamed while stopped: received=$CK_RECEIVED duplicates=$CK_DUP"
