@@ -484,6 +484,7 @@ resume_renamed(struct ls_tailer *t, int renamed)
 	char *copy, path[PATH_MAX];
 	DIR *dir;
 	size_t i, s;
+	int fd, same;
 
 	for (i = 0; t->ckpt != NULL && i < ls_ckpt_count(t->ckpt); i++) {
 		e = ls_ckpt_get(t->ckpt, i);
@@ -514,6 +515,18 @@ resume_renamed(struct ls_tailer *t, int renamed)
 			    || st.st_dev != (dev_t)e->dev
 			    || st.st_ino != (ino_t)e->ino)
 				continue;
+			/* Its inode, other first bytes: not the file renamed
+			 * but a new one that reused the inode (say a
+			 * compressed copy); a scan follows it if a glob
+			 * matches it. */
+			if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK))
+			    == -1)
+				break;
+			same
+			    = ls_fingerprint_matches(fd, e->fp_len, e->fp) == 1;
+			close(fd);
+			if (!same)
+				break;
 			f = tail_new_file(t, src, path);
 			if (tail_open_new(t, f, 0) != 0) {
 				tail_free_file(f);
