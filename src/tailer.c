@@ -691,12 +691,23 @@ close_idle(struct ls_tailer *t)
 				tail_close_file(f);
 			}
 		}
+		/* Closed, and no name leads to it: nothing more can end its
+		 * partial last line or the multiline entry being gathered,
+		 * so they are shipped now (the struct then waits for them
+		 * like for any record in flight). */
+		if (f->fd == -1 && f->path == NULL
+		    && (ls_linebuf_pending(&f->lb) > 0 || f->ml.active)) {
+			tail_stamp(t);
+			ls_linebuf_flush(&f->lb, tail_line_cb, f);
+			tail_ml_flush(f);
+		}
 		/* Gone for good, and no record in flight refers to it. */
 		if (f->fd == -1 && f->path == NULL && f->inflight == 0
 		    && (f->deleted
 			|| now - f->gone_ms >= t->conf->close_inactive_ms))
 			drop_file(t, f);
 	}
+	tail_flush_pending(t);
 }
 
 /*

@@ -7,7 +7,9 @@
 # timeout since no line follows it. Then a second batch is appended.
 # Last, with a flush timeout that never fires during the test, app.log is
 # truncated while an entry is being gathered: that entry (whole lines read
-# before the truncation) must still arrive, once.
+# before the truncation) must still arrive, once. And a file deleted with
+# an entry being gathered and a partial last line: read to its end, both
+# arrive (nothing more can come to end them) before it is forgotten.
 . "$(dirname "$0")/lib.sh"
 
 start_intake --api-key "$DD_API_KEY"
@@ -124,5 +126,26 @@ same_entries >"$T/same.out" || {
 }
 assert_eq "$(intake count)" $((n1 + n2 + 3)) "entries (truncation)"
 assert_eq "$(ls_files_stat truncations)" 1 "truncations="
-log "ok: written=$((n1 + n2 + 3)) entries received=$(intake count)" \
+log "truncation: written=$((n1 + n2 + 3)) entries received=$(intake count)" \
+    "duplicates=0 ($(head -n 1 "$T/same.out"))"
+
+app_config 100 "multiline: { start: '^[0-9]{4}-[0-9]{2}-[0-9]{2}', flush: 1h }
+    partial_flush: 1h"
+start_logshipd "$T/logshipd.yaml"
+put "$T/logs/del.log" "+2026-11-23 11:00:04,000 ERROR gone A
+	at com.example.A.run(A.java:1)" "+2026-11-23 11:00:05,000 ERROR gone B
+	at com.example.B.run(B.java:2)"
+printf '%s' "2026-11-23 11:00:06,000 INFO gone C" >>"$T/logs/del.log"
+printf '%s\n' '"2026-11-23 11:00:06,000 INFO gone C"' >>"$T/want.jsonl"
+wait_count /api/v2/logs $((n1 + n2 + 4)) 30
+rm "$T/logs/del.log"
+wait_count /api/v2/logs $((n1 + n2 + 6)) 30
+stop_logshipd TERM 20
+assert_eq "$LS_STATUS" 0 "exit status (deleted)"
+same_entries >"$T/same.out" || {
+	cat "$T/same.out" >&2
+	fail "received entries != expected (deleted)"
+}
+assert_eq "$(intake count)" $((n1 + n2 + 6)) "entries (deleted)"
+log "ok: written=$((n1 + n2 + 6)) entries received=$(intake count)" \
     "duplicates=0 ($(head -n 1 "$T/same.out"))"
