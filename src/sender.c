@@ -93,6 +93,14 @@ ls_sender_classify(int curl_code, long status)
 	case 425:
 	case 429:
 		return LS_SEND_RETRY;
+	case 404: /* a wrong url: see 3xx below */
+	case 405:
+	case 410:
+	case 415: /* the intake does not take this compression */
+		return LS_SEND_RETRY;
+	case 400: /* the body itself: resending the same bytes cannot help */
+	case 422:
+		return LS_SEND_REJECT;
 	default:
 		break;
 	}
@@ -104,8 +112,10 @@ ls_sender_classify(int curl_code, long status)
 	 * corrected url delivers. Tested in check_sender.c: classify_table. */
 	if (status < 400)
 		return LS_SEND_RETRY;
-	/* 400 and the other 4xx: resending the same bytes cannot help. */
-	return LS_SEND_REJECT;
+	/* Another 4xx says little: the intake's contract (and the Datadog
+	 * Agent) retries them; a bounded number of times here, then they go
+	 * like a 400. */
+	return LS_SEND_RETRY_FEW;
 }
 
 int64_t
@@ -585,6 +595,15 @@ back_off(struct ls_sender *s, long status, const char **hint)
 		delay = c->retry_max_ms; /* a wrong url: go slowly */
 		hard = 1;
 		*hint = "redirects are not followed: check the url";
+	} else if (status == 404 || status == 405 || status == 410) {
+		delay = c->retry_max_ms;
+		hard = 1;
+		*hint = "no intake at this url: check it";
+	} else if (status == 415) {
+		delay = c->retry_max_ms;
+		hard = 1;
+		*hint = "the intake does not take this body: check compression "
+			"and format";
 	}
 	if (s->retry_after[0] != '\0'
 	    && (ra = ls_retry_after_ms(s->retry_after, time(NULL))) >= 0) {
@@ -619,6 +638,7 @@ send_range(struct ls_sender *s, struct ls_record *const *recs, size_t n,
 	int64_t delay, t0, elapsed;
 	const char *hint;
 	int saturated, probing, cut_short;
+	unsigned client_errors = 0;
 	long status;
 	int rc;
 
@@ -673,6 +693,10 @@ send_range(struct ls_sender *s, struct ls_record *const *recs, size_t n,
 		elapsed = mono_us() - t0;
 		cut_short = rc != CURLE_OK && ls_ctx_done(ctx);
 		res = ls_sender_classify(rc, status);
+		if (res == LS_SEND_RETRY_FEW)
+			res = ++client_errors < LS_CLIENT_ERROR_TRIES
+			    ? LS_SEND_RETRY
+			    : LS_SEND_REJECT;
 		hint = NULL;
 		if (res == LS_SEND_OK && c->type == LS_DEST_DATADOG
 		    && not_the_intake(s)) {

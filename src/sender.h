@@ -7,10 +7,16 @@
  *
  *   LS_SEND_OK      2xx: the records are sent (a datadog destination also
  *                   wants a JSON body: see sender.c, not_the_intake).
- *   LS_SEND_RETRY   408, 429, 5xx, 401/403, 3xx (never followed), network
- *                   and TLS errors: wait, resend.
+ *   LS_SEND_RETRY   408, 429, 5xx, 401/403, network and TLS errors: wait,
+ *                   resend. A wrong url (3xx, never followed; 404, 405,
+ *                   410) or an encoding the intake does not take (415):
+ *                   resend slowly and loudly until a reload fixes it.
  *   LS_SEND_SPLIT   413: send each half; a single entry is cut shorter.
- *   LS_SEND_REJECT  400 and other 4xx: the records are dropped, counted.
+ *   LS_SEND_REJECT  400 and 422, the body itself: the records are
+ *                   dropped, counted.
+ *   LS_SEND_RETRY_FEW  another 4xx: retried like a 5xx up to
+ *                   LS_CLIENT_ERROR_TRIES times for a batch (a proxy or
+ *                   intake in a bad state), then rejected.
  *
  * Backoff is per destination, not per worker: every worker of a failing
  * destination waits until the same "not before" time, so N workers do not
@@ -37,7 +43,11 @@ enum ls_send_result {
 	LS_SEND_RETRY,
 	LS_SEND_SPLIT,
 	LS_SEND_REJECT,
+	LS_SEND_RETRY_FEW,
 };
+
+/* How many times a batch is sent that an unlisted 4xx answers. */
+#define LS_CLIENT_ERROR_TRIES 5
 
 /* What to do about an answer: curl_code is a CURLcode (0 when an HTTP
  * answer came back), status the HTTP status. */

@@ -24,7 +24,14 @@ START_TEST(classify_table)
 		{ CURLE_OK, 202, LS_SEND_OK },
 		{ CURLE_OK, 204, LS_SEND_OK },
 		{ CURLE_OK, 400, LS_SEND_REJECT },
-		{ CURLE_OK, 404, LS_SEND_REJECT },
+		{ CURLE_OK, 422, LS_SEND_REJECT },
+		{ CURLE_OK, 404, LS_SEND_RETRY }, /* a wrong url */
+		{ CURLE_OK, 405, LS_SEND_RETRY },
+		{ CURLE_OK, 410, LS_SEND_RETRY },
+		{ CURLE_OK, 415, LS_SEND_RETRY }, /* compression not taken */
+		{ CURLE_OK, 409, LS_SEND_RETRY_FEW },
+		{ CURLE_OK, 418, LS_SEND_RETRY_FEW },
+		{ CURLE_OK, 499, LS_SEND_RETRY_FEW },
 		{ CURLE_OK, 301, LS_SEND_RETRY }, /* never followed */
 		{ CURLE_OK, 302, LS_SEND_RETRY },
 		{ CURLE_OK, 308, LS_SEND_RETRY },

@@ -42,8 +42,13 @@ check_classify(int rc, long status)
 	else if (status == 401 || status == 403 || status == 408
 	    || status == 425 || status == 429 || status >= 500 || status < 400)
 		want = LS_SEND_RETRY; /* 3xx too: redirects wait for the url */
+	else if (status == 404 || status == 405 || status == 410
+	    || status == 415)
+		want = LS_SEND_RETRY; /* a wrong url or encoding waits too */
+	else if (status == 400 || status == 422)
+		want = LS_SEND_REJECT; /* the body itself */
 	else
-		want = LS_SEND_REJECT; /* 400 and the other 4xx */
+		want = LS_SEND_RETRY_FEW; /* the other 4xx */
 	if (r != want)
 		fuzz_fail("classify(%d, %ld) = %d, want %d", rc, status, (int)r,
 		    (int)want);
