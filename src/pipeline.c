@@ -249,13 +249,25 @@ fail:
 static int
 dest_start(struct dest *d)
 {
-	unsigned n = 1 + ls_pool_size(d->pool);
+	unsigned n = 1 + ls_pool_size(d->pool), never;
 
 	atomic_init(&d->live, n);
 	atomic_fetch_add(&d->p->live, n);
 	d->started = 1;
-	if (ls_pool_start(d->pool) != 0 || ls_batcher_start(d->batcher) != 0) {
+	if (ls_pool_start(d->pool) != 0) {
+		/* The workers that did start have ended and counted
+		 * themselves out (all or nothing); the others and the batcher
+		 * never will: count them out here, or the pipeline's end
+		 * would never come (a reload that could not make threads,
+		 * then SIGTERM, would hang). */
 		ls_ctx_cancel(d->ctx);
+		for (never = atomic_load(&d->live); never > 0; never--)
+			thread_exit(d->p, d);
+		return -1;
+	}
+	if (ls_batcher_start(d->batcher) != 0) {
+		ls_ctx_cancel(d->ctx); /* the workers end and count out */
+		thread_exit(d->p, d); /* the batcher that never ran */
 		return -1;
 	}
 	return 0;

@@ -487,12 +487,13 @@ ls_follow_offset() {
 
 # -- running logshipd unprivileged (file permission faults) ------------------
 
-# as_unprivileged: from here on start_logshipd runs logshipd as nobody
-# (65534:65534) when the test runs as root, who reads and writes any file
-# whatever its mode; as another user, logshipd runs as that user, whom the
-# modes bind already. Call it first: if nobody cannot reach $T or run
-# $LOGSHIPD (a build tree under a private home), $T moves under /tmp and
-# the binary is copied there. Skips (77) only without setpriv.
+# as_unprivileged [UID]: from here on start_logshipd runs logshipd as
+# nobody (65534:65534), or as UID (a user of its own, in nobody's group),
+# when the test runs as root, who reads and writes any file whatever its
+# mode; as another user, logshipd runs as that user, whom the modes bind
+# already. Call it first: if the user cannot reach $T or run $LOGSHIPD (a
+# build tree under a private home), $T moves under /tmp and the binary is
+# copied there. Skips (77) only without setpriv.
 as_unprivileged() {
 	umask 022
 	chmod 755 "$T"
@@ -501,7 +502,8 @@ as_unprivileged() {
 		echo "SKIP: $TEST_NAME: running as root and no setpriv (util-linux) to run logshipd as nobody" >&2
 		exit 77
 	fi
-	LS_AS="setpriv --reuid=65534 --regid=65534 --clear-groups"
+	LS_UID=${1:-65534}
+	LS_AS="setpriv --reuid=$LS_UID --regid=65534 --clear-groups"
 	# TSan's suppressions file too must be readable by nobody.
 	_supp=$(printf '%s\n' "${TSAN_OPTIONS:-}" |
 	    sed -n 's/.*suppressions=\([^:]*\).*/\1/p')
@@ -527,5 +529,5 @@ as_unprivileged() {
 # logshipd's own, as its state_dir must be.
 unprivileged_dir() {
 	mkdir -p "$@"
-	[ -z "$LS_AS" ] || chown 65534:65534 "$@"
+	[ -z "$LS_AS" ] || chown "$LS_UID:65534" "$@"
 }
