@@ -5,9 +5,10 @@
  * its first record arrived, whichever comes first.
  *
  * When its input is closed and drained it flushes the partial batch and
- * closes its output (the drain); when its context is cancelled it stops and
- * closes its output, and the partial batch is released (those records are
- * unsent, and, once acknowledgements exist, not checkpointed).
+ * closes its output (the drain); when its context is cancelled it stops,
+ * puts the partial batch in its output too, where a reload may still hand
+ * it on (pipeline.c), and closes it; at shutdown those records stay unsent
+ * and are not checkpointed.
  *
  * Threading: new/start/join/free from the owner; the loop runs in the
  * batcher's own thread.

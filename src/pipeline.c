@@ -376,17 +376,19 @@ by_name(struct ls_pipeline *p, const char *name)
 	return NULL;
 }
 
+/* drain_ms: the new configuration's shutdown_timeout, which bounds the
+ * drain (ls_pipeline_poll). Its successor, if any, is set afterwards. */
 static void
-retire(struct ls_pipeline *p, struct dest *d, struct dest *successor)
+retire(struct ls_pipeline *p, struct dest *d, int64_t drain_ms)
 {
 	d->state = D_UNROUTED;
 	d->retire_gen = p->gen;
-	d->successor = successor;
+	d->successor = NULL;
 	d->next = p->retiring;
 	p->retiring = d;
 	log_notice("%s: retiring; it sends what it holds, for at most %lld "
 		   "ms",
-	    d->conf->name, (long long)p->conf->shutdown_timeout_ms);
+	    d->conf->name, (long long)drain_ms);
 }
 
 int
@@ -427,7 +429,7 @@ ls_pipeline_reload(struct ls_pipeline *p, struct ls_conf *conf)
 			if (next[i] == p->cur[k])
 				break;
 		if (i == conf->ndests)
-			retire(p, p->cur[k], NULL);
+			retire(p, p->cur[k], conf->shutdown_timeout_ms);
 	}
 	for (i = 0; i < conf->ndests; i++)
 		for (old = p->retiring; old != NULL; old = old->next)
