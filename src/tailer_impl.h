@@ -81,7 +81,9 @@ struct tfile {
 	struct tfile *onext;
 	struct tfile *oprev;
 	struct tfile *pnext; /* in the path index, while it has a path */
-	int dirty; /* inotify named it since it was last read */
+	uint64_t phash; /* tail_str_hash64(path) */
+	int dirty; /* inotify named it since it was last read: in t->named */
+	struct tfile *dnext; /* in t->named */
 };
 
 struct ls_tailer {
@@ -108,6 +110,9 @@ struct ls_tailer {
 	/* The files by path: which one an inotify event names. */
 	struct tfile **ptab;
 	size_t psize, npaths;
+	/* The files inotify named since they were last read (f->dirty): a
+	 * wakeup reads those, without walking every open file. */
+	struct tfile *named;
 	struct wdir *dirs;
 	int ifd;
 	int inotify_warned;
@@ -167,7 +172,9 @@ void tail_ml_flush(struct tfile *f);
 void tail_line_cb(
     const char *line, size_t len, uint64_t end_off, size_t dropped, void *arg);
 
-/* Reads up to limit bytes of f. Returns 1 if more may be waiting, else 0. */
+/* Reads up to limit bytes of f. Returns 1 if more may be waiting, else 0.
+ * The records it makes stay pending (up to PUSH_BATCH): the caller pushes
+ * them with tail_flush_pending once it has read the files of its pass. */
 int tail_read_file(struct ls_tailer *t, struct tfile *f, size_t limit);
 
 /* A new file struct for path (not opened, not in any list). */
@@ -192,7 +199,9 @@ void tail_set_path(struct tfile *f, const char *path);
 /* The file called dir/name, or NULL. */
 struct tfile *tail_by_path(
     struct ls_tailer *t, const char *dir, const char *name);
-/* A path's bucket in a table of size (a power of two) buckets. */
+/* FNV-1a of a path; and its bucket in a table of size (a power of two)
+ * buckets. */
+uint64_t tail_str_hash64(const char *path);
 size_t tail_str_hash(const char *path, size_t size);
 
 /*

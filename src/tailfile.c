@@ -485,7 +485,8 @@ tail_read_file(struct ls_tailer *t, struct tfile *f, size_t limit)
 	 * copytruncate copy is recognised by it (read_copy). */
 	if (total > 0 && f->fp_len < FP_BYTES)
 		tail_refresh_fingerprint(f);
-	tail_flush_pending(t);
+	/* The records stay pending: the caller pushes them once for every
+	 * file it read in this pass (tail_flush_pending). */
 	return total >= limit;
 }
 
@@ -667,16 +668,22 @@ tail_reopen(struct ls_tailer *t, struct tfile *f)
 	return 0;
 }
 
-/* A path's bucket in a table of size (a power of two) buckets: FNV-1a,
- * for the bad-path table and the path index alike. */
-size_t
-tail_str_hash(const char *path, size_t size)
+/* FNV-1a of a path: the bad-path table and the path index hash with it. */
+uint64_t
+tail_str_hash64(const char *path)
 {
 	uint64_t h = 0xcbf29ce484222325ull;
 
 	while (*path != '\0')
 		h = (h ^ (unsigned char)*path++) * 0x100000001b3ull;
-	return (size_t)(h ^ (h >> 32)) & (size - 1);
+	return h ^ (h >> 32);
+}
+
+/* A path's bucket in a table of size (a power of two) buckets. */
+size_t
+tail_str_hash(const char *path, size_t size)
+{
+	return (size_t)tail_str_hash64(path) & (size - 1);
 }
 
 /* Gives f the name path (NULL: none), keeping the path index. */
@@ -688,8 +695,8 @@ tail_set_path(struct tfile *f, const char *path)
 	size_t i, oldsize;
 
 	if (f->path != NULL) {
-		for (pp = &t->ptab[tail_str_hash(f->path, t->psize)];
-		     *pp != NULL; pp = &(*pp)->pnext)
+		for (pp = &t->ptab[f->phash & (t->psize - 1)]; *pp != NULL;
+		     pp = &(*pp)->pnext)
 			if (*pp == f) {
 				*pp = f->pnext;
 				t->npaths--;
@@ -709,32 +716,38 @@ tail_set_path(struct tfile *f, const char *path)
 		for (i = 0; i < oldsize; i++)
 			while ((g = old[i]) != NULL) {
 				old[i] = g->pnext;
-				g->pnext
-				    = t->ptab[tail_str_hash(g->path, t->psize)];
-				t->ptab[tail_str_hash(g->path, t->psize)] = g;
+				g->pnext = t->ptab[g->phash & (t->psize - 1)];
+				t->ptab[g->phash & (t->psize - 1)] = g;
 			}
 		free(old);
 	}
 	f->path = xstrdup(path);
-	i = tail_str_hash(f->path, t->psize);
+	f->phash = tail_str_hash64(path);
+	i = f->phash & (t->psize - 1);
 	f->pnext = t->ptab[i];
 	t->ptab[i] = f;
 	t->npaths++;
 }
 
-/* The file called dir/name, or NULL. */
+/* The file called dir/name, or NULL. Called for every inotify event that
+ * names a file: the full hash is compared before the paths, which share
+ * their directory's prefix. */
 struct tfile *
 tail_by_path(struct ls_tailer *t, const char *dir, const char *name)
 {
 	char path[PATH_MAX];
+	size_t dlen = strlen(dir), nlen = strlen(name);
 	struct tfile *f;
+	uint64_t h;
 
-	if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name)
-	    >= sizeof path)
+	if (dlen + 1 + nlen >= sizeof path)
 		return NULL;
-	for (f = t->ptab[tail_str_hash(path, t->psize)]; f != NULL;
-	     f = f->pnext)
-		if (strcmp(f->path, path) == 0)
+	memcpy(path, dir, dlen);
+	path[dlen] = '/';
+	memcpy(path + dlen + 1, name, nlen + 1);
+	h = tail_str_hash64(path);
+	for (f = t->ptab[h & (t->psize - 1)]; f != NULL; f = f->pnext)
+		if (f->phash == h && strcmp(f->path, path) == 0)
 			return f;
 	return NULL;
 }
@@ -758,6 +771,14 @@ tail_new_file(
 void
 tail_free_file(struct tfile *f)
 {
+	struct tfile **pp;
+
+	if (f->dirty) /* named while reading was paused */
+		for (pp = &f->t->named; *pp != NULL; pp = &(*pp)->dnext)
+			if (*pp == f) {
+				*pp = f->dnext;
+				break;
+			}
 	tail_close_file(f);
 	tail_id_remove(f->t, f);
 	ls_linebuf_cleanup(&f->lb);
