@@ -349,7 +349,7 @@ same_contents(struct tfile *f, const char *path)
 
 	if (f->fp_len == 0)
 		return 1;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1)
+	if ((fd = tail_open_log(path)) == -1)
 		return 0;
 	same = ls_fingerprint_matches(fd, f->fp_len, f->fp) == 1;
 	close(fd);

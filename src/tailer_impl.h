@@ -172,6 +172,8 @@ void tail_ml_flush(struct tfile *f);
 void tail_line_cb(
     const char *line, size_t len, uint64_t end_off, size_t dropped, void *arg);
 
+/* Opens a log file to read (O_NOATIME where allowed). An fd, or -1. */
+int tail_open_log(const char *path);
 /* Reads up to limit bytes of f. Returns 1 if more may be waiting, else 0.
  * The records it makes stay pending (up to PUSH_BATCH): the caller pushes
  * them with tail_flush_pending once it has read the files of its pass. */

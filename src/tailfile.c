@@ -352,7 +352,7 @@ read_copy(struct ls_tailer *t, struct tfile *f)
 		    || tail_id_find(t, st.st_dev, st.st_ino) != NULL
 		    || (found && st.st_mtime < best_mtime))
 			continue;
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1)
+		if ((fd = tail_open_log(path)) == -1)
 			continue;
 		if (ls_fingerprint_matches(fd, f->fp_len, f->fp) == 1) {
 			snprintf(best, sizeof best, "%s", path);
@@ -364,7 +364,7 @@ read_copy(struct ls_tailer *t, struct tfile *f)
 	if (dir != NULL)
 		closedir(dir);
 	free(copy);
-	if (!found || (fd = open(best, O_RDONLY | O_CLOEXEC)) == -1)
+	if (!found || (fd = tail_open_log(best)) == -1)
 		return 0;
 	log_info("%s: truncated; its copy is %s", f->path, best);
 	tail_stamp(t);
@@ -589,6 +589,25 @@ make_room(struct ls_tailer *t)
 	return 0;
 }
 
+/*
+ * Opens a log file to read. O_NOATIME where the kernel allows it (the
+ * file is ours, or we have CAP_FOWNER, as root has): a file being written
+ * has its mtime ahead of its atime, so with relatime every read(2) would
+ * otherwise write the inode's atime, a journalled update that was a
+ * seventh of the daemon's CPU with 1,000 files written slowly. Reading
+ * logs should not change them, atime included.
+ */
+int
+tail_open_log(const char *path)
+{
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOATIME);
+	if (fd == -1 && errno == EPERM)
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	return fd;
+}
+
 /* Opens f->path as f's descriptor. 0, or -1. */
 static int
 open_fd(struct ls_tailer *t, struct tfile *f, struct stat *st)
@@ -597,7 +616,7 @@ open_fd(struct ls_tailer *t, struct tfile *f, struct stat *st)
 
 	if (make_room(t) != 0)
 		return -1;
-	if ((fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1) {
+	if ((fd = tail_open_log(f->path)) == -1) {
 		tail_bad_path(t, f->path, errno, "open");
 		return -1;
 	}
