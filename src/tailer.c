@@ -576,8 +576,14 @@ read_all(struct ls_tailer *t)
 	size_t idle = 0;
 	int more = 0;
 
-	if (t->stopped || t->paused)
+	if (t->stopped || t->paused) {
+		/* Reading waits for the resume (read_all again) or the stop:
+		 * an idle watcher left on would call this at every turn of
+		 * the loop meanwhile, a busy loop (a pause can begin in
+		 * read_named while it is on). */
+		ev_idle_stop(t->loop, &t->more_w);
 		return;
+	}
 	/* Every open file is read: what inotify named is read too. */
 	while ((f = t->named) != NULL) {
 		t->named = f->dnext;
