@@ -279,6 +279,25 @@ no_default_metrics() {
 	grep -q '^metrics:' "$1" || echo 'metrics: { listen: "" }' >>"$1"
 }
 
+# free_port: prints a TCP port on 127.0.0.1 that is free now (for the
+# status endpoint: metrics: { listen: "127.0.0.1:PORT" }).
+free_port() {
+	"$PYTHON3" -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}
+
+# reading_paused: the status endpoint at 127.0.0.1:$METRICS_PORT says
+# reading is paused (logshipd_reading_paused 1, by max_buffer_bytes).
+reading_paused() {
+	"$PYTHON3" - "http://127.0.0.1:$METRICS_PORT/metrics" <<'PY'
+import sys, urllib.request
+body = urllib.request.urlopen(sys.argv[1], timeout=5).read().decode()
+sys.exit(0 if "\nlogshipd_reading_paused 1\n" in "\n" + body else 1)
+PY
+}
+
 need_logshipd() {
 	[ -x "$LOGSHIPD" ] || fail "no logshipd binary at $LOGSHIPD (set LOGSHIPD)"
 }
