@@ -11,19 +11,22 @@
 N=50000
 start_intake --api-key "$DD_API_KEY" --quiet
 mkdir "$T/logs" "$T/state"
-write_config "$T/logshipd.yaml" <<YAML
-state_dir: $T/state
-shutdown_timeout: 10s
+# config RETRY_MAX [TOP_KEYS]: $T/logshipd.yaml, a 1 MiB buffer, 2 workers,
+# batches of 500, retrying from 100 ms up to RETRY_MAX.
+config() {
+	write_config "$T/logshipd.yaml" <<YAML
+$(app_top)
 checkpoint_interval: 100ms
 max_buffer_bytes: 1MiB
-scan_interval: 200ms
-poll_interval: 100ms
+${2:-}
 $(app_source)
 $(dd_dest)
     workers: 2
     batch: { max_entries: 500, max_wait: 200ms }
-    retry: { initial: 100ms, max: 1s }
+    retry: { initial: 100ms, max: $1 }
 YAML
+}
+config 1s
 
 gen_lines "$T/logs/app.log" "$N" del
 cp "$T/logs/app.log" "$T/want"
@@ -51,20 +54,7 @@ start_intake --api-key "$DD_API_KEY" --quiet
 rm -rf "$T/logs" "$T/state"
 mkdir "$T/logs" "$T/state"
 METRICS_PORT=$(free_port)
-write_config "$T/logshipd.yaml" <<YAML
-state_dir: $T/state
-shutdown_timeout: 10s
-checkpoint_interval: 100ms
-max_buffer_bytes: 1MiB
-scan_interval: 200ms
-poll_interval: 100ms
-metrics: { listen: "127.0.0.1:$METRICS_PORT" }
-$(app_source)
-$(dd_dest)
-    workers: 2
-    batch: { max_entries: 500, max_wait: 200ms }
-    retry: { initial: 100ms, max: 500ms }
-YAML
+config 500ms "metrics: { listen: \"127.0.0.1:$METRICS_PORT\" }"
 refused() {
 	test "$(intake_stat 's["by_status"].get("500", 0)')" -ge "$1"
 }
