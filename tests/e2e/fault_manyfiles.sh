@@ -16,21 +16,10 @@ if [ -z "${LS_MANYFILES:-}" ] && grep -q __tsan_init "$LOGSHIPD" 2>/dev/null; th
 fi
 start_intake --api-key "$DD_API_KEY" --quiet
 mkdir "$T/logs" "$T/state"
-write_config "$T/logshipd.yaml" <<YAML
-state_dir: $T/state
-shutdown_timeout: 20s
-checkpoint_interval: 1s
+many_config 1s "checkpoint_interval: 1s
 scan_interval: 10s
 poll_interval: 200ms
-max_open_files: $MAXOPEN
-sources:
-  - name: many
-    paths: ["$T/logs/*.log"]
-$(dd_dest)
-    workers: 2
-    batch: { max_entries: 1000, max_wait: 200ms }
-    retry: { initial: 100ms, max: 1s }
-YAML
+max_open_files: $MAXOPEN"
 
 start_logshipd "$T/logshipd.yaml"
 wait_for 10 ls_started

@@ -272,6 +272,26 @@ dd_dest() {
 	    "    url: $INTAKE_URL/api/v2/logs" "    api_key_env: DD_API_KEY"
 }
 
+# many_config RETRY_MAX [TOP_KEYS]: writes $T/logshipd.yaml, the
+# configuration of the tests of many files: state in $T/state, a 20 s
+# drain, TOP_KEYS (more top-level keys, one a line: the timers too),
+# source "many" on $T/logs/*.log, and destination "dd" (2 workers) in
+# batches of 1000 or 200 ms, retrying from 100 ms up to RETRY_MAX.
+many_config() {
+	write_config "$T/logshipd.yaml" <<YAML
+state_dir: $T/state
+shutdown_timeout: 20s
+${2:-}
+sources:
+  - name: many
+    paths: ["$T/logs/*.log"]
+$(dd_dest)
+    workers: 2
+    batch: { max_entries: 1000, max_wait: 200ms }
+    retry: { initial: 100ms, max: $1 }
+YAML
+}
+
 # no_default_metrics FILE: turns the status endpoint off in FILE unless it
 # sets metrics: its default port is one for the whole machine, and tests
 # run in parallel. A test that wants the endpoint picks a free port.

@@ -15,20 +15,11 @@
 NF=10000
 start_intake --api-key "$DD_API_KEY" --quiet
 mkdir "$T/logs" "$T/state"
-write_config "$T/logshipd.yaml" <<YAML
-state_dir: $T/state
-shutdown_timeout: 20s
-checkpoint_interval: 100ms
+# The fast timers of every configuration here.
+TIMERS="checkpoint_interval: 100ms
 scan_interval: 200ms
-poll_interval: 100ms
-sources:
-  - name: many
-    paths: ["$T/logs/*.log"]
-$(dd_dest)
-    workers: 2
-    batch: { max_entries: 1000, max_wait: 200ms }
-    retry: { initial: 100ms, max: 1s }
-YAML
+poll_interval: 100ms"
+many_config 1s "$TIMERS"
 "$PYTHON3" - "$T/logs" "$T/want" "$NF" <<'PY'
 import sys
 d, want, nf = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -61,23 +52,10 @@ start_intake --api-key "$DD_API_KEY" --quiet
 rm -rf "$T/logs" "$T/state"
 mkdir "$T/logs" "$T/state"
 METRICS_PORT=$(free_port)
-write_config "$T/logshipd.yaml" <<YAML
-state_dir: $T/state
-shutdown_timeout: 20s
-checkpoint_interval: 100ms
-scan_interval: 200ms
-poll_interval: 100ms
+many_config 500ms "$TIMERS
 max_open_files: 8
 max_buffer_bytes: 1MiB
-metrics: { listen: "127.0.0.1:$METRICS_PORT" }
-sources:
-  - name: many
-    paths: ["$T/logs/*.log"]
-$(dd_dest)
-    workers: 2
-    batch: { max_entries: 1000, max_wait: 200ms }
-    retry: { initial: 100ms, max: 500ms }
-YAML
+metrics: { listen: \"127.0.0.1:$METRICS_PORT\" }"
 # gen_files N LEN: appends N lines of about LEN bytes to each of the 10
 # files, and to $T/want.
 gen_files() {
@@ -138,21 +116,8 @@ rm -rf "$T/logs" "$T/state" "$T/want"
 mkdir "$T/logs" "$T/state"
 # config8: max_open_files 8, at this intake.
 config8() {
-	write_config "$T/logshipd.yaml" <<YAML
-state_dir: $T/state
-shutdown_timeout: 20s
-checkpoint_interval: 100ms
-scan_interval: 200ms
-poll_interval: 100ms
-max_open_files: 8
-sources:
-  - name: many
-    paths: ["$T/logs/*.log"]
-$(dd_dest)
-    workers: 2
-    batch: { max_entries: 1000, max_wait: 200ms }
-    retry: { initial: 100ms, max: 500ms }
-YAML
+	many_config 500ms "$TIMERS
+max_open_files: 8"
 }
 config8
 # line FILE TEXT: appends TEXT to FILE and to $T/want.
