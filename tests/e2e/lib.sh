@@ -272,6 +272,13 @@ dd_dest() {
 	    "    url: $INTAKE_URL/api/v2/logs" "    api_key_env: DD_API_KEY"
 }
 
+# app_source_in DIR: app_source on DIR/*.log instead (a second logshipd's
+# logs, e.g. $T/logs2).
+app_source_in() {
+	printf '%s\n' "sources:" "  - name: app" \
+	    "    paths: [\"$1/*.log\"]"
+}
+
 # many_config RETRY_MAX [TOP_KEYS]: writes $T/logshipd.yaml, the
 # configuration of the tests of many files: state in $T/state, a 20 s
 # drain, TOP_KEYS (more top-level keys, one a line: the timers too),

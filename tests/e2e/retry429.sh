@@ -58,9 +58,7 @@ state_dir: $T/state2
 shutdown_timeout: 10s
 scan_interval: 200ms
 poll_interval: 100ms
-sources:
-  - name: app
-    paths: ["$T/logs2/*.log"]
+$(app_source_in "$T/logs2")
 $(dd_dest)
     workers: 2
     max_connections: 1

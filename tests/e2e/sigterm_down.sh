@@ -81,9 +81,7 @@ shutdown_timeout: $2
 checkpoint_interval: 100ms
 scan_interval: 200ms
 poll_interval: 100ms
-sources:
-  - name: app
-    paths: ["$T/logs2/*.log"]
+$(app_source_in "$T/logs2")
 $(dd_dest)
     workers: 2
     batch: { max_entries: $1, max_wait: 200ms }
