@@ -11,14 +11,18 @@ N=3000
 start_intake --api-key "$DD_API_KEY"
 intake control '{"path": "/api/v2/logs", "script": [{"status": 429, "retry_after": "3"}]}'
 mkdir "$T/logs" "$T/state"
+# dd_one_conn WORKERS: destination dd, its WORKERS workers sharing one
+# connection, in batches of 500, retrying from 100 ms up to 500 ms.
+dd_one_conn() {
+	dd_dest
+	printf '%s\n' "    workers: $1" "    max_connections: 1" \
+	    "    batch: { max_entries: 500, max_wait: 200ms }" \
+	    "    retry: { initial: 100ms, max: 500ms }"
+}
 write_config "$T/logshipd.yaml" <<YAML
 $(app_top)
 $(app_source)
-$(dd_dest)
-    workers: 1
-    max_connections: 1
-    batch: { max_entries: 500, max_wait: 200ms }
-    retry: { initial: 100ms, max: 500ms }
+$(dd_one_conn 1)
 YAML
 gen_lines "$T/logs/app.log" "$N" retry429
 cp "$T/logs/app.log" "$T/want"
@@ -59,11 +63,7 @@ shutdown_timeout: 10s
 scan_interval: 200ms
 poll_interval: 100ms
 $(app_source_in "$T/logs2")
-$(dd_dest)
-    workers: 2
-    max_connections: 1
-    batch: { max_entries: 500, max_wait: 200ms }
-    retry: { initial: 100ms, max: 500ms }
+$(dd_one_conn 2)
 YAML
 gen_lines "$T/logs2/app.log" "$N" retry429two
 start_logshipd "$T/two.yaml"
