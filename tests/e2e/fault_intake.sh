@@ -16,10 +16,7 @@ start_intake --api-key "$DD_API_KEY"
 mkdir "$T/logs" "$T/state"
 printf '%s\n' "$DD_API_KEY" >"$T/dd_api_key"
 chmod 600 "$T/dd_api_key"
-METRICS_PORT=$("$PYTHON3" -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])')
+METRICS_PORT=$(free_port)
 write_config "$T/logshipd.yaml" <<YAML
 $(app_top)
 metrics: { listen: "127.0.0.1:$METRICS_PORT" }

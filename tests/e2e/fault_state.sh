@@ -25,10 +25,7 @@ LS_AS=
 N=300
 start_intake --api-key "$DD_API_KEY"
 mkdir "$T/logs1" "$T/logs2" "$T/state1"
-METRICS_PORT=$("$PYTHON3" -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])')
+METRICS_PORT=$(free_port)
 # config K: logs K and state K
 config() {
 	write_config "$T/logshipd$1.yaml" <<YAML

@@ -19,10 +19,7 @@ done
 [ -n "$PROM_PY" ] ||
     fail "no python3 with prometheus_client (apt-get install python3-prometheus-client)"
 
-METRICS_PORT=$("$PYTHON3" -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])')
+METRICS_PORT=$(free_port)
 M_URL=http://127.0.0.1:$METRICS_PORT
 
 # mcheck strict | eval EXPR | status EXPR | get PATH: the endpoint's
