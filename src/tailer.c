@@ -144,6 +144,28 @@ watch_dir(struct ls_tailer *t, const char *dir)
 	t->dirs = w;
 }
 
+/* The kernel dropped watch wd (IN_IGNORED: its directory was deleted, or
+ * its file system unmounted): forget it, so that the scan that finds the
+ * directory again watches it again. Kept, it would stand for a watch that
+ * no longer reports anything, and appends to files in a directory made
+ * anew would be seen only by the poll. */
+static void
+forget_watch(struct ls_tailer *t, int wd)
+{
+	struct wdir **wp, *w;
+
+	for (wp = &t->dirs; (w = *wp) != NULL; wp = &w->next)
+		if (w->wd == wd) {
+			*wp = w->next;
+			log_info("%s: no longer watched (removed); a scan that "
+				 "finds it again watches it again",
+			    w->path);
+			free(w->path);
+			free(w);
+			return;
+		}
+}
+
 static void
 watch_parent(struct ls_tailer *t, const char *path)
 {
@@ -875,6 +897,8 @@ inotify_cb(struct ev_loop *loop, ev_io *w, int revents)
 			    & (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM
 				| IN_DELETE | IN_Q_OVERFLOW | IN_IGNORED))
 				need_scan = 1;
+			if (ev->mask & IN_IGNORED)
+				forget_watch(t, ev->wd);
 			/* A file closed to make room may have grown, or one
 			 * that could not be followed may be now (a chmod):
 			 * only a scan opens it (at most once a second). */
