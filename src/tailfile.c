@@ -328,10 +328,11 @@ tail_close_file(struct tfile *f)
  * end already, and there is nothing to read. What was written between the
  * copy and the truncate, and not read by us in between, is in no file at
  * all: that window is copytruncate's own, and why the README advises
- * against it. Returns 1 if a copy was found.
+ * against it. fp and fp_len are the fingerprint the copy must have (f's,
+ * or at startup its checkpoint's). Returns 1 if a copy was found.
  */
 static int
-read_copy(struct ls_tailer *t, struct tfile *f)
+read_copy(struct ls_tailer *t, struct tfile *f, uint64_t fp, uint32_t fp_len)
 {
 	struct dirent *de;
 	struct stat st;
@@ -342,19 +343,20 @@ read_copy(struct ls_tailer *t, struct tfile *f)
 	DIR *dir;
 	int fd, found = 0;
 
-	if (f->path == NULL || f->fp_len == 0)
+	if (f->path == NULL || fp_len == 0)
 		return 0;
 	copy = xstrdup(f->path);
 	dir = opendir(dirname(copy));
 	while (dir != NULL && (de = readdir(dir)) != NULL) {
 		snprintf(path, sizeof path, "%s/%s", copy, de->d_name);
 		if (stat(path, &st) == -1 || !S_ISREG(st.st_mode)
+		    || (st.st_dev == f->dev && st.st_ino == f->ino)
 		    || tail_id_find(t, st.st_dev, st.st_ino) != NULL
 		    || (found && st.st_mtime < best_mtime))
 			continue;
 		if ((fd = tail_open_log(path)) == -1)
 			continue;
-		if (ls_fingerprint_matches(fd, f->fp_len, f->fp) == 1) {
+		if (ls_fingerprint_matches(fd, fp_len, fp) == 1) {
 			snprintf(best, sizeof best, "%s", path);
 			best_mtime = st.st_mtime;
 			found = 1;
@@ -398,7 +400,7 @@ check_truncated(struct ls_tailer *t, struct tfile *f)
 		return 0;
 	}
 	LS_COUNT(t->m->truncations, 1);
-	if (!read_copy(t, f)) {
+	if (!read_copy(t, f, f->fp, f->fp_len)) {
 		LS_COUNT(t->m->truncations_no_copy, 1);
 		if (f->size_seen > f->off)
 			LS_COUNT(
@@ -507,11 +509,12 @@ tail_refresh_fingerprint(struct tfile *f)
  * fingerprinted then), else 0, or its end for start_at: end at startup.
  */
 static uint64_t
-start_offset(
-    struct ls_tailer *t, struct tfile *f, const struct stat *st, int initial)
+start_offset(struct ls_tailer *t, struct tfile *f, const struct stat *st,
+    int initial, const struct ls_ckpt_entry **before)
 {
 	const struct ls_ckpt_entry *e;
 
+	*before = NULL;
 	e = t->ckpt ? ls_ckpt_find(t->ckpt, f->src->name, (uint64_t)st->st_dev,
 		(uint64_t)st->st_ino)
 		    : NULL;
@@ -520,8 +523,10 @@ start_offset(
 		    && ls_fingerprint_matches(f->fd, e->fp_len, e->fp) != 1) {
 			LS_COUNT(t->m->inode_reuse, 1);
 			log_notice("%s: same inode, other contents (inode "
-				   "reused): reading from the start",
+				   "reused, or copytruncate while stopped): "
+				   "reading from the start",
 			    f->path);
+			*before = e;
 			return 0;
 		}
 		if (e->offset > (uint64_t)st->st_size) {
@@ -529,6 +534,7 @@ start_offset(
 			log_notice("%s: shorter than its checkpoint (truncated "
 				   "while stopped): reading from the start",
 			    f->path);
+			*before = e;
 			return 0;
 		}
 		return e->offset;
@@ -652,18 +658,28 @@ open_fd(struct ls_tailer *t, struct tfile *f, struct stat *st)
 int
 tail_open_new(struct ls_tailer *t, struct tfile *f, int initial)
 {
+	const struct ls_ckpt_entry *before;
 	struct stat st;
 	uint64_t off;
 
 	if (open_fd(t, f, &st) != 0)
 		return -1;
 	tail_refresh_fingerprint(f);
-	off = start_offset(t, f, &st, initial);
+	off = start_offset(t, f, &st, initial, &before);
 	if (off > 0 && lseek(f->fd, (off_t)off, SEEK_SET) == -1) {
 		log_warn("%s: lseek", f->path);
 		off = 0;
 	}
-	f->track = ls_offtrack_new(off);
+	if (before != NULL) {
+		/* Truncated or rewritten while we were stopped: logrotate's
+		 * copytruncate leaves what we had not read in a copy beside
+		 * it. Read that first, from the checkpoint's offset, as the
+		 * rest of the file's previous life. */
+		f->track = ls_offtrack_new(before->offset);
+		restart_at(f, before->offset);
+		read_copy(t, f, before->fp, before->fp_len);
+	} else
+		f->track = ls_offtrack_new(off);
 	restart_at(f, off);
 	return 0;
 }
