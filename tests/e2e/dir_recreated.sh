@@ -15,9 +15,7 @@ mkdir -p "$T/logs/app" "$T/state"
 config() {
 	write_config "$T/logshipd.yaml" <<YAML
 $(SCAN_INTERVAL=$1 POLL_INTERVAL=$2 app_top)
-sources:
-  - name: app
-    paths: ["$T/logs/app/*.log"]
+$(app_source_in "$T/logs/app")
 $(dd_dest)
     batch: { max_entries: 100, max_wait: 100ms }
     retry: { initial: 100ms, max: 1s }

@@ -35,9 +35,7 @@ shutdown_timeout: 10s
 scan_interval: 200ms
 poll_interval: 100ms
 checkpoint_interval: 100ms
-sources:
-  - name: app
-    paths: ["$T/logs$1/*.log"]
+$(app_source_in "$T/logs$1")
 $(dd_dest)
     batch: { max_entries: 100, max_wait: 100ms }
     retry: { initial: 100ms, max: 500ms }

@@ -264,8 +264,7 @@ app_top() {
 	    "poll_interval: ${POLL_INTERVAL:-100ms}"
 }
 app_source() {
-	printf '%s\n' "sources:" "  - name: app" \
-	    "    paths: [\"$T/logs/*.log\"]"
+	app_source_in "$T/logs"
 }
 dd_dest() {
 	printf '%s\n' "destinations:" "  - name: dd" "    type: datadog" \
