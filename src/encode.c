@@ -160,38 +160,28 @@ static size_t
 escape_byte(char *o, unsigned char c)
 {
 	static const char hex[] = "0123456789abcdef";
+	/* The escapes JSON names; the other control bytes are \u00XX. */
+	static const char named[128] = { ['"'] = '"',
+		['\\'] = '\\',
+		['\n'] = 'n',
+		['\r'] = 'r',
+		['\t'] = 't',
+		['\b'] = 'b',
+		['\f'] = 'f' };
 
 	if (c >= 0x80) {
 		memcpy(o, "\xef\xbf\xbd", 3); /* starts no valid sequence */
 		return 3;
 	}
 	o[0] = '\\';
-	switch (c) {
-	case '"':
-	case '\\':
-		o[1] = (char)c;
+	if (named[c] != '\0') {
+		o[1] = named[c];
 		return 2;
-	case '\n':
-		o[1] = 'n';
-		return 2;
-	case '\r':
-		o[1] = 'r';
-		return 2;
-	case '\t':
-		o[1] = 't';
-		return 2;
-	case '\b':
-		o[1] = 'b';
-		return 2;
-	case '\f':
-		o[1] = 'f';
-		return 2;
-	default:
-		memcpy(o + 1, "u00", 3);
-		o[4] = hex[c >> 4];
-		o[5] = hex[c & 0xf];
-		return 6;
 	}
+	memcpy(o + 1, "u00", 3);
+	o[4] = hex[c >> 4];
+	o[5] = hex[c & 0xf];
+	return 6;
 }
 
 /* Appends the escaped form of s[0..len), without quotes. */
