@@ -77,6 +77,29 @@ struct ls_sender {
 	unsigned seed;
 };
 
+/*
+ * Answers that say the configuration is wrong, and what to check: the key
+ * (401/403: keys get rotated), the url (3xx: redirects are not followed,
+ * as one could take the API key elsewhere; 404, 405, 410) or the body's
+ * compression or format (415). The lines wait, retried slowly and loudly,
+ * until a reload fixes it: dropping them would lose what the corrected
+ * configuration delivers. NULL for every other status.
+ */
+static const char *
+config_problem(long status)
+{
+	if (status == 401 || status == 403)
+		return "check the API key";
+	if (status >= 300 && status < 400)
+		return "redirects are not followed: check the url";
+	if (status == 404 || status == 405 || status == 410)
+		return "no intake at this url: check it";
+	if (status == 415)
+		return "the intake does not take this body: check compression "
+		       "and format";
+	return NULL;
+}
+
 enum ls_send_result
 ls_sender_classify(int curl_code, long status)
 {
@@ -84,19 +107,15 @@ ls_sender_classify(int curl_code, long status)
 		return LS_SEND_RETRY; /* no answer: network, TLS, timeout */
 	if (status >= 200 && status < 300)
 		return LS_SEND_OK;
+	/* Tested in check_sender.c: classify_table. */
+	if (config_problem(status) != NULL)
+		return LS_SEND_RETRY;
 	switch (status) {
 	case 413:
 		return LS_SEND_SPLIT;
-	case 401: /* keys get rotated: retry slowly, loudly */
-	case 403:
 	case 408:
 	case 425:
 	case 429:
-		return LS_SEND_RETRY;
-	case 404: /* a wrong url: see 3xx below */
-	case 405:
-	case 410:
-	case 415: /* the intake does not take this compression */
 		return LS_SEND_RETRY;
 	case 400: /* the body itself: resending the same bytes cannot help */
 	case 422:
@@ -105,12 +124,6 @@ ls_sender_classify(int curl_code, long status)
 		break;
 	}
 	if (status >= 500 || status < 200)
-		return LS_SEND_RETRY;
-	/* 3xx: redirects are not followed (a redirect could take the API key
-	 * elsewhere). The url is wrong, and the lines wait, retried slowly and
-	 * loudly, until a reload fixes it: dropping them would lose what a
-	 * corrected url delivers. Tested in check_sender.c: classify_table. */
-	if (status < 400)
 		return LS_SEND_RETRY;
 	/* Another 4xx says little: the intake's contract (and the Datadog
 	 * Agent) retries them; a bounded number of times here, then they go
@@ -579,6 +592,7 @@ back_off(struct ls_sender *s, long status, const char **hint)
 {
 	struct ls_sender_dest *d = s->d;
 	const struct ls_conf_dest *c = d->conf;
+	const char *problem;
 	int64_t delay, ra, now;
 	unsigned attempt;
 	int hard;
@@ -587,23 +601,10 @@ back_off(struct ls_sender *s, long status, const char **hint)
 	delay = ls_backoff_ms(c->retry_initial_ms, c->retry_max_ms, attempt,
 	    (uint32_t)rand_r(&s->seed));
 	hard = status == 429;
-	if (status == 401 || status == 403) {
-		delay = c->retry_max_ms; /* a key problem: go slowly */
+	if ((problem = config_problem(status)) != NULL) {
+		delay = c->retry_max_ms; /* until a reload: go slowly */
 		hard = 1;
-		*hint = "check the API key";
-	} else if (status >= 300 && status < 400) {
-		delay = c->retry_max_ms; /* a wrong url: go slowly */
-		hard = 1;
-		*hint = "redirects are not followed: check the url";
-	} else if (status == 404 || status == 405 || status == 410) {
-		delay = c->retry_max_ms;
-		hard = 1;
-		*hint = "no intake at this url: check it";
-	} else if (status == 415) {
-		delay = c->retry_max_ms;
-		hard = 1;
-		*hint = "the intake does not take this body: check compression "
-			"and format";
+		*hint = problem;
 	}
 	if (s->retry_after[0] != '\0'
 	    && (ra = ls_retry_after_ms(s->retry_after, time(NULL))) >= 0) {
