@@ -994,7 +994,7 @@ regex_cost(const char *re, const char **why)
 {
 	long stack[32], cost = 0, last = 0, k, m, n;
 	size_t depth = 0;
-	const char *q;
+	const char *q, *e;
 	int quant = 0; /* the last token was a duplication symbol */
 
 	for (; *re != '\0'; re++) {
@@ -1067,11 +1067,12 @@ regex_cost(const char *re, const char **why)
 					q++;
 				if (*q == ']')
 					q++;
-				while (*q != '\0' && *q != ']')
-					q += q[0] == '[' && q[1] == ':'
-						&& strstr(q + 2, ":]") != NULL
-					    ? strstr(q + 2, ":]") - q + 2
-					    : 1;
+				while (*q != '\0' && *q != ']') {
+					e = q[0] == '[' && q[1] == ':'
+					    ? strstr(q + 2, ":]")
+					    : NULL;
+					q = e != NULL ? e + 2 : q + 1;
+				}
 				re = *q != '\0' ? q : q - 1;
 				break;
 			default:
