@@ -367,15 +367,7 @@ unchanged(const struct tfile *f, const struct stat *st)
 static int
 same_contents(struct tfile *f, const char *path)
 {
-	int fd, same;
-
-	if (f->fp_len == 0)
-		return 1;
-	if ((fd = tail_open_log(path)) == -1)
-		return 0;
-	same = ls_fingerprint_matches(fd, f->fp_len, f->fp) == 1;
-	close(fd);
-	return same;
+	return f->fp_len == 0 || tail_path_matches(path, f->fp_len, f->fp);
 }
 
 static void
@@ -506,7 +498,6 @@ resume_renamed(struct ls_tailer *t, int renamed)
 	char *copy, path[PATH_MAX];
 	DIR *dir;
 	size_t i, s;
-	int fd, same;
 
 	for (i = 0; t->ckpt != NULL && i < ls_ckpt_count(t->ckpt); i++) {
 		e = ls_ckpt_get(t->ckpt, i);
@@ -541,13 +532,7 @@ resume_renamed(struct ls_tailer *t, int renamed)
 			 * but a new one that reused the inode (say a
 			 * compressed copy); a scan follows it if a glob
 			 * matches it. */
-			if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK))
-			    == -1)
-				break;
-			same
-			    = ls_fingerprint_matches(fd, e->fp_len, e->fp) == 1;
-			close(fd);
-			if (!same)
+			if (!tail_path_matches(path, e->fp_len, e->fp))
 				break;
 			f = tail_new_file(t, src, path);
 			if (tail_open_new(t, f, 0) != 0) {

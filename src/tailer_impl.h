@@ -174,6 +174,9 @@ void tail_line_cb(
 
 /* Opens a log file to read (O_NOATIME where allowed). An fd, or -1. */
 int tail_open_log(const char *path);
+/* 1 if the file at path opens and its first fp_len bytes have the
+ * fingerprint fp (ls_fingerprint_matches), else 0. */
+int tail_path_matches(const char *path, uint32_t fp_len, uint64_t fp);
 /* Reads up to limit bytes of f. Returns 1 if more may be waiting, else 0.
  * The records it makes stay pending (up to PUSH_BATCH): the caller pushes
  * them with tail_flush_pending once it has read the files of its pass. */

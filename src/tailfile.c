@@ -354,14 +354,11 @@ read_copy(struct ls_tailer *t, struct tfile *f, uint64_t fp, uint32_t fp_len)
 		    || tail_id_find(t, st.st_dev, st.st_ino) != NULL
 		    || (found && st.st_mtime < best_mtime))
 			continue;
-		if ((fd = tail_open_log(path)) == -1)
-			continue;
-		if (ls_fingerprint_matches(fd, fp_len, fp) == 1) {
+		if (tail_path_matches(path, fp_len, fp)) {
 			snprintf(best, sizeof best, "%s", path);
 			best_mtime = st.st_mtime;
 			found = 1;
 		}
-		close(fd);
 	}
 	if (dir != NULL)
 		closedir(dir);
@@ -612,6 +609,18 @@ tail_open_log(const char *path)
 	if (fd == -1 && errno == EPERM)
 		fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	return fd;
+}
+
+int
+tail_path_matches(const char *path, uint32_t fp_len, uint64_t fp)
+{
+	int fd, same;
+
+	if ((fd = tail_open_log(path)) == -1)
+		return 0;
+	same = ls_fingerprint_matches(fd, fp_len, fp) == 1;
+	close(fd);
+	return same;
 }
 
 /* Opens f->path as f's descriptor. 0, or -1. */
