@@ -272,8 +272,8 @@ bad_sweep(struct ls_tailer *t)
 	}
 }
 
-static void
-link_file(struct ls_tailer *t, struct tfile *f)
+void
+tail_link_file(struct ls_tailer *t, struct tfile *f)
 {
 	f->next = t->files;
 	t->files = f;
@@ -331,7 +331,7 @@ add_file(struct ls_tailer *t, const struct ls_conf_source *src,
 		return;
 	}
 	f->seen = t->gen;
-	link_file(t, f);
+	tail_link_file(t, f);
 	log_info("%s: following (source %s, from offset %llu)", path, src->name,
 	    (unsigned long long)f->off);
 }
@@ -344,6 +344,7 @@ found_again(struct ls_tailer *t, struct tfile *f, const char *path,
 	if (f->path == NULL || strcmp(f->path, path) != 0)
 		tail_set_path(f, path);
 	f->gone_ms = 0;
+	f->copy = 0; /* a copy a glob matches is followed as any file */
 	f->seen = t->gen;
 	/* Closed (idle, or to make room): open it again once it changed. */
 	if (f->fd == -1 && (uint64_t)st->st_size != f->off
@@ -545,7 +546,7 @@ resume_renamed(struct ls_tailer *t, int renamed)
 			tail_set_path(f, NULL);
 			f->gone_ms = ls_now_ms();
 			f->seen = t->gen;
-			link_file(t, f);
+			tail_link_file(t, f);
 			break;
 		}
 		closedir(dir);
@@ -729,7 +730,7 @@ close_idle(struct ls_tailer *t)
 		}
 		/* Gone for good, and no record in flight refers to it. */
 		if (f->fd == -1 && f->path == NULL && f->inflight == 0
-		    && (f->deleted
+		    && (f->deleted || f->copy
 			|| now - f->gone_ms >= t->conf->close_inactive_ms))
 			drop_file(t, f);
 	}

@@ -13,6 +13,7 @@
 #ifndef LS_TAILER_IMPL_H
 #define LS_TAILER_IMPL_H
 
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -21,6 +22,7 @@
 #include <ev.h>
 
 #include "buf.h"
+#include "checkpoint.h"
 #include "conf.h"
 #include "linebuf.h"
 #include "offtrack.h"
@@ -70,6 +72,11 @@ struct tfile {
 	int64_t last_data_ms;
 	int64_t gone_ms; /* when its name stopped being its own */
 	int deleted; /* no links left */
+	/* The previous life of a file that copytruncate truncated, now
+	 * reading the copy logrotate made of it (tailcopy.c): nothing
+	 * writes it, so once read to its end it is closed, and forgotten
+	 * when its lines are delivered. */
+	int copy;
 	int at_eof; /* the last read found no more bytes */
 	int rerr; /* the errno of the last failed read, 0 after a good one */
 	struct timespec ctim; /* st_ctim when last seen (open, or at its end) */
@@ -195,6 +202,10 @@ int tail_reopen(struct ls_tailer *t, struct tfile *f);
 void tail_refresh_fingerprint(struct tfile *f);
 /* Closes f's descriptor, if open; the struct stays. */
 void tail_close_file(struct tfile *f);
+/* Puts fd on the list of open files as f's descriptor; takes f's off it
+ * and returns it, open (or -1 if f had none). */
+void tail_attach_fd(struct ls_tailer *t, struct tfile *f, int fd);
+int tail_detach_fd(struct tfile *f);
 /* Closes f, takes it out of the identity table and the path index, and
  * frees it (the caller takes it off the file list first, if it was on it). */
 void tail_free_file(struct tfile *f);
@@ -210,9 +221,28 @@ uint64_t tail_str_hash64(const char *path);
 size_t tail_str_hash(const char *path, size_t size);
 
 /*
+ * Defined in tailcopy.c: copytruncate.
+ */
+
+/* f was found shorter than its read offset (st: its status now): its
+ * previous life goes on reading the copy beside it, if there is one, and
+ * a new struct, linked and open, reads the file from 0. */
+void tail_truncated(struct ls_tailer *t, struct tfile *f, const struct stat *st);
+/* f, opened at start, was truncated or rewritten while logshipd was
+ * stopped (before: its checkpoint entry): follows its copy, if there is
+ * one, from the entry's offset. */
+void tail_copy_at_start(struct ls_tailer *t, struct tfile *f,
+    const struct ls_ckpt_entry *before);
+/* A copy read to its end: ships the line the truncation cut, if any, and
+ * closes it; close_idle forgets it once its lines are delivered. */
+void tail_copy_done(struct ls_tailer *t, struct tfile *f);
+
+/*
  * Defined in tailer.c.
  */
 
+/* Puts f on the file list and in the identity table. */
+void tail_link_file(struct ls_tailer *t, struct tfile *f);
 /* Reports, once per reason, a path that cannot be followed. */
 void tail_bad_path(
     struct ls_tailer *t, const char *path, int why, const char *what);

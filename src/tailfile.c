@@ -8,9 +8,9 @@
  * freeing it. Which files there are, and when each is read, is tailer.c's.
  * Main thread only, like the rest of the tailer.
  *
- * A file smaller than its read offset was truncated (copytruncate): reading
- * restarts at 0, and what had been seen but not read is counted as
- * suspected loss.
+ * A file smaller than its read offset was truncated (copytruncate): the
+ * struct goes on as the copy's follower and a new one reads the file from
+ * 0 (tailcopy.c).
  */
 #include "config.h"
 
@@ -287,25 +287,23 @@ tail_line_cb(
 		emit(f, line, len, end_off, dropped);
 }
 
-/* Forgets what was read but not yet made into records (truncation). */
+/* Positions a new struct's reading at off. */
 static void
-restart_at(struct tfile *f, uint64_t off)
+start_at(struct tfile *f, uint64_t off)
 {
 	f->off = off;
 	f->size_seen = off;
 	ls_linebuf_reset(&f->lb, off);
-	f->ml.active = 0;
-	f->ml.dropped = 0;
-	ls_buf_reset(&f->ml.buf);
-	ls_offtrack_reset(f->track, off);
 }
 
-void
-tail_close_file(struct tfile *f)
+/* Takes f's descriptor off the list of open files, leaving it open. */
+int
+tail_detach_fd(struct tfile *f)
 {
-	if (f->fd == -1)
-		return;
-	close(f->fd);
+	int fd = f->fd;
+
+	if (fd == -1)
+		return -1;
 	f->fd = -1;
 	if (f->oprev != NULL)
 		f->oprev->onext = f->onext;
@@ -317,72 +315,38 @@ tail_close_file(struct tfile *f)
 	f->t->nopen--;
 	atomic_fetch_sub_explicit(
 	    &f->t->m->files_open, 1, memory_order_relaxed);
+	return fd;
+}
+
+void
+tail_attach_fd(struct ls_tailer *t, struct tfile *f, int fd)
+{
+	f->fd = fd;
+	f->oprev = NULL;
+	f->onext = t->open_files;
+	if (t->open_files != NULL)
+		t->open_files->oprev = f;
+	t->open_files = f;
+	t->nopen++;
+	LS_COUNT(t->m->files_open, 1);
+}
+
+void
+tail_close_file(struct tfile *f)
+{
+	int fd;
+
+	if ((fd = tail_detach_fd(f)) != -1)
+		close(fd);
 }
 
 /*
- * copytruncate: logrotate copied the file, then truncated it. Whatever was
- * written after our last read and before the copy is in the copy: find it
- * beside the file (a file we do not follow whose first bytes are the ones
- * we fingerprinted; the newest if several) and read it from our offset to
- * its end, as the rest of this file. Usually we had read past the copy's
- * end already, and there is nothing to read. What was written between the
- * copy and the truncate, and not read by us in between, is in no file at
- * all: that window is copytruncate's own, and why the README advises
- * against it. fp and fp_len are the fingerprint the copy must have (f's,
- * or at startup its checkpoint's). Returns 1 if a copy was found.
+ * At the end of the bytes: was the file truncated under us? Then its
+ * previous life goes on reading the copy, if copytruncate left one, and
+ * the truncated file is read from 0 by a new struct (tailcopy.c). A copy
+ * is never truncated: nothing writes it, and it is shorter than the
+ * offset when the lines read last were written after it was made.
  */
-static int
-read_copy(struct ls_tailer *t, struct tfile *f, uint64_t fp, uint32_t fp_len)
-{
-	struct dirent *de;
-	struct stat st;
-	char *copy, path[PATH_MAX], best[PATH_MAX];
-	time_t best_mtime = 0;
-	ssize_t n;
-	off_t at;
-	DIR *dir;
-	int fd, found = 0;
-
-	if (f->path == NULL || fp_len == 0)
-		return 0;
-	copy = xstrdup(f->path);
-	dir = opendir(dirname(copy));
-	while (dir != NULL && (de = readdir(dir)) != NULL) {
-		snprintf(path, sizeof path, "%s/%s", copy, de->d_name);
-		if (stat(path, &st) == -1 || !S_ISREG(st.st_mode)
-		    || (st.st_dev == f->dev && st.st_ino == f->ino)
-		    || tail_id_find(t, st.st_dev, st.st_ino) != NULL
-		    || (found && st.st_mtime < best_mtime))
-			continue;
-		if (tail_path_matches(path, fp_len, fp)) {
-			snprintf(best, sizeof best, "%s", path);
-			best_mtime = st.st_mtime;
-			found = 1;
-		}
-	}
-	if (dir != NULL)
-		closedir(dir);
-	free(copy);
-	if (!found || (fd = tail_open_log(best)) == -1)
-		return 0;
-	log_info("%s: truncated; its copy is %s", f->path, best);
-	tail_stamp(t);
-	at = (off_t)f->off;
-	while ((n = pread(fd, t->rbuf, READ_CHUNK, at)) > 0) {
-		ls_linebuf_feed(&f->lb, t->rbuf, (size_t)n, tail_line_cb, f);
-		f->off += (uint64_t)n;
-		at += n;
-	}
-	/* The copy ends where the truncation cut a line, if it did: the
-	 * partial line held is that line, whether the copy added to it or
-	 * it had been read to the copy's end already. */
-	ls_linebuf_flush(&f->lb, tail_line_cb, f);
-	tail_flush_pending(t);
-	close(fd);
-	return 1;
-}
-
-/* At the end of the bytes: was the file truncated under us? */
 static int
 check_truncated(struct ls_tailer *t, struct tfile *f)
 {
@@ -391,37 +355,12 @@ check_truncated(struct ls_tailer *t, struct tfile *f)
 	if (fstat(f->fd, &st) == -1)
 		return 0;
 	f->ctim = st.st_ctim;
-	if ((uint64_t)st.st_size >= f->off) {
+	if ((uint64_t)st.st_size >= f->off || f->copy) {
 		if ((uint64_t)st.st_size > f->size_seen)
 			f->size_seen = (uint64_t)st.st_size;
 		return 0;
 	}
-	LS_COUNT(t->m->truncations, 1);
-	if (!read_copy(t, f, f->fp, f->fp_len)) {
-		LS_COUNT(t->m->truncations_no_copy, 1);
-		if (f->size_seen > f->off)
-			LS_COUNT(
-			    t->m->suspected_loss_bytes, f->size_seen - f->off);
-	}
-	/* The multiline entry being gathered holds whole lines read before
-	 * the truncation (or from the copy): nothing after it continues
-	 * them, and restart_at would forget them. */
-	tail_ml_flush(f);
-	tail_flush_pending(t);
-	log_notice("%s: truncated (size %lld < offset %llu); reading from "
-		   "the start",
-	    f->path ? f->path : "(rotated)", (long long)st.st_size,
-	    (unsigned long long)f->off);
-	if (lseek(f->fd, 0, SEEK_SET) == -1) {
-		log_warn("%s: lseek", f->path ? f->path : "(rotated)");
-		tail_close_file(f);
-		return 0;
-	}
-	restart_at(f, 0);
-	/* New bytes at the start: fingerprint them anew. */
-	f->fp_len = 0;
-	tail_refresh_fingerprint(f);
-	t->dirty = 1;
+	tail_truncated(t, f, &st);
 	return 1;
 }
 
@@ -431,6 +370,7 @@ tail_read_file(struct ls_tailer *t, struct tfile *f, size_t limit)
 {
 	size_t total = 0;
 	ssize_t n;
+	int more = 0;
 
 	if (f->fd == -1)
 		return 0;
@@ -454,9 +394,14 @@ tail_read_file(struct ls_tailer *t, struct tfile *f, size_t limit)
 		}
 		f->rerr = 0;
 		if (n == 0) {
-			if (check_truncated(t, f))
-				continue;
-			f->at_eof = 1;
+			/* f reads the copy now, if there is one; the
+			 * truncated file is another struct's. */
+			if (check_truncated(t, f)) {
+				more = 1;
+				if (f->fd != -1)
+					continue;
+			} else
+				f->at_eof = 1;
 			break;
 		}
 		f->at_eof = 0;
@@ -484,9 +429,12 @@ tail_read_file(struct ls_tailer *t, struct tfile *f, size_t limit)
 	 * copytruncate copy is recognised by it (read_copy). */
 	if (total > 0 && f->fp_len < FP_BYTES)
 		tail_refresh_fingerprint(f);
+	if (f->copy && f->at_eof && f->path == NULL)
+		tail_copy_done(t, f);
 	/* The records stay pending: the caller pushes them once for every
-	 * file it read in this pass (tail_flush_pending). */
-	return total >= limit;
+	 * file it read in this pass (tail_flush_pending). A truncation made
+	 * a struct that this pass has not read (more). */
+	return more || total >= limit;
 }
 
 /* Takes or refreshes the fingerprint while it covers fewer than
@@ -646,14 +594,7 @@ open_fd(struct ls_tailer *t, struct tfile *f, struct stat *st)
 		close(fd);
 		return -1;
 	}
-	f->fd = fd;
-	f->oprev = NULL;
-	f->onext = t->open_files;
-	if (t->open_files != NULL)
-		t->open_files->oprev = f;
-	t->open_files = f;
-	t->nopen++;
-	LS_COUNT(t->m->files_open, 1);
+	tail_attach_fd(t, f, fd);
 	f->dev = st->st_dev;
 	f->ino = st->st_ino;
 	f->ctim = st->st_ctim;
@@ -679,17 +620,14 @@ tail_open_new(struct ls_tailer *t, struct tfile *f, int initial)
 		log_warn("%s: lseek", f->path);
 		off = 0;
 	}
-	if (before != NULL) {
-		/* Truncated or rewritten while we were stopped: logrotate's
-		 * copytruncate leaves what we had not read in a copy beside
-		 * it. Read that first, from the checkpoint's offset, as the
-		 * rest of the file's previous life. */
-		f->track = ls_offtrack_new(before->offset);
-		restart_at(f, before->offset);
-		read_copy(t, f, before->fp, before->fp_len);
-	} else
-		f->track = ls_offtrack_new(off);
-	restart_at(f, off);
+	/* Truncated or rewritten while we were stopped: logrotate's
+	 * copytruncate leaves what we had not read in a copy beside it,
+	 * followed from the checkpoint's offset as the rest of the file's
+	 * previous life. */
+	if (before != NULL)
+		tail_copy_at_start(t, f, before);
+	f->track = ls_offtrack_new(off);
+	start_at(f, off);
 	return 0;
 }
 
