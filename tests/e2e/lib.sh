@@ -391,6 +391,42 @@ with open(fname, "a") as f:
 PYEOF
 }
 
+# ls_sanitizer: ASan or TSan when $LOGSHIPD is built with one, else
+# nothing (RSS bounds are not asserted under a sanitizer).
+ls_sanitizer() {
+	if grep -q __asan_init "$LOGSHIPD" 2>/dev/null; then
+		echo ASan
+	elif grep -q __tsan_init "$LOGSHIPD" 2>/dev/null; then
+		echo TSan
+	fi
+}
+
+# rss_sample SECONDS OUT [STOP]: VmRSS (kB) of logshipd every 0.1 s for
+# SECONDS (bounded), or until the file STOP exists; "peak last samples"
+# into OUT; exits 1 if logshipd died.
+rss_sample() {
+	"$PYTHON3" - "$LS_PID" "$1" "$2" "${3:-}" <<'PY'
+import os, sys, time
+pid, secs, out, stop = sys.argv[1], float(sys.argv[2]), sys.argv[3], sys.argv[4]
+peak, last, n = 0, 0, 0
+end = time.monotonic() + secs
+while True:
+    try:
+        with open("/proc/%s/status" % pid) as f:
+            for ln in f:
+                if ln.startswith("VmRSS:"):
+                    last = int(ln.split()[1])
+    except OSError:
+        sys.exit("logshipd (pid %s) is gone" % pid)
+    peak, n = max(peak, last), n + 1
+    if time.monotonic() >= end or (stop and os.path.exists(stop)):
+        break
+    time.sleep(0.1)  # ok-sleep: the sampling pace, bounded by secs
+with open(out, "w") as f:
+    f.write("%d %d %d\n" % (peak, last, n))
+PY
+}
+
 # -- helpers of the file-handling tests (rotation, checkpoint, restart) -----
 
 # ls_files_stat KEY: KEY (truncations, suspected_loss_bytes, inode_reuse,

@@ -27,12 +27,7 @@ BUDGET_KIB=$((8 * 1024))
 RSS_OVERHEAD_KIB=$((24 * 1024))
 RSS_LIMIT_KIB=$((BUDGET_KIB + RSS_OVERHEAD_KIB))
 
-sanitizer=
-if grep -q __asan_init "$LOGSHIPD" 2>/dev/null; then
-	sanitizer=ASan
-elif grep -q __tsan_init "$LOGSHIPD" 2>/dev/null; then
-	sanitizer=TSan
-fi
+sanitizer=$(ls_sanitizer)
 
 start_intake --api-key "$DD_API_KEY" --quiet
 mkdir "$T/logs" "$T/state"
@@ -73,31 +68,6 @@ WRITER_PID=$!
 # Stop the writer however the test ends.
 # shellcheck disable=SC2154
 trap '_st=$?; set +e; kill "$WRITER_PID" 2>/dev/null; (exit $_st); cleanup' EXIT
-
-# rss_sample SECONDS OUT: VmRSS (kB) of logshipd every 0.5 s for SECONDS
-# (bounded), "peak last samples" into OUT; exits 1 if logshipd died.
-rss_sample() {
-	"$PYTHON3" - "$LS_PID" "$1" "$2" <<'PY'
-import sys, time
-pid, secs, out = sys.argv[1], float(sys.argv[2]), sys.argv[3]
-peak, last, n = 0, 0, 0
-end = time.monotonic() + secs
-while True:
-    try:
-        with open("/proc/%s/status" % pid) as f:
-            for ln in f:
-                if ln.startswith("VmRSS:"):
-                    last = int(ln.split()[1])
-    except OSError:
-        sys.exit("logshipd (pid %s) is gone" % pid)
-    peak, n = max(peak, last), n + 1
-    if time.monotonic() >= end:
-        break
-    time.sleep(0.5)  # ok-sleep: the sampling pace, bounded by secs
-with open(out, "w") as f:
-    f.write("%d %d %d\n" % (peak, last, n))
-PY
-}
 
 start_logshipd "$T/logshipd.yaml" -s 1
 # Warm-up with the intake up: the baseline RSS.
