@@ -144,6 +144,7 @@ enum {
 	S_MAX_LINE_BYTES,
 	S_PARTIAL_FLUSH,
 	S_MULTILINE,
+	S_FOLLOW_SYMLINKS,
 	S_NKEYS
 };
 static const char *const source_keys[] = {
@@ -157,6 +158,7 @@ static const char *const source_keys[] = {
 	[S_MAX_LINE_BYTES] = "max_line_bytes",
 	[S_PARTIAL_FLUSH] = "partial_flush",
 	[S_MULTILINE] = "multiline",
+	[S_FOLLOW_SYMLINKS] = "follow_symlinks",
 	[S_NKEYS] = NULL,
 };
 
@@ -1186,6 +1188,7 @@ parse_source(struct parse *p, yaml_node_t *n, size_t idx,
 	if (get_size(&s, S_MAX_LINE_BYTES, &sz, KiB, 64 * MiB) == 1)
 		src->max_line_bytes = (size_t)sz;
 	get_duration(&s, S_PARTIAL_FLUSH, &src->partial_flush_ms, 1);
+	get_bool(&s, S_FOLLOW_SYMLINKS, &src->follow_symlinks);
 	parse_multiline(p, &s, src);
 }
 

@@ -50,6 +50,9 @@ struct ls_conf_source {
 	const struct ls_labels *labels; /* the three above, interned */
 	enum ls_severity default_severity;
 	enum ls_start_at start_at;
+	/* 1: a matched symbolic link is followed, to a regular file under
+	 * the source's own directories; 0 (default): links are not read. */
+	int follow_symlinks;
 	size_t max_line_bytes;
 	int64_t partial_flush_ms; /* ship a partial last line after this idle */
 	char *multiline_start; /* the pattern as written, or NULL */

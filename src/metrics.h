@@ -97,6 +97,10 @@ struct ls_metrics {
 	atomic_uint_fast64_t removed_unread_bytes; /* closed before its end */
 	atomic_uint_fast64_t open_files_limited; /* max_open_files bit */
 	atomic_uint_fast64_t inode_reuse; /* fingerprint mismatch */
+	/* Paths a glob matched that are not read: a link not followed, a
+	 * link out of the source's directories or to procfs/sysfs, or a
+	 * file other than the one matched (tailer.c). */
+	atomic_uint_fast64_t paths_refused;
 	atomic_uint_fast64_t multiline_joined; /* lines joined to others */
 	atomic_uint_fast64_t inotify_wakeups; /* inotify events handled */
 	/* The checkpoint (tailer.c). */

@@ -488,6 +488,10 @@ ls_status_prometheus(const struct ls_status_in *in, struct ls_buf *o)
 	one_u(o, "logshipd_inode_reuse_total", "counter",
 	    "Files whose inode turned out to hold another file.",
 	    LS_LOAD(m->inode_reuse));
+	one_u(o, "logshipd_paths_refused_total", "counter",
+	    "Matched paths not read: symbolic links not followed, or whose "
+	    "target is out of bounds, and files swapped since matched.",
+	    LS_LOAD(m->paths_refused));
 	one_u(o, "logshipd_checkpoint_writes_total", "counter",
 	    "Checkpoints written.", LS_LOAD(m->checkpoint_writes));
 	one_u(o, "logshipd_checkpoint_errors_total", "counter",

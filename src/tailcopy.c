@@ -98,7 +98,7 @@ find_copy(struct ls_tailer *t, const struct tfile *f, const char *name,
 			    != NULL)
 		    || (found && st.st_mtime < best_mtime))
 			continue;
-		if (tail_path_matches(path, fp_len, fp)) {
+		if (tail_path_matches(path, 0, fp_len, fp)) {
 			snprintf(best, bestsize, "%s", path);
 			best_mtime = st.st_mtime;
 			found = 1;
@@ -115,9 +115,10 @@ open_copy(const char *path, struct stat *st)
 {
 	int fd;
 
-	if ((fd = tail_open_log(path)) == -1)
+	if ((fd = tail_open_log(path, 0)) == -1)
 		return -1;
-	if (fstat(fd, st) == -1 || !S_ISREG(st->st_mode)) {
+	if (fstat(fd, st) == -1 || !S_ISREG(st->st_mode)
+	    || tail_pseudo_fd(fd)) {
 		close(fd);
 		return -1;
 	}
@@ -127,8 +128,8 @@ open_copy(const char *path, struct stat *st)
 /* f, its descriptor already let go of, reads the copy at path (fd, st)
  * from its offset on. */
 static void
-follow_copy(struct ls_tailer *t, struct tfile *f, int fd,
-    const struct stat *st, const char *path)
+follow_copy(struct ls_tailer *t, struct tfile *f, int fd, const struct stat *st,
+    const char *path)
 {
 	f->dev = st->st_dev;
 	f->ino = st->st_ino;
@@ -221,8 +222,8 @@ tail_truncated(struct ls_tailer *t, struct tfile *f, const struct stat *st)
 }
 
 void
-tail_copy_at_start(struct ls_tailer *t, struct tfile *f,
-    const struct ls_ckpt_entry *before)
+tail_copy_at_start(
+    struct ls_tailer *t, struct tfile *f, const struct ls_ckpt_entry *before)
 {
 	struct tfile *c;
 	struct stat st;

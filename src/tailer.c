@@ -68,11 +68,10 @@ struct wdir {
  */
 struct badpath {
 	char *path;
-	int why; /* an errno, or BAD_DANGLING, or -(its S_IFMT type) */
+	int why; /* an errno, a BAD_* below, or -(its S_IFMT type) */
 	unsigned seen; /* the scan generation that last found it so */
 	struct badpath *next;
 };
-#define BAD_DANGLING (-1)
 
 /* A path a scan matched but could not open for lack of a descriptor. Its
  * identity keeps its checkpoint entry in the checkpoints written while it
@@ -196,7 +195,8 @@ file_kind(int why)
 
 /*
  * path, matched by a glob, cannot be followed: why is an errno (from what,
- * "open", or from stat when NULL), BAD_DANGLING, or -(its S_IFMT type).
+ * "open", or from stat when NULL), a BAD_*, or -(its S_IFMT type). The
+ * refusals of links and pseudo files are counted (paths_refused).
  * Logged when the path or its reason is new; the scans that find it so
  * again say nothing. A directory is a notice (a glob such as "dir/x*" may
  * match one in passing), the rest are warnings.
@@ -238,7 +238,21 @@ tail_bad_path(struct ls_tailer *t, const char *path, int why, const char *what)
 	}
 	b->why = why;
 	b->seen = t->gen;
-	if (why > 0)
+	if (why == BAD_LINK || why == BAD_LINK_OUT || why == BAD_PSEUDO)
+		LS_COUNT(t->m->paths_refused, 1);
+	if (why == BAD_LINK)
+		log_warnx("%s: a symbolic link, not followed (the source "
+			  "does not set follow_symlinks); skipped",
+		    path);
+	else if (why == BAD_LINK_OUT)
+		log_warnx("%s: a symbolic link out of the source's "
+			  "directories; skipped",
+		    path);
+	else if (why == BAD_PSEUDO)
+		log_warnx("%s: on a pseudo file system (procfs, sysfs...), "
+			  "not a log; skipped",
+		    path);
+	else if (why > 0)
 		log_warnx("%s: %s%s%s; skipped", path, what ? what : "",
 		    what ? ": " : "", strerror(why));
 	else if (why == BAD_DANGLING)
@@ -324,6 +338,9 @@ add_file(struct ls_tailer *t, const struct ls_conf_source *src,
 		return;
 	}
 	f = tail_new_file(t, src, path);
+	/* The file matched: open_fd reads it only if it opens the same. */
+	f->dev = st->st_dev;
+	f->ino = st->st_ino;
 	if (tail_open_new(t, f, initial) != 0) {
 		tail_free_file(f);
 		if (t->room_full)
@@ -368,7 +385,79 @@ unchanged(const struct tfile *f, const struct stat *st)
 static int
 same_contents(struct tfile *f, const char *path)
 {
-	return f->fp_len == 0 || tail_path_matches(path, f->fp_len, f->fp);
+	return f->fp_len == 0
+	    || tail_path_matches(
+		path, f->src->follow_symlinks, f->fp_len, f->fp);
+}
+
+/* The directory under which a pattern matches: its components before
+ * the first with a glob character (a copy, to free). */
+static char *
+pattern_base(const char *pattern)
+{
+	char *base = xstrdup(pattern), *slash;
+	size_t wild = strcspn(base, "*?[");
+
+	base[wild] = '\0';
+	if ((slash = strrchr(base, '/')) == NULL) {
+		free(base);
+		return xstrdup(".");
+	}
+	slash[slash == base] = '\0'; /* "/x*" is under "/" */
+	return base;
+}
+
+/* Is path (resolved) dir (resolved) or under it? */
+static int
+is_under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	if (strcmp(dir, "/") == 0)
+		return 1;
+	return strncmp(path, dir, n) == 0
+	    && (path[n] == '/' || path[n] == '\0');
+}
+
+/*
+ * path, matched by one of src's patterns, is a symbolic link. The users
+ * who write log directories are not trusted with what logshipd, reading
+ * with more privilege, reads: a link is followed only where the source
+ * asks (follow_symlinks), to a file under the directories of the source's
+ * own patterns, and never into procfs, sysfs and the like. 0 with *st the
+ * target's status; or -1, reported.
+ */
+static int
+follow_link(struct ls_tailer *t, const struct ls_conf_source *src,
+    const char *path, struct stat *st)
+{
+	char real[PATH_MAX], rbase[PATH_MAX], *base;
+	size_t i;
+	int inside = 0;
+
+	if (!src->follow_symlinks) {
+		tail_bad_path(t, path, BAD_LINK, NULL);
+		return -1;
+	}
+	if (realpath(path, real) == NULL || stat(real, st) == -1) {
+		tail_bad_path(
+		    t, path, errno == ENOENT ? BAD_DANGLING : errno, NULL);
+		return -1;
+	}
+	for (i = 0; i < src->npaths && !inside; i++) {
+		base = pattern_base(src->paths[i]);
+		inside = realpath(base, rbase) != NULL && is_under(real, rbase);
+		free(base);
+	}
+	if (!inside) {
+		tail_bad_path(t, path, BAD_LINK_OUT, NULL);
+		return -1;
+	}
+	if (tail_pseudo_fs(real)) {
+		tail_bad_path(t, path, BAD_PSEUDO, NULL);
+		return -1;
+	}
+	return 0;
 }
 
 static void
@@ -379,15 +468,14 @@ scan_path(struct ls_tailer *t, const struct ls_conf_source *src,
 	struct stat st;
 	int e;
 
-	if (stat(path, &st) == -1) {
-		/* Gone since the glob (a rotation) is nothing to report; a
-		 * symbolic link to nothing is. */
+	/* Gone since the glob (a rotation) is nothing to report. */
+	if (lstat(path, &st) == -1) {
 		if ((e = errno) != ENOENT)
 			tail_bad_path(t, path, e, NULL);
-		else if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
-			tail_bad_path(t, path, BAD_DANGLING, NULL);
 		return;
 	}
+	if (S_ISLNK(st.st_mode) && follow_link(t, src, path, &st) != 0)
+		return;
 	/* Never opened, so never read: a FIFO would block, /dev/zero never
 	 * ends. */
 	if (!S_ISREG(st.st_mode)) {
@@ -506,7 +594,7 @@ resume_renamed(struct ls_tailer *t, int renamed)
 			continue;
 		/* Each pass takes its own entries: still under its name,
 		 * the file is the scan's, and left for the second. */
-		if ((stat(e->path, &st) == 0 && st.st_dev == (dev_t)e->dev
+		if ((lstat(e->path, &st) == 0 && st.st_dev == (dev_t)e->dev
 			&& st.st_ino == (ino_t)e->ino)
 		    == renamed)
 			continue;
@@ -525,7 +613,7 @@ resume_renamed(struct ls_tailer *t, int renamed)
 			snprintf(path, sizeof path, "%s/%s", dirname(copy),
 			    de->d_name);
 			free(copy);
-			if (stat(path, &st) == -1 || !S_ISREG(st.st_mode)
+			if (lstat(path, &st) == -1 || !S_ISREG(st.st_mode)
 			    || st.st_dev != (dev_t)e->dev
 			    || st.st_ino != (ino_t)e->ino)
 				continue;
@@ -533,9 +621,11 @@ resume_renamed(struct ls_tailer *t, int renamed)
 			 * but a new one that reused the inode (say a
 			 * compressed copy); a scan follows it if a glob
 			 * matches it. */
-			if (!tail_path_matches(path, e->fp_len, e->fp))
+			if (!tail_path_matches(path, 0, e->fp_len, e->fp))
 				break;
 			f = tail_new_file(t, src, path);
+			f->dev = st.st_dev;
+			f->ino = st.st_ino;
 			if (tail_open_new(t, f, 0) != 0) {
 				tail_free_file(f);
 				break;

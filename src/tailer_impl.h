@@ -179,11 +179,17 @@ void tail_ml_flush(struct tfile *f);
 void tail_line_cb(
     const char *line, size_t len, uint64_t end_off, size_t dropped, void *arg);
 
-/* Opens a log file to read (O_NOATIME where allowed). An fd, or -1. */
-int tail_open_log(const char *path);
-/* 1 if the file at path opens and its first fp_len bytes have the
- * fingerprint fp (ls_fingerprint_matches), else 0. */
-int tail_path_matches(const char *path, uint32_t fp_len, uint64_t fp);
+/* Opens a log file to read (O_NOATIME where allowed; a symbolic link only
+ * if follow). An fd, or -1 with errno (ELOOP: a link). */
+int tail_open_log(const char *path, int follow);
+/* 1 if the file at path opens (as tail_open_log) and its first fp_len
+ * bytes have the fingerprint fp (ls_fingerprint_matches), else 0. */
+int tail_path_matches(
+    const char *path, int follow, uint32_t fp_len, uint64_t fp);
+/* 1 if path (fd: an open file) is on procfs, sysfs or another file system
+ * of the kernel's own, where no log is and sizes mean nothing. */
+int tail_pseudo_fs(const char *path);
+int tail_pseudo_fd(int fd);
 /* Reads up to limit bytes of f. Returns 1 if more may be waiting, else 0.
  * The records it makes stay pending (up to PUSH_BATCH): the caller pushes
  * them with tail_flush_pending once it has read the files of its pass. */
@@ -227,12 +233,13 @@ size_t tail_str_hash(const char *path, size_t size);
 /* f was found shorter than its read offset (st: its status now): its
  * previous life goes on reading the copy beside it, if there is one, and
  * a new struct, linked and open, reads the file from 0. */
-void tail_truncated(struct ls_tailer *t, struct tfile *f, const struct stat *st);
+void tail_truncated(
+    struct ls_tailer *t, struct tfile *f, const struct stat *st);
 /* f, opened at start, was truncated or rewritten while logshipd was
  * stopped (before: its checkpoint entry): follows its copy, if there is
  * one, from the entry's offset. */
-void tail_copy_at_start(struct ls_tailer *t, struct tfile *f,
-    const struct ls_ckpt_entry *before);
+void tail_copy_at_start(
+    struct ls_tailer *t, struct tfile *f, const struct ls_ckpt_entry *before);
 /* A copy read to its end: ships the line the truncation cut, if any, and
  * closes it; close_idle forgets it once its lines are delivered. */
 void tail_copy_done(struct ls_tailer *t, struct tfile *f);
@@ -243,7 +250,12 @@ void tail_copy_done(struct ls_tailer *t, struct tfile *f);
 
 /* Puts f on the file list and in the identity table. */
 void tail_link_file(struct ls_tailer *t, struct tfile *f);
-/* Reports, once per reason, a path that cannot be followed. */
+/* Reports, once per reason, a path that cannot be followed: why is an
+ * errno, -(its S_IFMT type), or one of these. */
+#define BAD_DANGLING (-1) /* a symbolic link to nothing */
+#define BAD_LINK (-2) /* a symbolic link; the source follows none */
+#define BAD_LINK_OUT (-3) /* a link out of the source's directories */
+#define BAD_PSEUDO (-4) /* a file of procfs, sysfs or the like */
 void tail_bad_path(
     struct ls_tailer *t, const char *path, int why, const char *what);
 

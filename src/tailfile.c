@@ -15,6 +15,8 @@
 #include "config.h"
 
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -547,31 +549,76 @@ make_room(struct ls_tailer *t)
  * otherwise write the inode's atime, a journalled update that was a
  * seventh of the daemon's CPU with 1,000 files written slowly. Reading
  * logs should not change them, atime included.
+ *
+ * O_NOFOLLOW unless the source follows links: the users who write the log
+ * directories could otherwise swap a link in between the scan's lstat and
+ * the open. O_NONBLOCK: a FIFO swapped in does not block the open.
  */
 int
-tail_open_log(const char *path)
+tail_open_log(const char *path, int follow)
 {
-	int fd;
+	int fd, flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOATIME);
+	if (!follow)
+		flags |= O_NOFOLLOW;
+	fd = open(path, flags | O_NOATIME);
 	if (fd == -1 && errno == EPERM)
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+		fd = open(path, flags);
 	return fd;
 }
 
 int
-tail_path_matches(const char *path, uint32_t fp_len, uint64_t fp)
+tail_path_matches(const char *path, int follow, uint32_t fp_len, uint64_t fp)
 {
 	int fd, same;
 
-	if ((fd = tail_open_log(path)) == -1)
+	if ((fd = tail_open_log(path, follow)) == -1)
 		return 0;
 	same = ls_fingerprint_matches(fd, fp_len, fp) == 1;
 	close(fd);
 	return same;
 }
 
-/* Opens f->path as f's descriptor. 0, or -1. */
+static int
+is_pseudo(const struct statfs *sf)
+{
+	switch ((unsigned long)sf->f_type) {
+	case PROC_SUPER_MAGIC:
+	case SYSFS_MAGIC:
+	case DEBUGFS_MAGIC:
+	case TRACEFS_MAGIC:
+	case SECURITYFS_MAGIC:
+	case CGROUP_SUPER_MAGIC:
+	case CGROUP2_SUPER_MAGIC:
+	case BPF_FS_MAGIC:
+	case DEVPTS_SUPER_MAGIC:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int
+tail_pseudo_fs(const char *path)
+{
+	struct statfs sf;
+
+	return statfs(path, &sf) == 0 && is_pseudo(&sf);
+}
+
+int
+tail_pseudo_fd(int fd)
+{
+	struct statfs sf;
+
+	return fstatfs(fd, &sf) == 0 && is_pseudo(&sf);
+}
+
+/*
+ * Opens f->path as f's descriptor. 0, or -1. When f's identity is known
+ * (what the scan matched, or the file it was), the file opened must be
+ * that one: a link or another file swapped in since is not read.
+ */
 static int
 open_fd(struct ls_tailer *t, struct tfile *f, struct stat *st)
 {
@@ -579,8 +626,9 @@ open_fd(struct ls_tailer *t, struct tfile *f, struct stat *st)
 
 	if (make_room(t) != 0)
 		return -1;
-	if ((fd = tail_open_log(f->path)) == -1) {
-		tail_bad_path(t, f->path, errno, "open");
+	if ((fd = tail_open_log(f->path, f->src->follow_symlinks)) == -1) {
+		tail_bad_path(t, f->path, errno == ELOOP ? BAD_LINK : errno,
+		    errno == ELOOP ? NULL : "open");
 		return -1;
 	}
 	if (fstat(fd, st) == -1) {
@@ -591,6 +639,18 @@ open_fd(struct ls_tailer *t, struct tfile *f, struct stat *st)
 	if (!S_ISREG(st->st_mode)) {
 		/* Replaced since the scan's stat. */
 		tail_bad_path(t, f->path, -(int)(st->st_mode & S_IFMT), NULL);
+		close(fd);
+		return -1;
+	}
+	if (tail_pseudo_fd(fd)) {
+		tail_bad_path(t, f->path, BAD_PSEUDO, NULL);
+		close(fd);
+		return -1;
+	}
+	if (f->ino != 0 && (st->st_dev != f->dev || st->st_ino != f->ino)) {
+		/* Another file since it was matched (a rotation, or a swap):
+		 * the next scan looks again. */
+		log_debug("%s: another file since it was matched", f->path);
 		close(fd);
 		return -1;
 	}

@@ -47,6 +47,7 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/logshipd-e2e-$TEST_NAME.XXXXXX")
 LS_PID=
 LS_STATUS=
 LS_AS= # a prefix that runs logshipd as another user (as_unprivileged)
+LS_USERS= # users the test made (attacker_user), deleted by cleanup
 INTAKE_PID=
 INTAKE_PORT=
 INTAKE_URL=
@@ -62,6 +63,10 @@ cleanup() {
 		kill -TERM "$INTAKE_PID" 2>/dev/null
 		wait "$INTAKE_PID" 2>/dev/null
 	fi
+	for _u in $LS_USERS; do
+		pkill -KILL -u "$_u" 2>/dev/null
+		userdel "$_u" 2>/dev/null
+	done
 	# A sanitizer report anywhere in the daemon's log fails the test, even
 	# from a run the test killed on purpose.
 	if [ "$status" -eq 0 ] && [ -f "$T/logshipd.log" ] &&
@@ -611,4 +616,37 @@ as_unprivileged() {
 unprivileged_dir() {
 	mkdir -p "$@"
 	[ -z "$LS_AS" ] || chown "$LS_UID:65534" "$@"
+}
+
+# -- a local attacker (security tests) ----------------------------------------
+
+# attacker_user: makes a user of the test's own (no home, no login), who
+# writes the log directories as an application's user would; sets
+# ATTACKER, ATTACKER_UID, ATTACKER_GID. cleanup deletes it. Skips (77)
+# where users cannot be made (not root, no useradd or setpriv).
+attacker_user() {
+	if [ "$(id -u)" -ne 0 ] || ! command -v useradd >/dev/null 2>&1 ||
+	    ! command -v setpriv >/dev/null 2>&1; then
+		echo "SKIP: $TEST_NAME: cannot make a user here (needs root, useradd, setpriv)" >&2
+		exit 77
+	fi
+	ATTACKER=lsatk$$
+	# useradd takes /etc/passwd's lock: another test may hold it.
+	_au_end=$(($(now_ms) + $(scaled 30) * 1000))
+	until useradd -M -U -s /usr/sbin/nologin "$ATTACKER" 2>"$T/useradd.err"; do
+		grep -q 'lock' "$T/useradd.err" && [ "$(now_ms)" -lt "$_au_end" ] || {
+			cat "$T/useradd.err" >&2
+			echo "SKIP: $TEST_NAME: useradd failed" >&2
+			exit 77
+		}
+		sleep 0.1 # ok-sleep: bounded wait for /etc/passwd's lock
+	done
+	LS_USERS="$LS_USERS $ATTACKER"
+	ATTACKER_UID=$(id -u "$ATTACKER")
+	ATTACKER_GID=$(id -g "$ATTACKER")
+}
+
+# as_attacker CMD [ARGS]: runs CMD as the attacker.
+as_attacker() {
+	setpriv --reuid="$ATTACKER_UID" --regid="$ATTACKER_GID" --clear-groups "$@"
 }
