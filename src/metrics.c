@@ -40,7 +40,7 @@ ls_metrics_new(size_t ndests, size_t nsources)
 		m->dest[i] = ls_dest_metrics_new();
 	m->nsources = nsources;
 	m->backlog_ms = xcalloc(nsources ? nsources : 1, sizeof *m->backlog_ms);
-	/* One spare slot counts lines of no known source (tailfile.c). */
+	/* One spare slot counts lines of no known source (tail_record.c). */
 	m->source_lines = xcalloc(nsources + 1, sizeof *m->source_lines);
 	m->source_bytes = xcalloc(nsources + 1, sizeof *m->source_bytes);
 	m->start_ms = ls_now_ms();

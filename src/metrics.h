@@ -89,7 +89,7 @@ struct ls_metrics {
 	atomic_uint_fast64_t lines_truncated;
 	atomic_uint_fast64_t unrouted; /* severities routed nowhere */
 	atomic_uint_fast64_t read_by_sev[LS_SEV_COUNT];
-	/* Files (tailer.c, tailfile.c). */
+	/* Files (the tailer: tailer.c, tail_*.c). */
 	atomic_uint_fast64_t files_open;
 	atomic_uint_fast64_t truncations; /* size < read offset */
 	atomic_uint_fast64_t truncations_no_copy; /* and no copy to finish */

@@ -1,12 +1,11 @@
 /*
- * tailer_impl.h: private to tailer.c and tailfile.c, the two halves of the
- * tailer (see tailer.h for its API). Nothing else includes it.
+ * tailer_impl.h: private to the tailer's family of files (tailer.c and
+ * tail_*.c; see tailer.c for which does what, and tailer.h for its API).
+ * Nothing else includes it.
  *
- * It holds what both halves need: the tailer's struct and the followed
- * file's, the sizes they are built with, and the few functions one half
- * calls in the other. tailer.c finds the files and keeps the tailer going
- * (scans, watches, timers, checkpoint, reload); tailfile.c does what
- * concerns one file (identity, opening, reading, making records).
+ * It holds what the family shares: the tailer's struct and the followed
+ * file's, the sizes they are built with, and the functions one file of
+ * the family calls in another, grouped by the file that defines them.
  *
  * Threading: main thread only, like the whole tailer.
  */
@@ -24,6 +23,7 @@
 #include "buf.h"
 #include "checkpoint.h"
 #include "conf.h"
+#include "htab.h"
 #include "linebuf.h"
 #include "offtrack.h"
 #include "record.h"
@@ -36,11 +36,27 @@
 /* Records pushed to the ingest queue with one lock. */
 #define PUSH_BATCH 512
 
-/* Defined and used in tailer.c only. */
+/* Most bytes read from one file per pass before the others get a turn. */
+#define PASS_BYTES (4 * 1024 * 1024)
+
+/* The fingerprint covers this many first bytes, once they exist. */
+#define FP_BYTES 1024
+
+/* Private to the files that define them: tail_watch.c, tailer.c. */
 struct wdir;
-struct badpath;
-struct waiting;
 struct detached;
+
+/* A path a scan matched but could not open for lack of a descriptor. Its
+ * identity keeps its checkpoint entry in the checkpoints written while it
+ * waits (tail_commit.c). */
+struct waiting {
+	const struct ls_conf_source *src;
+	char *path;
+	int initial; /* found by the first scan (start_at applies) */
+	dev_t dev;
+	ino_t ino;
+	struct waiting *next;
+};
 
 /* A multiline entry being gathered. */
 struct mline {
@@ -73,7 +89,7 @@ struct tfile {
 	int64_t gone_ms; /* when its name stopped being its own */
 	int deleted; /* no links left */
 	/* The previous life of a file that copytruncate truncated, now
-	 * reading the copy logrotate made of it (tailcopy.c): nothing
+	 * reading the copy logrotate made of it (tail_copy.c): nothing
 	 * writes it, so once read to its end it is closed, and forgotten
 	 * when its lines are delivered. */
 	int copy;
@@ -83,12 +99,11 @@ struct tfile {
 	int hashed; /* in the identity table */
 	unsigned seen; /* scan generation that last found it */
 	struct tfile *next;
-	struct tfile *hnext;
+	struct ls_hnode idn; /* in t->ids, while hashed */
 	/* The list of open files (make_room looks only at those). */
 	struct tfile *onext;
 	struct tfile *oprev;
-	struct tfile *pnext; /* in the path index, while it has a path */
-	uint64_t phash; /* tail_str_hash64(path) */
+	struct ls_hnode pathn; /* in t->paths, while it has a path */
 	int dirty; /* inotify named it since it was last read: in t->named */
 	struct tfile *dnext; /* in t->named */
 };
@@ -112,11 +127,9 @@ struct ls_tailer {
 	int room_full;
 	struct waiting *waiting;
 	struct waiting **waiting_tail;
-	struct tfile **htab;
-	size_t hsize;
-	/* The files by path: which one an inotify event names. */
-	struct tfile **ptab;
-	size_t psize, npaths;
+	/* The indexes (tail_index.c): files by identity, files by path
+	 * (which one an inotify event names), unfollowable paths. */
+	struct ls_htab ids, paths, bad;
 	/* The files inotify named since they were last read (f->dirty): a
 	 * wakeup reads those, without walking every open file. */
 	struct tfile *named;
@@ -124,9 +137,6 @@ struct ls_tailer {
 	int ifd;
 	int inotify_warned;
 	int limit_warned;
-	struct badpath **bad; /* hash table of unfollowable paths */
-	size_t nbad;
-	size_t badsize;
 	int dirty; /* committed offsets changed since the last checkpoint */
 	int *backlog_warned; /* per source: warned of its backlog's age */
 	int64_t modify_scan_ms; /* last scan made for a closed file's change */
@@ -158,27 +168,83 @@ struct ls_tailer {
 };
 
 /*
- * Defined in tailfile.c.
+ * tailer.c: nothing the others call.
  */
 
-/* Takes the read time of the records about to be made. */
-void tail_stamp(struct ls_tailer *t);
+/*
+ * tail_index.c: the indexes.
+ */
 
+void tail_index_init(struct ls_tailer *t);
+void tail_index_cleanup(struct ls_tailer *t);
 /* The identity table, (device, inode) to file: the file, or NULL; adds f
  * (it must not be in the table); removes f if it is in it. */
 struct tfile *tail_id_find(struct ls_tailer *t, dev_t dev, ino_t ino);
 void tail_id_insert(struct ls_tailer *t, struct tfile *f);
 void tail_id_remove(struct ls_tailer *t, struct tfile *f);
+/* Gives f the name path (NULL: none; the name it had is kept as
+ * last_path), keeping the path index. */
+void tail_set_path(struct tfile *f, const char *path);
+/* The file called dir/name, or NULL. */
+struct tfile *tail_by_path(
+    struct ls_tailer *t, const char *dir, const char *name);
+/* Reports, once per reason, a path that cannot be followed: why is an
+ * errno, -(its S_IFMT type), or one of these. */
+#define BAD_DANGLING (-1) /* a symbolic link to nothing */
+#define BAD_LINK (-2) /* a symbolic link; the source follows none */
+#define BAD_LINK_OUT (-3) /* a link out of the source's directories */
+#define BAD_PSEUDO (-4) /* a file of procfs, sysfs or the like */
+void tail_bad_path(
+    struct ls_tailer *t, const char *path, int why, const char *what);
+/* Forgets the unfollowable paths the scan just made did not find so. */
+void tail_bad_sweep(struct ls_tailer *t);
 
-/* Pushes the records made since the last push to the ingest queue. */
-void tail_flush_pending(struct ls_tailer *t);
-/* Makes a record of f's multiline entry being gathered, if any. */
-void tail_ml_flush(struct tfile *f);
-/* The linebuf callback that makes a line into a record (or part of a
- * multiline entry); arg is the struct tfile. */
-void tail_line_cb(
-    const char *line, size_t len, uint64_t end_off, size_t dropped, void *arg);
+/*
+ * tail_scan.c: discovery and the descriptor limit.
+ */
 
+/* Expands every source's globs and follows what they match (initial: the
+ * first scan, where start_at applies). */
+void tail_scan(struct ls_tailer *t, int initial);
+/* Follows the files the checkpoint knows and the globs no longer find:
+ * renamed while stopped (before the first scan with renamed set, after it
+ * without). */
+void tail_resume_renamed(struct ls_tailer *t, int renamed);
+/* Puts f on the file list and in the identity table. */
+void tail_link_file(struct ls_tailer *t, struct tfile *f);
+/* Opens the paths waiting for a descriptor, in order, while there is
+ * room; forgets them all. */
+void tail_retry_waiting(struct ls_tailer *t);
+void tail_free_waiting(struct ls_tailer *t);
+/* Room for one more descriptor under max_open_files: 0, or -1. */
+int tail_make_room(struct ls_tailer *t);
+
+/*
+ * tail_watch.c: when files are read.
+ */
+
+/* The watchers and timers: set up; the inotify descriptor made (before
+ * the first scan, which adds the watches; without one, polling alone);
+ * started (after the first scan); stopped; their memory freed;
+ * the timers given a reloaded configuration's periods. */
+void tail_watch_init(struct ls_tailer *t);
+void tail_watch_open(struct ls_tailer *t);
+void tail_watch_start(struct ls_tailer *t);
+void tail_watch_stop(struct ls_tailer *t);
+void tail_watch_cleanup(struct ls_tailer *t);
+void tail_watch_reload(struct ls_tailer *t);
+/* Watches the directory path is in, once. */
+void tail_watch_parent(struct ls_tailer *t, const char *path);
+/* One pass over every open file; comes back through the idle watcher
+ * while any has more than a pass's worth waiting. */
+void tail_read_all(struct ls_tailer *t);
+
+/*
+ * tail_file.c: one followed file.
+ */
+
+/* Takes the read time of the records about to be made. */
+void tail_stamp(struct ls_tailer *t);
 /* Opens a log file to read (O_NOATIME where allowed; a symbolic link only
  * if follow). An fd, or -1 with errno (ELOOP: a link). */
 int tail_open_log(const char *path, int follow);
@@ -194,17 +260,17 @@ int tail_pseudo_fd(int fd);
  * The records it makes stay pending (up to PUSH_BATCH): the caller pushes
  * them with tail_flush_pending once it has read the files of its pass. */
 int tail_read_file(struct ls_tailer *t, struct tfile *f, size_t limit);
-
 /* A new file struct for path (not opened, not in any list). */
 struct tfile *tail_new_file(
     struct ls_tailer *t, const struct ls_conf_source *src, const char *path);
 /* Opens a file seen for the first time, positioned where the checkpoint
- * (or start_at) says. 0, or -1. */
+ * (or start_at) says. f->dev and f->ino, when set, are what was matched:
+ * another file found there is not opened. 0, or -1. */
 int tail_open_new(struct ls_tailer *t, struct tfile *f, int initial);
 /* Opens again a file closed to make room, at its read offset. 0, or -1. */
 int tail_reopen(struct ls_tailer *t, struct tfile *f);
 /* Takes or refreshes f's fingerprint while it covers fewer than its
- * first FP_BYTES (tailfile.c). */
+ * first FP_BYTES. */
 void tail_refresh_fingerprint(struct tfile *f);
 /* Closes f's descriptor, if open; the struct stays. */
 void tail_close_file(struct tfile *f);
@@ -212,22 +278,12 @@ void tail_close_file(struct tfile *f);
  * and returns it, open (or -1 if f had none). */
 void tail_attach_fd(struct ls_tailer *t, struct tfile *f, int fd);
 int tail_detach_fd(struct tfile *f);
-/* Closes f, takes it out of the identity table and the path index, and
- * frees it (the caller takes it off the file list first, if it was on it). */
+/* Closes f, takes it out of the indexes, and frees it (the caller takes
+ * it off the file list first, if it was on it). */
 void tail_free_file(struct tfile *f);
 
-/* Gives f the name path (NULL: none), keeping the path index. */
-void tail_set_path(struct tfile *f, const char *path);
-/* The file called dir/name, or NULL. */
-struct tfile *tail_by_path(
-    struct ls_tailer *t, const char *dir, const char *name);
-/* FNV-1a of a path; and its bucket in a table of size (a power of two)
- * buckets. */
-uint64_t tail_str_hash64(const char *path);
-size_t tail_str_hash(const char *path, size_t size);
-
 /*
- * Defined in tailcopy.c: copytruncate.
+ * tail_copy.c: copytruncate.
  */
 
 /* f was found shorter than its read offset (st: its status now): its
@@ -245,18 +301,26 @@ void tail_copy_at_start(
 void tail_copy_done(struct ls_tailer *t, struct tfile *f);
 
 /*
- * Defined in tailer.c.
+ * tail_record.c: lines into records.
  */
 
-/* Puts f on the file list and in the identity table. */
-void tail_link_file(struct ls_tailer *t, struct tfile *f);
-/* Reports, once per reason, a path that cannot be followed: why is an
- * errno, -(its S_IFMT type), or one of these. */
-#define BAD_DANGLING (-1) /* a symbolic link to nothing */
-#define BAD_LINK (-2) /* a symbolic link; the source follows none */
-#define BAD_LINK_OUT (-3) /* a link out of the source's directories */
-#define BAD_PSEUDO (-4) /* a file of procfs, sysfs or the like */
-void tail_bad_path(
-    struct ls_tailer *t, const char *path, int why, const char *what);
+/* The linebuf callback that makes a line into a record (or part of a
+ * multiline entry); arg is the struct tfile. */
+void tail_line_cb(
+    const char *line, size_t len, uint64_t end_off, size_t dropped, void *arg);
+/* Makes a record of f's multiline entry being gathered, if any. */
+void tail_ml_flush(struct tfile *f);
+/* Pushes the records made since the last push to the ingest queue. */
+void tail_flush_pending(struct ls_tailer *t);
+/* The index of src in the configuration, for per-source counters. */
+size_t tail_source_index(struct ls_tailer *t, const struct ls_conf_source *src);
+
+/*
+ * tail_commit.c: acknowledgements, offsets, the checkpoint (and
+ * ls_tailer_ack, ls_tailer_checkpoint).
+ */
+
+/* Sets up the checkpoint timer. */
+void tail_commit_init(struct ls_tailer *t);
 
 #endif

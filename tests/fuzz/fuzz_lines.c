@@ -12,7 +12,7 @@
  * Each line is then copied to a buffer of exactly its length, so that
  * ASan sees any read past it, and given to ls_severity_detect().
  *
- * Multiline joining lives in tailfile.c as static code behind the tailer's
+ * Multiline joining lives in tail_record.c as static code behind the tailer's
  * file handling, not an exported API, so it is not fuzzed here.
  */
 #include "config.h"

@@ -1,46 +1,32 @@
 /*
- * tailfile: one followed file, for tailer.c (see tailer.h, and
- * tailer_impl.h for the structs): its identity in the table of (device,
- * inode), its name in the path index, opening it (at the offset the
- * checkpoint or start_at says, within max_open_files) and its fingerprint,
- * reading it in slices, making records of its lines (multiline entries
- * joined) and pushing them to the ingest queue in batches, and closing and
- * freeing it. Which files there are, and when each is read, is tailer.c's.
- * Main thread only, like the rest of the tailer.
+ * tail_file: one followed file: opening it (at the offset the checkpoint
+ * or start_at says; only a regular file, the one that was matched, never
+ * through a link the source does not follow), its fingerprint, reading it
+ * in slices under the memory budget, noticing that it was truncated (then
+ * tail_copy.c takes over), and closing and freeing it.
  *
- * A file smaller than its read offset was truncated (copytruncate): the
- * struct goes on as the copy's follower and a new one reads the file from
- * 0 (tailcopy.c).
+ * Main thread only, like the rest of the tailer (tailer_impl.h).
  */
 #include "config.h"
 
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <linux/magic.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
-#include <limits.h>
-#include <regex.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "buf.h"
 #include "checkpoint.h"
 #include "ctx.h"
 #include "linebuf.h"
 #include "log.h"
+#include "metrics.h"
 #include "offtrack.h"
-#include "severity.h"
 #include "tailer_impl.h"
 #include "xmalloc.h"
-
-/* The fingerprint covers this many first bytes, once they exist. */
-#define FP_BYTES 1024
 
 /* Takes the read time of the records about to be made: once per read,
  * not once per line. */
@@ -52,241 +38,6 @@ tail_stamp(struct ls_tailer *t)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	t->now_wall_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	t->now_ms = ls_now_ms();
-}
-
-/* The identity table: (device, inode) to file, chained. */
-static size_t
-id_hash(const struct ls_tailer *t, dev_t dev, ino_t ino)
-{
-	uint64_t h = (uint64_t)ino * 0x9e3779b97f4a7c15ull ^ (uint64_t)dev;
-
-	return (size_t)(h ^ (h >> 29)) & (t->hsize - 1);
-}
-
-struct tfile *
-tail_id_find(struct ls_tailer *t, dev_t dev, ino_t ino)
-{
-	struct tfile *f;
-
-	for (f = t->htab[id_hash(t, dev, ino)]; f != NULL; f = f->hnext)
-		if (f->dev == dev && f->ino == ino)
-			return f;
-	return NULL;
-}
-
-void
-tail_id_insert(struct ls_tailer *t, struct tfile *f)
-{
-	struct tfile **old, *g;
-	size_t i, oldsize, h;
-
-	if (t->nfiles >= t->hsize) {
-		old = t->htab;
-		oldsize = t->hsize;
-		t->hsize *= 2;
-		t->htab = xcalloc(t->hsize, sizeof *t->htab);
-		for (i = 0; i < oldsize; i++) {
-			while ((g = old[i]) != NULL) {
-				old[i] = g->hnext;
-				h = id_hash(t, g->dev, g->ino);
-				g->hnext = t->htab[h];
-				t->htab[h] = g;
-			}
-		}
-		free(old);
-	}
-	h = id_hash(t, f->dev, f->ino);
-	f->hnext = t->htab[h];
-	t->htab[h] = f;
-	f->hashed = 1;
-}
-
-void
-tail_id_remove(struct ls_tailer *t, struct tfile *f)
-{
-	struct tfile **fp;
-
-	if (!f->hashed)
-		return;
-	for (fp = &t->htab[id_hash(t, f->dev, f->ino)]; *fp != NULL;
-	     fp = &(*fp)->hnext) {
-		if (*fp == f) {
-			*fp = f->hnext;
-			break;
-		}
-	}
-	f->hashed = 0;
-}
-
-/*
- * The index of src in the configuration, for the per-source counters:
- * consecutive lines mostly come from one source, so the last answer is
- * tried first. One past the sources (a slot no source owns) if it is none
- * of them, which cannot happen while the tailer and the metrics follow
- * the same configuration.
- */
-static size_t
-source_index(struct ls_tailer *t, const struct ls_conf_source *src)
-{
-	size_t i, n = t->conf->nsources;
-
-	if (n > t->m->nsources)
-		n = t->m->nsources;
-	if (t->src_hint < n && &t->conf->sources[t->src_hint] == src)
-		return t->src_hint;
-	for (i = 0; i < n; i++)
-		if (&t->conf->sources[i] == src)
-			return t->src_hint = i;
-	return t->m->nsources;
-}
-
-/* Publishes the lines counted since the last push: a few shared counters
- * per push, not three per line. */
-static void
-publish_counts(struct ls_tailer *t)
-{
-	struct counts *c = &t->cnt;
-	size_t i;
-
-	if (c->src_run > 0)
-		LS_COUNT(t->m->source_lines[c->src], c->src_run);
-	for (i = 0; i < LS_SEV_COUNT; i++)
-		if (c->sev[i] > 0)
-			LS_COUNT(t->m->read_by_sev[i], c->sev[i]);
-	LS_COUNT(t->m->lines_read, c->lines);
-	memset(c, 0, sizeof *c);
-}
-
-/* Counts one line read from a file of src. */
-static void
-count_line(
-    struct ls_tailer *t, const struct ls_conf_source *src, enum ls_severity sev)
-{
-	struct counts *c = &t->cnt;
-	size_t i = source_index(t, src);
-
-	if (c->src_run > 0 && c->src != i) {
-		LS_COUNT(t->m->source_lines[c->src], c->src_run);
-		c->src_run = 0;
-	}
-	c->src = i;
-	c->src_run++;
-	c->sev[sev]++;
-	c->lines++;
-}
-
-void
-tail_flush_pending(struct ls_tailer *t)
-{
-	size_t i;
-
-	if (t->npend == 0)
-		return;
-	publish_counts(t);
-	if (ls_queue_push_many(t->out, (void *const *)t->pend, NULL, t->npend)
-	    != 0) {
-		/* Closed: we are stopping, and these were never queued. */
-		for (i = 0; i < t->npend; i++)
-			ls_record_unref(t->pend[i]);
-	}
-	t->npend = 0;
-}
-
-/* Makes one record of an entry (a line, or a multiline entry). */
-static void
-emit(struct tfile *f, const char *msg, size_t len, uint64_t end_off,
-    size_t dropped)
-{
-	struct ls_tailer *t = f->t;
-	struct ls_record *r;
-	enum ls_severity sev;
-
-	sev = ls_severity_detect(msg, len, f->src->default_severity);
-	if (dropped > 0) {
-		if (msg != t->scratch.data) {
-			ls_buf_reset(&t->scratch);
-			ls_buf_append(&t->scratch, msg, len);
-		}
-		ls_buf_printf(
-		    &t->scratch, " [logshipd: truncated %zu bytes]", dropped);
-		msg = t->scratch.data;
-		len = t->scratch.len;
-		LS_COUNT(t->m->lines_truncated, 1);
-	}
-	r = ls_record_new(
-	    f->src, &t->budget, msg, len, sev, end_off, t->now_wall_ms);
-	if (dropped > 0)
-		r->flags |= LS_REC_TRUNCATED;
-	r->owner = f;
-	r->seq = ls_offtrack_add_at(f->track, end_off, t->now_ms);
-	f->inflight++;
-	count_line(t, f->src, sev);
-	t->pend[t->npend++] = r;
-	if (t->npend == PUSH_BATCH)
-		tail_flush_pending(t);
-}
-
-/* Emits the multiline entry being gathered, if any. */
-void
-tail_ml_flush(struct tfile *f)
-{
-	struct mline *ml = &f->ml;
-	struct ls_tailer *t = f->t;
-
-	if (!ml->active)
-		return;
-	ls_buf_reset(&t->scratch);
-	ls_buf_append(&t->scratch, ml->buf.data, ml->buf.len);
-	emit(f, t->scratch.data, t->scratch.len, ml->end_off, ml->dropped);
-	ml->active = 0;
-	ml->dropped = 0;
-	ls_buf_reset(&ml->buf);
-}
-
-/* Adds a line to the multiline entry: a line matching the start pattern
- * begins a new entry; any other line continues the current one. */
-static void
-ml_line(struct tfile *f, const char *line, size_t len, uint64_t end_off,
-    size_t dropped)
-{
-	struct mline *ml = &f->ml;
-	struct ls_tailer *t = f->t;
-	size_t room, max = f->src->max_line_bytes;
-	int start;
-
-	/* regexec wants a C string: the line is not one. */
-	ls_buf_reset(&t->scratch);
-	ls_buf_append(&t->scratch, line, len);
-	start = regexec(f->src->multiline_re, t->scratch.data, 0, NULL, 0) == 0;
-	if (start || !ml->active) {
-		tail_ml_flush(f);
-		ls_buf_append(&ml->buf, line, len);
-		ml->active = 1;
-		ml->dropped = dropped;
-	} else {
-		room = ml->buf.len < max ? max - ml->buf.len : 0;
-		if (room > 0) {
-			ls_buf_putc(&ml->buf, '\n');
-			room--;
-		}
-		ls_buf_append(&ml->buf, line, len < room ? len : room);
-		ml->dropped += dropped + (len > room ? len - room : 0);
-		LS_COUNT(t->m->multiline_joined, 1);
-	}
-	ml->end_off = end_off;
-	ml->last_ms = ls_now_ms();
-}
-
-void
-tail_line_cb(
-    const char *line, size_t len, uint64_t end_off, size_t dropped, void *arg)
-{
-	struct tfile *f = arg;
-
-	if (f->src->multiline_re != NULL)
-		ml_line(f, line, len, end_off, dropped);
-	else
-		emit(f, line, len, end_off, dropped);
 }
 
 /* Positions a new struct's reading at off. */
@@ -345,7 +96,7 @@ tail_close_file(struct tfile *f)
 /*
  * At the end of the bytes: was the file truncated under us? Then its
  * previous life goes on reading the copy, if copytruncate left one, and
- * the truncated file is read from 0 by a new struct (tailcopy.c). A copy
+ * the truncated file is read from 0 by a new struct (tail_copy.c). A copy
  * is never truncated: nothing writes it, and it is shorter than the
  * offset when the lines read last were written after it was made.
  */
@@ -408,8 +159,8 @@ tail_read_file(struct ls_tailer *t, struct tfile *f, size_t limit)
 		}
 		f->at_eof = 0;
 		LS_COUNT(t->m->bytes_read, (uint64_t)n);
-		LS_COUNT(
-		    t->m->source_bytes[source_index(t, f->src)], (uint64_t)n);
+		LS_COUNT(t->m->source_bytes[tail_source_index(t, f->src)],
+		    (uint64_t)n);
 		ls_linebuf_feed(&f->lb, t->rbuf, (size_t)n, tail_line_cb, f);
 		f->off += (uint64_t)n;
 		if (f->off > f->size_seen)
@@ -488,57 +239,6 @@ start_offset(struct ls_tailer *t, struct tfile *f, const struct stat *st,
 	}
 	if (initial && f->src->start_at == LS_START_END)
 		return (uint64_t)st->st_size;
-	return 0;
-}
-
-/* Is a the better file to close to make room: deleted before named, then
- * the longest idle? */
-static int
-better_victim(const struct tfile *a, const struct tfile *b)
-{
-	if (b == NULL)
-		return 1;
-	if ((a->path == NULL) != (b->path == NULL))
-		return a->path == NULL;
-	return a->last_data_ms < b->last_data_ms;
-}
-
-/*
- * Makes room for one more descriptor under max_open_files, closing a file
- * that was read to its end: a deleted one first, else the longest idle. A
- * closed file that still has its name is opened again when a scan sees it
- * change. 0, or -1 if none can be closed: then nothing is read during the
- * scan, so the rest of it opens nothing either (100,000 new files would
- * otherwise cost 100,000 walks of the open files), and once the open files
- * are read to their end, read_all scans again.
- */
-static int
-make_room(struct ls_tailer *t)
-{
-	struct tfile *f, *victim = NULL;
-
-	if (t->nopen < t->conf->max_open_files)
-		return 0;
-	if (t->room_full)
-		return -1;
-	/* Not one renamed away and still linked: nothing could open it
-	 * again when it grows (no scan finds it under a name), and its
-	 * writer may not have reopened its log yet. close_idle closes it
-	 * once idle for close_inactive. */
-	for (f = t->open_files; f != NULL; f = f->onext)
-		if (f->at_eof && (f->path != NULL || f->deleted)
-		    && better_victim(f, victim))
-			victim = f;
-	if (victim == NULL) {
-		t->room_full = 1;
-		LS_COUNT(t->m->open_files_limited, 1);
-		if (!t->limit_warned++)
-			log_warnx("max_open_files (%zu) reached: new files "
-				  "wait until descriptors free up",
-			    t->conf->max_open_files);
-		return -1;
-	}
-	tail_close_file(victim);
 	return 0;
 }
 
@@ -624,7 +324,7 @@ open_fd(struct ls_tailer *t, struct tfile *f, struct stat *st)
 {
 	int fd;
 
-	if (make_room(t) != 0)
+	if (tail_make_room(t) != 0)
 		return -1;
 	if ((fd = tail_open_log(f->path, f->src->follow_symlinks)) == -1) {
 		tail_bad_path(t, f->path, errno == ELOOP ? BAD_LINK : errno,
@@ -708,90 +408,6 @@ tail_reopen(struct ls_tailer *t, struct tfile *f)
 	}
 	tail_refresh_fingerprint(f);
 	return 0;
-}
-
-/* FNV-1a of a path: the bad-path table and the path index hash with it. */
-uint64_t
-tail_str_hash64(const char *path)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	while (*path != '\0')
-		h = (h ^ (unsigned char)*path++) * 0x100000001b3ull;
-	return h ^ (h >> 32);
-}
-
-/* A path's bucket in a table of size (a power of two) buckets. */
-size_t
-tail_str_hash(const char *path, size_t size)
-{
-	return (size_t)tail_str_hash64(path) & (size - 1);
-}
-
-/* Gives f the name path (NULL: none), keeping the path index. */
-void
-tail_set_path(struct tfile *f, const char *path)
-{
-	struct ls_tailer *t = f->t;
-	struct tfile **pp, **old, *g;
-	size_t i, oldsize;
-
-	if (f->path != NULL) {
-		for (pp = &t->ptab[f->phash & (t->psize - 1)]; *pp != NULL;
-		     pp = &(*pp)->pnext)
-			if (*pp == f) {
-				*pp = f->pnext;
-				t->npaths--;
-				break;
-			}
-		free(f->last_path);
-		f->last_path = f->path;
-		f->path = NULL;
-	}
-	if (path == NULL)
-		return;
-	if (t->npaths >= t->psize) {
-		old = t->ptab;
-		oldsize = t->psize;
-		t->psize *= 2;
-		t->ptab = xcalloc(t->psize, sizeof *t->ptab);
-		for (i = 0; i < oldsize; i++)
-			while ((g = old[i]) != NULL) {
-				old[i] = g->pnext;
-				g->pnext = t->ptab[g->phash & (t->psize - 1)];
-				t->ptab[g->phash & (t->psize - 1)] = g;
-			}
-		free(old);
-	}
-	f->path = xstrdup(path);
-	f->phash = tail_str_hash64(path);
-	i = f->phash & (t->psize - 1);
-	f->pnext = t->ptab[i];
-	t->ptab[i] = f;
-	t->npaths++;
-}
-
-/* The file called dir/name, or NULL. Called for every inotify event that
- * names a file: the full hash is compared before the paths, which share
- * their directory's prefix. */
-struct tfile *
-tail_by_path(struct ls_tailer *t, const char *dir, const char *name)
-{
-	char path[PATH_MAX];
-	size_t dlen = strlen(dir), nlen = strlen(name);
-	struct tfile *f;
-	uint64_t h;
-
-	if (dlen + 1 + nlen >= sizeof path)
-		return NULL;
-	memcpy(path, dir, dlen);
-	path[dlen] = '/';
-	memcpy(path + dlen + 1, name, nlen + 1);
-	h = tail_str_hash64(path);
-	for (f = t->ptab[h & (t->psize - 1)]; f != NULL; f = f->pnext)
-		if (f->phash == h && strcmp(f->path, path) == 0)
-			return f;
-	return NULL;
 }
 
 struct tfile *

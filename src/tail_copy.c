@@ -1,5 +1,5 @@
 /*
- * tailcopy: copytruncate, for the tailer (see tailer_impl.h).
+ * tail_copy: copytruncate, for the tailer (see tailer_impl.h).
  *
  * logrotate's copytruncate copies a log file (app.log to app.log.1), then
  * truncates it in place: the inode the tailer follows is suddenly shorter

@@ -1,0 +1,505 @@
+/*
+ * tail_watch: when files are read. One inotify descriptor watches the
+ * files' directories (one watch per directory, not per file): an event
+ * naming a followed file reads that file; one that creates, moves or
+ * deletes asks for a scan. A stat poll on a timer reads every open file
+ * as the safety net, ships partial lines and multiline entries left idle,
+ * and closes files no name leads to once read to their end; the scan
+ * timer finds new files. Reads are taken in slices (PASS_BYTES a file a
+ * pass), with an idle watcher to come back, so one busy file cannot starve
+ * the loop or the other files; at the budget's high watermark reading
+ * stops until the budget calls back.
+ *
+ * Main thread only, like the rest of the tailer (tailer_impl.h).
+ */
+#include "config.h"
+
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <errno.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "linebuf.h"
+#include "log.h"
+#include "metrics.h"
+#include "tailer_impl.h"
+#include "xmalloc.h"
+
+/* A watched directory. */
+struct wdir {
+	int wd;
+	char *path;
+	struct wdir *next;
+};
+
+/* Watches dir for new, moved and modified files, once. */
+static void
+watch_dir(struct ls_tailer *t, const char *dir)
+{
+	struct wdir *w;
+	int wd;
+
+	if (t->ifd == -1)
+		return;
+	for (w = t->dirs; w != NULL; w = w->next)
+		if (strcmp(w->path, dir) == 0)
+			return;
+	wd = inotify_add_watch(t->ifd, dir,
+	    IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE
+		| IN_CLOSE_WRITE | IN_ATTRIB);
+	if (wd == -1) {
+		if (errno == ENOENT)
+			return;
+		if (!t->inotify_warned++)
+			log_warn("inotify_add_watch %s (polling every %lld ms "
+				 "instead; if the limit was reached, raise "
+				 "fs.inotify.max_user_watches)",
+			    dir, (long long)t->conf->poll_interval_ms);
+		return;
+	}
+	w = xcalloc(1, sizeof *w);
+	w->wd = wd;
+	w->path = xstrdup(dir);
+	w->next = t->dirs;
+	t->dirs = w;
+}
+
+/* The kernel dropped watch wd (IN_IGNORED: its directory was deleted, or
+ * its file system unmounted): forget it, so that the scan that finds the
+ * directory again watches it again. Kept, it would stand for a watch that
+ * no longer reports anything, and appends to files in a directory made
+ * anew would be seen only by the poll. */
+static void
+forget_watch(struct ls_tailer *t, int wd)
+{
+	struct wdir **wp, *w;
+
+	for (wp = &t->dirs; (w = *wp) != NULL; wp = &w->next)
+		if (w->wd == wd) {
+			*wp = w->next;
+			log_info("%s: no longer watched (removed); a scan that "
+				 "finds it again watches it again",
+			    w->path);
+			free(w->path);
+			free(w);
+			return;
+		}
+}
+
+void
+tail_watch_parent(struct ls_tailer *t, const char *path)
+{
+	char *copy = xstrdup(path);
+
+	watch_dir(t, dirname(copy));
+	free(copy);
+}
+
+/* Unlinks f from the list and frees it. */
+static void
+drop_file(struct ls_tailer *t, struct tfile *f)
+{
+	struct tfile **fp;
+
+	for (fp = &t->files; *fp != NULL; fp = &(*fp)->next) {
+		if (*fp == f) {
+			*fp = f->next;
+			break;
+		}
+	}
+	t->nfiles--;
+	t->dirty = 1;
+	tail_free_file(f);
+}
+
+/* One pass over every file; comes back through the idle watcher while any
+ * file has more than a pass's worth waiting. */
+void
+tail_read_all(struct ls_tailer *t)
+{
+	struct tfile *f, *next;
+	size_t idle = 0;
+	int more = 0;
+
+	if (t->stopped || t->paused) {
+		/* Reading waits for the resume (read_all again) or the stop:
+		 * an idle watcher left on would call this at every turn of
+		 * the loop meanwhile, a busy loop (a pause can begin in
+		 * read_named while it is on). */
+		ev_idle_stop(t->loop, &t->more_w);
+		return;
+	}
+	/* Every open file is read: what inotify named is read too. */
+	while ((f = t->named) != NULL) {
+		t->named = f->dnext;
+		f->dirty = 0;
+	}
+	for (f = t->open_files; f != NULL && !t->paused; f = next) {
+		next = f->onext; /* tail_read_file may close f */
+		more |= tail_read_file(t, f, PASS_BYTES);
+		if (f->fd != -1 && f->at_eof)
+			idle++;
+	}
+	/* Files wait for descriptors, and the open ones are read to their
+	 * end: open the next ones now, rather than at the next scan. Each
+	 * round closes idle files and opens waiting ones, so this ends. */
+	if (t->waiting != NULL && !more && idle > 0 && !t->paused) {
+		tail_retry_waiting(t);
+		more = 1; /* read what it opened, through the idle watcher */
+	}
+	tail_flush_pending(t);
+	if (more && !t->paused)
+		ev_idle_start(t->loop, &t->more_w);
+	else
+		ev_idle_stop(t->loop, &t->more_w);
+}
+
+/*
+ * Reads the files inotify named since they were last read, and the ones
+ * that have no name (rotated away: an event for them names their new
+ * name, which no path index knows), not every open file: with 1,000
+ * files growing slowly, each wakeup would otherwise cost 1,000 reads that
+ * find nothing.
+ */
+static void
+read_named(struct ls_tailer *t, int unknown)
+{
+	struct tfile *f, *next;
+	int more = 0;
+
+	if (t->stopped || t->paused)
+		return;
+	/* tail_read_file closes no file's struct, only its descriptor. */
+	while ((f = t->named) != NULL && !t->paused) {
+		t->named = f->dnext;
+		f->dirty = 0;
+		more |= tail_read_file(t, f, PASS_BYTES);
+	}
+	for (f = t->open_files; unknown && f != NULL && !t->paused; f = next) {
+		next = f->onext; /* tail_read_file may close f */
+		if (f->path == NULL)
+			more |= tail_read_file(t, f, PASS_BYTES);
+	}
+	/* One push for the pass, not one per file: with 1,000 files written
+	 * slowly, a wakeup reads a line from each of a hundred, and a push
+	 * per file woke the router a hundred times. */
+	tail_flush_pending(t);
+	if (more && !t->paused)
+		ev_idle_start(t->loop, &t->more_w);
+}
+
+static void
+more_cb(struct ev_loop *loop, ev_idle *w, int revents)
+{
+	tail_read_all(w->data);
+}
+
+/* Ships partial last lines and multiline entries that have been idle. */
+static void
+tail_flush_idle(struct ls_tailer *t)
+{
+	struct tfile *f;
+	int64_t now = ls_now_ms();
+
+	tail_stamp(t);
+	for (f = t->files; f != NULL; f = f->next) {
+		if (ls_linebuf_pending(&f->lb) > 0
+		    && now - f->last_data_ms >= f->src->partial_flush_ms)
+			ls_linebuf_flush(&f->lb, tail_line_cb, f);
+		if (f->ml.active
+		    && now - f->ml.last_ms >= f->src->multiline_flush_ms)
+			tail_ml_flush(f);
+	}
+	tail_flush_pending(t);
+}
+
+/* Closes the descriptors of files that no name leads to any more, once
+ * they are read to the end and idle; frees what nothing refers to. */
+static void
+tail_close_idle(struct ls_tailer *t)
+{
+	struct tfile *f, *next;
+	struct stat st;
+	int64_t now = ls_now_ms();
+
+	for (f = t->files; f != NULL; f = next) {
+		next = f->next;
+		if (f->fd != -1 && f->path == NULL) {
+			if (fstat(f->fd, &st) == 0) {
+				if (st.st_nlink == 0)
+					f->deleted = 1;
+				/* at_eof is what the last read found: bytes
+				 * written since (unread while reading is
+				 * paused) mean it is not at its end. */
+				if ((uint64_t)st.st_size > f->off)
+					f->at_eof = 0;
+			}
+			if (f->deleted && f->at_eof) {
+				tail_close_file(f);
+			} else if (f->deleted
+			    && now - f->gone_ms
+				>= t->conf->close_removed_after_ms) {
+				if (f->size_seen > f->off)
+					LS_COUNT(t->m->removed_unread_bytes,
+					    f->size_seen - f->off);
+				log_warnx("(deleted file, was inode %llu): "
+					  "closed after close_removed_after "
+					  "with %llu bytes unread",
+				    (unsigned long long)f->ino,
+				    (unsigned long long)(f->size_seen
+					- f->off));
+				tail_close_file(f);
+			} else if (!f->deleted && f->at_eof
+			    && now - f->last_data_ms
+				>= t->conf->close_inactive_ms) {
+				tail_close_file(f);
+			}
+		}
+		/* Closed, and no name leads to it: nothing more can end its
+		 * partial last line or the multiline entry being gathered,
+		 * so they are shipped now (the struct then waits for them
+		 * like for any record in flight). */
+		if (f->fd == -1 && f->path == NULL
+		    && (ls_linebuf_pending(&f->lb) > 0 || f->ml.active)) {
+			tail_stamp(t);
+			ls_linebuf_flush(&f->lb, tail_line_cb, f);
+			tail_ml_flush(f);
+		}
+		/* Gone for good, and no record in flight refers to it. */
+		if (f->fd == -1 && f->path == NULL && f->inflight == 0
+		    && (f->deleted || f->copy
+			|| now - f->gone_ms >= t->conf->close_inactive_ms))
+			drop_file(t, f);
+	}
+	tail_flush_pending(t);
+}
+
+static void
+poll_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct ls_tailer *t = w->data;
+
+	tail_read_all(t);
+	if (!t->paused)
+		tail_flush_idle(t);
+	tail_close_idle(t);
+}
+
+static void
+rescan_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct ls_tailer *t = w->data;
+
+	tail_scan(t, 0);
+	tail_read_all(t);
+}
+
+/*
+ * A scan that inotify asks for: now, unless the last one ended less than
+ * twice its own duration ago, then once that gap is over (events
+ * meanwhile ride along). A scan costs a stat(2) per matching file: while
+ * 100,000 files are being created, a scan per batch of events would take
+ * the loop over (and slow the writer); so scans take at most a third of
+ * the loop. A scan of a few files costs no gap worth the name.
+ */
+static void
+request_scan(struct ls_tailer *t)
+{
+	int64_t now = ls_now_ms(), due;
+
+	due = t->scan_end_ms + 2 * t->scan_cost_ms;
+	if (now >= due) {
+		ev_timer_stop(t->loop, &t->rescan_w);
+		tail_scan(t, 0);
+	} else if (!ev_is_active(&t->rescan_w)) {
+		ev_timer_set(&t->rescan_w, (double)(due - now) / 1000.0, 0.);
+		ev_timer_start(t->loop, &t->rescan_w);
+	}
+}
+
+static void
+scan_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct ls_tailer *t = w->data;
+
+	tail_scan(t, 0);
+	tail_read_all(t);
+}
+
+/*
+ * Under a steady stream of writes, lets them gather: after the events it
+ * has handled, the inotify watcher rests for read_coalesce, and what was
+ * written meanwhile is read in one go when it wakes (the kernel merges a
+ * file's repeated IN_MODIFY events). A writer that writes a line a
+ * millisecond would otherwise wake this thread, the router, the batcher
+ * and their locks a thousand times a second. The first write after a quiet
+ * spell is read at once; a backlog is read by more_w, which does not rest.
+ */
+static void
+coalesce(struct ls_tailer *t)
+{
+	if (t->conf->read_coalesce_ms <= 0 || t->stopped)
+		return;
+	ev_io_stop(t->loop, &t->inotify_w);
+	ev_timer_set(&t->coalesce_w, t->conf->read_coalesce_ms / 1000.0, 0.);
+	ev_timer_start(t->loop, &t->coalesce_w);
+}
+
+static void
+coalesce_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct ls_tailer *t = w->data;
+
+	if (!t->stopped)
+		ev_io_start(t->loop, &t->inotify_w);
+}
+
+static void
+inotify_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct ls_tailer *t = w->data;
+	char buf[16384]
+	    __attribute__((aligned(__alignof__(struct inotify_event))));
+	const struct inotify_event *ev;
+	const struct wdir *d;
+	struct tfile *f;
+	int need_scan = 0, unknown = 0;
+	ssize_t n;
+	char *p;
+
+	LS_COUNT(t->m->inotify_wakeups, 1);
+	for (;;) {
+		n = read(t->ifd, buf, sizeof buf);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		for (p = buf; p < buf + n; p += sizeof *ev + ev->len) {
+			ev = (const struct inotify_event *)p;
+			if (ev->mask
+			    & (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM
+				| IN_DELETE | IN_Q_OVERFLOW | IN_IGNORED))
+				need_scan = 1;
+			if (ev->mask & IN_IGNORED)
+				forget_watch(t, ev->wd);
+			/* A file closed to make room may have grown, or one
+			 * that could not be followed may be now (a chmod):
+			 * only a scan opens it (at most once a second). */
+			if ((((ev->mask & IN_MODIFY) && t->nopen < t->nfiles)
+				|| ((ev->mask & IN_ATTRIB) && t->bad.n > 0))
+			    && ls_now_ms() - t->modify_scan_ms >= 1000) {
+				t->modify_scan_ms = ls_now_ms();
+				need_scan = 1;
+			}
+			if (!(ev->mask & IN_MODIFY) || ev->len == 0)
+				continue;
+			for (d = t->dirs; d != NULL && d->wd != ev->wd;
+			     d = d->next)
+				;
+			if (d != NULL
+			    && (f = tail_by_path(t, d->path, ev->name))) {
+				if (!f->dirty) {
+					f->dirty = 1;
+					f->dnext = t->named;
+					t->named = f;
+				}
+			} else
+				unknown = 1;
+		}
+	}
+	if (need_scan) {
+		request_scan(t);
+		tail_read_all(t);
+	} else
+		read_named(t, unknown);
+	coalesce(t);
+}
+
+void
+tail_watch_init(struct ls_tailer *t)
+{
+	const struct ls_conf *c = t->conf;
+
+	t->ifd = -1;
+	ev_io_init(&t->inotify_w, inotify_cb, -1, EV_READ);
+	ev_timer_init(&t->scan_w, scan_cb, c->scan_interval_ms / 1000.0,
+	    c->scan_interval_ms / 1000.0);
+	ev_timer_init(&t->poll_w, poll_cb, c->poll_interval_ms / 1000.0,
+	    c->poll_interval_ms / 1000.0);
+	ev_idle_init(&t->more_w, more_cb);
+	ev_init(&t->rescan_w, rescan_cb);
+	ev_init(&t->coalesce_w, coalesce_cb);
+	t->inotify_w.data = t->scan_w.data = t->poll_w.data = t;
+	t->more_w.data = t->rescan_w.data = t->coalesce_w.data = t;
+}
+
+/* Before the first scan: it adds the watches. */
+void
+tail_watch_open(struct ls_tailer *t)
+{
+	if ((t->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1)
+		log_warn("inotify_init1 (polling every %lld ms instead; if "
+			 "the limit was reached, raise "
+			 "fs.inotify.max_user_instances)",
+		    (long long)t->conf->poll_interval_ms);
+}
+
+void
+tail_watch_start(struct ls_tailer *t)
+{
+	if (t->ifd != -1) {
+		ev_io_set(&t->inotify_w, t->ifd, EV_READ);
+		ev_io_start(t->loop, &t->inotify_w);
+	}
+	ev_timer_start(t->loop, &t->scan_w);
+	ev_timer_start(t->loop, &t->poll_w);
+	/* The first reads happen in the loop, not before start returns. */
+	ev_idle_start(t->loop, &t->more_w);
+}
+
+void
+tail_watch_stop(struct ls_tailer *t)
+{
+	ev_io_stop(t->loop, &t->inotify_w);
+	ev_timer_stop(t->loop, &t->scan_w);
+	ev_timer_stop(t->loop, &t->poll_w);
+	ev_timer_stop(t->loop, &t->rescan_w);
+	ev_timer_stop(t->loop, &t->coalesce_w);
+	ev_idle_stop(t->loop, &t->more_w);
+}
+
+void
+tail_watch_cleanup(struct ls_tailer *t)
+{
+	struct wdir *w;
+
+	while ((w = t->dirs) != NULL) {
+		t->dirs = w->next;
+		free(w->path);
+		free(w);
+	}
+	if (t->ifd != -1)
+		close(t->ifd);
+	t->ifd = -1;
+}
+
+static void
+restart_timer(struct ls_tailer *t, ev_timer *w, int64_t ms)
+{
+	ev_timer_stop(t->loop, w);
+	ev_timer_set(w, ms / 1000.0, ms / 1000.0);
+	if (t->started && !t->stopped)
+		ev_timer_start(t->loop, w);
+}
+
+void
+tail_watch_reload(struct ls_tailer *t)
+{
+	restart_timer(t, &t->scan_w, t->conf->scan_interval_ms);
+	restart_timer(t, &t->poll_w, t->conf->poll_interval_ms);
+}
