@@ -101,3 +101,16 @@ ls_compression_encoding(enum ls_compression kind)
 		return NULL;
 	}
 }
+
+int
+ls_compression_default_level(enum ls_compression kind)
+{
+	switch (kind) {
+	case LS_COMPRESS_GZIP:
+		return LS_GZIP_LEVEL;
+	case LS_COMPRESS_ZSTD:
+		return LS_ZSTD_LEVEL;
+	default:
+		return 0;
+	}
+}

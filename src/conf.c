@@ -42,6 +42,7 @@
 
 #include <yaml.h>
 
+#include "compress.h"
 #include "conf.h"
 #include "secret.h"
 #include "xmalloc.h"
@@ -55,7 +56,7 @@
 #define GiB (MiB * 1024)
 
 /* The most keys any one mapping of the schema has, plus room. */
-#define MAXKEYS 20
+#define MAXKEYS 24
 /* How much of a value a message echoes. */
 #define SHOWLEN 64
 /* An API key file larger than this is certainly not an API key. */
@@ -183,6 +184,7 @@ enum {
 	D_MAX_BUFFER_BYTES,
 	D_HEALTH_WINDOW,
 	D_ADAPTIVE,
+	D_REJECT_LIMIT,
 	D_NKEYS
 };
 static const char *const dest_keys[] = {
@@ -200,6 +202,7 @@ static const char *const dest_keys[] = {
 	[D_TIMEOUT] = "timeout",
 	[D_RETRY] = "retry",
 	[D_MAX_ENTRY_BYTES] = "max_entry_bytes",
+	[D_REJECT_LIMIT] = "reject_limit",
 	[D_INSECURE] = "insecure",
 	[D_CA_FILE] = "ca_file",
 	[D_ON_FULL] = "on_full",
@@ -1235,6 +1238,24 @@ parse_retry(struct parse *p, struct sect *ds, struct ls_conf_dest *d)
 	    s.where, d->retry_max_ms, d->retry_initial_ms);
 }
 
+/* Is url's host the Datadog Agent's own intake host,
+ * agent-http-intake.logs.<site>? */
+static int
+agent_intake(const char *url)
+{
+	static const char prefix[] = "agent-http-intake.logs.";
+	const char *host, *end, *at;
+
+	if ((host = strstr(url, "://")) == NULL)
+		return 0;
+	host += 3;
+	end = host + strcspn(host, "/?#");
+	if ((at = memchr(host, '@', (size_t)(end - host))) != NULL)
+		host = at + 1;
+	return (size_t)(end - host) > sizeof prefix - 1
+	    && strncasecmp(host, prefix, sizeof prefix - 1) == 0;
+}
+
 static void
 parse_dest(struct parse *p, yaml_node_t *n, size_t idx, struct ls_conf_dest *d,
     yaml_node_t **namep)
@@ -1253,7 +1274,8 @@ parse_dest(struct parse *p, yaml_node_t *n, size_t idx, struct ls_conf_dest *d,
 	d->batch_max_bytes = 4250000;
 	d->batch_max_wait_ms = 1000;
 	d->compression = LS_COMPRESS_GZIP;
-	d->compression_level = 6;
+	d->compression_level = 0; /* the codec's own: below */
+	d->reject_limit = 10;
 	d->timeout_ms = 10000;
 	d->retry_initial_ms = 500;
 	d->retry_max_ms = 60000;
@@ -1325,6 +1347,22 @@ parse_dest(struct parse *p, yaml_node_t *n, size_t idx, struct ls_conf_dest *d,
 			    "for gzip",
 			    s.where, v);
 	}
+	if (d->compression_level == 0)
+		d->compression_level
+		    = ls_compression_default_level(d->compression);
+	/* zstd is in no Datadog host's documented contract but the Agent's
+	 * own (agent-http-intake.logs.<site>); the sender falls back to
+	 * gzip if it is refused. */
+	if (dd && d->compression == LS_COMPRESS_ZSTD && d->url != NULL
+	    && !agent_intake(d->url))
+		log_warnx(
+		    "%s (%s): compression: zstd: only "
+		    "agent-http-intake.logs.<site> is known to take it; "
+		    "if this intake refuses it (415 or 400), gzip is sent "
+		    "instead",
+		    s.where, d->name != NULL ? d->name : "?");
+	if (get_int(&s, D_REJECT_LIMIT, &v, 1, 1000000) == 1)
+		d->reject_limit = (unsigned)v;
 	get_duration(&s, D_TIMEOUT, &d->timeout_ms, 1);
 	parse_retry(p, &s, d);
 	/* Datadog keeps at most 1 MB of one log; more is cut. */
@@ -1965,6 +2003,7 @@ ls_conf_dest_same(const struct ls_conf *a, const struct ls_conf_dest *x,
 	    && x->batch_max_wait_ms == y->batch_max_wait_ms
 	    && x->compression == y->compression
 	    && x->compression_level == y->compression_level
+	    && x->reject_limit == y->reject_limit
 	    && x->timeout_ms == y->timeout_ms
 	    && x->retry_initial_ms == y->retry_initial_ms
 	    && x->retry_max_ms == y->retry_max_ms

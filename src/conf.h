@@ -79,6 +79,8 @@ struct ls_conf_dest {
 	int64_t retry_max_ms;
 	int64_t retry_probe_ms; /* one-entry probe while backing off; 0: off */
 	size_t max_entry_bytes; /* a single entry is cut to this on 413 */
+	/* Entries refused alone in a row that hold the destination. */
+	unsigned reject_limit;
 	int tls_verify; /* 1 unless "insecure: true" */
 	enum ls_on_full on_full;
 	uint64_t max_buffer_bytes; /* held by this destination; 0: global */

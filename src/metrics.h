@@ -19,10 +19,12 @@
 
 /* Why a destination gave records up. */
 enum ls_drop_reason {
-	LS_DROP_REJECTED = 0, /* the intake answered 400 (or another 4xx) */
+	LS_DROP_REJECTED = 0, /* 400 to the entry alone, proven bad */
 	LS_DROP_OVERSIZE, /* 413 even for a single, cut-down entry */
 	LS_DROP_FULL, /* on_full: drop_newest, at its max_buffer_bytes */
 	LS_DROP_RELOAD, /* removed by a reload before it could send them */
+	LS_DROP_UNPROCESSABLE, /* 422 to the entry alone, proven bad */
+	LS_DROP_CLIENT_ERROR, /* another 4xx, retried, to the entry alone */
 	LS_DROP_COUNT
 };
 
@@ -64,6 +66,17 @@ struct ls_dest_metrics {
 	atomic_uint_fast64_t wire_bytes; /* request bodies sent, as sent */
 	atomic_uint_fast64_t retries;
 	atomic_uint_fast64_t splits; /* 413 answers split in two */
+	/* Refused batches (400, 422, another 4xx) split in two to find the
+	 * refused entries; refused entries kept to be sent again. */
+	atomic_uint_fast64_t bisections;
+	atomic_uint_fast64_t deferred;
+	/* Destinations that went from zstd to gzip (a 415 or 400 to zstd). */
+	atomic_uint_fast64_t codec_fallbacks;
+	/* Why the destination holds its lines instead of delivering or
+	 * dropping them (a static string: the intake refuses entry after
+	 * entry, or a configuration problem), and the answer; NULL: none. */
+	_Atomic(const char *) problem;
+	atomic_long problem_status;
 	atomic_uint_fast64_t in_flight;
 	/* Requests allowed in flight now: max_connections, or what adaptive
 	 * concurrency allows. */

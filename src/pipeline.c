@@ -144,7 +144,12 @@ worker_init_cb(unsigned idx, void *arg)
 	return s;
 }
 
-/* Sends a batch; what a cancel cut short is kept for a successor. */
+/*
+ * Sends a batch. What a cancel cut short is kept for a successor. What the
+ * sender deferred (entries the intake refused, not proven bad: sender.h)
+ * goes back to the destination's queue, to be batched again after what is
+ * there; once that queue is closed (a drain), to the leftovers.
+ */
 static void
 worker_process_cb(void *item, void *wstate, struct ls_ctx *ctx, void *arg)
 {
@@ -155,6 +160,9 @@ worker_process_cb(void *item, void *wstate, struct ls_ctx *ctx, void *arg)
 	done = ls_sender_send(wstate, b, ctx);
 	for (i = done; i < b->n; i++) {
 		ls_record_ref(b->recs[i]);
+		if (!ls_ctx_done(ctx)
+		    && ls_queue_push(d->in, b->recs[i], 0) == 0)
+			continue;
 		if (ls_queue_push(d->leftover, b->recs[i], 0) != 0)
 			ls_record_unref(b->recs[i]);
 	}

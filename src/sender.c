@@ -15,6 +15,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <pthread.h>
+
 #include <curl/curl.h>
 #include <jansson.h>
 
@@ -23,6 +25,7 @@
 #include "compress.h"
 #include "encode.h"
 #include "log.h"
+#include "refuse.h"
 #include "secret.h"
 #include "sender.h"
 #include "xmalloc.h"
@@ -35,6 +38,15 @@
 #define MIN_ENTRY_BYTES 1024
 /* How much of an error answer's body is kept for the log. */
 #define ERRBODY_MAX 512
+/* How much of a refused entry's message is shown in the log. */
+#define REFUSED_SHOWN 80
+/* At most one warning about refused entries this often; the others are
+ * counted into the next one. */
+#define REFUSED_LOG_MS 1000
+/* Entries deferred (refused alone, no proof yet) whose last refusal is
+ * remembered: when one comes back alone, the proof may come from any
+ * request sent after that refusal. */
+#define DEFERRED_SLOTS 256
 
 struct ls_sender_dest {
 	const struct ls_conf_dest *conf;
@@ -53,6 +65,21 @@ struct ls_sender_dest {
 	atomic_uint failures; /* consecutive, destination-wide */
 	atomic_int failing; /* logged as failing, not yet recovered */
 	struct ls_aimd aimd; /* adaptive_concurrency */
+	struct ls_refuse refuse; /* refused entries: refuse.h */
+	/* The compression in use: zstd until the intake refuses it, then
+	 * gzip for good (enum ls_compression). */
+	atomic_int codec;
+	/* Rate limit of the refused-entry warnings. */
+	atomic_int_fast64_t refused_log_ms;
+	atomic_uint refused_unlogged;
+	/* Deferred entries and the tick of their last refusal (0: free). */
+	pthread_mutex_t deferred_mu;
+	struct {
+		const struct ls_record *rec;
+		uint64_t tick;
+	} deferred[DEFERRED_SLOTS];
+	size_t deferred_next; /* the slot to overwrite when all are taken */
+	atomic_uint ndeferred; /* slots taken */
 };
 
 struct ls_sender {
@@ -67,6 +94,7 @@ struct ls_sender {
 	struct ls_buf body;
 	struct ls_buf gz; /* the compressed body */
 	struct ls_compressor *comp; /* NULL: compression none */
+	enum ls_compression codec; /* of comp and headers */
 	struct ls_buf errbody;
 	size_t answer_len; /* of the answer's body, of which errbody is the
 			      first ERRBODY_MAX bytes */
@@ -74,6 +102,9 @@ struct ls_sender {
 	char errbuf[CURL_ERROR_SIZE];
 	struct ls_ctx *ctx; /* of the request under way */
 	size_t done; /* records of the batch under way finished so far */
+	struct ls_record *const *base; /* the batch under way's records */
+	unsigned char *isdone; /* per record of it: finished */
+	size_t isdone_cap;
 	unsigned seed;
 };
 
@@ -203,6 +234,12 @@ ls_sender_dest_new(const struct ls_conf_dest *conf, const char *hostname,
 	atomic_init(&d->next_probe, 0);
 	atomic_init(&d->failures, 0);
 	atomic_init(&d->failing, 0);
+	ls_refuse_init(&d->refuse, conf->reject_limit);
+	atomic_init(&d->codec, (int)conf->compression);
+	atomic_init(&d->refused_log_ms, 0);
+	atomic_init(&d->refused_unlogged, 0);
+	pthread_mutex_init(&d->deferred_mu, NULL);
+	atomic_init(&d->ndeferred, 0);
 	return d;
 }
 
@@ -213,6 +250,8 @@ ls_sender_dest_free(struct ls_sender_dest *d)
 		return;
 	ls_sem_free(d->sem);
 	ls_aimd_destroy(&d->aimd);
+	ls_refuse_cleanup(&d->refuse);
+	pthread_mutex_destroy(&d->deferred_mu);
 	free(d);
 }
 
@@ -256,11 +295,72 @@ progress_cb(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
 	return ls_ctx_done(s->ctx);
 }
 
+/* Unlinks our key node from the header list (it is ours, not curl's)
+ * and frees the rest. */
+static void
+free_headers(struct ls_sender *s)
+{
+	struct curl_slist *h;
+
+	for (h = s->headers; h != NULL; h = h->next)
+		if (h->next == &s->key_node)
+			h->next = NULL;
+	curl_slist_free_all(s->headers);
+	s->headers = NULL;
+}
+
+/*
+ * Makes the worker compress with kind: its compressor and its headers.
+ * The level is the configured one for the configured codec, the codec's
+ * default for the one a fallback chose. 0, or -1 (logged by the caller).
+ */
+static int
+set_codec(struct ls_sender *s, enum ls_compression kind)
+{
+	const struct ls_conf_dest *c = s->d->conf;
+	struct curl_slist *last;
+	const char *enc;
+	int level;
+
+	ls_compressor_free(s->comp);
+	s->comp = NULL;
+	free_headers(s);
+	s->codec = kind;
+	level = kind == c->compression ? c->compression_level
+				       : ls_compression_default_level(kind);
+	if (kind != LS_COMPRESS_NONE
+	    && (s->comp = ls_compressor_new(kind, level)) == NULL)
+		return -1;
+	s->headers = curl_slist_append(s->headers,
+	    c->format == LS_FORMAT_NDJSON ? "Content-Type: application/x-ndjson"
+					  : "Content-Type: application/json");
+	if ((enc = ls_compression_encoding(kind)) != NULL) {
+		char h[64];
+
+		snprintf(h, sizeof h, "Content-Encoding: %s", enc);
+		s->headers = curl_slist_append(s->headers, h);
+	}
+	s->headers = curl_slist_append(
+	    s->headers, "User-Agent: logshipd/" PACKAGE_VERSION);
+	/* No "Expect: 100-continue" round trip before large bodies. */
+	s->headers = curl_slist_append(s->headers, "Expect:");
+	if (s->headers == NULL)
+		return -1;
+	if (s->key_header != NULL) {
+		for (last = s->headers; last->next != NULL; last = last->next)
+			;
+		s->key_node.next = NULL;
+		last->next = &s->key_node;
+	}
+	if (s->curl != NULL)
+		curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, s->headers);
+	return 0;
+}
+
 struct ls_sender *
 ls_sender_new(struct ls_sender_dest *d, unsigned idx)
 {
 	const struct ls_conf_dest *c = d->conf;
-	struct curl_slist *last;
 	struct ls_sender *s;
 
 	s = xcalloc(1, sizeof *s);
@@ -269,41 +369,18 @@ ls_sender_new(struct ls_sender_dest *d, unsigned idx)
 	ls_buf_init(&s->body);
 	ls_buf_init(&s->gz);
 	ls_buf_init(&s->errbody);
-	if (c->compression != LS_COMPRESS_NONE
-	    && (s->comp
-		   = ls_compressor_new(c->compression, c->compression_level))
-		== NULL)
-		goto fail;
 	if ((s->curl = curl_easy_init()) == NULL)
-		goto fail;
-
-	s->headers = curl_slist_append(s->headers,
-	    c->format == LS_FORMAT_NDJSON ? "Content-Type: application/x-ndjson"
-					  : "Content-Type: application/json");
-	if (c->compression == LS_COMPRESS_GZIP)
-		s->headers
-		    = curl_slist_append(s->headers, "Content-Encoding: gzip");
-	else if (c->compression == LS_COMPRESS_ZSTD)
-		s->headers
-		    = curl_slist_append(s->headers, "Content-Encoding: zstd");
-	s->headers = curl_slist_append(
-	    s->headers, "User-Agent: logshipd/" PACKAGE_VERSION);
-	/* No "Expect: 100-continue" round trip before large bodies. */
-	s->headers = curl_slist_append(s->headers, "Expect:");
-	if (s->headers == NULL)
 		goto fail;
 	if (c->api_key != NULL) {
 		s->key_header = ls_secret_printf("DD-API-KEY: %s", c->api_key);
 		if (s->key_header == NULL)
 			goto fail;
 		s->key_node.data = s->key_header;
-		for (last = s->headers; last->next != NULL; last = last->next)
-			;
-		last->next = &s->key_node;
 	}
+	if (set_codec(s, (enum ls_compression)atomic_load(&d->codec)) != 0)
+		goto fail;
 
 	curl_easy_setopt(s->curl, CURLOPT_URL, c->url);
-	curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, s->headers);
 	curl_easy_setopt(s->curl, CURLOPT_POST, 1L);
 	curl_easy_setopt(s->curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(s->curl, CURLOPT_TCP_KEEPALIVE, 1L);
@@ -335,22 +412,18 @@ fail:
 void
 ls_sender_free(struct ls_sender *s)
 {
-	struct curl_slist *h;
-
 	if (s == NULL)
 		return;
 	if (s->curl != NULL)
 		curl_easy_cleanup(s->curl);
 	/* Our key node goes back to us: unlink it, then clear and unmap. */
-	for (h = s->headers; h != NULL; h = h->next)
-		if (h->next == &s->key_node)
-			h->next = NULL;
-	curl_slist_free_all(s->headers);
+	free_headers(s);
 	ls_secret_free(s->key_header);
 	ls_buf_cleanup(&s->body);
 	ls_buf_cleanup(&s->gz);
 	ls_compressor_free(s->comp);
 	ls_buf_cleanup(&s->errbody);
+	free(s->isdone);
 	free(s);
 }
 
@@ -421,6 +494,7 @@ recovered(struct ls_sender_dest *d)
 		&d->failures, &f, f > 2 ? f - 2 : 0))
 		;
 	atomic_store(&d->not_before, 0);
+	atomic_store(&d->m->problem, NULL);
 	if (atomic_exchange(&d->failing, 0))
 		log_notice("%s: delivering again", d->conf->name);
 }
@@ -550,6 +624,78 @@ count_sent(struct ls_dest_metrics *m, struct ls_record *const *recs, size_t n)
 	LS_COUNT(m->batches, 1);
 }
 
+/* -- Deferred entries: refused alone, not proven bad (refuse.h) ---------- */
+
+/* The tick of rec's last refusal alone, or 0. */
+static uint64_t
+deferred_since(struct ls_sender_dest *d, const struct ls_record *rec)
+{
+	uint64_t t = 0;
+	size_t i;
+
+	pthread_mutex_lock(&d->deferred_mu);
+	for (i = 0; i < DEFERRED_SLOTS; i++)
+		if (d->deferred[i].rec == rec) {
+			t = d->deferred[i].tick;
+			break;
+		}
+	pthread_mutex_unlock(&d->deferred_mu);
+	return t;
+}
+
+static void
+deferred_put(
+    struct ls_sender_dest *d, const struct ls_record *rec, uint64_t tick)
+{
+	size_t i, slot = DEFERRED_SLOTS;
+
+	pthread_mutex_lock(&d->deferred_mu);
+	for (i = 0; i < DEFERRED_SLOTS; i++) {
+		if (d->deferred[i].rec == rec) {
+			slot = i;
+			break;
+		}
+		if (d->deferred[i].rec == NULL && slot == DEFERRED_SLOTS)
+			slot = i;
+	}
+	if (slot == DEFERRED_SLOTS) {
+		/* All taken: the oldest written goes; that entry only loses
+		 * its proof window, never its safety. */
+		slot = d->deferred_next;
+		d->deferred_next = (d->deferred_next + 1) % DEFERRED_SLOTS;
+	}
+	if (d->deferred[slot].rec == NULL)
+		atomic_fetch_add(&d->ndeferred, 1);
+	d->deferred[slot].rec = rec;
+	d->deferred[slot].tick = tick;
+	pthread_mutex_unlock(&d->deferred_mu);
+}
+
+/* The destination is done with recs: they are no longer deferred (the
+ * slot of a record done with may not name a new one at its address). */
+static void
+deferred_forget(
+    struct ls_sender_dest *d, struct ls_record *const *recs, size_t n)
+{
+	size_t i, k;
+
+	if (atomic_load(&d->ndeferred) == 0)
+		return;
+	pthread_mutex_lock(&d->deferred_mu);
+	for (i = 0; i < DEFERRED_SLOTS; i++) {
+		if (d->deferred[i].rec == NULL)
+			continue;
+		for (k = 0; k < n; k++)
+			if (d->deferred[i].rec == recs[k]) {
+				d->deferred[i].rec = NULL;
+				d->deferred[i].tick = 0;
+				atomic_fetch_sub(&d->ndeferred, 1);
+				break;
+			}
+	}
+	pthread_mutex_unlock(&d->deferred_mu);
+}
+
 /* The destination is done with these records, sent or dropped. */
 static void
 finish(struct ls_sender *s, struct ls_record *const *recs, size_t n)
@@ -564,8 +710,10 @@ finish(struct ls_sender *s, struct ls_record *const *recs, size_t n)
 	    &d->m->held_bytes, bytes, memory_order_relaxed);
 	if (d->acks != NULL)
 		ls_acks_done(d->acks, recs, n);
-	/* Ranges are sent in order, so what is done is always a prefix. */
+	/* Not always a prefix: a deferred entry is left out. */
+	memset(s->isdone + (recs - s->base), 1, n);
 	s->done += n;
+	deferred_forget(d, recs, n);
 }
 
 /*
@@ -585,14 +733,16 @@ may_send(struct ls_sender_dest *d, int probe)
 /*
  * A retry: the whole destination backs off. A wait the intake asked for
  * (Retry-After, 429, a bad key) is a floor that not even a probe crosses.
- * Returns the delay; *hint, if set, names a problem of the configuration.
+ * problem, if not NULL, is a reason to hold like a bad key (the intake
+ * refuses entry after entry). Returns the delay; *hint, if set, names the
+ * problem, which /healthz shows until a request is accepted.
  */
 static int64_t
-back_off(struct ls_sender *s, long status, const char **hint)
+back_off(
+    struct ls_sender *s, long status, const char *problem, const char **hint)
 {
 	struct ls_sender_dest *d = s->d;
 	const struct ls_conf_dest *c = d->conf;
-	const char *problem;
 	int64_t delay, ra, now;
 	unsigned attempt;
 	int hard;
@@ -601,10 +751,14 @@ back_off(struct ls_sender *s, long status, const char **hint)
 	delay = ls_backoff_ms(c->retry_initial_ms, c->retry_max_ms, attempt,
 	    (uint32_t)rand_r(&s->seed));
 	hard = status == 429;
-	if ((problem = config_problem(status)) != NULL) {
+	if (problem == NULL)
+		problem = config_problem(status);
+	if (problem != NULL) {
 		delay = c->retry_max_ms; /* until a reload: go slowly */
 		hard = 1;
 		*hint = problem;
+		atomic_store(&d->m->problem_status, status);
+		atomic_store(&d->m->problem, problem);
 	}
 	if (s->retry_after[0] != '\0'
 	    && (ra = ls_retry_after_ms(s->retry_after, time(NULL))) >= 0) {
@@ -620,15 +774,181 @@ back_off(struct ls_sender *s, long status, const char **hint)
 	return delay;
 }
 
+/* Why a held destination holds (metrics problem, /healthz). */
+static const char held_problem[]
+    = "holding: the intake refuses entry after entry (reject_limit); "
+      "nothing is dropped until it takes one again: check the url, "
+      "compression and format";
+
+/* The drop reason of a refusal. */
+static enum ls_drop_reason
+refusal_reason(long status)
+{
+	if (status == 400)
+		return LS_DROP_REJECTED;
+	if (status == 422)
+		return LS_DROP_UNPROCESSABLE;
+	return LS_DROP_CLIENT_ERROR;
+}
+
+/*
+ * Logs a dropped entry: its first bytes, escaped, and the intake's answer
+ * (why): never a header. At most once every REFUSED_LOG_MS per
+ * destination; the ones in between are counted into the next.
+ */
+static void
+log_refused(struct ls_sender *s, const struct ls_record *r, const char *why)
+{
+	struct ls_sender_dest *d = s->d;
+	int_fast64_t last = atomic_load(&d->refused_log_ms);
+	int64_t now = ls_now_ms();
+	char shown[REFUSED_SHOWN * 4 + 1];
+	size_t i, o = 0;
+	unsigned skipped;
+	unsigned char ch;
+
+	if (last != 0 && now - last < REFUSED_LOG_MS) {
+		atomic_fetch_add(&d->refused_unlogged, 1);
+		return;
+	}
+	if (!atomic_compare_exchange_strong(&d->refused_log_ms, &last, now)) {
+		atomic_fetch_add(&d->refused_unlogged, 1);
+		return;
+	}
+	for (i = 0; i < r->len && i < REFUSED_SHOWN; i++) {
+		ch = (unsigned char)r->msg[i];
+		if (ch == '"' || ch == '\\')
+			o += (size_t)snprintf(
+			    shown + o, sizeof shown - o, "\\%c", ch);
+		else if (ch < 0x20 || ch > 0x7e)
+			o += (size_t)snprintf(
+			    shown + o, sizeof shown - o, "\\x%02x", ch);
+		else
+			shown[o++] = (char)ch;
+	}
+	shown[o] = '\0';
+	skipped = atomic_exchange(&d->refused_unlogged, 0);
+	log_warnx("%s: dropped an entry the intake refuses alone while it "
+		  "takes others (%s): \"%s\"%s (%zu bytes)%s",
+	    d->conf->name, why, shown, r->len > REFUSED_SHOWN ? "..." : "",
+	    r->len, skipped > 0 ? "; and more since the last warning" : "");
+	if (skipped > 0)
+		log_warnx("%s: %u more refused entries dropped since the last "
+			  "warning",
+		    d->conf->name, skipped);
+}
+
+/*
+ * The intake refused zstd (415, or 400 to a zstd body): the destination
+ * sends gzip from now on, logged and counted once; this worker switches at
+ * once, the others before their next batch.
+ */
+static void
+fall_back(struct ls_sender *s, long status)
+{
+	struct ls_sender_dest *d = s->d;
+	int want = LS_COMPRESS_ZSTD;
+
+	if (atomic_compare_exchange_strong(
+		&d->codec, &want, LS_COMPRESS_GZIP)) {
+		LS_COUNT(d->m->codec_fallbacks, 1);
+		log_warnx("%s: the intake answered HTTP %ld to a zstd body; "
+			  "sending gzip from now on (set compression: gzip to "
+			  "say so)",
+		    d->conf->name, status);
+	}
+}
+
+/* Brings the worker to the destination's codec. 0, or -1. */
+static int
+sync_codec(struct ls_sender *s)
+{
+	enum ls_compression want
+	    = (enum ls_compression)atomic_load(&s->d->codec);
+
+	if (want == s->codec)
+		return 0;
+	return set_codec(s, want);
+}
+
+static void send_range(struct ls_sender *, struct ls_record *const *, size_t,
+    size_t, struct ls_ctx *, int, uint64_t);
+
+/*
+ * recs[0..n-1] were refused (400, 422, another 4xx after its tries) with
+ * status; refused: the tick of that answer; ok_seen: the newest accepted
+ * send tick when they were sent; since: the refusal that bisected them (0:
+ * none). A batch is halved until the refused entries stand alone; one
+ * alone is dropped only when proven bad (refuse.h), else deferred: left
+ * undone, the caller sends it again after the rest. A held destination
+ * neither halves nor drops: it backs off and defers.
+ */
+static void
+refused(struct ls_sender *s, struct ls_record *const *recs, size_t n,
+    size_t max_msg, struct ls_ctx *ctx, long status, uint64_t refused_at,
+    uint64_t ok_seen, uint64_t since, const char *why)
+{
+	struct ls_sender_dest *d = s->d;
+	const struct ls_conf_dest *c = d->conf;
+	enum ls_refuse_verdict v;
+	const char *hint = NULL;
+	int64_t delay;
+	int now_held;
+
+	if (n > 1 && !ls_refuse_held(&d->refuse, NULL, NULL)) {
+		LS_COUNT(d->m->bisections, 1);
+		log_info("%s: %s; halving %zu entries to find the refused ones",
+		    c->name, why, n);
+		send_range(s, recs, n / 2, max_msg, ctx, 0, refused_at);
+		send_range(
+		    s, recs + n / 2, n - n / 2, max_msg, ctx, 0, refused_at);
+		return;
+	}
+	if (n > 1) {
+		v = LS_REFUSE_HOLD;
+		now_held = 0;
+	} else {
+		if (since == 0)
+			since = deferred_since(d, recs[0]);
+		if (since == 0)
+			since = refused_at; /* no proof possible yet */
+		v = ls_refuse_single(
+		    &d->refuse, since, ok_seen, status, &now_held);
+	}
+	if (v == LS_REFUSE_DROP) {
+		LS_COUNT(d->m->dropped[refusal_reason(status)], 1);
+		finish(s, recs, 1);
+		log_refused(s, recs[0], why);
+		return;
+	}
+	if (n == 1)
+		deferred_put(d, recs[0], refused_at);
+	LS_COUNT(d->m->deferred, n);
+	LS_COUNT(d->m->retries, 1);
+	delay = back_off(
+	    s, status, v == LS_REFUSE_HOLD ? held_problem : NULL, &hint);
+	if (now_held)
+		log_warnx(
+		    "%s: the intake refused %u entries alone in a row (%s); "
+		    "%s",
+		    c->name, c->reject_limit, why, held_problem);
+	else
+		log_debug("%s: %s; %zu entries kept to be sent again in %lld "
+			  "ms",
+		    c->name, why, n, (long long)delay);
+}
+
 /*
  * Sends recs[0..n-1] until done. max_msg cuts each message (0: no cut).
  * probe: this call is a probe that already has its turn for the first
- * attempt. Recursion depth is at most log2(max_entries) + the single-entry
- * cuts + 1.
+ * attempt. since: the tick of the refusal this range is half of (0:
+ * none). Recursion depth is at most log2(max_entries) + the single-entry
+ * cuts + 1. Entries refused and not proven bad are left undone
+ * (refused()).
  */
 static void
 send_range(struct ls_sender *s, struct ls_record *const *recs, size_t n,
-    size_t max_msg, struct ls_ctx *ctx, int probe)
+    size_t max_msg, struct ls_ctx *ctx, int probe, uint64_t since)
 {
 	struct ls_sender_dest *d = s->d;
 	const struct ls_conf_dest *c = d->conf;
@@ -640,17 +960,21 @@ send_range(struct ls_sender *s, struct ls_record *const *recs, size_t n,
 	const char *hint;
 	int saturated, probing, cut_short;
 	unsigned client_errors = 0;
+	uint64_t sent_at, ok_seen;
 	long status;
 	int rc;
 
+	if (sync_codec(s) != 0)
+		fatalx("%s: cannot switch compression", c->name);
 	ls_buf_reset(&s->body);
 	ls_encode_batch(&s->body, c->format, d->hostname, recs, n, max_msg);
 	if (s->body.len > c->batch_max_bytes && n > 1) {
 		/* Escaping made it larger than estimated: halve it here. */
-		send_range(s, recs, n / 2, max_msg, ctx, probe);
-		send_range(s, recs + n / 2, n - n / 2, max_msg, ctx, 0);
+		send_range(s, recs, n / 2, max_msg, ctx, probe, since);
+		send_range(s, recs + n / 2, n - n / 2, max_msg, ctx, 0, since);
 		return;
 	}
+compress:
 	payload = &s->body;
 	if (s->comp != NULL) {
 		if (ls_compress(s->comp, &s->gz, s->body.data, s->body.len)
@@ -668,8 +992,9 @@ send_range(struct ls_sender *s, struct ls_record *const *recs, size_t n,
 			if (n > 1) {
 				/* One entry tests the intake; the rest
 				 * follows when it is back. */
-				send_range(s, recs, 1, max_msg, ctx, 1);
-				send_range(s, recs + 1, n - 1, max_msg, ctx, 0);
+				send_range(s, recs, 1, max_msg, ctx, 1, since);
+				send_range(
+				    s, recs + 1, n - 1, max_msg, ctx, 0, since);
 				return;
 			}
 			break;
@@ -689,11 +1014,25 @@ send_range(struct ls_sender *s, struct ls_record *const *recs, size_t n,
 		}
 		saturated = c->adaptive_concurrency
 		    && ls_sem_in_use(d->sem) >= ls_sem_limit(d->sem);
+		sent_at = ls_refuse_tick(&d->refuse, &ok_seen);
 		t0 = mono_us();
 		rc = post(s, payload, ctx, &status);
 		elapsed = mono_us() - t0;
 		cut_short = rc != CURLE_OK && ls_ctx_done(ctx);
 		res = ls_sender_classify(rc, status);
+		if (rc == CURLE_OK && s->codec == LS_COMPRESS_ZSTD
+		    && (status == 415 || status == 400)) {
+			/* Not the entries: the codec. Resent as gzip at
+			 * once. Tested in zstd_fallback.sh. */
+			ls_sem_release(d->sem);
+			ls_metrics_request(
+			    d->m, status, n, payload->len, elapsed);
+			fall_back(s, status);
+			if (sync_codec(s) != 0)
+				fatalx(
+				    "%s: cannot switch compression", c->name);
+			goto compress;
+		}
 		if (res == LS_SEND_RETRY_FEW)
 			res = ++client_errors < LS_CLIENT_ERROR_TRIES
 			    ? LS_SEND_RETRY
@@ -706,7 +1045,7 @@ send_range(struct ls_sender *s, struct ls_record *const *recs, size_t n,
 		}
 		delay = 0;
 		if (res == LS_SEND_RETRY && !cut_short)
-			delay = back_off(s, status, &hint);
+			delay = back_off(s, status, NULL, &hint);
 		ls_sem_release(d->sem);
 		ls_metrics_request(d->m, rc == CURLE_OK ? status : 0, n,
 		    payload->len, elapsed);
@@ -718,6 +1057,11 @@ send_range(struct ls_sender *s, struct ls_record *const *recs, size_t n,
 			LS_COUNT(d->m->wire_bytes, payload->len);
 			count_sent(d->m, recs, n);
 			finish(s, recs, n);
+			if (ls_refuse_accepted(&d->refuse, sent_at))
+				log_notice(
+				    "%s: the intake takes entries again; "
+				    "no longer holding",
+				    c->name);
 			recovered(d);
 			return;
 		}
@@ -727,15 +1071,17 @@ send_range(struct ls_sender *s, struct ls_record *const *recs, size_t n,
 			log_info(
 			    "%s: %s; splitting %zu entries", c->name, why, n);
 			if (n > 1) {
-				send_range(s, recs, n / 2, max_msg, ctx, 0);
+				send_range(
+				    s, recs, n / 2, max_msg, ctx, 0, since);
 				send_range(s, recs + n / 2, n - n / 2, max_msg,
-				    ctx, 0);
+				    ctx, 0, since);
 				return;
 			}
 			if (max_msg == 0 || max_msg > recs[0]->len)
 				max_msg = recs[0]->len;
 			if (max_msg / 2 >= MIN_ENTRY_BYTES) {
-				send_range(s, recs, 1, max_msg / 2, ctx, 0);
+				send_range(
+				    s, recs, 1, max_msg / 2, ctx, 0, since);
 				return;
 			}
 			LS_COUNT(d->m->dropped[LS_DROP_OVERSIZE], 1);
@@ -746,11 +1092,9 @@ send_range(struct ls_sender *s, struct ls_record *const *recs, size_t n,
 			return;
 		}
 		if (res == LS_SEND_REJECT) {
-			LS_COUNT(d->m->dropped[LS_DROP_REJECTED], n);
-			finish(s, recs, n);
-			log_warnx("%s: dropped %zu entries the intake rejected "
-				  "(%s)",
-			    c->name, n, why);
+			refused(s, recs, n, max_msg, ctx, status,
+			    ls_refuse_tick(&d->refuse, NULL), ok_seen, since,
+			    why);
 			return;
 		}
 
@@ -771,9 +1115,28 @@ send_range(struct ls_sender *s, struct ls_record *const *recs, size_t n,
 size_t
 ls_sender_send(struct ls_sender *s, struct ls_batch *batch, struct ls_ctx *ctx)
 {
+	struct ls_record *tmp;
+	size_t i, k;
+
+	if (s->isdone_cap < batch->n) {
+		s->isdone = xreallocarray(s->isdone, batch->n, 1);
+		s->isdone_cap = batch->n;
+	}
+	memset(s->isdone, 0, batch->n);
+	s->base = batch->recs;
 	s->done = 0;
 	send_range(
-	    s, batch->recs, batch->n, s->d->conf->max_entry_bytes, ctx, 0);
+	    s, batch->recs, batch->n, s->d->conf->max_entry_bytes, ctx, 0, 0);
+	/* What is done goes to the front, in order; the rest (deferred or
+	 * cut short) after it, in order. */
+	for (i = k = 0; i < batch->n; i++)
+		if (s->isdone[i]) {
+			tmp = batch->recs[i];
+			memmove(batch->recs + k + 1, batch->recs + k,
+			    (i - k) * sizeof *batch->recs);
+			batch->recs[k++] = tmp;
+		}
+	s->base = NULL;
 	return s->done;
 }
 

@@ -12,11 +12,18 @@
  *                   410) or an encoding the intake does not take (415):
  *                   resend slowly and loudly until a reload fixes it.
  *   LS_SEND_SPLIT   413: send each half; a single entry is cut shorter.
- *   LS_SEND_REJECT  400 and 422, the body itself: the records are
- *                   dropped, counted.
+ *   LS_SEND_REJECT  400 and 422, the body itself: the batch is halved
+ *                   until the refused entries stand alone; one alone is
+ *                   dropped (counted, logged) only when the intake is
+ *                   seen to take others, else it is deferred: sent again
+ *                   after the rest. reject_limit entries refused alone in
+ *                   a row hold the destination like a 401 (refuse.h).
  *   LS_SEND_RETRY_FEW  another 4xx: retried like a 5xx up to
  *                   LS_CLIENT_ERROR_TRIES times for a batch (a proxy or
- *                   intake in a bad state), then rejected.
+ *                   intake in a bad state), then refused like a 400.
+ *
+ * A zstd body answered 415 or 400 switches the destination to gzip for
+ * good (logged, counted) and is resent at once as gzip.
  *
  * Backoff is per destination, not per worker: every worker of a failing
  * destination waits until the same "not before" time, so N workers do not
@@ -73,10 +80,12 @@ void ls_sender_dest_free(struct ls_sender_dest *);
 /* A worker's sender. NULL if curl could not be set up. */
 struct ls_sender *ls_sender_new(struct ls_sender_dest *, unsigned idx);
 void ls_sender_free(struct ls_sender *);
-/* Sends batch, retrying until it is sent, dropped, or ctx is done (then
- * the rest of its records stay unsent). Returns how many of its records,
- * from the front, this destination is done with (sent or dropped): all
- * of them unless ctx ended the work first. The caller keeps the batch. */
+/* Sends batch, retrying until it is sent, dropped, deferred, or ctx is
+ * done (then the rest of its records stay unsent). Reorders batch->recs so
+ * that the records this destination is done with (sent or dropped) come
+ * first, and returns how many: all of them unless ctx ended the work
+ * first or entries were deferred (to be sent again: queue them anew). The
+ * caller keeps the batch. */
 size_t ls_sender_send(struct ls_sender *, struct ls_batch *, struct ls_ctx *);
 /* How long the destination still backs off (no request but a probe before
  * then), in ms; 0 when it does not. Any thread (status). */

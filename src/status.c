@@ -14,6 +14,7 @@
 #include "config.h"
 
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,8 @@ static const char *const drop_names[] = {
 	[LS_DROP_OVERSIZE] = "oversize",
 	[LS_DROP_FULL] = "full",
 	[LS_DROP_RELOAD] = "reload",
+	[LS_DROP_UNPROCESSABLE] = "unprocessable",
+	[LS_DROP_CLIENT_ERROR] = "client_error",
 };
 _Static_assert(sizeof drop_names / sizeof drop_names[0] == LS_DROP_COUNT,
     "status.c: name every drop reason");
@@ -90,6 +93,19 @@ ls_status_dest_healthy(
 	int64_t last = LS_LOAD(dm->last_ok_ms);
 	int64_t since = last != 0 ? last : in->m->start_ms;
 
+	const char *problem = atomic_load(&dm->problem);
+
+	/* Holding its lines for a reason of the configuration or the
+	 * intake's: unhealthy at once, naming it. */
+	if (problem != NULL) {
+		if (why != NULL)
+			ls_buf_printf(why,
+			    "destination %s: HTTP %ld: %s; %" PRIu64
+			    " lines waiting",
+			    c->name, (long)atomic_load(&dm->problem_status),
+			    problem, n);
+		return 0;
+	}
 	if (in->dests[i].busy_since_ms > since)
 		since = in->dests[i].busy_since_ms;
 	if (n == 0 || in->now_ms - since <= c->health_window_ms)
@@ -243,6 +259,17 @@ static const struct {
 	    DM(retries) },
 	{ "logshipd_destination_splits_total", "counter",
 	    "Batches split in two after a 413 answer.", DM(splits) },
+	{ "logshipd_destination_bisections_total", "counter",
+	    "Refused batches (400, 422, another 4xx) split in two to find the "
+	    "refused entries.",
+	    DM(bisections) },
+	{ "logshipd_destination_deferred_lines_total", "counter",
+	    "Lines refused and kept to be sent again (not proven bad, or the "
+	    "destination holding).",
+	    DM(deferred) },
+	{ "logshipd_destination_codec_fallbacks_total", "counter",
+	    "Switches from zstd to gzip after the intake refused zstd.",
+	    DM(codec_fallbacks) },
 	{ "logshipd_destination_requests_in_flight", "gauge",
 	    "Requests under way now.", DM(in_flight) },
 	{ "logshipd_destination_concurrency_limit", "gauge",
@@ -315,9 +342,11 @@ prom_dests(const struct ls_status_in *in, struct ls_buf *o)
 		}
 
 	family(o, n_drop, "counter",
-	    "Lines given up, by reason: rejected (400 and other 4xx), "
-	    "oversize (413 even cut down), full (on_full: drop_newest), "
-	    "reload (the destination was removed by a reload).");
+	    "Lines given up, by reason: rejected (400), unprocessable "
+	    "(422), client_error (another 4xx), each to the line alone "
+	    "while the intake took others; oversize (413 even cut down), "
+	    "full (on_full: drop_newest), reload (the destination was "
+	    "removed by a reload).");
 	for (i = 0; i < ndests(in); i++)
 		for (k = 0; k < LS_DROP_COUNT; k++) {
 			series(o, n_drop, "", "destination", c->dests[i].name,
@@ -598,6 +627,7 @@ json_dest(const struct ls_status_in *in, size_t i)
 	json_t *o = json_object(), *j;
 	struct ls_buf why;
 	int64_t last = LS_LOAD(dm->last_ok_ms);
+	const char *problem;
 	int k, healthy;
 
 	ls_buf_init(&why);
@@ -607,6 +637,12 @@ json_dest(const struct ls_status_in *in, size_t i)
 	    json_string(c->type == LS_DEST_DATADOG ? "datadog" : "http"));
 	json_object_set_new(o, "healthy", json_boolean(healthy));
 	json_object_set_new(o, "health", jstr(healthy ? "ok" : why.data));
+	problem = atomic_load(&dm->problem);
+	json_object_set_new(
+	    o, "holding", problem != NULL ? jstr(problem) : json_null());
+	set_u(o, "bisections", LS_LOAD(dm->bisections));
+	set_u(o, "deferred", LS_LOAD(dm->deferred));
+	set_u(o, "codec_fallbacks", LS_LOAD(dm->codec_fallbacks));
 	ls_buf_cleanup(&why);
 	set_u(o, "routed", LS_LOAD(dm->routed));
 	set_u(o, "sent", LS_LOAD(dm->sent));
@@ -835,6 +871,7 @@ table_dests(const json_t *doc, struct ls_buf *out)
 		age = json_object_get(d, "last_success_age_s");
 		row[0] = js(d, "name", "?");
 		row[1] = json_is_true(json_object_get(d, "healthy")) ? "ok"
+		    : json_is_string(json_object_get(d, "holding"))  ? "HOLD"
 								     : "FAIL";
 		snprintf(c[0], sizeof c[0], "%" PRIu64, ju(d, "sent"));
 		row[2] = c[0];

@@ -556,6 +556,7 @@ START_TEST(defaults)
 	ck_assert_uint_eq(d->max_buffer_bytes, 0);
 	ck_assert_ptr_null(d->ca_file);
 	ck_assert_int_eq(d->health_window_ms, 300000);
+	ck_assert_uint_eq(d->reject_limit, 10);
 	d = &c->dests[1];
 	ck_assert_int_eq(d->type, LS_DEST_DATADOG);
 	ck_assert_int_eq(d->format, LS_FORMAT_JSON);
@@ -834,8 +835,8 @@ static const struct {
 	    "keys: name, type, url, format, api_key_file, api_key_env, "
 	    "workers, max_connections, batch, compression, "
 	    "compression_level, timeout, retry, max_entry_bytes, insecure, "
-	    "ca_file, on_full, max_buffer_bytes, health_window or "
-	    "adaptive_concurrency)\n" },
+	    "ca_file, on_full, max_buffer_bytes, health_window, "
+	    "adaptive_concurrency or reject_limit)\n" },
 	{ "unknown batch, retry and route keys",
 	    SRC DST "    batch: { max_entry: 5 }\n"
 		    "    retry: { min: 1s }\n"
@@ -857,7 +858,8 @@ static const struct {
 	    "workers, "
 	    "max_connections, batch, compression, compression_level, "
 	    "timeout, retry, max_entry_bytes, insecure, ca_file, on_full, "
-	    "max_buffer_bytes, health_window or adaptive_concurrency)\n" },
+	    "max_buffer_bytes, health_window, adaptive_concurrency or "
+	    "reject_limit)\n" },
 	{ "a key that is no string", SRC DST "[a]: 1\n",
 	    "t.yaml:8:1: expected a string as a key\n" },
 	{ "top level is no mapping", "- a\n- b\n",
@@ -1425,6 +1427,56 @@ START_TEST(insecure_warns)
 }
 END_TEST
 
+/* zstd to a Datadog host other than agent-http-intake.logs.* loads, with
+ * a warning; each codec has its own default level; reject_limit. */
+#define DDZ(host)                                                              \
+	"destinations:\n"                                                      \
+	"  - name: dd\n"                                                       \
+	"    type: datadog\n"                                                  \
+	"    url: https://" host "/api/v2/logs\n"                              \
+	"    api_key_env: LS_TEST_KEY3\n"                                      \
+	"    compression: zstd\n"
+START_TEST(zstd_hosts_and_levels)
+{
+	struct ls_conf *c;
+	char *logged;
+
+	ck_assert_int_eq(setenv("LS_TEST_KEY3", KEY, 1), 0);
+	logged = load_logged(SRC DDZ("http-intake.logs.datadoghq.eu"));
+	ck_assert_msg(strstr(logged,
+			  "destinations[0] (dd): compression: zstd: only "
+			  "agent-http-intake.logs.<site> is known to take it")
+		!= NULL,
+	    "logged: %s", logged);
+	free(logged);
+	logged = load_logged(SRC DDZ("agent-http-intake.logs.datadoghq.com"));
+	ck_assert_str_eq(logged, "");
+	free(logged);
+	logged = load_logged(
+	    SRC DDZ("AGENT-HTTP-INTAKE.LOGS.us5.datadoghq.com:443"));
+	ck_assert_str_eq(logged, "");
+	free(logged);
+	/* An http destination is not warned about. */
+	logged = load_logged(SRC DST "    compression: zstd\n");
+	ck_assert_str_eq(logged, "");
+	free(logged);
+
+	c = load_ok(SRC DDZ("agent-http-intake.logs.datadoghq.com"));
+	ck_assert_int_eq(c->dests[0].compression_level, 1);
+	ck_assert_uint_eq(c->dests[0].reject_limit, 10);
+	ls_conf_free(c);
+	c = load_ok(SRC DDZ(
+	    "agent-http-intake.logs.datadoghq.com") "    compression_level: "
+						    "3\n    reject_limit: 1\n");
+	ck_assert_int_eq(c->dests[0].compression_level, 3);
+	ck_assert_uint_eq(c->dests[0].reject_limit, 1);
+	ls_conf_free(c);
+	c = load_ok(SRC DST "    compression: gzip\n");
+	ck_assert_int_eq(c->dests[0].compression_level, 6);
+	ls_conf_free(c);
+}
+END_TEST
+
 /* An http destination may carry a key too; it is read the same way. */
 START_TEST(key_from_env_http)
 {
@@ -1510,6 +1562,7 @@ conf_suite(void)
 	tcase_add_test(tc, key_file_unreadable);
 	tcase_add_loop_test(tc, key_file_mode, 0, 8);
 	tcase_add_test(tc, insecure_warns);
+	tcase_add_test(tc, zstd_hosts_and_levels);
 	tcase_add_test(tc, key_from_env_http);
 	tcase_add_test(tc, key_not_in_errors);
 	suite_add_tcase(s, tc);

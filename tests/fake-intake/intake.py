@@ -36,6 +36,16 @@ Test control (never counted as intake requests):
           "stall": true          reads the body, then neither answers nor
                                  closes until the client gives up (or
                                  "stall_ms", default 120000, passes)
+        Refusal modes (also serve flags; each applies to every path):
+                  {"poison": MARKER|null}   400 to a body whose decoded
+                                            text holds MARKER (--poison)
+                  {"refuse_all": true|false} 400 to every body (a storm);
+                                            false heals (--refuse-all)
+                  {"refuse_zstd": N|null}   answer N (415 or 400) to a
+                                            zstd body, undecoded
+                                            (--refuse-zstd N)
+        The refused bodies' entries are kept as "rejected", like a
+        scripted answer's.
   GET  /_entries?path=P[&kind=rejected]   recorded entries, arrival order
   GET  /_stats                            counters and a log of requests
 
@@ -105,6 +115,9 @@ class State:
         self.max_bytes = max_bytes
         self.scripts = collections.defaultdict(collections.deque)
         self.defaults = {}
+        self.poison = None  # a marker: 400 to bodies that hold it
+        self.refuse_all = False  # 400 to everything
+        self.refuse_zstd = None  # a status for zstd bodies
         self.clear()
 
     def clear(self):
@@ -145,6 +158,12 @@ class State:
         with self.lock:
             if req.get("clear"):
                 self.clear()
+            if "poison" in req:
+                self.poison = req["poison"]
+            if "refuse_all" in req:
+                self.refuse_all = bool(req["refuse_all"])
+            if "refuse_zstd" in req:
+                self.refuse_zstd = req["refuse_zstd"]
             if req.get("reset"):
                 if path is None:
                     self.scripts.clear()
@@ -505,6 +524,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except BadRequest:
             return []
 
+    def refusal(self, data):
+        """Why a refusal mode refuses this decoded body, or None."""
+        st = self.server.state
+        with st.lock:
+            poison, storm = st.poison, st.refuse_all
+        if storm:
+            return "refusing everything (refuse_all)"
+        if poison and poison.encode() in data:
+            return "poison entry (%s)" % poison
+        return None
+
     def accept(self, path, raw):
         st = self.server.state
         entries = []
@@ -512,6 +542,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if st.api_key is not None and path == DATADOG_PATH and \
                     self.headers.get("DD-API-KEY") != st.api_key:
                 raise BadRequest(403, "invalid API key")
+            enc = (self.headers.get("Content-Encoding") or "").strip()
+            with st.lock:
+                refuse_zstd = st.refuse_zstd
+            if refuse_zstd is not None and enc.lower() == "zstd":
+                raise BadRequest(int(refuse_zstd),
+                                 "Content-Encoding zstd not taken here")
             data = decode_body(raw, self.headers.get("Content-Encoding"),
                                st.max_bytes)
             entries = parse_entries(path, data,
@@ -519,6 +555,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if len(entries) > st.max_entries:
                 raise BadRequest(413, "%d entries, above %d" %
                                  (len(entries), st.max_entries))
+            refusal = self.refusal(data)
+            if refusal is not None:
+                with st.lock:
+                    st.rejected[path].extend(entries)
+                raise BadRequest(400, refusal)
         except BadRequest as e:
             self.log_message("%s: %d %s", path, e.status, e.why)
             return e.status, json.dumps({"error": e.why}), len(entries)
@@ -546,6 +587,9 @@ class Server(http.server.ThreadingHTTPServer):
 
 def serve(args):
     state = State(args.api_key, args.max_entries, args.max_bytes)
+    state.poison = args.poison
+    state.refuse_all = args.refuse_all
+    state.refuse_zstd = args.refuse_zstd
     srv = Server(("127.0.0.1", args.port), Handler)
     srv.state = state
     srv.quiet = args.quiet
@@ -770,6 +814,13 @@ def main(argv):
     s.add_argument("--quiet", action="store_true")
     s.add_argument("--tls-cert", help="serve HTTPS with this certificate")
     s.add_argument("--tls-key", help="the key of --tls-cert")
+    s.add_argument("--poison", metavar="MARKER",
+                   help="answer 400 to bodies that hold MARKER")
+    s.add_argument("--refuse-all", action="store_true",
+                   help="answer 400 to every body (until a control "
+                   "{\"refuse_all\": false} heals it)")
+    s.add_argument("--refuse-zstd", type=int, metavar="STATUS",
+                   help="answer STATUS (415, 400) to zstd bodies")
     s.set_defaults(fn=serve)
 
     def client(name, fn, help_):
