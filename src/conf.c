@@ -1280,7 +1280,7 @@ parse_dest(struct parse *p, yaml_node_t *n, size_t idx, struct ls_conf_dest *d,
 	d->retry_initial_ms = 500;
 	d->retry_max_ms = 60000;
 	d->retry_probe_ms = 1000;
-	d->max_entry_bytes = 1000000;
+	d->max_entry_bytes = 900000; /* the Datadog Agent's */
 	d->tls_verify = 1;
 	d->health_window_ms = 5 * 60 * 1000;
 	if (sect_open(p, &s, n, dest_keys, "destinations[%zu]", idx) == -1)

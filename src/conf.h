@@ -78,7 +78,7 @@ struct ls_conf_dest {
 	int64_t retry_initial_ms;
 	int64_t retry_max_ms;
 	int64_t retry_probe_ms; /* one-entry probe while backing off; 0: off */
-	size_t max_entry_bytes; /* a single entry is cut to this on 413 */
+	size_t max_entry_bytes; /* a message is cut to this, escaped */
 	/* Entries refused alone in a row that hold the destination. */
 	unsigned reject_limit;
 	int tls_verify; /* 1 unless "insecure: true" */

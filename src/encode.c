@@ -155,19 +155,20 @@ plain_run(const unsigned char *p, size_t i, size_t end, size_t len)
 	}
 }
 
+/* The escapes JSON names; the other control bytes are \u00XX. */
+static const char named[128] = { ['"'] = '"',
+	['\\'] = '\\',
+	['\n'] = 'n',
+	['\r'] = 'r',
+	['\t'] = 't',
+	['\b'] = 'b',
+	['\f'] = 'f' };
+
 /* Writes the escape of c (not a plain byte) at o; returns its length. */
 static size_t
 escape_byte(char *o, unsigned char c)
 {
 	static const char hex[] = "0123456789abcdef";
-	/* The escapes JSON names; the other control bytes are \u00XX. */
-	static const char named[128] = { ['"'] = '"',
-		['\\'] = '\\',
-		['\n'] = 'n',
-		['\r'] = 'r',
-		['\t'] = 't',
-		['\b'] = 'b',
-		['\f'] = 'f' };
 
 	if (c >= 0x80) {
 		memcpy(o, "\xef\xbf\xbd", 3); /* starts no valid sequence */
@@ -290,6 +291,53 @@ ls_json_field(struct ls_buf *out, const char *key, const char *value)
 	ls_json_escape(out, value, strlen(value));
 }
 
+/*
+ * The longest prefix of s[0..len) whose escaped form (escape_body's) takes
+ * at most budget bytes, in units that are never split: a plain byte (1), a
+ * named escape (2), a \u00XX (6), a valid UTF-8 sequence (its length), a
+ * byte that starts none (U+FFFD, 3). *esc gets the prefix's escaped
+ * length.
+ */
+static size_t
+escaped_cut(const unsigned char *s, size_t len, size_t budget, size_t *esc)
+{
+	size_t i = 0, n = 0, unit, w;
+
+	while (i < len) {
+		unit = 1;
+		switch (ecls[s[i]]) {
+		case E_SAFE:
+			w = 1;
+			break;
+		case E_ESC:
+			w = named[s[i]] != '\0' ? 2 : 6;
+			break;
+		default:
+			unit = utf8_seq(s + i, len - i);
+			w = unit != 0 ? unit : 3;
+			if (unit == 0)
+				unit = 1;
+			break;
+		}
+		if (n + w > budget)
+			break;
+		n += w;
+		i += unit;
+	}
+	*esc = n;
+	return i;
+}
+
+size_t
+ls_encode_message_len(const struct ls_record *r)
+{
+	size_t esc;
+
+	(void)escaped_cut(
+	    (const unsigned char *)r->msg, r->len, SIZE_MAX, &esc);
+	return esc;
+}
+
 /* Appends one record as a JSON object; host is the batch's ,"hostname":
  * field, escaped once for all its records. */
 static void
@@ -297,28 +345,21 @@ encode_one(struct ls_buf *out, const struct ls_buf *host,
     const struct ls_record *r, size_t max_msg)
 {
 	const struct ls_labels *src = r->labels;
-	size_t len = r->len, k;
-	const unsigned char *p;
+	const unsigned char *p = (const unsigned char *)r->msg;
+	size_t len = r->len, esc, mark = sizeof TRUNC_MARK - 1;
 
 	ls_buf_append(out, "{\"message\":\"", 12);
-	if (max_msg > 0 && len > max_msg) {
-		/* A cut never leaves half a character to become U+FFFD: a
-		 * valid sequence that starts in the three bytes before it and
-		 * runs past it is cut whole. Continuation bytes of no
-		 * sequence stay (as U+FFFD), so that backing up over them
-		 * cannot split the character before them. Tested in
-		 * check_encode.c: truncate_stray_continuation. */
-		len = max_msg;
-		for (k = 1; k <= 3 && k <= len; k++) {
-			p = (const unsigned char *)r->msg + len - k;
-			if ((*p & 0xc0) == 0x80)
-				continue;
-			if (*p >= 0x80 && utf8_seq(p, r->len - (len - k)) > k)
-				len -= k;
-			break;
-		}
+	/* max_msg bounds the message as sent, escaped (a byte may take six):
+	 * cut, it is the longest prefix that fits with the marker, never
+	 * half a character (a valid sequence goes whole or not at all; a
+	 * byte of none is U+FFFD either way). Tested in check_encode.c
+	 * (truncate_*) and fuzz_encode. */
+	if (max_msg > 0 && len > max_msg / 6
+	    && escaped_cut(p, len, max_msg, &esc) < len) {
+		len = escaped_cut(
+		    p, len, max_msg > mark ? max_msg - mark : 0, &esc);
 		escape_body(out, r->msg, len);
-		ls_buf_append(out, TRUNC_MARK, sizeof TRUNC_MARK - 1);
+		ls_buf_append(out, TRUNC_MARK, mark);
 	} else
 		escape_body(out, r->msg, len);
 	ls_buf_append(out, "\",\"status\":\"", 12);

@@ -27,6 +27,9 @@ void ls_json_field(struct ls_buf *, const char *key, const char *value);
  * lines with many bytes to escape; the worker measures the real body and
  * splits a batch that is over the limit. */
 size_t ls_encode_estimate(const struct ls_record *, size_t host_len);
+/* The length of a record's message once escaped, as ls_encode_batch()
+ * sends it (without its quotes). */
+size_t ls_encode_message_len(const struct ls_record *);
 /* The escaped length of hostname (NULL: none) that ls_encode_estimate()
  * takes: worked out once per destination, not once per line. */
 size_t ls_encode_host_len(const char *hostname);
@@ -34,8 +37,9 @@ size_t ls_encode_host_len(const char *hostname);
  * Appends one body for recs[0..n-1]: a JSON array of objects (LS_FORMAT_JSON,
  * the Datadog v2 shape) or one object per line (LS_FORMAT_NDJSON). Each
  * object has message, status, timestamp (ms), hostname, and service,
- * ddsource, ddtags when the source sets them. max_msg (0: no limit) cuts
- * each message to that many bytes, with a marker.
+ * ddsource, ddtags when the source sets them. max_msg (0: no limit) bounds
+ * each message as sent (escaped): a longer one is cut to the longest
+ * prefix that fits with a marker, never in the middle of a character.
  */
 void ls_encode_batch(struct ls_buf *out, enum ls_format, const char *hostname,
     struct ls_record *const *recs, size_t n, size_t max_msg);

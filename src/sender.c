@@ -33,8 +33,8 @@
 /* Retry-After is a floor on the wait, but a bogus one must not park a
  * destination for a day. */
 #define RETRY_AFTER_CAP_MS (300 * 1000)
-/* A single entry answered 413 is cut to half its length each time, down to
- * this; then it is dropped. */
+/* A single entry answered 413 is cut to half its length as sent (escaped)
+ * each time, down to this; then it is dropped. */
 #define MIN_ENTRY_BYTES 1024
 /* How much of an error answer's body is kept for the log. */
 #define ERRBODY_MAX 512
@@ -1077,8 +1077,9 @@ compress:
 				    ctx, 0, since);
 				return;
 			}
-			if (max_msg == 0 || max_msg > recs[0]->len)
-				max_msg = recs[0]->len;
+			if (max_msg == 0
+			    || max_msg > ls_encode_message_len(recs[0]))
+				max_msg = ls_encode_message_len(recs[0]);
 			if (max_msg / 2 >= MIN_ENTRY_BYTES) {
 				send_range(
 				    s, recs, 1, max_msg / 2, ctx, 0, since);

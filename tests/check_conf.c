@@ -550,7 +550,7 @@ START_TEST(defaults)
 	ck_assert_int_eq(d->retry_initial_ms, 500);
 	ck_assert_int_eq(d->retry_max_ms, 60000);
 	ck_assert_int_eq(d->retry_probe_ms, 1000);
-	ck_assert_uint_eq(d->max_entry_bytes, 1000000);
+	ck_assert_uint_eq(d->max_entry_bytes, 900000);
 	ck_assert_int_eq(d->tls_verify, 1);
 	ck_assert_int_eq(d->on_full, LS_ON_FULL_BLOCK);
 	ck_assert_uint_eq(d->max_buffer_bytes, 0);

@@ -22,6 +22,7 @@
 #include "testutil.h"
 
 #define MARK "...[truncated by logshipd]"
+#define PAD64 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 
 /* Escapes s[0..len) and returns the JSON string it decodes to (NUL
  * allowed), failing the test if it is not valid JSON. */
@@ -533,11 +534,14 @@ encoded_message(const char *msg, size_t len, size_t max_msg)
 	return m;
 }
 
+/* max_msg bounds the message as sent: escaped, marker included. */
+#define MK (sizeof MARK - 1)
+
 START_TEST(truncate_ascii)
 {
 	char *m;
 
-	m = encoded_message("0123456789abcdef", 16, 10);
+	m = encoded_message("0123456789abcdef" PAD64, 80, MK + 10);
 	ck_assert_str_eq(m, "0123456789" MARK);
 	free(m);
 	/* At or under the limit: untouched. */
@@ -547,26 +551,37 @@ START_TEST(truncate_ascii)
 	m = encoded_message("0123456789", 10, 0);
 	ck_assert_str_eq(m, "0123456789");
 	free(m);
-	/* The limit is on input bytes, before escaping. */
-	m = encoded_message("\"\"\"\"\"\"", 6, 3);
+	/* The limit is on escaped bytes: a quote takes two. */
+	m = encoded_message("\"\"\"\"\"\"", 6, 12);
+	ck_assert_str_eq(m, "\"\"\"\"\"\"");
+	free(m);
+	m = encoded_message("\"\"\"\"\"\"", 6, 11);
+	ck_assert_str_eq(m, MARK);
+	free(m);
+	m = encoded_message("\"\"\"\"\"\"\"\"\"\"" PAD64, 74, MK + 7);
 	ck_assert_str_eq(m, "\"\"\"" MARK);
+	free(m);
+	/* A control byte takes six (\u0001): none is split. */
+	m = encoded_message("\x01\x01\x01\x01\x01\x01\x01\x01", 8, MK + 17);
+	ck_assert_str_eq(m, "\x01\x01" MARK);
 	free(m);
 }
 END_TEST
 
 START_TEST(truncate_utf8_boundary)
 {
-	/* a, é (2), € (3), 𝄞 (4), a: boundaries at 0 1 3 6 10 11. */
+	/* a, é (2), € (3), 𝄞 (4), a: boundaries at 0 1 3 6 10 11; then
+	 * enough to be cut whatever the limit below. */
 	static const char s[] = "a\xc3\xa9\xe2\x82\xac\xf0\x9d\x84\x9e"
-				"a";
+				"a" PAD64;
 	static const size_t cut[] = { 0, 1, 1, 3, 3, 3, 6, 6, 6, 6, 10 };
 	size_t max, n;
 	char *m;
 
-	for (max = 1; max < sizeof s - 1; max++) {
-		m = encoded_message(s, sizeof s - 1, max);
+	for (max = 1; max <= 10; max++) {
+		m = encoded_message(s, sizeof s - 1, MK + max);
 		n = strlen(m);
-		ck_assert_msg(n == cut[max] + strlen(MARK), "max %zu", max);
+		ck_assert_msg(n == cut[max] + MK, "max %zu", max);
 		ck_assert(memcmp(m, s, cut[max]) == 0);
 		ck_assert_str_eq(m + cut[max], MARK);
 		ck_assert(strstr(m, R) == NULL);
@@ -579,32 +594,68 @@ START_TEST(truncate_invalid)
 {
 	char *m;
 
-	/* Continuation bytes with no start split no character: the cut is
-	 * at the limit, and each becomes U+FFFD as usual. */
-	m = encoded_message("\x80\x80\x80\x80\x80\x80", 6, 5);
+	/* Continuation bytes with no start split no character: each is
+	 * U+FFFD (three bytes), and the cut takes as many as fit. */
+	m = encoded_message("\x80\x80\x80\x80\x80\x80" PAD64, 70, MK + 5);
+	ck_assert_str_eq(m, R MARK);
+	free(m);
+	m = encoded_message("\x80\x80\x80\x80\x80\x80" PAD64, 70, MK + 15);
 	ck_assert_str_eq(m, R R R R R MARK);
 	free(m);
 }
 END_TEST
 
 /* Found by fuzz_encode (tests/fuzz/corpus/fuzz_encode/cut_stray_cont):
- * backing up over the stray continuation bytes after a character cut that
- * character in half. */
+ * a cut after stray continuation bytes must not split the character
+ * before them. */
 START_TEST(truncate_stray_continuation)
 {
 	char *m;
 
-	m = encoded_message("\xa7\xa8\x08\xa4\xdb\xb9\xb9\xb9\xb9", 9, 8);
+	/* R R \b R (2-byte char) R R R: 3+3+2+3+2+3+3+3 = 22 escaped. */
+	m = encoded_message(
+	    "\xa7\xa8\x08\xa4\xdb\xb9\xb9\xb9\xb9" PAD64, 73, MK + 19);
 	ck_assert_str_eq(m, R R "\x08" R "\xdb\xb9" R R MARK);
 	free(m);
 	/* U+1F600 and one stray byte, cut just before the stray. */
-	m = encoded_message("\xf0\x9f\x98\x80\x80", 5, 4);
+	m = encoded_message("\xf0\x9f\x98\x80\x80" PAD64, 69, MK + 4);
 	ck_assert_str_eq(m, "\xf0\x9f\x98\x80" MARK);
 	free(m);
-	/* The same, cut one byte into the character: all of it goes. */
-	m = encoded_message("a\xf0\x9f\x98\x80\x80", 6, 2);
+	/* The same, with room for part of the character: all of it goes. */
+	m = encoded_message("a\xf0\x9f\x98\x80\x80" PAD64, 70, MK + 4);
 	ck_assert_str_eq(m, "a" MARK);
 	free(m);
+}
+END_TEST
+
+/* Issue 16.5: a 1 MB line of control bytes (six bytes each once escaped)
+ * is cut to what fits in max_msg escaped, not to max_msg raw bytes (6 MB
+ * sent) nor to a half of it. */
+START_TEST(truncate_escaped_bound)
+{
+	struct ls_record *r;
+	struct ls_buf b;
+	const char *start, *end;
+	size_t len = 1000000, max = 900000, sent, n;
+	char *line;
+
+	ck_assert_ptr_nonnull(line = malloc(len));
+	for (n = 0; n < len; n++)
+		line[n] = n % 3 == 0 ? 'a' : '\x01';
+	r = rec(&src_bare, line, len, LS_SEV_INFO, 0);
+	ls_buf_init(&b);
+	ls_encode_batch(&b, LS_FORMAT_NDJSON, "h", &r, 1, max);
+	start = strstr(b.data, "{\"message\":\"") + 12;
+	end = strstr(start, MARK "\",");
+	ck_assert_ptr_nonnull(end);
+	sent = (size_t)(end - start) + MK;
+	/* Within the bound, and no unit more would have fitted. */
+	ck_assert_uint_le(sent, max);
+	ck_assert_uint_gt(sent + 6, max);
+	ck_assert_uint_eq(ls_encode_message_len(r), len / 3 * 13 + 1);
+	ls_buf_cleanup(&b);
+	ls_record_unref(r);
+	free(line);
 }
 END_TEST
 
@@ -675,6 +726,7 @@ encode_suite(void)
 	tcase_add_test(tc, truncate_utf8_boundary);
 	tcase_add_test(tc, truncate_invalid);
 	tcase_add_test(tc, truncate_stray_continuation);
+	tcase_add_test(tc, truncate_escaped_bound);
 	suite_add_tcase(s, tc);
 
 	return s;

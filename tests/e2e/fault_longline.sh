@@ -16,12 +16,7 @@
 MB100=100000000
 MAX=262144
 RSS_SLACK_KIB=$((16 * 1024))
-sanitizer=
-if grep -q __asan_init "$LOGSHIPD" 2>/dev/null; then
-	sanitizer=ASan
-elif grep -q __tsan_init "$LOGSHIPD" 2>/dev/null; then
-	sanitizer=TSan
-fi
+sanitizer=$(ls_sanitizer)
 
 start_intake --api-key "$DD_API_KEY" --quiet
 mkdir "$T/logs" "$T/state"

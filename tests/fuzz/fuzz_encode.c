@@ -11,10 +11,14 @@
  * Every body, JSON array or ndjson, with and without a max_msg cut, must
  * parse with jansson, with one object per record whose fields decode to
  * what went in: the message as valid UTF-8, equal to the bytes with every
- * byte that starts no valid sequence replaced by U+FFFD; a cut message
- * to such a prefix of at least max_msg - 3 and at most max_msg input
- * bytes, never splitting a character that the whole message has, then
- * the marker.
+ * byte that starts no valid sequence replaced by U+FFFD. max_msg bounds
+ * the message as sent (escaped, the marker included): a message that
+ * escapes to more is cut to the longest prefix of characters whose
+ * escaped form fits with the marker (one character more would not),
+ * never splitting a character that the whole message has, then the
+ * marker. The escaped widths are worked out here on the decoded text, on
+ * their own: 1 a plain ASCII byte, 2 a named escape, 6 \u00XX, a
+ * character's UTF-8 length otherwise.
  *
  * ls_encode_estimate() promises (encode.h, encode.c) that everything but
  * the message is counted as an upper bound, separator and brackets
@@ -37,6 +41,7 @@
 #include "xmalloc.h"
 
 #define MARK "...[truncated by logshipd]"
+#define MK (sizeof MARK - 1)
 #define MAX_RECS 256
 
 static const char conf_yaml[]
@@ -82,6 +87,39 @@ sanitize(const char *s, size_t len, size_t *outlen)
 	return out;
 }
 
+/* The width of the character at s[0..n) once escaped, and its length in
+ * *clen. s is valid UTF-8. */
+static size_t
+esc_width(const unsigned char *s, size_t n, size_t *clen)
+{
+	unsigned char c = s[0];
+
+	*clen = 1;
+	if (c >= 0x80) {
+		for (*clen = 2; *clen < 4 && *clen < n; (*clen)++)
+			if (fuzz_utf8_valid((const char *)s, *clen))
+				break;
+		return *clen;
+	}
+	if (c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t'
+	    || c == '\b' || c == '\f')
+		return 2;
+	return c < 0x20 || c == 0x7f ? 6 : 1;
+}
+
+/* The escaped width of the valid UTF-8 text s[0..n). */
+static size_t
+esc_len(const char *s, size_t n)
+{
+	size_t i = 0, w = 0, c;
+
+	while (i < n) {
+		w += esc_width((const unsigned char *)s + i, n - i, &c);
+		i += c;
+	}
+	return w;
+}
+
 /* Decoded string field key of o must be what s sanitizes to (or be
  * absent, when s is NULL). */
 static void
@@ -112,9 +150,8 @@ check_entry(json_t *o, const struct ls_record *r,
 {
 	const char *m;
 	json_t *v;
-	size_t mlen, wlen, flen, k, lo;
-	char *want, *full;
-	int ok = 0;
+	size_t mlen, flen, k, w;
+	char *full;
 
 	if (!json_is_object(o))
 		fuzz_fail("an entry is not an object");
@@ -126,34 +163,32 @@ check_entry(json_t *o, const struct ls_record *r,
 	if (!fuzz_utf8_valid(m, mlen))
 		fuzz_fail("message: not valid UTF-8");
 	full = sanitize(r->msg, r->len, &flen);
-	if (max_msg == 0 || r->len <= max_msg) {
+	if (max_msg == 0 || esc_len(full, flen) <= max_msg) {
 		if (mlen != flen || memcmp(m, full, flen) != 0)
 			fuzz_fail(
 			    "message does not round-trip (%zu bytes)", r->len);
 	} else {
-		/* Cut: some prefix of 0-3 bytes under max_msg, then the
-		 * marker. */
-		if (mlen < sizeof MARK - 1
-		    || memcmp(
-			   m + mlen - (sizeof MARK - 1), MARK, sizeof MARK - 1)
-			!= 0)
+		/* Cut: a prefix of the characters, then the marker. */
+		if (mlen < MK || memcmp(m + mlen - MK, MARK, MK) != 0)
 			fuzz_fail("a cut message without the marker");
-		mlen -= sizeof MARK - 1;
-		lo = max_msg > 3 ? max_msg - 3 : 0;
-		for (k = max_msg + 1; k-- > lo && !ok;) {
-			want = sanitize(r->msg, k, &wlen);
-			ok = wlen == mlen && memcmp(m, want, wlen) == 0;
-			free(want);
-		}
-		if (!ok)
+		mlen -= MK;
+		/* A prefix of the whole message's characters: valid UTF-8
+		 * (checked above), so no character is split. */
+		if (mlen >= flen || memcmp(m, full, mlen) != 0)
 			fuzz_fail("cut message (max %zu of %zu) is no prefix "
-				  "of %zu to %zu bytes",
-			    max_msg, r->len, lo, max_msg);
-		/* A character the whole message has is never split. */
-		if (mlen > flen || memcmp(m, full, mlen) != 0)
-			fuzz_fail("cut message (max %zu of %zu) splits a "
-				  "character",
+				  "of the message",
 			    max_msg, r->len);
+		w = esc_len(m, mlen);
+		if (w + MK > max_msg && mlen > 0)
+			fuzz_fail("cut message (max %zu) sent %zu bytes",
+			    max_msg, w + MK);
+		/* The longest: the next character would not have fitted. */
+		if (w + MK + esc_width((const unsigned char *)full + mlen,
+				flen - mlen, &k)
+		    <= max_msg)
+			fuzz_fail("cut message (max %zu of %zu) cut short: "
+				  "%zu bytes sent",
+			    max_msg, r->len, w + MK);
 	}
 	free(full);
 
