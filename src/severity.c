@@ -20,6 +20,7 @@
 #include <strings.h>
 
 #include "severity.h"
+#include "timestamp.h"
 
 /* How far into a plain line a level word may start. */
 #define SCAN_BYTES 128
@@ -157,6 +158,21 @@ static const struct {
 #define NJSON_KEYS (sizeof json_keys / sizeof json_keys[0])
 #define LOG_LEVEL NJSON_KEYS /* the slot of "log": {"level": ...} */
 
+/* The keys a JSON line's own time is found under, first present wins
+ * (timestamp.h); their slots follow LOG_LEVEL's. */
+static const struct {
+	const char *key;
+	size_t len;
+} time_keys[] = {
+	{ "timestamp", 9 },
+	{ "@timestamp", 10 },
+	{ "time", 4 },
+	{ "ts", 2 },
+};
+#define NTIME_KEYS (sizeof time_keys / sizeof time_keys[0])
+#define TIME_SLOT (LOG_LEVEL + 1)
+#define NSPANS (TIME_SLOT + NTIME_KEYS)
+
 struct span {
 	size_t start, end; /* of the value; end 0: not seen */
 };
@@ -265,6 +281,12 @@ scan_object(const char *p, size_t len, size_t i, struct span *spans, int top)
 				spans[k].start = vs;
 				spans[k].end = ve;
 			}
+		for (k = 0; top && k < NTIME_KEYS; k++)
+			if (time_keys[k].len == ke - ks
+			    && memcmp(time_keys[k].key, p + ks, ke - ks) == 0) {
+				spans[TIME_SLOT + k].start = vs;
+				spans[TIME_SLOT + k].end = ve;
+			}
 		if (!top && ke - ks == 5 && memcmp(p + ks, "level", 5) == 0) {
 			spans[LOG_LEVEL].start = vs;
 			spans[LOG_LEVEL].end = ve;
@@ -295,11 +317,16 @@ json_level(const char *v, size_t len, enum ls_severity *out)
 	return -1;
 }
 
-/* The level of a JSON object line; -1 if it is no JSON or has none. */
+/*
+ * A JSON object line: its level into *out (0), or -1 if it has none, or
+ * -2 if it is no JSON object. Its own time, if it has one and tc is not
+ * NULL, into *time_ms (*time_found set).
+ */
 static int
-detect_json(const char *line, size_t len, enum ls_severity *out)
+detect_json(const char *line, size_t len, enum ls_severity *out,
+    struct ls_ts_cache *tc, int64_t *time_ms, int *time_found)
 {
-	struct span spans[NJSON_KEYS + 1] = { { 0, 0 } };
+	struct span spans[NSPANS] = { { 0, 0 } };
 	size_t k, end;
 
 	while (len > 0
@@ -310,7 +337,14 @@ detect_json(const char *line, size_t len, enum ls_severity *out)
 		return -1;
 	if ((end = scan_object(line, len, 0, spans, 1)) == 0
 	    || skip_ws(line, len, end) != len)
-		return -1;
+		return -2;
+	for (k = 0; tc != NULL && k < NTIME_KEYS && !*time_found; k++)
+		if (spans[TIME_SLOT + k].end != 0
+		    && ls_ts_parse_value(tc, line + spans[TIME_SLOT + k].start,
+			   spans[TIME_SLOT + k].end - spans[TIME_SLOT + k].start,
+			   time_ms)
+			== 0)
+			*time_found = 1;
 	for (k = 0; k <= NJSON_KEYS; k++)
 		if (spans[k].end != 0
 		    && json_level(line + spans[k].start,
@@ -442,17 +476,27 @@ detect_words(const char *p, size_t len, enum ls_severity *out)
 enum ls_severity
 ls_severity_detect(const char *line, size_t len, enum ls_severity dflt)
 {
-	enum ls_severity sev;
+	return ls_severity_detect_time(line, len, dflt, NULL, NULL);
+}
+
+enum ls_severity
+ls_severity_detect_time(const char *line, size_t len, enum ls_severity dflt,
+    struct ls_ts_cache *tc, int64_t *time_ms)
+{
+	enum ls_severity sev = dflt;
 	size_t i;
+	int json = -2, found = 0;
 
 	for (i = 0; i < len && (line[i] == ' ' || line[i] == '\t'); i++)
 		;
-	if (i < len && line[i] == '{'
-	    && detect_json(line + i, len - i, &sev) == 0)
-		return sev;
-	if (detect_glog(line, len, &sev) == 0)
-		return sev;
-	if (detect_words(line, len, &sev) == 0)
+	if (i < len && line[i] == '{')
+		json = detect_json(
+		    line + i, len - i, &sev, tc, time_ms, &found);
+	/* A plain line's time is at its start. */
+	if (tc != NULL && json == -2)
+		(void)ls_ts_parse_prefix(tc, line, len, time_ms);
+	if (json == 0 || detect_glog(line, len, &sev) == 0
+	    || detect_words(line, len, &sev) == 0)
 		return sev;
 	return dflt;
 }

@@ -10,6 +10,7 @@
 #define LS_SEVERITY_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Datadog's status values, most severe first (syslog order: 0..7). */
 enum ls_severity {
@@ -33,5 +34,11 @@ int ls_severity_parse(const char *s, size_t len, enum ls_severity *out);
 /* The severity of one line (len bytes, no newline), or dflt. */
 enum ls_severity ls_severity_detect(
     const char *line, size_t len, enum ls_severity dflt);
+/* The same, and, in the same pass, the time the line carries, if any
+ * (timestamp.h): *time_ms is set to it, or left as it was. tc: the
+ * caller's cache of local offsets (NULL: no time is looked for). */
+struct ls_ts_cache;
+enum ls_severity ls_severity_detect_time(const char *line, size_t len,
+    enum ls_severity dflt, struct ls_ts_cache *tc, int64_t *time_ms);
 
 #endif
