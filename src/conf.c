@@ -146,6 +146,7 @@ enum {
 	S_PARTIAL_FLUSH,
 	S_MULTILINE,
 	S_FOLLOW_SYMLINKS,
+	S_PARSE_TIMESTAMP,
 	S_NKEYS
 };
 static const char *const source_keys[] = {
@@ -160,6 +161,7 @@ static const char *const source_keys[] = {
 	[S_PARTIAL_FLUSH] = "partial_flush",
 	[S_MULTILINE] = "multiline",
 	[S_FOLLOW_SYMLINKS] = "follow_symlinks",
+	[S_PARSE_TIMESTAMP] = "parse_timestamp",
 	[S_NKEYS] = NULL,
 };
 
@@ -1150,6 +1152,7 @@ parse_source(struct parse *p, yaml_node_t *n, size_t idx,
 
 	src->default_severity = LS_SEV_INFO;
 	src->start_at = LS_START_BEGINNING;
+	src->parse_timestamp = 1;
 	src->max_line_bytes = 256 * KiB;
 	src->partial_flush_ms = 5000;
 	src->multiline_flush_ms = 2000;
@@ -1192,6 +1195,7 @@ parse_source(struct parse *p, yaml_node_t *n, size_t idx,
 		src->max_line_bytes = (size_t)sz;
 	get_duration(&s, S_PARTIAL_FLUSH, &src->partial_flush_ms, 1);
 	get_bool(&s, S_FOLLOW_SYMLINKS, &src->follow_symlinks);
+	get_bool(&s, S_PARSE_TIMESTAMP, &src->parse_timestamp);
 	parse_multiline(p, &s, src);
 }
 

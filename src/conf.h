@@ -53,6 +53,9 @@ struct ls_conf_source {
 	/* 1: a matched symbolic link is followed, to a regular file under
 	 * the source's own directories; 0 (default): links are not read. */
 	int follow_symlinks;
+	/* 1 (default): a line's own time (timestamp.h) is sent as its
+	 * timestamp; 0: the time it was read. */
+	int parse_timestamp;
 	size_t max_line_bytes;
 	int64_t partial_flush_ms; /* ship a partial last line after this idle */
 	char *multiline_start; /* the pattern as written, or NULL */

@@ -25,8 +25,10 @@
 
 struct ls_ctx;
 
-/* Milliseconds on CLOCK_MONOTONIC. */
+/* Milliseconds on CLOCK_MONOTONIC; and since the epoch (CLOCK_REALTIME),
+ * for timestamps only. */
 int64_t ls_now_ms(void);
+int64_t ls_wall_ms(void);
 
 /* Initialises a condition variable that waits on CLOCK_MONOTONIC, as every
  * condition variable passed to ls_ctx_wait() must. */

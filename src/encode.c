@@ -24,6 +24,7 @@
 #include "buf.h"
 #include "encode.h"
 #include "log.h"
+#include "timestamp.h"
 
 #define TRUNC_MARK "...[truncated by logshipd]"
 
@@ -256,9 +257,9 @@ ls_encode_estimate(const struct ls_record *r, size_t host_len)
 	size_t n;
 
 	/* {"message":"",  "status":"emergency",  "timestamp":<20>,
-	 * "hostname":,  then the separator ("," or "\n") and the array's
-	 * brackets. */
-	n = 14 + 21 + 13 + 20 + 12 + 3;
+	 * ,"original_timestamp":<20> (when out of the window), "hostname":,
+	 * then the separator ("," or "\n") and the array's brackets. */
+	n = 14 + 21 + 13 + 20 + 22 + 20 + 12 + 3;
 	n += r->len + r->len / 8 + host_len;
 	if (src != NULL)
 		n += src->json_len;
@@ -340,10 +341,13 @@ ls_encode_message_len(const struct ls_record *r)
 
 /* Appends one record as a JSON object; host is the batch's ,"hostname":
  * field, escaped once for all its records. */
-static void
+static int
 encode_one(struct ls_buf *out, const struct ls_buf *host,
-    const struct ls_record *r, size_t max_msg)
+    const struct ls_record *r, size_t max_msg, int64_t now_ms)
 {
+	int64_t t = r->time_ms;
+	int restamp;
+
 	const struct ls_labels *src = r->labels;
 	const unsigned char *p = (const unsigned char *)r->msg;
 	size_t len = r->len, esc, mark = sizeof TRUNC_MARK - 1;
@@ -366,26 +370,36 @@ encode_one(struct ls_buf *out, const struct ls_buf *host,
 	ls_buf_append(out, ls_severity_name((enum ls_severity)r->severity),
 	    strlen(ls_severity_name((enum ls_severity)r->severity)));
 	ls_buf_append(out, "\",\"timestamp\":", 14);
-	put_int64(out, r->time_ms);
+	/* Out of the intake's window: sent now, with its own time beside. */
+	restamp = now_ms != 0
+	    && (t < now_ms - LS_TS_MAX_AGE_MS
+		|| t > now_ms + LS_TS_MAX_AHEAD_MS);
+	put_int64(out, restamp ? now_ms : t);
+	if (restamp) {
+		ls_buf_append(out, ",\"original_timestamp\":", 22);
+		put_int64(out, t);
+	}
 	if (host->len > 0)
 		ls_buf_append(out, host->data, host->len);
 	if (src != NULL)
 		ls_buf_append(out, src->json, src->json_len);
 	ls_buf_putc(out, '}');
+	return restamp;
 }
 
-void
+size_t
 ls_encode_batch(struct ls_buf *out, enum ls_format fmt, const char *hostname,
-    struct ls_record *const *recs, size_t n, size_t max_msg)
+    struct ls_record *const *recs, size_t n, size_t max_msg, int64_t now_ms)
 {
 	struct ls_buf host;
-	size_t i;
+	size_t i, restamped = 0;
 
 	ls_buf_init(&host);
 	ls_json_field(&host, ",\"hostname\":", hostname);
 	if (fmt == LS_FORMAT_NDJSON) {
 		for (i = 0; i < n; i++) {
-			encode_one(out, &host, recs[i], max_msg);
+			restamped += (size_t)encode_one(
+			    out, &host, recs[i], max_msg, now_ms);
 			ls_buf_putc(out, '\n');
 		}
 	} else {
@@ -393,9 +407,11 @@ ls_encode_batch(struct ls_buf *out, enum ls_format fmt, const char *hostname,
 		for (i = 0; i < n; i++) {
 			if (i > 0)
 				ls_buf_putc(out, ',');
-			encode_one(out, &host, recs[i], max_msg);
+			restamped += (size_t)encode_one(
+			    out, &host, recs[i], max_msg, now_ms);
 		}
 		ls_buf_putc(out, ']');
 	}
 	ls_buf_cleanup(&host);
+	return restamped;
 }

@@ -40,8 +40,11 @@ size_t ls_encode_host_len(const char *hostname);
  * ddsource, ddtags when the source sets them. max_msg (0: no limit) bounds
  * each message as sent (escaped): a longer one is cut to the longest
  * prefix that fits with a marker, never in the middle of a character.
+ * now_ms (wall clock; 0: never) restamps a record whose time is out of
+ * Datadog's window (timestamp.h): sent as now_ms, with its own time as
+ * "original_timestamp". Returns how many were restamped.
  */
-void ls_encode_batch(struct ls_buf *out, enum ls_format, const char *hostname,
-    struct ls_record *const *recs, size_t n, size_t max_msg);
+size_t ls_encode_batch(struct ls_buf *out, enum ls_format, const char *hostname,
+    struct ls_record *const *recs, size_t n, size_t max_msg, int64_t now_ms);
 
 #endif

@@ -72,6 +72,9 @@ struct ls_dest_metrics {
 	atomic_uint_fast64_t deferred;
 	/* Destinations that went from zstd to gzip (a 415 or 400 to zstd). */
 	atomic_uint_fast64_t codec_fallbacks;
+	/* Lines sent with the current time because their own was out of
+	 * Datadog's window (timestamp.h). */
+	atomic_uint_fast64_t restamped;
 	/* Why the destination holds its lines instead of delivering or
 	 * dropping them (a static string: the intake refuses entry after
 	 * entry, or a configuration problem), and the answer; NULL: none. */

@@ -69,8 +69,10 @@ struct ls_sender_dest {
 	/* The compression in use: zstd until the intake refuses it, then
 	 * gzip for good (enum ls_compression). */
 	atomic_int codec;
-	/* Rate limit of the refused-entry warnings. */
+	/* Rate limit of the refused-entry warnings, and of the restamped
+	 * ones (once a minute). */
 	atomic_int_fast64_t refused_log_ms;
+	atomic_int_fast64_t restamp_log_ms;
 	atomic_uint refused_unlogged;
 	/* Deferred entries and the tick of their last refusal (0: free). */
 	pthread_mutex_t deferred_mu;
@@ -237,6 +239,7 @@ ls_sender_dest_new(const struct ls_conf_dest *conf, const char *hostname,
 	ls_refuse_init(&d->refuse, conf->reject_limit);
 	atomic_init(&d->codec, (int)conf->compression);
 	atomic_init(&d->refused_log_ms, 0);
+	atomic_init(&d->restamp_log_ms, 0);
 	atomic_init(&d->refused_unlogged, 0);
 	pthread_mutex_init(&d->deferred_mu, NULL);
 	atomic_init(&d->ndeferred, 0);
@@ -791,6 +794,25 @@ refusal_reason(long status)
 	return LS_DROP_CLIENT_ERROR;
 }
 
+/* n lines of a body were out of Datadog's window (ls_encode_batch):
+ * counted, and said at most once a minute per destination. */
+static void
+restamp_note(struct ls_sender *s, size_t n)
+{
+	struct ls_sender_dest *d = s->d;
+	int_fast64_t last = atomic_load(&d->restamp_log_ms);
+	int64_t now = ls_now_ms();
+
+	LS_COUNT(d->m->restamped, n);
+	if ((last != 0 && now - last < 60 * 1000)
+	    || !atomic_compare_exchange_strong(&d->restamp_log_ms, &last, now))
+		return;
+	log_warnx("%s: lines more than 17 hours old (or over an hour ahead) "
+		  "sent with the current time, their own as "
+		  "original_timestamp: Datadog would drop them (%llu so far)",
+	    d->conf->name, (unsigned long long)LS_LOAD(d->m->restamped));
+}
+
 /*
  * Logs a dropped entry: its first bytes, escaped, and the intake's answer
  * (why): never a header. At most once every REFUSED_LOG_MS per
@@ -961,13 +983,17 @@ send_range(struct ls_sender *s, struct ls_record *const *recs, size_t n,
 	int saturated, probing, cut_short;
 	unsigned client_errors = 0;
 	uint64_t sent_at, ok_seen;
+	size_t restamped;
 	long status;
 	int rc;
 
 	if (sync_codec(s) != 0)
 		fatalx("%s: cannot switch compression", c->name);
 	ls_buf_reset(&s->body);
-	ls_encode_batch(&s->body, c->format, d->hostname, recs, n, max_msg);
+	restamped = ls_encode_batch(&s->body, c->format, d->hostname, recs, n,
+	    max_msg, c->type == LS_DEST_DATADOG ? ls_wall_ms() : 0);
+	if (restamped > 0)
+		restamp_note(s, restamped);
 	if (s->body.len > c->batch_max_bytes && n > 1) {
 		/* Escaping made it larger than estimated: halve it here. */
 		send_range(s, recs, n / 2, max_msg, ctx, probe, since);

@@ -341,7 +341,8 @@ detect_json(const char *line, size_t len, enum ls_severity *out,
 	for (k = 0; tc != NULL && k < NTIME_KEYS && !*time_found; k++)
 		if (spans[TIME_SLOT + k].end != 0
 		    && ls_ts_parse_value(tc, line + spans[TIME_SLOT + k].start,
-			   spans[TIME_SLOT + k].end - spans[TIME_SLOT + k].start,
+			   spans[TIME_SLOT + k].end
+			       - spans[TIME_SLOT + k].start,
 			   time_ms)
 			== 0)
 			*time_found = 1;
@@ -490,8 +491,8 @@ ls_severity_detect_time(const char *line, size_t len, enum ls_severity dflt,
 	for (i = 0; i < len && (line[i] == ' ' || line[i] == '\t'); i++)
 		;
 	if (i < len && line[i] == '{')
-		json = detect_json(
-		    line + i, len - i, &sev, tc, time_ms, &found);
+		json
+		    = detect_json(line + i, len - i, &sev, tc, time_ms, &found);
 	/* A plain line's time is at its start. */
 	if (tc != NULL && json == -2)
 		(void)ls_ts_parse_prefix(tc, line, len, time_ms);

@@ -270,6 +270,10 @@ static const struct {
 	{ "logshipd_destination_codec_fallbacks_total", "counter",
 	    "Switches from zstd to gzip after the intake refused zstd.",
 	    DM(codec_fallbacks) },
+	{ "logshipd_destination_restamped_lines_total", "counter",
+	    "Lines whose own time was out of Datadog's window (18 h old, "
+	    "2 h ahead), sent with the current time and original_timestamp.",
+	    DM(restamped) },
 	{ "logshipd_destination_requests_in_flight", "gauge",
 	    "Requests under way now.", DM(in_flight) },
 	{ "logshipd_destination_concurrency_limit", "gauge",
@@ -643,6 +647,7 @@ json_dest(const struct ls_status_in *in, size_t i)
 	set_u(o, "bisections", LS_LOAD(dm->bisections));
 	set_u(o, "deferred", LS_LOAD(dm->deferred));
 	set_u(o, "codec_fallbacks", LS_LOAD(dm->codec_fallbacks));
+	set_u(o, "restamped", LS_LOAD(dm->restamped));
 	ls_buf_cleanup(&why);
 	set_u(o, "routed", LS_LOAD(dm->routed));
 	set_u(o, "sent", LS_LOAD(dm->sent));

@@ -33,10 +33,7 @@
 void
 tail_stamp(struct ls_tailer *t)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	t->now_wall_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	t->now_wall_ms = ls_wall_ms();
 	t->now_ms = ls_now_ms();
 }
 

@@ -23,6 +23,7 @@
 #include "record.h"
 #include "severity.h"
 #include "tailer_impl.h"
+#include "timestamp.h"
 
 /*
  * The index of src in the configuration, for the per-source counters:
@@ -106,8 +107,12 @@ emit(struct tfile *f, const char *msg, size_t len, uint64_t end_off,
 	struct ls_tailer *t = f->t;
 	struct ls_record *r;
 	enum ls_severity sev;
+	int64_t time_ms = t->now_wall_ms;
 
-	sev = ls_severity_detect(msg, len, f->src->default_severity);
+	/* The severity, and the line's own time if it has one (else the
+	 * read time), in one pass. */
+	sev = ls_severity_detect_time(msg, len, f->src->default_severity,
+	    f->src->parse_timestamp ? &t->tscache : NULL, &time_ms);
 	if (dropped > 0) {
 		if (msg != t->scratch.data) {
 			ls_buf_reset(&t->scratch);
@@ -119,8 +124,7 @@ emit(struct tfile *f, const char *msg, size_t len, uint64_t end_off,
 		len = t->scratch.len;
 		LS_COUNT(t->m->lines_truncated, 1);
 	}
-	r = ls_record_new(
-	    f->src, &t->budget, msg, len, sev, end_off, t->now_wall_ms);
+	r = ls_record_new(f->src, &t->budget, msg, len, sev, end_off, time_ms);
 	if (dropped > 0)
 		r->flags |= LS_REC_TRUNCATED;
 	r->owner = f;

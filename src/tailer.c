@@ -80,6 +80,7 @@ ls_tailer_new(struct ev_loop *loop, const struct ls_conf *conf,
 	t->backlog_warned = xcalloc(
 	    conf->nsources ? conf->nsources : 1, sizeof *t->backlog_warned);
 	tail_index_init(t);
+	ls_ts_cache_init(&t->tscache);
 	t->rbuf = xmalloc(READ_CHUNK);
 	ls_buf_init(&t->scratch);
 	ls_budget_init(&t->budget, conf->max_buffer_bytes, budget_resume_cb, t);

@@ -29,6 +29,7 @@
 #include "record.h"
 #include "severity.h"
 #include "tailer.h"
+#include "timestamp.h"
 
 /* Bytes asked of one read(2). */
 #define READ_CHUNK (256 * 1024)
@@ -157,6 +158,7 @@ struct ls_tailer {
 	char *rbuf;
 	struct ls_buf scratch;
 	int64_t now_wall_ms; /* read time of the records being made */
+	struct ls_ts_cache tscache; /* local offsets, for line times */
 	int64_t now_ms; /* the same, monotonic (offtrack ages) */
 	struct ls_record *pend[PUSH_BATCH];
 	size_t npend;

@@ -80,7 +80,7 @@ parse_datetime(struct ls_ts_cache *c, const char *p, size_t len,
     int require_zone, int64_t *ms, size_t *used)
 {
 	int y, mo, d, h, mi, s, oh, om, sign;
-	int64_t days, secs, frac = 0, scale = 1000;
+	int64_t days, secs, frac = 0, scale = 1000, t;
 	size_t i;
 
 	if (len < 19 || p[4] != '-' || p[7] != '-' || p[13] != ':'
@@ -104,7 +104,7 @@ parse_datetime(struct ls_ts_cache *c, const char *p, size_t len,
 	secs = (int64_t)h * 3600 + mi * 60 + (s == 60 ? 59 : s);
 	if (i < len && (p[i] == 'Z' || p[i] == 'z')) {
 		i++;
-		*ms = (days * 86400 + secs) * 1000 + frac;
+		t = (days * 86400 + secs) * 1000 + frac;
 	} else if (i + 5 <= len && (p[i] == '+' || p[i] == '-')) {
 		sign = p[i] == '-' ? -1 : 1;
 		if ((oh = digits(p + i + 1, 2)) < 0 || oh > 23)
@@ -118,14 +118,14 @@ parse_datetime(struct ls_ts_cache *c, const char *p, size_t len,
 		}
 		if (om < 0 || om > 59)
 			return -1;
-		*ms = (days * 86400 + secs - sign * (oh * 3600 + om * 60))
-			* 1000
+		t = (days * 86400 + secs - sign * (oh * 3600 + om * 60)) * 1000
 		    + frac;
 	} else if (require_zone)
 		return -1;
 	else
-		*ms = (days * 86400 + secs - local_offset(c, days, secs)) * 1000
+		t = (days * 86400 + secs - local_offset(c, days, secs)) * 1000
 		    + frac;
+	*ms = t;
 	*used = i;
 	return 0;
 }
@@ -133,15 +133,18 @@ parse_datetime(struct ls_ts_cache *c, const char *p, size_t len,
 int
 ls_ts_parse_value(struct ls_ts_cache *c, const char *v, size_t len, int64_t *ms)
 {
-	int64_t n = 0, frac = 0, scale = 1000;
+	int64_t n = 0, frac = 0, scale = 1000, t;
 	size_t i = 0, used;
 	int digits_seen = 0;
 
+	/* *ms is left alone unless a time is found. */
 	if (len >= 2 && v[0] == '"') {
 		/* An RFC 3339 string, and nothing after it. */
-		if (parse_datetime(c, v + 1, len - 2, 0, ms, &used) != 0)
+		if (parse_datetime(c, v + 1, len - 2, 0, &t, &used) != 0
+		    || used != len - 2)
 			return -1;
-		return used == len - 2 ? 0 : -1;
+		*ms = t;
+		return 0;
 	}
 	/* A number since the epoch: no sign, at most one fraction. */
 	for (; i < len && v[i] >= '0' && v[i] <= '9'; i++, digits_seen++) {
@@ -157,16 +160,20 @@ ls_ts_parse_value(struct ls_ts_cache *c, const char *v, size_t len, int64_t *ms)
 				scale /= 10;
 				frac += (v[i] - '0') * scale;
 			}
-	if (i != len || n == 0)
+	if (i != len)
 		return -1;
 	if (n < 100000000000LL) /* seconds: before the year 5138 */
-		*ms = n * 1000 + frac;
+		t = n * 1000 + frac;
 	else if (n < 100000000000000LL) /* milliseconds */
-		*ms = n;
+		t = n;
 	else if (n < 100000000000000000LL) /* microseconds */
-		*ms = n / 1000;
+		t = n / 1000;
 	else /* nanoseconds */
-		*ms = n / 1000000;
+		t = n / 1000000;
+	/* A counter or a duration ("ts": 3) is no time of day. */
+	if (t < LS_TS_EPOCH_MIN_MS)
+		return -1;
+	*ms = t;
 	return 0;
 }
 

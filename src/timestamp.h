@@ -9,8 +9,9 @@
  *    "ts" (the first of them present, in that order): an RFC 3339 string,
  *    or a number of seconds, milliseconds, microseconds or nanoseconds
  *    since the epoch (told apart by magnitude; seconds may have a
- *    fraction). The keys are found by the severity scanner's one pass
- *    over the line (severity.c), which hands the value here;
+ *    fraction; none before 2000, which a counter such as "ts": 3 is). The
+ *    keys are found by the severity scanner's one pass over the line
+ *    (severity.c), which hands the value here;
  *  - the start of a plain line (after blanks or a '['): RFC 3339
  *    ("2026-11-23T10:00:00.123Z", "+01:00") or "YYYY-MM-DD HH:MM:SS[.fff]"
  *    with a 'T' or a blank between date and time; without a zone it is
@@ -35,6 +36,9 @@
  * time and its own as "original_timestamp" (encode.c). */
 #define LS_TS_MAX_AGE_MS (17LL * 3600 * 1000)
 #define LS_TS_MAX_AHEAD_MS (1LL * 3600 * 1000)
+
+/* Numbers before 2000-01-01 are not taken for times. */
+#define LS_TS_EPOCH_MIN_MS 946684800000LL
 
 /* The local offset looked up last: for one hour of local time. */
 struct ls_ts_cache {

@@ -126,7 +126,7 @@ START_TEST(batch_shrinks)
 		    26, LS_SEV_INFO, 0, 1700000000000 + (int64_t)i);
 	ls_buf_init(&body);
 	ls_buf_init(&out);
-	ls_encode_batch(&body, LS_FORMAT_JSON, "h", r, 100, 0);
+	ls_encode_batch(&body, LS_FORMAT_JSON, "h", r, 100, 0, 0);
 	c = ls_compressor_new(kinds[_i].kind, 6);
 	ck_assert_int_eq(ls_compress(c, &out, body.data, body.len), 0);
 	ck_assert_uint_lt(out.len, body.len / 5);

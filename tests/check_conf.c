@@ -807,8 +807,8 @@ static const struct {
 	{ "unknown source key", SRC "    nmae: x\n" DST,
 	    "t.yaml:4:5: unknown key \"nmae\" in sources[0] (valid keys: "
 	    "name, paths, service, ddsource, tags, default_severity, "
-	    "start_at, max_line_bytes, partial_flush, multiline or "
-	    "follow_symlinks)\n" },
+	    "start_at, max_line_bytes, partial_flush, multiline, "
+	    "follow_symlinks or parse_timestamp)\n" },
 	{ "bad multiline regex", SRC "    multiline: { start: '([a-z' }\n" DST,
 	    "t.yaml:4:25: sources[0].multiline.start: not a POSIX extended "
 	    "regular expression: Unmatched [, [^, [:, [., or [=\n" },
@@ -1203,8 +1203,8 @@ START_TEST(many_errors)
 	    "path (it must start with /)\n"
 	    "t.yaml:6:5: unknown key \"colour\" in sources[0] (valid keys: "
 	    "name, paths, service, ddsource, tags, default_severity, "
-	    "start_at, max_line_bytes, partial_flush, multiline or "
-	    "follow_symlinks)\n"
+	    "start_at, max_line_bytes, partial_flush, multiline, "
+	    "follow_symlinks or parse_timestamp)\n"
 	    "t.yaml:7:5: sources[1]: missing required key \"paths\"\n"
 	    "t.yaml:7:11: sources[1].name: duplicate source name \"a\" "
 	    "(first at line 4)\n"

@@ -355,7 +355,7 @@ START_TEST(batch_exact)
 	r[0] = rec(&src_full, "hello", 5, LS_SEV_ERROR, 1700000000123);
 	r[1] = rec(&src_bare, "a\tb", 3, LS_SEV_DEBUG, 0);
 	ls_buf_init(&b);
-	ls_encode_batch(&b, LS_FORMAT_JSON, "h1", r, 2, 0);
+	ls_encode_batch(&b, LS_FORMAT_JSON, "h1", r, 2, 0, 0);
 	ck_assert_str_eq(b.data,
 	    "[{\"message\":\"hello\",\"status\":\"error\","
 	    "\"timestamp\":1700000000123,\"hostname\":\"h1\","
@@ -364,7 +364,7 @@ START_TEST(batch_exact)
 	    "{\"message\":\"a\\tb\",\"status\":\"debug\","
 	    "\"timestamp\":0,\"hostname\":\"h1\"}]");
 	ls_buf_reset(&b);
-	ls_encode_batch(&b, LS_FORMAT_NDJSON, "h1", r + 1, 1, 0);
+	ls_encode_batch(&b, LS_FORMAT_NDJSON, "h1", r + 1, 1, 0, 0);
 	ck_assert_str_eq(b.data,
 	    "{\"message\":\"a\\tb\",\"status\":\"debug\","
 	    "\"timestamp\":0,\"hostname\":\"h1\"}\n");
@@ -379,10 +379,10 @@ START_TEST(batch_empty)
 	struct ls_buf b;
 
 	ls_buf_init(&b);
-	ls_encode_batch(&b, LS_FORMAT_JSON, "h", NULL, 0, 0);
+	ls_encode_batch(&b, LS_FORMAT_JSON, "h", NULL, 0, 0, 0);
 	ck_assert_str_eq(b.data, "[]");
 	ls_buf_reset(&b);
-	ls_encode_batch(&b, LS_FORMAT_NDJSON, "h", NULL, 0, 0);
+	ls_encode_batch(&b, LS_FORMAT_NDJSON, "h", NULL, 0, 0, 0);
 	ck_assert_uint_eq(b.len, 0);
 	ls_buf_cleanup(&b);
 }
@@ -395,7 +395,7 @@ START_TEST(batch_no_hostname)
 
 	r = rec(&src_bare, "m", 1, LS_SEV_INFO, -5);
 	ls_buf_init(&b);
-	ls_encode_batch(&b, LS_FORMAT_JSON, NULL, &r, 1, 0);
+	ls_encode_batch(&b, LS_FORMAT_JSON, NULL, &r, 1, 0, 0);
 	ck_assert_str_eq(b.data,
 	    "[{\"message\":\"m\",\"status\":\"info\",\"timestamp\":-5}]");
 	ls_buf_cleanup(&b);
@@ -416,7 +416,7 @@ START_TEST(batch_timestamps)
 	for (i = 0; i < sizeof ts / sizeof ts[0]; i++) {
 		r = rec(&src_bare, "m", 1, LS_SEV_INFO, ts[i]);
 		ls_buf_reset(&b);
-		ls_encode_batch(&b, LS_FORMAT_NDJSON, "h", &r, 1, 0);
+		ls_encode_batch(&b, LS_FORMAT_NDJSON, "h", &r, 1, 0, 0);
 		ck_assert_ptr_nonnull(j = json_loadb(b.data, b.len, 0, NULL));
 		ck_assert(json_integer_value(json_object_get(j, "timestamp"))
 		    == ts[i]);
@@ -454,7 +454,7 @@ START_TEST(batch_round_trip)
 	ls_buf_init(&b);
 	for (fmt = 0; fmt < 2; fmt++) {
 		ls_buf_reset(&b);
-		ls_encode_batch(&b, (enum ls_format)fmt, "host-\xff", r, N, 0);
+		ls_encode_batch(&b, (enum ls_format)fmt, "host-\xff", r, N, 0, 0);
 		j = NULL;
 		if (fmt == LS_FORMAT_JSON) {
 			j = json_loadb(b.data, b.len, JSON_ALLOW_NUL, &err);
@@ -525,7 +525,7 @@ encoded_message(const char *msg, size_t len, size_t max_msg)
 
 	r = rec(&src_bare, msg, len, LS_SEV_INFO, 0);
 	ls_buf_init(&b);
-	ls_encode_batch(&b, LS_FORMAT_NDJSON, "h", &r, 1, max_msg);
+	ls_encode_batch(&b, LS_FORMAT_NDJSON, "h", &r, 1, max_msg, 0);
 	ck_assert_ptr_nonnull(j = json_loadb(b.data, b.len, 0, NULL));
 	m = strdup(json_string_value(json_object_get(j, "message")));
 	json_decref(j);
@@ -644,7 +644,7 @@ START_TEST(truncate_escaped_bound)
 		line[n] = n % 3 == 0 ? 'a' : '\x01';
 	r = rec(&src_bare, line, len, LS_SEV_INFO, 0);
 	ls_buf_init(&b);
-	ls_encode_batch(&b, LS_FORMAT_NDJSON, "h", &r, 1, max);
+	ls_encode_batch(&b, LS_FORMAT_NDJSON, "h", &r, 1, max, 0);
 	start = strstr(b.data, "{\"message\":\"") + 12;
 	end = strstr(start, MARK "\",");
 	ck_assert_ptr_nonnull(end);
@@ -678,12 +678,12 @@ START_TEST(estimate_bounds)
 			    LS_SEV_EMERGENCY, INT64_MIN);
 			ls_buf_reset(&b);
 			ls_encode_batch(
-			    &b, LS_FORMAT_JSON, "host.example", &r, 1, 0);
+			    &b, LS_FORMAT_JSON, "host.example", &r, 1, 0, 0);
 			est = ls_encode_estimate(
 			    r, ls_encode_host_len("host.example"));
 			ck_assert_msg(est >= b.len, "len %zu: est %zu < %zu",
 			    len, est, b.len);
-			ck_assert_msg(est <= len + len / 8 + 200,
+			ck_assert_msg(est <= len + len / 8 + 250,
 			    "len %zu: est %zu", len, est);
 			ls_record_unref(r);
 		}

@@ -73,18 +73,31 @@ intake check --path /api/v2/logs --expect "$T/want.dd" --with-status $fields ||
 intake check --path /ingest --expect "$T/want.alerts" --with-status $fields ||
     fail "http destination"
 
-# timestamp: epoch milliseconds, between start and stop.
+# timestamp: epoch milliseconds. A plain line's own time (its leading
+# RFC 3339 stamp, 2026-11-23T10:00:SSZ) on the http destination; on the
+# datadog one that is older than Datadog's window, so it is sent with
+# the current time and its own as original_timestamp. The JSON lines
+# carry no time ("ts" is a counter): the time they were read, between
+# start and stop.
 for p in /api/v2/logs /ingest; do
 	intake entries --path "$p" | "$PYTHON3" -c '
-import json, sys
-lo, hi = int(sys.argv[1]) - 1000, int(sys.argv[2]) + 1000
+import calendar, json, re, sys
+lo, hi, dd = int(sys.argv[1]) - 1000, int(sys.argv[2]) + 1000, sys.argv[3] == "1"
 for line in sys.stdin:
     e = json.loads(line)
-    ts = e.get("timestamp")
-    if not isinstance(ts, int) or isinstance(ts, bool) or not lo <= ts <= hi:
-        sys.exit("bad timestamp %r (want ms in [%d, %d]) in %r"
-                 % (ts, lo, hi, e["message"]))
-' "$t0" "$t1" || fail "timestamps on $p"
+    ts, orig = e.get("timestamp"), e.get("original_timestamp")
+    m = re.match(r"2026-11-23T10:00:(\d\d)Z ", e["message"])
+    own = calendar.timegm((2026, 11, 23, 10, 0, int(m.group(1)))) * 1000 if m else None
+    if own is not None and dd:
+        ok = lo <= ts <= hi and orig == own
+    elif own is not None:
+        ok = ts == own and orig is None
+    else:
+        ok = lo <= ts <= hi and orig is None
+    if not isinstance(ts, int) or isinstance(ts, bool) or not ok:
+        sys.exit("bad timestamp %r (original %r, own %r, read in [%d, %d]) in %r"
+                 % (ts, orig, own, lo, hi, e["message"]))
+' "$t0" "$t1" "$([ "$p" = /api/v2/logs ] && echo 1 || echo 0)" || fail "timestamps on $p"
 done
 assert_eq "$(ls_final_read)" "$(wc -l <"$T/all" | tr -d ' ')" "final read="
 assert_eq "$(ls_dest_stat dd sent)" "$n_dd" "dd sent="

@@ -309,11 +309,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (i = 0; i < 2; i++) {
 		ls_buf_reset(&b);
 		ls_encode_batch(
-		    &b, LS_FORMAT_JSON, hostname, recs, n, i ? max_msg : 0);
+		    &b, LS_FORMAT_JSON, hostname, recs, n, i ? max_msg : 0, 0);
 		check_json(&b, recs, n, src, hostname, i ? max_msg : 0);
 		ls_buf_reset(&b);
 		ls_encode_batch(
-		    &b, LS_FORMAT_NDJSON, hostname, recs, n, i ? max_msg : 0);
+		    &b, LS_FORMAT_NDJSON, hostname, recs, n, i ? max_msg : 0, 0);
 		check_ndjson(&b, recs, n, src, hostname, i ? max_msg : 0);
 	}
 
@@ -323,7 +323,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ls_json_escape(&one, recs[i]->msg, recs[i]->len);
 		esc = one.len - 2;
 		ls_buf_reset(&one);
-		ls_encode_batch(&one, LS_FORMAT_JSON, hostname, &recs[i], 1, 0);
+		ls_encode_batch(&one, LS_FORMAT_JSON, hostname, &recs[i], 1, 0, 0);
 		est = ls_encode_estimate(recs[i], ls_encode_host_len(hostname));
 		/* Everything but the message is a bound: "[entry]", one
 		 * separator. */
@@ -340,12 +340,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* And a whole body is within the estimates with the real message
 	 * sizes put back. */
 	ls_buf_reset(&b);
-	ls_encode_batch(&b, LS_FORMAT_JSON, hostname, recs, n, 0);
+	ls_encode_batch(&b, LS_FORMAT_JSON, hostname, recs, n, 0, 0);
 	if (n > 0 && b.len > sum_bound)
 		fuzz_fail(
 		    "body of %zu bytes over the bound %zu", b.len, sum_bound);
 	ls_buf_reset(&b);
-	ls_encode_batch(&b, LS_FORMAT_NDJSON, hostname, recs, n, 0);
+	ls_encode_batch(&b, LS_FORMAT_NDJSON, hostname, recs, n, 0, 0);
 	if (b.len > sum_bound)
 		fuzz_fail("ndjson body of %zu bytes over the bound %zu", b.len,
 		    sum_bound);
