@@ -454,7 +454,8 @@ START_TEST(batch_round_trip)
 	ls_buf_init(&b);
 	for (fmt = 0; fmt < 2; fmt++) {
 		ls_buf_reset(&b);
-		ls_encode_batch(&b, (enum ls_format)fmt, "host-\xff", r, N, 0, 0);
+		ls_encode_batch(
+		    &b, (enum ls_format)fmt, "host-\xff", r, N, 0, 0);
 		j = NULL;
 		if (fmt == LS_FORMAT_JSON) {
 			j = json_loadb(b.data, b.len, JSON_ALLOW_NUL, &err);

@@ -183,8 +183,9 @@ check_entry(json_t *o, const struct ls_record *r,
 			fuzz_fail("cut message (max %zu) sent %zu bytes",
 			    max_msg, w + MK);
 		/* The longest: the next character would not have fitted. */
-		if (w + MK + esc_width((const unsigned char *)full + mlen,
-				flen - mlen, &k)
+		if (w + MK
+			+ esc_width(
+			    (const unsigned char *)full + mlen, flen - mlen, &k)
 		    <= max_msg)
 			fuzz_fail("cut message (max %zu of %zu) cut short: "
 				  "%zu bytes sent",
@@ -312,8 +313,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    &b, LS_FORMAT_JSON, hostname, recs, n, i ? max_msg : 0, 0);
 		check_json(&b, recs, n, src, hostname, i ? max_msg : 0);
 		ls_buf_reset(&b);
-		ls_encode_batch(
-		    &b, LS_FORMAT_NDJSON, hostname, recs, n, i ? max_msg : 0, 0);
+		ls_encode_batch(&b, LS_FORMAT_NDJSON, hostname, recs, n,
+		    i ? max_msg : 0, 0);
 		check_ndjson(&b, recs, n, src, hostname, i ? max_msg : 0);
 	}
 
@@ -323,7 +324,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ls_json_escape(&one, recs[i]->msg, recs[i]->len);
 		esc = one.len - 2;
 		ls_buf_reset(&one);
-		ls_encode_batch(&one, LS_FORMAT_JSON, hostname, &recs[i], 1, 0, 0);
+		ls_encode_batch(
+		    &one, LS_FORMAT_JSON, hostname, &recs[i], 1, 0, 0);
 		est = ls_encode_estimate(recs[i], ls_encode_host_len(hostname));
 		/* Everything but the message is a bound: "[entry]", one
 		 * separator. */
