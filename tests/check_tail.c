@@ -219,6 +219,18 @@ append_lines(const char *path, const char *tag, size_t first, size_t count)
 	free(buf);
 }
 
+/* Appends s (no newline added) to path. */
+static void
+append_raw(const char *path, const char *s)
+{
+	int fd;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, s, strlen(s)), (ssize_t)strlen(s));
+	ck_assert_int_eq(close(fd), 0);
+}
+
 /* Copies from to to (a new file), as cp and logrotate's copytruncate. */
 static void
 copy_file(const char *from, const char *to)
@@ -448,6 +460,36 @@ deliver(size_t from, size_t n)
 		ls_record_unref(x.recs[i]);
 		x.recs[i] = NULL;
 	}
+}
+
+/* Forgets the records of a tailer that is gone (all delivered or
+ * dropped): the next one's start at x.n = 0. */
+static void
+forget_recs(void)
+{
+	size_t i;
+
+	for (i = 0; i < x.n; i++) {
+		ck_assert_ptr_null(x.recs[i]);
+		free(x.msg[i]);
+	}
+	x.n = 0;
+}
+
+/* The one record whose text is msg: its end offset. */
+static uint64_t
+offset_of(const char *msg)
+{
+	size_t i, k = 0;
+	uint64_t off = 0;
+
+	for (i = 0; i < x.n; i++)
+		if (strcmp(x.msg[i], msg) == 0) {
+			off = x.off[i];
+			k++;
+		}
+	ck_assert_msg(k == 1, "\"%s\": %zu records", msg, k);
+	return off;
 }
 
 /* Checks that records [from, from + n) are lines first.. of tag, in
@@ -786,7 +828,6 @@ START_TEST(test_copytruncate_restart)
 	const char *copy = path_in(x.logs, "app.log.1");
 	const size_t kold = 250, knew = 4;
 	struct ls_ckpt *c;
-	size_t i;
 
 	outage_copytruncate();
 	deliver(0, kold);
@@ -799,9 +840,7 @@ START_TEST(test_copytruncate_restart)
 
 	/* kill -9: what was not delivered is lost in flight. */
 	tailer_down();
-	for (i = 0; i < x.n; i++)
-		free(x.msg[i]);
-	x.n = 0;
+	forget_recs();
 
 	tailer_up();
 	wait_all_read(2);
@@ -810,6 +849,88 @@ START_TEST(test_copytruncate_restart)
 	check_tag("new", knew, NNEW - knew);
 	deliver(0, x.n);
 	c = checkpoint();
+	ck_assert_uint_eq(entry_of(c, app)->offset, NNEW * W);
+	ls_ckpt_free(c);
+}
+END_TEST
+
+/* Lines written before the copy and not read yet, the last one cut by
+ * the truncation: read from the copy (the cut line shipped as it is),
+ * each once, with the copy's offsets; the new lines from 0. */
+START_TEST(test_copytruncate_unread)
+{
+	const char *app = path_in(x.logs, "app.log");
+	const char *copy = path_in(x.logs, "app.log.1");
+	const char *cut = "the line the truncation cut";
+	struct ls_ckpt *c;
+	size_t one = 1;
+
+	append_lines(app, "old", 0, 100);
+	make_conf("64MiB", 0);
+	tailer_up();
+	wait_n(100);
+	/* The loop does not turn meanwhile: nothing of it is read. */
+	append_lines(app, "old", 100, 5);
+	append_raw(app, cut);
+	copy_file(app, copy);
+	ck_assert_int_eq(truncate(app, 0), 0);
+	append_lines(app, "new", 0, NNEW);
+	wait_n(100 + 5 + 1 + NNEW);
+	wait_all_read(2);
+	ck_assert_uint_eq(x.n, 100 + 5 + 1 + NNEW);
+	check_tag("old", 0, 105);
+	check_tag("new", 0, NNEW);
+	ck_assert_uint_eq(offset_of(cut), 105 * W + strlen(cut));
+	ck_assert_uint_eq(LS_LOAD(x.m->truncations_no_copy), 0);
+	deliver(0, x.n);
+	ck_assert_msg(pump(nfiles_is, &one), "the copy is still followed");
+	c = checkpoint();
+	ck_assert_uint_eq(ls_ckpt_count(c), 1);
+	ck_assert_uint_eq(entry_of(c, app)->offset, NNEW * W);
+	ls_ckpt_free(c);
+}
+END_TEST
+
+/* copytruncate while stopped, with lines not yet read and lines read but
+ * not delivered: the copy is read from the checkpoint's offset, the
+ * truncated file from 0; every line once across both runs. */
+START_TEST(test_copytruncate_stopped)
+{
+	const char *app = path_in(x.logs, "app.log");
+	const char *copy = path_in(x.logs, "app.log.1");
+	const size_t k = 30;
+	struct ls_ckpt *c;
+	size_t one = 1;
+
+	append_lines(app, "old", 0, 100);
+	make_conf("64MiB", 0);
+	tailer_up();
+	wait_n(100);
+	deliver(0, k);
+	c = checkpoint();
+	ck_assert_uint_eq(entry_of(c, app)->offset, k * W);
+	ls_ckpt_free(c);
+	tailer_down();
+	forget_recs();
+
+	append_lines(app, "old", 100, 5);
+	copy_file(app, copy);
+	ck_assert_int_eq(truncate(app, 0), 0);
+	append_lines(app, "new", 0, NNEW);
+	tailer_up();
+	wait_all_read(2);
+	ck_assert_uint_eq(x.n, (105 - k) + NNEW);
+	check_tag("old", k, 105 - k);
+	check_tag("new", 0, NNEW);
+	c = checkpoint();
+	ck_assert_uint_eq(ls_ckpt_count(c), 2);
+	ck_assert_uint_eq(entry_of(c, copy)->offset, k * W);
+	ck_assert_uint_eq(entry_of(c, app)->offset, 0);
+	ls_ckpt_free(c);
+	deliver(0, x.n);
+	ck_assert_msg(pump(nfiles_is, &one), "the copy is still followed");
+	c = checkpoint();
+	ck_assert_uint_eq(ls_ckpt_count(c), 1);
 	ck_assert_uint_eq(entry_of(c, app)->offset, NNEW * W);
 	ls_ckpt_free(c);
 }
@@ -828,7 +949,6 @@ START_TEST(test_rename_stopped)
 	const char *old = path_in(x.logs, "app.log.1");
 	const size_t k = 4;
 	struct ls_ckpt *c;
-	size_t i;
 
 	append_lines(app, "one", 0, 10);
 	make_conf("64MiB", 0);
@@ -839,9 +959,7 @@ START_TEST(test_rename_stopped)
 	ck_assert_uint_eq(entry_of(c, app)->offset, k * W);
 	ls_ckpt_free(c);
 	tailer_down();
-	for (i = 0; i < x.n; i++)
-		free(x.msg[i]);
-	x.n = 0;
+	forget_recs();
 
 	ck_assert_int_eq(rename(app, old), 0);
 	append_lines(app, "two", 0, 3);
@@ -852,6 +970,36 @@ START_TEST(test_rename_stopped)
 	check_tag("two", 0, 3);
 	deliver(0, x.n);
 	c = checkpoint();
+	ck_assert_uint_eq(entry_of(c, app)->offset, 3 * W);
+	ls_ckpt_free(c);
+}
+END_TEST
+
+/* Renamed while running (logrotate's create), with lines not read yet:
+ * the renamed file is read to its end, the new one from 0; delivered,
+ * the renamed one is forgotten and the checkpoint names the new one. */
+START_TEST(test_rename_running)
+{
+	const char *app = path_in(x.logs, "app.log");
+	const char *old = path_in(x.logs, "app.log.1");
+	struct ls_ckpt *c;
+	size_t one = 1;
+
+	append_lines(app, "one", 0, 10);
+	make_conf("64MiB", 0);
+	tailer_up();
+	wait_n(10);
+	append_lines(app, "one", 10, 5);
+	ck_assert_int_eq(rename(app, old), 0);
+	append_lines(app, "two", 0, 3);
+	wait_all_read(2);
+	ck_assert_uint_eq(x.n, 15 + 3);
+	check_tag("one", 0, 15);
+	check_tag("two", 0, 3);
+	deliver(0, x.n);
+	ck_assert_msg(pump(nfiles_is, &one), "the renamed file is followed");
+	c = checkpoint();
+	ck_assert_uint_eq(ls_ckpt_count(c), 1);
 	ck_assert_uint_eq(entry_of(c, app)->offset, 3 * W);
 	ls_ckpt_free(c);
 }
@@ -1038,11 +1186,14 @@ tail_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_copytruncate_outage);
 	tcase_add_test(tc, test_copytruncate_restart);
+	tcase_add_test(tc, test_copytruncate_unread);
+	tcase_add_test(tc, test_copytruncate_stopped);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("rename_stopped");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_rename_stopped);
+	tcase_add_test(tc, test_rename_running);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("budget");
