@@ -14,9 +14,11 @@
  *
  * Cases: identity (lines, offsets, the checkpoint entry; an inode reused
  * by other bytes, faked in the checkpoint; a file shorter than its entry),
- * truncation without a copy, copytruncate with a copy during an outage
- * (and a restart in the middle of it), a rename while stopped, the memory
- * budget's pause and resume, and symbolic links.
+ * truncation without a copy, copytruncate with a copy (during an outage,
+ * with a restart in the middle of it; with lines not read yet; while
+ * stopped), a rename while stopped and while running, the memory budget's
+ * pause and resume (with a copytruncate while paused), a reload, and
+ * symbolic links.
  *
  * Lines are fixed-width, so line i of a file ends at offset (i + 1) * W.
  */
@@ -271,32 +273,44 @@ static const char conf_fmt[] = "state_dir: %s\n"
 			       "close_inactive: 50ms\n"
 			       "close_removed_after: 1h\n"
 			       "sources:\n"
-			       "  - name: app\n"
-			       "    paths: [%s/*.log]\n"
+			       "  - name: %s\n"
+			       "    paths: [%s]\n"
 			       "    follow_symlinks: %s\n"
 			       "destinations:\n"
 			       "  - name: out\n"
 			       "    type: http\n"
 			       "    url: http://127.0.0.1:9/in\n";
 
-static void
-make_conf(const char *max_buffer, int follow)
+/* The configuration with one source, name, on paths (a YAML flow list's
+ * contents). */
+static struct ls_conf *
+load_conf(
+    const char *max_buffer, int follow, const char *name, const char *paths)
 {
 	const char *path = path_in(x.dir, "logshipd.yaml");
+	struct ls_conf *c;
 	char *yaml;
 	FILE *f;
 	int n;
 
-	n = asprintf(&yaml, conf_fmt, x.state, max_buffer, x.logs,
+	n = asprintf(&yaml, conf_fmt, x.state, max_buffer, name, paths,
 	    follow ? "true" : "false");
 	ck_assert_int_ge(n, 0);
 	ck_assert_ptr_nonnull(f = fopen(path, "w"));
 	ck_assert_int_ge(fputs(yaml, f), 0);
 	ck_assert_int_eq(fclose(f), 0);
-	ls_conf_free(x.conf);
-	x.conf = ls_conf_load(path, stderr);
-	ck_assert_msg(x.conf != NULL, "the test's configuration:\n%s", yaml);
+	c = ls_conf_load(path, stderr);
+	ck_assert_msg(c != NULL, "the test's configuration:\n%s", yaml);
 	free(yaml);
+	return c;
+}
+
+/* The configuration of source app on logs/\*.log. */
+static void
+make_conf(const char *max_buffer, int follow)
+{
+	ls_conf_free(x.conf);
+	x.conf = load_conf(max_buffer, follow, "app", path_in(x.logs, "*.log"));
 }
 
 /* A tailer on the state directory's checkpoint, started, as main.c does. */
@@ -1115,6 +1129,121 @@ START_TEST(test_budget)
 }
 END_TEST
 
+/* A copytruncate while reading is paused, with most of the file not read
+ * yet: the copy is read under the budget too (it pauses again, and the
+ * memory held stays within the budget and a read's worth of records),
+ * and every line arrives once, the copy's then the new ones. */
+START_TEST(test_budget_copy)
+{
+	const char *app = path_in(x.logs, "app.log");
+	const char *copy = path_in(x.logs, "app.log.1");
+	struct ls_budget *b;
+	size_t nlines = 40000, pauses = 0, before;
+	uint64_t used, most = 0;
+
+	append_lines(app, "old", 0, nlines);
+	make_conf("1MiB", 0);
+	tailer_up();
+	b = ls_tailer_budget(x.t);
+	ck_assert(pump(paused_or_n, &nlines));
+	ck_assert(ls_tailer_paused(x.t));
+	ck_assert_uint_lt(x.n, nlines / 2);
+	copy_file(app, copy);
+	ck_assert_int_eq(truncate(app, 0), 0);
+	append_lines(app, "new", 0, NNEW);
+	nlines += NNEW;
+	while (x.n < nlines) {
+		ck_assert_msg(pump(paused_or_n, &nlines),
+		    "neither paused nor done at %zu records", x.n);
+		if (!ls_tailer_paused(x.t))
+			continue;
+		pauses++;
+		used = atomic_load(&b->used);
+		if (used > most)
+			most = used;
+		before = x.n;
+		deliver_held_async();
+		ck_assert_msg(pump(more_than, &before),
+		    "not resumed: %llu bytes used, %zu records",
+		    (unsigned long long)atomic_load(&b->used), x.n);
+	}
+	wait_all_read(1);
+	ck_assert_uint_eq(x.n, nlines);
+	check_tag("old", 0, nlines - NNEW);
+	check_tag("new", 0, NNEW);
+	ck_assert_uint_ge(pauses, 3);
+	/* The high mark, and at most one read(2) of 256 KiB in records
+	 * of 64 bytes beyond it. */
+	ck_assert_uint_lt(
+	    most, b->high + 4096 * (sizeof(struct ls_record) + W));
+	ck_assert_uint_eq(LS_LOAD(x.m->truncations_no_copy), 0);
+	deliver_held_async();
+	ck_assert_uint_eq(atomic_load(&b->used), 0);
+}
+END_TEST
+
+/*
+ * Reload.
+ */
+
+/* A reload that adds a path scans it at once; one that removes the
+ * source stops reading its files, and keeps their committed offsets in
+ * the checkpoint while they are still followed. */
+START_TEST(test_reload)
+{
+	const char *app = path_in(x.logs, "app.log");
+	const char *logs2 = path_in(x.dir, "logs2");
+	const char *b = path_in(logs2, "b.log");
+	struct ls_conf *c2, *c3;
+	struct ls_ckpt *c;
+	char *paths;
+
+	append_lines(app, "aaa", 0, 2);
+	make_conf("64MiB", 0);
+	tailer_up();
+	wait_n(2);
+	ck_assert_int_eq(mkdir(logs2, 0700), 0);
+	append_lines(b, "bbb", 0, 3);
+	ck_assert_int_ge(
+	    asprintf(&paths, "%s/*.log, %s/*.log", x.logs, logs2), 0);
+	c2 = load_conf("64MiB", 0, "app", paths);
+	free(paths);
+	ls_tailer_reload(x.t, c2);
+	ls_conf_free(x.conf);
+	x.conf = c2;
+	wait_all_read(2);
+	ck_assert_uint_eq(x.n, 5);
+	check_tag("aaa", 0, 2);
+	check_tag("bbb", 0, 3);
+	deliver(0, 1);
+	deliver(2, 3);
+
+	/* The source is gone; another takes its place. */
+	c3 = load_conf("64MiB", 0, "web", path_in(x.out, "*.log"));
+	ls_tailer_reload(x.t, c3);
+	ls_conf_free(x.conf);
+	x.conf = c3;
+	c = checkpoint();
+	ck_assert_uint_eq(ls_ckpt_count(c), 2);
+	ck_assert_uint_eq(entry_of(c, app)->offset, W);
+	ck_assert_uint_eq(entry_of(c, b)->offset, 3 * W);
+	ls_ckpt_free(c);
+	ck_assert_uint_eq(files().open, 0);
+	/* Written after, then a file of the new source: once its line is
+	 * in, the pass that read it would have read the others' too. */
+	append_lines(app, "aaa", 2, 2);
+	append_lines(b, "bbb", 3, 2);
+	append_lines(path_in(x.out, "web.log"), "web", 0, 1);
+	wait_n(5 + 1);
+	check_tag("web", 0, 1);
+	ck_assert_uint_eq(file_named(path_in(x.out, "web.log")).read, W);
+	drain();
+	ck_assert_uint_eq(x.n, 5 + 1);
+	deliver(1, 1);
+	deliver(5, 1);
+}
+END_TEST
+
 /*
  * Symbolic links.
  */
@@ -1199,6 +1328,12 @@ tail_suite(void)
 	tc = tcase_create("budget");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_budget);
+	tcase_add_test(tc, test_budget_copy);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("reload");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_reload);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("symlinks");
