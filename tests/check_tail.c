@@ -70,6 +70,7 @@ struct fx {
 	char **msg;
 	uint64_t *off;
 	size_t n, cap;
+	const char *top; /* more top-level keys for the next conf, or "" */
 	char *paths[64]; /* path_in()'s, freed at teardown */
 	size_t npaths;
 };
@@ -100,6 +101,7 @@ setup(void)
 	if (tmp == NULL || *tmp == '\0')
 		tmp = "/tmp";
 	memset(&x, 0, sizeof x);
+	x.top = "";
 	snprintf(x.dir, sizeof x.dir, "%s/check_tail.XXXXXX", tmp);
 	ck_assert_ptr_nonnull(mkdtemp(x.dir));
 	snprintf(x.logs, sizeof x.logs, "%s/logs", x.dir);
@@ -264,7 +266,8 @@ stat_of(const char *path, struct stat *st)
  * checkpoint out of the way (the test forces its own), and a destination
  * that is never used. Loaded from a YAML file, as the daemon does.
  */
-static const char conf_fmt[] = "state_dir: %s\n"
+static const char conf_fmt[] = "%s"
+			       "state_dir: %s\n"
 			       "max_buffer_bytes: %s\n"
 			       "scan_interval: 100ms\n"
 			       "poll_interval: 20ms\n"
@@ -293,7 +296,7 @@ load_conf(
 	FILE *f;
 	int n;
 
-	n = asprintf(&yaml, conf_fmt, x.state, max_buffer, name, paths,
+	n = asprintf(&yaml, conf_fmt, x.top, x.state, max_buffer, name, paths,
 	    follow ? "true" : "false");
 	ck_assert_int_ge(n, 0);
 	ck_assert_ptr_nonnull(f = fopen(path, "w"));
@@ -950,6 +953,64 @@ START_TEST(test_copytruncate_stopped)
 }
 END_TEST
 
+/* Two copytruncates during one outage (app.log.1 renamed to app.log.2
+ * in between, as logrotate rotates), then a crash and a restart: each
+ * life has its own entry (two of them once named app.log.1), each is
+ * found again, by inode, where it is now, and every line is delivered
+ * once across both runs. */
+START_TEST(test_copytruncate_twice)
+{
+	const char *app = path_in(x.logs, "app.log");
+	const char *c1 = path_in(x.logs, "app.log.1");
+	const char *c2 = path_in(x.logs, "app.log.2");
+	struct ls_ckpt *c;
+	struct stat st1;
+
+	append_lines(app, "one", 0, 100);
+	make_conf("64MiB", 0);
+	tailer_up();
+	wait_n(100);
+	copy_file(app, c1);
+	ck_assert_int_eq(truncate(app, 0), 0);
+	append_lines(app, "two", 0, 20);
+	wait_n(120);
+	stat_of(c1, &st1);
+	ck_assert_int_eq(rename(c1, c2), 0);
+	copy_file(app, c1);
+	ck_assert_int_eq(truncate(app, 0), 0);
+	append_lines(app, "tri", 0, 5);
+	wait_n(125);
+	check_tag("one", 0, 100);
+	check_tag("two", 0, 20);
+	check_tag("tri", 0, 5);
+	ck_assert_uint_eq(LS_LOAD(x.m->truncations), 2);
+	ck_assert_uint_eq(LS_LOAD(x.m->truncations_no_copy), 0);
+	/* Some of each delivered: 10 of one, 3 of two, 1 of tri. */
+	deliver(0, 10);
+	deliver(100, 3);
+	deliver(120, 1);
+	c = checkpoint();
+	ck_assert_uint_eq(ls_ckpt_count(c), 3);
+	ck_assert_uint_eq(entry_of(c, c1)->offset, 3 * W);
+	ck_assert_uint_eq(entry_of(c, app)->offset, 1 * W);
+	ck_assert_uint_eq(
+	    ls_ckpt_find(c, "app", (uint64_t)st1.st_dev, (uint64_t)st1.st_ino)
+		->offset,
+	    10 * W);
+	ls_ckpt_free(c);
+	tailer_down();
+	forget_recs();
+
+	tailer_up();
+	wait_all_read(3);
+	ck_assert_uint_eq(x.n, 90 + 17 + 4);
+	check_tag("one", 10, 90);
+	check_tag("two", 3, 17);
+	check_tag("tri", 1, 4);
+	deliver(0, x.n);
+}
+END_TEST
+
 /*
  * A rename while stopped.
  */
@@ -1183,6 +1244,131 @@ START_TEST(test_budget_copy)
 END_TEST
 
 /*
+ * Descriptors and restarts.
+ */
+
+/* More files than max_open_files, after a restart: those waiting for a
+ * descriptor keep their checkpoint entries meanwhile, and every file is
+ * read from its own committed offset: each line once across both runs. */
+START_TEST(test_max_open_restart)
+{
+	enum { NF = 12, K = 2, N1 = 5, N2 = 3 };
+	const char *path[NF];
+	struct ls_ckpt *c;
+	char name[32], tag[8];
+	size_t i, r;
+
+	for (i = 0; i < NF; i++) {
+		snprintf(name, sizeof name, "f%02zu.log", i);
+		path[i] = path_in(x.logs, name);
+		snprintf(tag, sizeof tag, "f%02zu", i);
+		append_lines(path[i], tag, 0, N1);
+	}
+	make_conf("64MiB", 0);
+	tailer_up();
+	wait_all_read(NF);
+	ck_assert_uint_eq(x.n, NF * N1);
+	/* The first K lines of each file delivered. */
+	for (r = 0; r < x.n; r++)
+		if (x.off[r] <= K * W)
+			deliver(r, 1);
+	c = checkpoint();
+	ck_assert_uint_eq(ls_ckpt_count(c), NF);
+	for (i = 0; i < NF; i++)
+		ck_assert_uint_eq(entry_of(c, path[i])->offset, K * W);
+	ls_ckpt_free(c);
+	tailer_down();
+	forget_recs();
+
+	for (i = 0; i < NF; i++) {
+		snprintf(tag, sizeof tag, "f%02zu", i);
+		append_lines(path[i], tag, N1, N2);
+	}
+	x.top = "max_open_files: 8\n";
+	make_conf("64MiB", 0);
+	tailer_up();
+	ck_assert_uint_le(ls_tailer_nfiles(x.t), 8);
+	/* Before any read: the entries of the files waiting are kept. */
+	c = checkpoint();
+	ck_assert_uint_eq(ls_ckpt_count(c), NF);
+	for (i = 0; i < NF; i++)
+		ck_assert_uint_eq(entry_of(c, path[i])->offset, K * W);
+	ls_ckpt_free(c);
+	wait_all_read(NF);
+	ck_assert_uint_eq(x.n, NF * (N1 + N2 - K));
+	for (i = 0; i < NF; i++) {
+		snprintf(tag, sizeof tag, "f%02zu", i);
+		check_tag(tag, K, N1 + N2 - K);
+	}
+	deliver(0, x.n);
+	c = checkpoint();
+	ck_assert_uint_eq(ls_ckpt_count(c), NF);
+	for (i = 0; i < NF; i++)
+		ck_assert_uint_eq(entry_of(c, path[i])->offset, (N1 + N2) * W);
+	ls_ckpt_free(c);
+}
+END_TEST
+
+/* A partial last line is not shipped at shutdown (it was never a line);
+ * completed while stopped, it is read whole after the restart. */
+START_TEST(test_partial_restart)
+{
+	const char *app = path_in(x.logs, "app.log");
+	struct ls_ckpt *c;
+
+	append_lines(app, "app", 0, 2);
+	append_raw(app, "half a");
+	make_conf("64MiB", 0);
+	tailer_up();
+	wait_n(2);
+	wait_all_read(1);
+	ck_assert_uint_eq(x.n, 2);
+	deliver(0, 2);
+	c = checkpoint();
+	ck_assert_uint_eq(entry_of(c, app)->offset, 2 * W);
+	ls_ckpt_free(c);
+	tailer_down();
+	forget_recs();
+	append_raw(app, " line\n");
+	tailer_up();
+	wait_all_read(1);
+	ck_assert_uint_eq(x.n, 1);
+	ck_assert_str_eq(x.msg[0], "half a line");
+	ck_assert_uint_eq(x.off[0], 2 * W + strlen("half a line\n"));
+	deliver(0, 1);
+}
+END_TEST
+
+/* The shutdown drain: once stopped, nothing more is read, but the
+ * records in flight are still acknowledged and the final checkpoint has
+ * their offsets. */
+START_TEST(test_stop_drain)
+{
+	const char *app = path_in(x.logs, "app.log");
+	struct ls_ckpt *c;
+
+	append_lines(app, "app", 0, 6);
+	make_conf("64MiB", 0);
+	tailer_up();
+	wait_n(6);
+	ls_tailer_stop(x.t);
+	append_lines(app, "app", 6, 2);
+	deliver(0, 6);
+	c = checkpoint();
+	ck_assert_uint_eq(ls_ckpt_count(c), 1);
+	ck_assert_uint_eq(entry_of(c, app)->offset, 6 * W);
+	ls_ckpt_free(c);
+	/* Every watcher of the tailer's is stopped but the checkpoint
+	 * timer (1 h): a turn of the loop has only the test's tick. */
+	ev_run(x.loop, EVRUN_ONCE);
+	ev_run(x.loop, EVRUN_ONCE);
+	drain();
+	ck_assert_uint_eq(x.n, 6);
+	ck_assert_uint_eq(file_named(app).read, 6 * W);
+}
+END_TEST
+
+/*
  * Reload.
  */
 
@@ -1317,6 +1503,7 @@ tail_suite(void)
 	tcase_add_test(tc, test_copytruncate_restart);
 	tcase_add_test(tc, test_copytruncate_unread);
 	tcase_add_test(tc, test_copytruncate_stopped);
+	tcase_add_test(tc, test_copytruncate_twice);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("rename_stopped");
@@ -1329,6 +1516,13 @@ tail_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_budget);
 	tcase_add_test(tc, test_budget_copy);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("restart");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_max_open_restart);
+	tcase_add_test(tc, test_partial_restart);
+	tcase_add_test(tc, test_stop_drain);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("reload");
