@@ -1243,6 +1243,61 @@ START_TEST(test_budget_copy)
 }
 END_TEST
 
+#if 0 /* BUG: a copytruncate while paused is missed (tailfile.c) */
+/*
+ * A copytruncate while reading is paused (an intake outage), and the
+ * application writes more than the read offset into the truncated file
+ * before reading resumes: the copy's unread rest and the new file's first
+ * bytes must still arrive, each line once.
+ *
+ * BUG (fails today): the truncation is only looked for when a read finds
+ * nothing (tail_read_file -> check_truncated, tailfile.c), and nothing is
+ * read, nor fstat'ed, while paused (read_all and read_named return at
+ * once, tailer.c). At the resume the file is longer than the offset, so
+ * no truncation is seen: the rest of the copy is never read and the new
+ * file is read from the old offset on. Measured: paused at offset 524,288
+ * (8,192 lines), 8,292 new lines written; after the resume truncations=0,
+ * old lines 8,192..39,999 (in app.log.1) and new lines 0..8,191 never
+ * arrive: 40,000 of 48,292 lines lost, silently.
+ */
+START_TEST(test_budget_copy_grown)
+{
+	const char *app = path_in(x.logs, "app.log");
+	const char *copy = path_in(x.logs, "app.log.1");
+	size_t nold = 40000, nnew, total, before;
+	uint64_t off;
+
+	append_lines(app, "old", 0, nold);
+	make_conf("1MiB", 0);
+	tailer_up();
+	ck_assert(pump(paused_or_n, &nold));
+	ck_assert(ls_tailer_paused(x.t));
+	off = file_named(app).read;
+	ck_assert_uint_lt(off, nold * W);
+	copy_file(app, copy);
+	ck_assert_int_eq(truncate(app, 0), 0);
+	nnew = off / W + 100;
+	append_lines(app, "new", 0, nnew);
+	total = nold + nnew;
+	while (x.n < total) {
+		ck_assert_msg(pump(paused_or_n, &total),
+		    "neither paused nor done at %zu records", x.n);
+		if (!ls_tailer_paused(x.t))
+			continue;
+		before = x.n;
+		deliver_held_async();
+		ck_assert_msg(pump(more_than, &before), "not resumed");
+	}
+	wait_all_read(1);
+	ck_assert_uint_eq(LS_LOAD(x.m->truncations), 1);
+	check_tag("old", 0, nold);
+	check_tag("new", 0, nnew);
+	ck_assert_uint_eq(x.n, total);
+	deliver_held_async();
+}
+END_TEST
+#endif
+
 /*
  * Descriptors and restarts.
  */
@@ -1516,6 +1571,9 @@ tail_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_budget);
 	tcase_add_test(tc, test_budget_copy);
+#if 0 /* BUG: fails today (40,000 of 48,292 lines lost): see the test */
+	tcase_add_test(tc, test_budget_copy_grown);
+#endif
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("restart");
