@@ -47,10 +47,11 @@ PY
 # take_inode INO SRC DEST: copies SRC to candidates beside DEST until one
 # gets inode INO, which becomes DEST: 0. ext4 hands a freed inode out again
 # at once within the second it was freed, else only 5 s later: candidates
-# are kept meanwhile. If none gets it within 10 s (another test's file
-# took it), DEST is a copy of SRC with an inode of its own: 1.
+# are kept meanwhile. If none gets it within 10 s (another process's file
+# took it; a file system's pace, not ours, so not scaled), DEST is a copy
+# of SRC with an inode of its own: 1.
 take_inode() {
-	_ti_end=$(($(now_ms) + $(scaled 10) * 1000))
+	_ti_end=$(($(now_ms) + 10000))
 	_ti_i=0
 	while :; do
 		cp "$2" "$(dirname "$3")/cand-$_ti_i.tmp"
