@@ -53,6 +53,7 @@
 #include <unistd.h>
 
 #include "checkpoint.h"
+#include "labels.h"
 #include "linebuf.h"
 #include "log.h"
 #include "metrics.h"
@@ -192,10 +193,11 @@ tail_truncated(struct ls_tailer *t, struct tfile *f, const struct stat *st)
 	int fd = -1;
 
 	LS_COUNT(t->m->truncations, 1);
-	log_notice("%s: truncated (size %lld < offset %llu); reading from "
+	log_notice("%s: truncated (size %lld, offset %llu%s); reading from "
 		   "the start",
 	    name != NULL ? name : "(rotated)", (long long)st->st_size,
-	    (unsigned long long)f->off);
+	    (unsigned long long)f->off,
+	    (uint64_t)st->st_size >= f->off ? ", other first bytes" : "");
 	if (name != NULL
 	    && find_copy(t, f, name, f->fp, f->fp_len, copy, sizeof copy))
 		fd = open_copy(copy, &cst);
@@ -237,6 +239,10 @@ tail_copy_at_start(
 		return;
 	log_info("%s: truncated; its copy is %s", f->path, copy);
 	c = tail_new_file(t, f->src, NULL);
+	/* The lines of the file's previous life: its name's labels. */
+	ls_labels_unref(c->labels);
+	c->labels = f->labels;
+	ls_labels_ref(c->labels);
 	c->fp = before->fp;
 	c->fp_len = before->fp_len;
 	c->off = c->size_seen = before->offset;

@@ -21,6 +21,7 @@
 
 #include "checkpoint.h"
 #include "ctx.h"
+#include "labels.h"
 #include "linebuf.h"
 #include "log.h"
 #include "metrics.h"
@@ -112,6 +113,37 @@ check_truncated(struct ls_tailer *t, struct tfile *f)
 	}
 	tail_truncated(t, f, &st);
 	return 1;
+}
+
+/*
+ * The poll's look at an open file, paused or not: a truncation is seen by
+ * a read that finds nothing, which neither happens while reading is
+ * paused nor after the file was written again past the offset before the
+ * next read. So: shorter than the offset is a truncation; and a file that
+ * changed since the last look (its status change time) whose first bytes
+ * are no longer the fingerprinted ones was truncated and rewritten. Either
+ * way its previous life goes on with the copy, and the file is read anew
+ * from 0 (tail_truncated): lines read wrongly as a continuation, if any,
+ * come again (duplicates), none is lost.
+ */
+void
+tail_check_rewritten(struct ls_tailer *t, struct tfile *f)
+{
+	struct stat st;
+
+	if (f->fd == -1 || f->copy || fstat(f->fd, &st) == -1)
+		return;
+	if ((uint64_t)st.st_size < f->off) {
+		tail_truncated(t, f, &st);
+		return;
+	}
+	if (st.st_ctim.tv_sec == f->fp_ctim.tv_sec
+	    && st.st_ctim.tv_nsec == f->fp_ctim.tv_nsec)
+		return;
+	f->fp_ctim = st.st_ctim;
+	if (f->fp_len > 0 && f->off > 0
+	    && ls_fingerprint_matches(f->fd, f->fp_len, f->fp) == 0)
+		tail_truncated(t, f, &st);
 }
 
 /* Reads up to limit bytes. Returns 1 if more may be waiting, else 0. */
@@ -416,6 +448,7 @@ tail_new_file(
 	f = xcalloc(1, sizeof *f);
 	f->t = t;
 	f->src = src;
+	f->labels = tail_file_labels(src, path);
 	tail_set_path(f, path);
 	f->fd = -1;
 	ls_linebuf_init(&f->lb, src->max_line_bytes, 0);
@@ -439,6 +472,7 @@ tail_free_file(struct tfile *f)
 	ls_linebuf_cleanup(&f->lb);
 	ls_buf_cleanup(&f->ml.buf);
 	ls_offtrack_free(f->track);
+	ls_labels_unref(f->labels);
 	tail_set_path(f, NULL);
 	free(f->last_path);
 	free(f);

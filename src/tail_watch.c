@@ -31,42 +31,92 @@
 #include "xmalloc.h"
 
 /* A watched directory. */
+/* A watched directory, found by path (a scan) and by watch (an event). */
 struct wdir {
+	struct ls_hnode bypath, bywd;
 	int wd;
 	char *path;
-	struct wdir *next;
 };
 
-/* Watches dir for new, moved and modified files, once. */
-static void
-watch_dir(struct ls_tailer *t, const char *dir)
+static struct wdir *
+dir_by_path(struct ls_tailer *t, const char *dir)
+{
+	struct ls_hnode *n;
+	struct wdir *w;
+
+	for (n = ls_htab_first(&t->dirs, ls_hash_str(dir)); n != NULL;
+	     n = ls_htab_next(n)) {
+		w = LS_CONTAINER_OF(n, struct wdir, bypath);
+		if (strcmp(w->path, dir) == 0)
+			return w;
+	}
+	return NULL;
+}
+
+static struct wdir *
+dir_by_wd(struct ls_tailer *t, int wd)
+{
+	struct ls_hnode *n;
+	struct wdir *w;
+
+	for (n = ls_htab_first(&t->wds, (uint64_t)wd); n != NULL;
+	     n = ls_htab_next(n)) {
+		w = LS_CONTAINER_OF(n, struct wdir, bywd);
+		if (w->wd == wd)
+			return w;
+	}
+	return NULL;
+}
+
+/* Watches dir for new, moved and modified files, once; at most
+ * max_watched_dirs directories (then the poll and the scans alone see the
+ * others' changes, and a warning says so once). 0, or -1 if it is not
+ * watched. */
+int
+tail_watch_dir(struct ls_tailer *t, const char *dir)
 {
 	struct wdir *w;
 	int wd;
 
 	if (t->ifd == -1)
-		return;
-	for (w = t->dirs; w != NULL; w = w->next)
-		if (strcmp(w->path, dir) == 0)
-			return;
+		return -1;
+	if (dir_by_path(t, dir) != NULL)
+		return 0;
+	if (t->dirs.n >= t->conf->max_watched_dirs) {
+		if (!t->dirs_warned++)
+			log_warnx("%s: max_watched_dirs (%zu) reached: this "
+				  "directory and any more are not watched "
+				  "(their changes are seen by the poll and the "
+				  "scans alone)",
+			    dir, t->conf->max_watched_dirs);
+		return -1;
+	}
 	wd = inotify_add_watch(t->ifd, dir,
 	    IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE
 		| IN_CLOSE_WRITE | IN_ATTRIB);
 	if (wd == -1) {
 		if (errno == ENOENT)
-			return;
+			return -1;
 		if (!t->inotify_warned++)
 			log_warn("inotify_add_watch %s (polling every %lld ms "
 				 "instead; if the limit was reached, raise "
 				 "fs.inotify.max_user_watches)",
 			    dir, (long long)t->conf->poll_interval_ms);
-		return;
+		return -1;
 	}
-	w = xcalloc(1, sizeof *w);
-	w->wd = wd;
+	/* A directory renamed keeps its watch: the same wd, now under
+	 * another path. One path per watch. */
+	if ((w = dir_by_wd(t, wd)) != NULL) {
+		ls_htab_remove(&t->dirs, &w->bypath);
+		free(w->path);
+	} else {
+		w = xcalloc(1, sizeof *w);
+		w->wd = wd;
+		ls_htab_insert(&t->wds, &w->bywd, (uint64_t)wd);
+	}
 	w->path = xstrdup(dir);
-	w->next = t->dirs;
-	t->dirs = w;
+	ls_htab_insert(&t->dirs, &w->bypath, ls_hash_str(dir));
+	return 0;
 }
 
 /* The kernel dropped watch wd (IN_IGNORED: its directory was deleted, or
@@ -77,18 +127,17 @@ watch_dir(struct ls_tailer *t, const char *dir)
 static void
 forget_watch(struct ls_tailer *t, int wd)
 {
-	struct wdir **wp, *w;
+	struct wdir *w;
 
-	for (wp = &t->dirs; (w = *wp) != NULL; wp = &w->next)
-		if (w->wd == wd) {
-			*wp = w->next;
-			log_info("%s: no longer watched (removed); a scan that "
-				 "finds it again watches it again",
-			    w->path);
-			free(w->path);
-			free(w);
-			return;
-		}
+	if ((w = dir_by_wd(t, wd)) == NULL)
+		return;
+	log_info("%s: no longer watched (removed); a scan that finds it "
+		 "again watches it again",
+	    w->path);
+	ls_htab_remove(&t->wds, &w->bywd);
+	ls_htab_remove(&t->dirs, &w->bypath);
+	free(w->path);
+	free(w);
 }
 
 void
@@ -96,7 +145,7 @@ tail_watch_parent(struct ls_tailer *t, const char *path)
 {
 	char *copy = xstrdup(path);
 
-	watch_dir(t, dirname(copy));
+	(void)tail_watch_dir(t, dirname(copy));
 	free(copy);
 }
 
@@ -119,6 +168,21 @@ drop_file(struct ls_tailer *t, struct tfile *f)
 
 /* One pass over every file; comes back through the idle watcher while any
  * file has more than a pass's worth waiting. */
+/* Every open file: truncated, or truncated and rewritten, since last
+ * looked at? (tail_check_rewritten). The poll's, and the resume's before
+ * it reads: a file rewritten past its offset while reading was paused
+ * must not be read on as if it had grown. */
+void
+tail_check_all(struct ls_tailer *t)
+{
+	struct tfile *f, *next;
+
+	for (f = t->open_files; f != NULL; f = next) {
+		next = f->onext; /* a truncation adds structs at the head */
+		tail_check_rewritten(t, f);
+	}
+}
+
 void
 tail_read_all(struct ls_tailer *t)
 {
@@ -201,7 +265,7 @@ more_cb(struct ev_loop *loop, ev_idle *w, int revents)
 
 /* Ships partial last lines and multiline entries that have been idle. */
 static void
-tail_flush_idle(struct ls_tailer *t)
+flush_idle(struct ls_tailer *t)
 {
 	struct tfile *f;
 	int64_t now = ls_now_ms();
@@ -221,7 +285,7 @@ tail_flush_idle(struct ls_tailer *t)
 /* Closes the descriptors of files that no name leads to any more, once
  * they are read to the end and idle; frees what nothing refers to. */
 static void
-tail_close_idle(struct ls_tailer *t)
+close_idle(struct ls_tailer *t)
 {
 	struct tfile *f, *next;
 	struct stat st;
@@ -284,10 +348,11 @@ poll_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct ls_tailer *t = w->data;
 
+	tail_check_all(t);
 	tail_read_all(t);
 	if (!t->paused)
-		tail_flush_idle(t);
-	tail_close_idle(t);
+		flush_idle(t);
+	close_idle(t);
 }
 
 static void
@@ -398,9 +463,7 @@ inotify_cb(struct ev_loop *loop, ev_io *w, int revents)
 			}
 			if (!(ev->mask & IN_MODIFY) || ev->len == 0)
 				continue;
-			for (d = t->dirs; d != NULL && d->wd != ev->wd;
-			     d = d->next)
-				;
+			d = dir_by_wd(t, ev->wd);
 			if (d != NULL
 			    && (f = tail_by_path(t, d->path, ev->name))) {
 				if (!f->dirty) {
@@ -426,6 +489,8 @@ tail_watch_init(struct ls_tailer *t)
 	const struct ls_conf *c = t->conf;
 
 	t->ifd = -1;
+	ls_htab_init(&t->dirs, 64);
+	ls_htab_init(&t->wds, 64);
 	ev_io_init(&t->inotify_w, inotify_cb, -1, EV_READ);
 	ev_timer_init(&t->scan_w, scan_cb, c->scan_interval_ms / 1000.0,
 	    c->scan_interval_ms / 1000.0);
@@ -473,16 +538,23 @@ tail_watch_stop(struct ls_tailer *t)
 	ev_idle_stop(t->loop, &t->more_w);
 }
 
+static int
+free_dir_cb(struct ls_hnode *n, void *arg)
+{
+	struct wdir *w = LS_CONTAINER_OF(n, struct wdir, bypath);
+
+	(void)arg;
+	free(w->path);
+	free(w);
+	return 1;
+}
+
 void
 tail_watch_cleanup(struct ls_tailer *t)
 {
-	struct wdir *w;
-
-	while ((w = t->dirs) != NULL) {
-		t->dirs = w->next;
-		free(w->path);
-		free(w);
-	}
+	ls_htab_cleanup(&t->wds); /* the same entries as dirs */
+	ls_htab_sweep(&t->dirs, free_dir_cb, NULL);
+	ls_htab_cleanup(&t->dirs);
 	if (t->ifd != -1)
 		close(t->ifd);
 	t->ifd = -1;

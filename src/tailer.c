@@ -27,6 +27,7 @@
 
 #include "buf.h"
 #include "checkpoint.h"
+#include "labels.h"
 #include "linebuf.h"
 #include "log.h"
 #include "metrics.h"
@@ -52,6 +53,7 @@ resume_async_cb(struct ev_loop *loop, ev_async *w, int revents)
 	log_debug("buffer below the low watermark: reading again");
 	t->paused = 0;
 	ls_metrics_set_paused(t->m, 0, ls_now_ms());
+	tail_check_all(t);
 	tail_read_all(t);
 }
 
@@ -79,6 +81,9 @@ ls_tailer_new(struct ev_loop *loop, const struct ls_conf *conf,
 	t->waiting_tail = &t->waiting;
 	t->backlog_warned = xcalloc(
 	    conf->nsources ? conf->nsources : 1, sizeof *t->backlog_warned);
+	t->ncompressed_noted = conf->nsources;
+	t->compressed_noted = xcalloc(
+	    conf->nsources ? conf->nsources : 1, sizeof *t->compressed_noted);
 	tail_index_init(t);
 	ls_ts_cache_init(&t->tscache);
 	t->rbuf = xmalloc(READ_CHUNK);
@@ -158,6 +163,7 @@ detach(struct ls_tailer *t, const struct ls_conf_source *src)
 	d = xcalloc(1, sizeof *d);
 	d->src.name = xstrdup(src->name);
 	d->src.labels = src->labels;
+	ls_labels_ref(d->src.labels);
 	d->src.max_line_bytes = src->max_line_bytes;
 	d->src.partial_flush_ms = src->partial_flush_ms;
 	d->src.multiline_flush_ms = src->multiline_flush_ms;
@@ -185,6 +191,11 @@ ls_tailer_reload(struct ls_tailer *t, const struct ls_conf *conf)
 			if (f->ml.active && src->multiline_re == NULL)
 				tail_ml_flush(f);
 			f->src = src;
+			/* Its labels as the new configuration says (records
+			 * in flight keep theirs). */
+			ls_labels_unref(f->labels);
+			f->labels = tail_file_labels(
+			    src, f->path != NULL ? f->path : f->last_path);
 			continue;
 		}
 		if (f->src->name == NULL || f->src->paths == NULL)
@@ -210,6 +221,10 @@ ls_tailer_reload(struct ls_tailer *t, const struct ls_conf *conf)
 	free(t->backlog_warned);
 	t->backlog_warned = xcalloc(
 	    conf->nsources ? conf->nsources : 1, sizeof *t->backlog_warned);
+	free(t->compressed_noted);
+	t->ncompressed_noted = conf->nsources;
+	t->compressed_noted = xcalloc(
+	    conf->nsources ? conf->nsources : 1, sizeof *t->compressed_noted);
 	tail_watch_reload(t);
 	ev_timer_stop(t->loop, &t->ckpt_w);
 	ev_timer_set(&t->ckpt_w, conf->checkpoint_interval_ms / 1000.0,
@@ -245,10 +260,12 @@ ls_tailer_free(struct ls_tailer *t)
 	tail_free_waiting(t);
 	ls_buf_cleanup(&t->scratch);
 	free(t->backlog_warned);
+	free(t->compressed_noted);
 	free(t->rbuf);
 	while ((d = t->detached) != NULL) {
 		t->detached = d->next;
 		free(d->src.name);
+		ls_labels_unref(d->src.labels);
 		free(d);
 	}
 	free(t);

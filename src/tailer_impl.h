@@ -71,6 +71,9 @@ struct mline {
 struct tfile {
 	struct ls_tailer *t;
 	const struct ls_conf_source *src;
+	/* Its lines' labels: its source's, with filename: and dirname: tags
+	 * (file_tags); a reference (tail_file_labels). */
+	const struct ls_labels *labels;
 	char *path; /* NULL once the name is not (known to be) this file's */
 	/* The last name it had, kept once path is NULL: the checkpoint
 	 * needs its directory to find it again after a restart. */
@@ -97,6 +100,7 @@ struct tfile {
 	int at_eof; /* the last read found no more bytes */
 	int rerr; /* the errno of the last failed read, 0 after a good one */
 	struct timespec ctim; /* st_ctim when last seen (open, or at its end) */
+	struct timespec fp_ctim; /* st_ctim when its first bytes were checked */
 	int hashed; /* in the identity table */
 	unsigned seen; /* scan generation that last found it */
 	struct tfile *next;
@@ -134,12 +138,17 @@ struct ls_tailer {
 	/* The files inotify named since they were last read (f->dirty): a
 	 * wakeup reads those, without walking every open file. */
 	struct tfile *named;
-	struct wdir *dirs;
+	/* The watched directories (tail_watch.c), by path and by watch. */
+	struct ls_htab dirs, wds;
+	unsigned dirs_warned;
 	int ifd;
 	int inotify_warned;
 	int limit_warned;
 	int dirty; /* committed offsets changed since the last checkpoint */
 	int *backlog_warned; /* per source: warned of its backlog's age */
+	/* Per source: said that it leaves compressed rotations alone. */
+	int *compressed_noted;
+	size_t ncompressed_noted;
 	int64_t modify_scan_ms; /* last scan made for a closed file's change */
 	int64_t scan_end_ms; /* when the last scan ended */
 	int64_t scan_cost_ms; /* and how long it took */
@@ -222,6 +231,27 @@ void tail_free_waiting(struct ls_tailer *t);
 int tail_make_room(struct ls_tailer *t);
 
 /*
+ * tail_glob.c: the path patterns.
+ */
+
+/* Calls cb with every path pattern matches now (glob(3), or a walk of
+ * the tree for "**", watching its directories). */
+void tail_glob_each(struct ls_tailer *t, const char *pattern,
+    void (*cb)(struct ls_tailer *, const char *path, void *), void *arg);
+/* 1 if src does not follow path, which pattern matched: one of its
+ * exclude_paths matches it, or it is a compressed rotation the pattern
+ * does not name (said once per source). */
+int tail_glob_skip(struct ls_tailer *t, const struct ls_conf_source *src,
+    const char *pattern, const char *path);
+/* Does pattern (a glob, "**" included) match path? */
+int tail_glob_match(const char *pattern, const char *path);
+/* The directory under which a pattern matches: its components before
+ * the first with a wildcard (a copy, to free). */
+char *tail_pattern_base(const char *pattern);
+/* Is path (resolved) dir (resolved) or under it? */
+int tail_is_under(const char *path, const char *dir);
+
+/*
  * tail_watch.c: when files are read.
  */
 
@@ -235,8 +265,12 @@ void tail_watch_start(struct ls_tailer *t);
 void tail_watch_stop(struct ls_tailer *t);
 void tail_watch_cleanup(struct ls_tailer *t);
 void tail_watch_reload(struct ls_tailer *t);
-/* Watches the directory path is in, once. */
+/* Watches the directory path is in, once; or dir. 0, or -1 if it is not
+ * watched (no inotify, max_watched_dirs, gone). */
 void tail_watch_parent(struct ls_tailer *t, const char *path);
+int tail_watch_dir(struct ls_tailer *t, const char *dir);
+/* Every open file looked at for a truncation (tail_check_rewritten). */
+void tail_check_all(struct ls_tailer *t);
 /* One pass over every open file; comes back through the idle watcher
  * while any has more than a pass's worth waiting. */
 void tail_read_all(struct ls_tailer *t);
@@ -271,6 +305,9 @@ struct tfile *tail_new_file(
 int tail_open_new(struct ls_tailer *t, struct tfile *f, int initial);
 /* Opens again a file closed to make room, at its read offset. 0, or -1. */
 int tail_reopen(struct ls_tailer *t, struct tfile *f);
+/* Truncated, or truncated and written again, since last looked at? Then
+ * tail_truncated (the poll, paused or not). */
+void tail_check_rewritten(struct ls_tailer *t, struct tfile *f);
 /* Takes or refreshes f's fingerprint while it covers fewer than its
  * first FP_BYTES. */
 void tail_refresh_fingerprint(struct tfile *f);
@@ -314,6 +351,11 @@ void tail_line_cb(
 void tail_ml_flush(struct tfile *f);
 /* Pushes the records made since the last push to the ingest queue. */
 void tail_flush_pending(struct ls_tailer *t);
+/* The labels the lines of the file at path carry: a new reference to
+ * src's, with filename:<base name> and dirname:<directory> when src has
+ * file_tags (path NULL: src's alone). */
+const struct ls_labels *tail_file_labels(
+    const struct ls_conf_source *src, const char *path);
 /* The index of src in the configuration, for per-source counters. */
 size_t tail_source_index(struct ls_tailer *t, const struct ls_conf_source *src);
 
