@@ -78,6 +78,9 @@ struct parse {
 	struct conf_err *errs;
 	size_t nerrs;
 	int strict; /* strict_permissions: refuse a world-readable key file */
+	/* The top-level tags, which every source's come after. */
+	char **gtags;
+	size_t ngtags;
 };
 
 /*
@@ -105,9 +108,11 @@ enum {
 	T_CLOSE_INACTIVE,
 	T_CLOSE_REMOVED_AFTER,
 	T_MAX_OPEN_FILES,
+	T_MAX_WATCHED_DIRS,
 	T_BACKLOG_WARN,
 	T_METRICS,
 	T_STRICT_PERMISSIONS,
+	T_TAGS,
 	T_SOURCES,
 	T_DESTINATIONS,
 	T_ROUTES,
@@ -125,9 +130,11 @@ static const char *const top_keys[] = {
 	[T_CLOSE_INACTIVE] = "close_inactive",
 	[T_CLOSE_REMOVED_AFTER] = "close_removed_after",
 	[T_MAX_OPEN_FILES] = "max_open_files",
+	[T_MAX_WATCHED_DIRS] = "max_watched_dirs",
 	[T_BACKLOG_WARN] = "backlog_warn",
 	[T_METRICS] = "metrics",
 	[T_STRICT_PERMISSIONS] = "strict_permissions",
+	[T_TAGS] = "tags",
 	[T_SOURCES] = "sources",
 	[T_DESTINATIONS] = "destinations",
 	[T_ROUTES] = "routes",
@@ -147,6 +154,8 @@ enum {
 	S_MULTILINE,
 	S_FOLLOW_SYMLINKS,
 	S_PARSE_TIMESTAMP,
+	S_EXCLUDE_PATHS,
+	S_FILE_TAGS,
 	S_NKEYS
 };
 static const char *const source_keys[] = {
@@ -162,6 +171,8 @@ static const char *const source_keys[] = {
 	[S_MULTILINE] = "multiline",
 	[S_FOLLOW_SYMLINKS] = "follow_symlinks",
 	[S_PARSE_TIMESTAMP] = "parse_timestamp",
+	[S_EXCLUDE_PATHS] = "exclude_paths",
+	[S_FILE_TAGS] = "file_tags",
 	[S_NKEYS] = NULL,
 };
 
@@ -1144,6 +1155,7 @@ parse_source(struct parse *p, yaml_node_t *n, size_t idx,
     struct ls_conf_source *src, yaml_node_t **namep)
 {
 	struct strlist paths = { NULL, 0, check_path_cb };
+	struct strlist excl = { NULL, 0, check_path_cb };
 	struct strlist tags = { NULL, 0, check_tag_cb };
 	struct sect s;
 	uint64_t sz;
@@ -1153,6 +1165,12 @@ parse_source(struct parse *p, yaml_node_t *n, size_t idx,
 	src->default_severity = LS_SEV_INFO;
 	src->start_at = LS_START_BEGINNING;
 	src->parse_timestamp = 1;
+	src->file_tags = 1;
+	/* The top-level tags first, then the source's own. */
+	for (i = 0; i < p->ngtags; i++) {
+		tags.v = xreallocarray(tags.v, tags.n + 1, sizeof *tags.v);
+		tags.v[tags.n++] = xstrdup(p->gtags[i]);
+	}
 	src->max_line_bytes = 256 * KiB;
 	src->partial_flush_ms = 5000;
 	src->multiline_flush_ms = 2000;
@@ -1196,6 +1214,10 @@ parse_source(struct parse *p, yaml_node_t *n, size_t idx,
 	get_duration(&s, S_PARTIAL_FLUSH, &src->partial_flush_ms, 1);
 	get_bool(&s, S_FOLLOW_SYMLINKS, &src->follow_symlinks);
 	get_bool(&s, S_PARSE_TIMESTAMP, &src->parse_timestamp);
+	get_bool(&s, S_FILE_TAGS, &src->file_tags);
+	foreach_item(&s, S_EXCLUDE_PATHS, strlist_add_cb, &excl);
+	src->exclude_paths = excl.v;
+	src->nexclude_paths = excl.n;
 	parse_multiline(p, &s, src);
 }
 
@@ -1611,9 +1633,12 @@ parse_metrics(struct parse *p, struct sect *top, struct ls_conf *c)
 	c->metrics_port = port;
 }
 
+static void free_strv(char **, size_t);
+
 static void
 parse_top(struct parse *p, yaml_node_t *root, struct ls_conf *c)
 {
+	struct strlist gtags = { NULL, 0, check_tag_cb };
 	struct sect s;
 	char host[HOST_NAME_MAX + 1];
 	uint64_t sz;
@@ -1635,12 +1660,21 @@ parse_top(struct parse *p, yaml_node_t *root, struct ls_conf *c)
 	get_duration(&s, T_BACKLOG_WARN, &c->backlog_warn_ms, 1000);
 	/* Before the destinations: it decides how their key files are read. */
 	get_bool(&s, T_STRICT_PERMISSIONS, &p->strict);
+	/* Before the sources: their tags come after these. */
+	foreach_item(&s, T_TAGS, strlist_add_cb, &gtags);
+	p->gtags = gtags.v;
+	p->ngtags = gtags.n;
 	parse_metrics(p, &s, c);
 	if (get_int(&s, T_MAX_OPEN_FILES, &n, 8, 1000000) == 1)
 		c->max_open_files = (size_t)n;
+	if (get_int(&s, T_MAX_WATCHED_DIRS, &n, 1, 1000000) == 1)
+		c->max_watched_dirs = (size_t)n;
 	parse_sources(p, &s, c);
 	parse_dests(p, &s, c);
 	parse_routes(p, &s, c);
+	free_strv(p->gtags, p->ngtags);
+	p->gtags = NULL;
+	p->ngtags = 0;
 
 	if (c->hostname == NULL) {
 		if (gethostname(host, sizeof host) == -1) {
@@ -1712,6 +1746,7 @@ load(const char *name, const char *text, size_t len, FILE *errf)
 	c->close_inactive_ms = 5 * 60 * 1000;
 	c->close_removed_after_ms = 5 * 60 * 1000;
 	c->max_open_files = 8192;
+	c->max_watched_dirs = 10000;
 	c->backlog_warn_ms = 60 * 60 * 1000;
 	c->metrics_listen = xstrdup(LS_METRICS_LISTEN);
 	if (ls_conf_parse_listen(
@@ -1829,7 +1864,9 @@ ls_conf_free(struct ls_conf *c)
 		free(src->service);
 		free(src->ddsource);
 		free_strv(src->tags, src->ntags);
+		free_strv(src->exclude_paths, src->nexclude_paths);
 		free(src->ddtags);
+		ls_labels_unref(src->labels);
 		free(src->multiline_start);
 		if (src->multiline_re != NULL)
 			regfree(src->multiline_re);

@@ -56,6 +56,11 @@ struct ls_conf_source {
 	/* 1 (default): a line's own time (timestamp.h) is sent as its
 	 * timestamp; 0: the time it was read. */
 	int parse_timestamp;
+	char **exclude_paths; /* globs: matched paths not followed */
+	size_t nexclude_paths;
+	/* 1 (default): a file's lines carry filename:<base name> and
+	 * dirname:<directory> tags, as the Datadog Agent sends them. */
+	int file_tags;
 	size_t max_line_bytes;
 	int64_t partial_flush_ms; /* ship a partial last line after this idle */
 	char *multiline_start; /* the pattern as written, or NULL */
@@ -95,6 +100,7 @@ struct ls_conf_dest {
 
 struct ls_conf {
 	atomic_uint refs; /* ls_conf_ref(); the last ls_conf_free() frees */
+	size_t max_watched_dirs; /* inotify watches (directories), at most */
 	char *path;
 	char *state_dir;
 	char *hostname;

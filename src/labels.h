@@ -1,17 +1,18 @@
 /*
- * labels: the fields a source adds to each of its lines on the wire
- * (service, ddsource, ddtags), interned for the life of the process.
- *
+ * labels: the fields a source (and a file of it) adds to each of its lines
+ * on the wire (service, ddsource, ddtags), interned and refcounted.
  * A record lives on past the configuration it was read under: a reload
  * may free that configuration while the record waits out an outage in a
- * destination's queue. So a record points at interned labels, never into a
- * struct ls_conf. Interning costs a lookup per source per config load,
- * nothing per line, and memory only for each distinct triple ever
- * configured (a handful of strings); they are freed at exit. Each also
- * holds its fields as they go on the wire, escaped once at interning, so
- * that encoding a line appends them with one copy.
- *
- * Threading: intern from any thread (a mutex); the result is immutable.
+ * destination's queue. So a record holds a reference to interned labels,
+ * never a pointer into a struct ls_conf. A source holds one for its
+ * labels, a file for its own (its source's, with its filename: and
+ * dirname: tags), a record for the ones it carries; the last reference
+ * frees them, so the files of a long run (one a day, or one a request)
+ * cost nothing once gone. Each also holds its fields as they go on the
+ * wire, escaped once at interning, so that encoding a line appends them
+ * with one copy.
+ * Threading: any thread. Intern and the last unref take a mutex; the
+ * other refs and unrefs are one atomic operation each.
  */
 #ifndef LS_LABELS_H
 #define LS_LABELS_H
@@ -26,10 +27,14 @@ struct ls_labels {
 	size_t json_len;
 };
 
-/* The one ls_labels equal to these strings (copied on first use). */
+/* A reference to the one ls_labels equal to these strings (copied on
+ * first use). */
 const struct ls_labels *ls_labels_intern(
     const char *service, const char *ddsource, const char *ddtags);
-/* Frees every interned triple: at exit, when no record is left. */
+/* Another reference; drops one (the last frees them). NULL is a no-op. */
+void ls_labels_ref(const struct ls_labels *);
+void ls_labels_unref(const struct ls_labels *);
+/* Frees whatever is left: at exit, when no record is left. */
 void ls_labels_cleanup(void);
 
 #endif

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "labels.h"
 #include "record.h"
 #include "xmalloc.h"
 
@@ -59,6 +60,15 @@ ls_record_new(const struct ls_conf_source *src, struct ls_budget *budget,
     const char *msg, size_t len, enum ls_severity sev, uint64_t offset,
     int64_t time_ms)
 {
+	return ls_record_new_labels(src != NULL ? src->labels : NULL, budget,
+	    msg, len, sev, offset, time_ms);
+}
+
+struct ls_record *
+ls_record_new_labels(const struct ls_labels *labels, struct ls_budget *budget,
+    const char *msg, size_t len, enum ls_severity sev, uint64_t offset,
+    int64_t time_ms)
+{
 	struct ls_record *r;
 
 	r = xmalloc(sizeof *r + len + 1);
@@ -68,7 +78,8 @@ ls_record_new(const struct ls_conf_source *src, struct ls_budget *budget,
 	r->seq = 0;
 	r->severity = (uint8_t)sev;
 	r->flags = 0;
-	r->labels = src != NULL ? src->labels : NULL;
+	r->labels = labels;
+	ls_labels_ref(labels);
 	r->budget = budget;
 	r->offset = offset;
 	r->time_ms = time_ms;
@@ -99,6 +110,7 @@ ls_record_unref(struct ls_record *r)
 		return;
 	if (atomic_fetch_sub_explicit(&r->refs, 1, memory_order_acq_rel) != 1)
 		return;
+	ls_labels_unref(r->labels);
 	if (r->budget != NULL)
 		budget_release(r->budget, ls_record_size(r));
 	free(r);

@@ -59,8 +59,12 @@ void ls_budget_init(
 int ls_budget_should_pause(struct ls_budget *);
 
 /* A new record holding a copy of msg, with one reference, charged to
- * budget (may be NULL), carrying src's labels (src may be NULL: none). */
+ * budget (may be NULL), carrying src's labels (src may be NULL: none), or
+ * labels (a reference of its own, dropped when it is freed). */
 struct ls_record *ls_record_new(const struct ls_conf_source *src,
+    struct ls_budget *budget, const char *msg, size_t len, enum ls_severity sev,
+    uint64_t offset, int64_t time_ms);
+struct ls_record *ls_record_new_labels(const struct ls_labels *labels,
     struct ls_budget *budget, const char *msg, size_t len, enum ls_severity sev,
     uint64_t offset, int64_t time_ms);
 /* The bytes a record counts for in queues and the budget. */

@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <regex.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
@@ -22,7 +23,9 @@
 #include "queue.h"
 #include "record.h"
 #include "severity.h"
+#include "labels.h"
 #include "tailer_impl.h"
+#include "xmalloc.h"
 #include "timestamp.h"
 
 /*
@@ -124,7 +127,8 @@ emit(struct tfile *f, const char *msg, size_t len, uint64_t end_off,
 		len = t->scratch.len;
 		LS_COUNT(t->m->lines_truncated, 1);
 	}
-	r = ls_record_new(f->src, &t->budget, msg, len, sev, end_off, time_ms);
+	r = ls_record_new_labels(
+	    f->labels, &t->budget, msg, len, sev, end_off, time_ms);
 	if (dropped > 0)
 		r->flags |= LS_REC_TRUNCATED;
 	r->owner = f;
@@ -197,4 +201,44 @@ tail_line_cb(
 		ml_line(f, line, len, end_off, dropped);
 	else
 		emit(f, line, len, end_off, dropped);
+}
+
+/* Appends ",key:value" to b, a comma in value (which would end the tag
+ * in ddtags) made '_'. */
+static void
+put_tag(struct ls_buf *b, const char *key, const char *value)
+{
+	const char *v;
+
+	if (b->len > 0)
+		ls_buf_putc(b, ',');
+	ls_buf_append(b, key, strlen(key));
+	for (v = value; *v != '\0'; v++)
+		ls_buf_putc(b, *v == ',' ? '_' : *v);
+}
+
+const struct ls_labels *
+tail_file_labels(const struct ls_conf_source *src, const char *path)
+{
+	const struct ls_labels *l;
+	const char *slash;
+	struct ls_buf b;
+	char *dir;
+
+	if (!src->file_tags || path == NULL || src->labels == NULL
+	    || (slash = strrchr(path, '/')) == NULL) {
+		ls_labels_ref(src->labels);
+		return src->labels;
+	}
+	ls_buf_init(&b);
+	if (src->ddtags != NULL)
+		ls_buf_append(&b, src->ddtags, strlen(src->ddtags));
+	put_tag(&b, "filename:", slash + 1);
+	dir = slash == path ? xstrdup("/")
+			    : xstrndup(path, (size_t)(slash - path));
+	put_tag(&b, "dirname:", dir);
+	free(dir);
+	l = ls_labels_intern(src->service, src->ddsource, b.data);
+	ls_buf_cleanup(&b);
+	return l;
 }

@@ -20,7 +20,6 @@
 #include <sys/stat.h>
 #include <dirent.h>
 #include <errno.h>
-#include <glob.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
@@ -162,35 +161,6 @@ same_contents(struct tfile *f, const char *path)
 		path, f->src->follow_symlinks, f->fp_len, f->fp);
 }
 
-/* The directory under which a pattern matches: its components before
- * the first with a glob character (a copy, to free). */
-static char *
-pattern_base(const char *pattern)
-{
-	char *base = xstrdup(pattern), *slash;
-	size_t wild = strcspn(base, "*?[");
-
-	base[wild] = '\0';
-	if ((slash = strrchr(base, '/')) == NULL) {
-		free(base);
-		return xstrdup(".");
-	}
-	slash[slash == base] = '\0'; /* "/x*" is under "/" */
-	return base;
-}
-
-/* Is path (resolved) dir (resolved) or under it? */
-static int
-is_under(const char *path, const char *dir)
-{
-	size_t n = strlen(dir);
-
-	if (strcmp(dir, "/") == 0)
-		return 1;
-	return strncmp(path, dir, n) == 0
-	    && (path[n] == '/' || path[n] == '\0');
-}
-
 /*
  * path, matched by one of src's patterns, is a symbolic link. The users
  * who write log directories are not trusted with what logshipd, reading
@@ -217,8 +187,9 @@ follow_link(struct ls_tailer *t, const struct ls_conf_source *src,
 		return -1;
 	}
 	for (i = 0; i < src->npaths && !inside; i++) {
-		base = pattern_base(src->paths[i]);
-		inside = realpath(base, rbase) != NULL && is_under(real, rbase);
+		base = tail_pattern_base(src->paths[i]);
+		inside = realpath(base, rbase) != NULL
+		    && tail_is_under(real, rbase);
 		free(base);
 	}
 	if (!inside) {
@@ -278,6 +249,22 @@ scan_path(struct ls_tailer *t, const struct ls_conf_source *src,
 }
 
 /* Files whose name was not found this scan: renamed away, or deleted. */
+/* What one pattern of a scan matches. */
+struct scan_arg {
+	const struct ls_conf_source *src;
+	const char *pattern;
+	int initial;
+};
+
+static void
+matched_cb(struct ls_tailer *t, const char *path, void *arg)
+{
+	const struct scan_arg *a = arg;
+
+	if (!tail_glob_skip(t, a->src, a->pattern, path))
+		scan_path(t, a->src, path, a->initial);
+}
+
 static void
 lost_names(struct ls_tailer *t)
 {
@@ -301,33 +288,21 @@ lost_names(struct ls_tailer *t)
 void
 tail_scan(struct ls_tailer *t, int initial)
 {
-	const struct ls_conf_source *src;
-	glob_t g;
-	size_t s, p, i;
+	struct scan_arg a;
+	size_t s, p;
 	int64_t t0;
-	int rc;
 
 	t0 = ls_now_ms();
 	t->gen++;
 	/* The scan finds again whatever still waits for a descriptor. */
 	tail_free_waiting(t);
 	t->room_full = 0;
+	a.initial = initial;
 	for (s = 0; s < t->conf->nsources; s++) {
-		src = &t->conf->sources[s];
-		for (p = 0; p < src->npaths; p++) {
-			rc = glob(src->paths[p], GLOB_NOSORT, NULL, &g);
-			/* Watch the pattern's directory, to see creations. */
-			tail_watch_parent(t, src->paths[p]);
-			if (rc != 0) {
-				if (rc != GLOB_NOMATCH)
-					log_warnx(
-					    "%s: glob failed", src->paths[p]);
-				globfree(&g);
-				continue;
-			}
-			for (i = 0; i < g.gl_pathc; i++)
-				scan_path(t, src, g.gl_pathv[i], initial);
-			globfree(&g);
+		a.src = &t->conf->sources[s];
+		for (p = 0; p < a.src->npaths; p++) {
+			a.pattern = a.src->paths[p];
+			tail_glob_each(t, a.pattern, matched_cb, &a);
 		}
 	}
 	lost_names(t);

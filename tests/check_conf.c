@@ -27,6 +27,17 @@
 #include "testutil.h"
 
 /* The secret used everywhere: set as LS_TEST_KEY and written to files. */
+/* The keys an unknown key's error lists, in the schema's order. */
+#define TOP_KEYS                                                               \
+	"state_dir, hostname, shutdown_timeout, max_buffer_bytes, "            \
+	"scan_interval, poll_interval, read_coalesce, checkpoint_interval, "   \
+	"close_inactive, close_removed_after, max_open_files, "                \
+	"max_watched_dirs, backlog_warn, metrics, strict_permissions, tags, "  \
+	"sources, destinations or routes"
+#define SOURCE_KEYS                                                            \
+	"name, paths, service, ddsource, tags, default_severity, start_at, "   \
+	"max_line_bytes, partial_flush, multiline, follow_symlinks, "          \
+	"parse_timestamp, exclude_paths or file_tags"
 #define KEY "s3cr3tK3yDoNotPrint0123456789abc"
 
 /* A valid source and a valid http destination, three and four lines. */
@@ -753,13 +764,7 @@ START_TEST(load_file)
 	fclose(f);
 	ck_assert_int_ge(
 	    asprintf(&want,
-		"%s:8:1: unknown key \"bogus\" (valid keys: "
-		"state_dir, hostname, shutdown_timeout, "
-		"max_buffer_bytes, scan_interval, poll_interval, "
-		"read_coalesce, checkpoint_interval, close_inactive, "
-		"close_removed_after, max_open_files, backlog_warn, "
-		"metrics, strict_permissions, sources, "
-		"destinations or routes)\n",
+		"%s:8:1: unknown key \"bogus\" (valid keys: " TOP_KEYS ")\n",
 		path),
 	    0);
 	ck_assert_str_eq(errs, want);
@@ -797,18 +802,10 @@ static const struct {
 	const char *want;
 } error_rows[] = {
 	{ "unknown top-level key", SRC DST "sorces: []\n",
-	    "t.yaml:8:1: unknown key \"sorces\" (valid keys: state_dir, "
-	    "hostname, shutdown_timeout, max_buffer_bytes, scan_interval, "
-	    "poll_interval, read_coalesce, checkpoint_interval, "
-	    "close_inactive, "
-	    "close_removed_after, max_open_files, backlog_warn, metrics, "
-	    "strict_permissions, sources, destinations or "
-	    "routes)\n" },
+	    "t.yaml:8:1: unknown key \"sorces\" (valid keys: " TOP_KEYS ")\n" },
 	{ "unknown source key", SRC "    nmae: x\n" DST,
-	    "t.yaml:4:5: unknown key \"nmae\" in sources[0] (valid keys: "
-	    "name, paths, service, ddsource, tags, default_severity, "
-	    "start_at, max_line_bytes, partial_flush, multiline, "
-	    "follow_symlinks or parse_timestamp)\n" },
+	    "t.yaml:4:5: unknown key \"nmae\" in sources[0] (valid "
+	    "keys: " SOURCE_KEYS ")\n" },
 	{ "bad multiline regex", SRC "    multiline: { start: '([a-z' }\n" DST,
 	    "t.yaml:4:25: sources[0].multiline.start: not a POSIX extended "
 	    "regular expression: Unmatched [, [^, [:, [., or [=\n" },
@@ -1201,10 +1198,8 @@ START_TEST(many_errors)
 	    "a number and a unit ms, s, m or h, such as 500ms, 1.5s or 2m)\n"
 	    "t.yaml:5:12: sources[0].paths: \"relative\" is not an absolute "
 	    "path (it must start with /)\n"
-	    "t.yaml:6:5: unknown key \"colour\" in sources[0] (valid keys: "
-	    "name, paths, service, ddsource, tags, default_severity, "
-	    "start_at, max_line_bytes, partial_flush, multiline, "
-	    "follow_symlinks or parse_timestamp)\n"
+	    "t.yaml:6:5: unknown key \"colour\" in sources[0] (valid "
+	    "keys: " SOURCE_KEYS ")\n"
 	    "t.yaml:7:5: sources[1]: missing required key \"paths\"\n"
 	    "t.yaml:7:11: sources[1].name: duplicate source name \"a\" "
 	    "(first at line 4)\n"
@@ -1222,13 +1217,7 @@ START_TEST(many_errors)
 	    "notice, info or debug)\n"
 	    "t.yaml:15:42: routes[0].to[1]: unknown destination \"ghost\" "
 	    "(destinations: dd)\n"
-	    "t.yaml:16:1: unknown key \"extra\" (valid keys: state_dir, "
-	    "hostname, shutdown_timeout, max_buffer_bytes, scan_interval, "
-	    "poll_interval, read_coalesce, checkpoint_interval, "
-	    "close_inactive, "
-	    "close_removed_after, max_open_files, backlog_warn, metrics, "
-	    "strict_permissions, sources, destinations or "
-	    "routes)\n");
+	    "t.yaml:16:1: unknown key \"extra\" (valid keys: " TOP_KEYS ")\n");
 }
 END_TEST
 

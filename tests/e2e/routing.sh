@@ -65,7 +65,8 @@ t1=$(now_ms)
 assert_eq "$LS_STATUS" 0 "exit status"
 
 fields="--field service=routing-svc --field ddsource=e2e \
-    --field ddtags=env:test,team:core --field hostname=e2e-host"
+    --field ddtags=env:test,team:core,filename:app.log,dirname:$T/logs \
+    --field hostname=e2e-host"
 # shellcheck disable=SC2086
 intake check --path /api/v2/logs --expect "$T/want.dd" --with-status $fields ||
     fail "datadog destination"
