@@ -145,15 +145,23 @@ ls_severity_parse(const char *s, size_t len, enum ls_severity *out)
  * with escapes (\u0065) are not recognised: no logger writes them so.
  * check_severity compares this with a jansson parse on random objects.
  */
+/* How a key's number reads: syslog's 0-7 everywhere; pino's and
+ * bunyan's 10 (trace) to 60 (fatal) under the usual level keys; Python
+ * logging's 10 (DEBUG) to 50 (CRITICAL) under levelno. */
+enum numbers { N_PINO, N_PYTHON };
+
 static const struct {
 	const char *key;
 	size_t len;
+	enum numbers numbers;
 } json_keys[] = {
-	{ "level", 5 },
-	{ "severity", 8 },
-	{ "status", 6 },
-	{ "lvl", 3 },
-	{ "log.level", 9 },
+	{ "level", 5, N_PINO },
+	{ "severity", 8, N_PINO },
+	{ "status", 6, N_PINO },
+	{ "lvl", 3, N_PINO },
+	{ "log.level", 9, N_PINO },
+	{ "levelname", 9, N_PINO },
+	{ "levelno", 7, N_PYTHON },
 };
 #define NJSON_KEYS (sizeof json_keys / sizeof json_keys[0])
 #define LOG_LEVEL NJSON_KEYS /* the slot of "log": {"level": ...} */
@@ -300,10 +308,18 @@ scan_object(const char *p, size_t len, size_t i, struct span *spans, int top)
 	}
 }
 
-/* A level from one JSON value: a level word or a syslog number. */
+/* A level from one JSON value: a level word, a syslog number, or a
+ * number of the key's scheme (enum numbers). */
 static int
-json_level(const char *v, size_t len, enum ls_severity *out)
+json_level(
+    const char *v, size_t len, enum numbers numbers, enum ls_severity *out)
 {
+	static const enum ls_severity pino[7]
+	    = { LS_SEV_DEBUG, LS_SEV_DEBUG, LS_SEV_DEBUG, LS_SEV_INFO,
+		      LS_SEV_WARNING, LS_SEV_ERROR, LS_SEV_CRITICAL };
+	static const enum ls_severity python[6] = { LS_SEV_DEBUG, LS_SEV_DEBUG,
+		LS_SEV_INFO, LS_SEV_WARNING, LS_SEV_ERROR, LS_SEV_CRITICAL };
+
 	if (len >= 2 && v[0] == '"') {
 		if (memchr(v + 1, '\\', len - 2) != NULL)
 			return -1;
@@ -312,6 +328,14 @@ json_level(const char *v, size_t len, enum ls_severity *out)
 	/* An integer 0-7, as JSON writes it (no sign, no leading 0 but 0). */
 	if (len == 1 && v[0] >= '0' && v[0] <= '7') {
 		*out = (enum ls_severity)(v[0] - '0');
+		return 0;
+	}
+	/* 10, 20, ... 60. */
+	if (len == 2 && v[0] >= '1' && v[0] <= '6' && v[1] == '0') {
+		if (numbers == N_PYTHON && v[0] == '6')
+			return -1;
+		*out
+		    = numbers == N_PINO ? pino[v[0] - '0'] : python[v[0] - '0'];
 		return 0;
 	}
 	return -1;
@@ -349,7 +373,8 @@ detect_json(const char *line, size_t len, enum ls_severity *out,
 	for (k = 0; k <= NJSON_KEYS; k++)
 		if (spans[k].end != 0
 		    && json_level(line + spans[k].start,
-			   spans[k].end - spans[k].start, out)
+			   spans[k].end - spans[k].start,
+			   k < NJSON_KEYS ? json_keys[k].numbers : N_PINO, out)
 			== 0)
 			return 0;
 	return -1;

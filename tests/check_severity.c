@@ -269,12 +269,31 @@ static const struct row json_rows[] = {
 	  "\"x\"},\"message\":\"m\"}",
 	    LS_SEV_WARNING },
 	{ "  {\"level\":\"info\"}  ", LS_SEV_INFO },
-	/* Numbers: syslog, and pino's 10..60 are not syslog. */
+	/* Numbers: syslog's 0-7. */
 	{ "{\"level\":3}", LS_SEV_ERROR },
 	{ "{\"severity\":0}", LS_SEV_EMERGENCY },
 	{ "{\"level\":7}", LS_SEV_DEBUG },
 	{ "{\"level\":\"4\"}", LS_SEV_WARNING },
-	{ "{\"level\":30,\"msg\":\"x\"}", DFLT },
+	/* pino's and bunyan's (the man page's table, line by line). */
+	{ "{\"level\":10,\"msg\":\"x\"}", LS_SEV_DEBUG },
+	{ "{\"level\":20,\"msg\":\"x\"}", LS_SEV_DEBUG },
+	{ "{\"level\":30,\"msg\":\"x\"}", LS_SEV_INFO },
+	{ "{\"level\":40,\"msg\":\"x\"}", LS_SEV_WARNING },
+	{ "{\"level\":50,\"msg\":\"x\"}", LS_SEV_ERROR },
+	{ "{\"level\":60,\"msg\":\"x\"}", LS_SEV_CRITICAL },
+	{ "{\"level\":70,\"msg\":\"x\"}", DFLT },
+	{ "{\"level\":35,\"msg\":\"x\"}", DFLT },
+	/* Python logging's, under levelno (levelname holds the word). */
+	{ "{\"levelno\":10,\"msg\":\"x\"}", LS_SEV_DEBUG },
+	{ "{\"levelno\":20,\"msg\":\"x\"}", LS_SEV_INFO },
+	{ "{\"levelno\":30,\"msg\":\"x\"}", LS_SEV_WARNING },
+	{ "{\"levelno\":40,\"msg\":\"x\"}", LS_SEV_ERROR },
+	{ "{\"levelno\":50,\"msg\":\"x\"}", LS_SEV_CRITICAL },
+	{ "{\"levelno\":60,\"msg\":\"x\"}", DFLT },
+	{ "{\"levelname\":\"WARNING\",\"levelno\":30}", LS_SEV_WARNING },
+	/* Word levels of these loggers. */
+	{ "{\"level\":\"trace\"}", LS_SEV_DEBUG },
+	{ "{\"level\":\"fatal\"}", LS_SEV_CRITICAL },
 	{ "{\"level\":-1}", DFLT },
 	{ "{\"level\":3.0}", DFLT },
 	/* A key that is no level lets the next one speak. */
@@ -345,7 +364,11 @@ random_value(uint64_t *st, int depth, int mode)
 			? words[rnd32(st) % (sizeof words / sizeof *words)]
 			: junk[rnd32(st) % (sizeof junk / sizeof *junk)]);
 	case 2:
-		return json_integer((json_int_t)(rnd32(st) % 12) - 2);
+		/* Syslog's 0-7, pino's and Python's 10-60, and others. */
+		return json_integer(rnd32(st) % 2
+			? (json_int_t)(rnd32(st) % 12) - 2
+			: (json_int_t)(rnd32(st) % 8) * 10
+			    - 5 * (rnd32(st) % 2));
 	case 3:
 		return json_real(3.0);
 	case 4:
@@ -372,17 +395,38 @@ random_value(uint64_t *st, int depth, int mode)
 	}
 }
 
+/* The model's reading of pino's (10 trace .. 60 fatal) and Python's
+ * (10 DEBUG .. 50 CRITICAL) numbers. */
+static enum ls_severity
+level_number(json_int_t n, int python)
+{
+	switch (n) {
+	case 10:
+		return LS_SEV_DEBUG;
+	case 20:
+		return python ? LS_SEV_INFO : LS_SEV_DEBUG;
+	case 30:
+		return python ? LS_SEV_WARNING : LS_SEV_INFO;
+	case 40:
+		return python ? LS_SEV_ERROR : LS_SEV_WARNING;
+	case 50:
+		return python ? LS_SEV_CRITICAL : LS_SEV_ERROR;
+	default:
+		return LS_SEV_CRITICAL;
+	}
+}
+
 static enum ls_severity
 parsed_level(json_t *root)
 {
-	static const char *const keys[]
-	    = { "level", "severity", "status", "lvl", "log.level" };
+	static const char *const keys[] = { "level", "severity", "status",
+		"lvl", "log.level", "levelname", "levelno" };
 	enum ls_severity sev;
 	json_t *v, *log;
 	size_t k;
 
-	for (k = 0; k <= 5; k++) {
-		if (k < 5)
+	for (k = 0; k <= 7; k++) {
+		if (k < 7)
 			v = json_object_get(root, keys[k]);
 		else if (json_is_object(log = json_object_get(root, "log")))
 			v = json_object_get(log, "level");
@@ -396,6 +440,10 @@ parsed_level(json_t *root)
 		if (json_is_integer(v) && json_integer_value(v) >= 0
 		    && json_integer_value(v) <= 7)
 			return (enum ls_severity)json_integer_value(v);
+		if (json_is_integer(v) && json_integer_value(v) % 10 == 0
+		    && json_integer_value(v) >= 10
+		    && json_integer_value(v) <= (k == 6 ? 50 : 60))
+			return level_number(json_integer_value(v), k == 6);
 	}
 	return DFLT;
 }
@@ -403,7 +451,7 @@ parsed_level(json_t *root)
 START_TEST(detect_json_like_a_parser)
 {
 	static const char *const keys[] = { "level", "severity", "status",
-		"lvl", "log.level", "log", "msg", "a" };
+		"lvl", "log.level", "levelname", "levelno", "log", "msg", "a" };
 	uint64_t st = 2026;
 	json_t *root;
 	char *line;
@@ -413,7 +461,7 @@ START_TEST(detect_json_like_a_parser)
 		root = json_object();
 		n = (int)(rnd32(&st) % 6);
 		for (k = 0; k < n; k++) {
-			const char *key = keys[rnd32(&st) % 8];
+			const char *key = keys[rnd32(&st) % 10];
 
 			json_object_set_new(root, key,
 			    random_value(&st, 0,
