@@ -254,10 +254,11 @@ static const char *const retry_keys[] = {
 	[RT_NKEYS] = NULL,
 };
 
-enum { R_SEVERITY, R_TO, R_NKEYS };
+enum { R_SEVERITY, R_TO, R_SOURCE, R_NKEYS };
 static const char *const route_keys[] = {
 	[R_SEVERITY] = "severity",
 	[R_TO] = "to",
+	[R_SOURCE] = "source",
 	[R_NKEYS] = NULL,
 };
 
@@ -1512,7 +1513,27 @@ struct route_acc {
 	const struct ls_conf *c;
 	uint64_t sevs;
 	uint64_t dests;
+	unsigned char *srcs; /* nsources flags: the route names them */
+	int named; /* it has source: */
 };
+
+static void
+route_src_cb(
+    struct parse *p, const char *path, yaml_node_t *n, const char *v, void *arg)
+{
+	struct route_acc *ra = arg;
+	const struct ls_conf *c = ra->c;
+	char vb[SHOWLEN + 4];
+	size_t i;
+
+	for (i = 0; i < c->nsources; i++)
+		if (c->sources[i].name != NULL
+		    && strcmp(c->sources[i].name, v) == 0) {
+			ra->srcs[i] = 1;
+			return;
+		}
+	perr(p, &n->start_mark, "%s: unknown source \"%s\"", path, show(vb, v));
+}
 
 static void
 route_sev_cb(
@@ -1560,6 +1581,34 @@ route_to_cb(
 	    show(vb, v), used > 0 ? list : "none");
 }
 
+/* Adds one route to the tables: route (the routes of every source) and,
+ * once a route names sources, route_src (by source). */
+static void
+add_route(struct ls_conf *c, const struct route_acc *ra)
+{
+	size_t s, rows = c->nsources + 1;
+	int sev;
+
+	if (ra->named && c->route_src == NULL) {
+		/* Every row starts as what the routes so far said. */
+		c->route_src
+		    = xcalloc(rows * LS_SEV_COUNT, sizeof *c->route_src);
+		for (s = 0; s < rows; s++)
+			memcpy(c->route_src + s * LS_SEV_COUNT, c->route,
+			    sizeof c->route);
+	}
+	for (sev = 0; sev < LS_SEV_COUNT; sev++) {
+		if (!(ra->sevs & ((uint64_t)1 << sev)))
+			continue;
+		if (!ra->named)
+			c->route[sev] |= ra->dests;
+		for (s = 0; c->route_src != NULL && s < rows; s++)
+			if (!ra->named || (s < c->nsources && ra->srcs[s]))
+				c->route_src[s * LS_SEV_COUNT + sev]
+				    |= ra->dests;
+	}
+}
+
 static void
 parse_routes(struct parse *p, struct sect *top, struct ls_conf *c)
 {
@@ -1584,14 +1633,18 @@ parse_routes(struct parse *p, struct sect *top, struct ls_conf *c)
 			continue;
 		memset(&ra, 0, sizeof ra);
 		ra.c = c;
+		ra.srcs = xcalloc(c->nsources + 1, 1);
 		if (need(&s, R_SEVERITY) == 0)
 			foreach_item(&s, R_SEVERITY, route_sev_cb, &ra);
 		/* "to: []" is allowed: it drops those severities. */
 		if (need(&s, R_TO) == 0)
 			foreach_item(&s, R_TO, route_to_cb, &ra);
-		for (sev = 0; sev < LS_SEV_COUNT; sev++)
-			if (ra.sevs & ((uint64_t)1 << sev))
-				c->route[sev] |= ra.dests;
+		if (sect_val(&s, R_SOURCE) != NULL) {
+			ra.named = 1;
+			foreach_item(&s, R_SOURCE, route_src_cb, &ra);
+		}
+		add_route(c, &ra);
+		free(ra.srcs);
 	}
 }
 
@@ -1873,6 +1926,7 @@ ls_conf_free(struct ls_conf *c)
 		free(src->multiline_re);
 	}
 	free(c->sources);
+	free(c->route_src);
 	for (i = 0; i < c->ndests; i++) {
 		d = &c->dests[i];
 		free(d->name);

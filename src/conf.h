@@ -128,6 +128,11 @@ struct ls_conf {
 	size_t ndests;
 	/* route[s] has bit d set when severity s goes to dests[d]. */
 	uint64_t route[LS_SEV_COUNT];
+	/* When a route names sources: the mask for source s (nsources: a
+	 * line of no known source) and severity v at route_src[s *
+	 * LS_SEV_COUNT + v], the routes without a source included; else
+	 * NULL and route alone says. */
+	uint64_t *route_src;
 };
 
 /*

@@ -295,6 +295,13 @@ make_table(struct ls_pipeline *p)
 		t->shed_limit[i] = p->cur[i]->shed_limit;
 	}
 	memcpy(t->route, p->conf->route, sizeof t->route);
+	if (p->conf->route_src != NULL) {
+		t->nsrc = p->conf->nsources;
+		t->route_src = xreallocarray(
+		    NULL, (t->nsrc + 1) * LS_SEV_COUNT, sizeof *t->route_src);
+		memcpy(t->route_src, p->conf->route_src,
+		    (t->nsrc + 1) * LS_SEV_COUNT * sizeof *t->route_src);
+	}
 	return t;
 }
 

@@ -78,6 +78,7 @@ ls_record_new_labels(const struct ls_labels *labels, struct ls_budget *budget,
 	r->seq = 0;
 	r->severity = (uint8_t)sev;
 	r->flags = 0;
+	r->source = LS_REC_NO_SOURCE;
 	r->labels = labels;
 	ls_labels_ref(labels);
 	r->budget = budget;

@@ -31,6 +31,8 @@ struct ls_budget {
 	void *arg;
 };
 
+#define LS_REC_NO_SOURCE UINT16_MAX
+
 #define LS_REC_TRUNCATED 0x01
 /* Not a line: a mark in the stream where a new routing table takes
  * effect (router.h). */
@@ -41,6 +43,9 @@ struct ls_record {
 	atomic_uint pending; /* destinations not done with it (acks.c) */
 	uint8_t severity; /* enum ls_severity */
 	uint8_t flags; /* LS_REC_* */
+	/* The index of its source in the configuration it was read under,
+	 * for routes by source (LS_REC_NO_SOURCE: none known). */
+	uint16_t source;
 	const struct ls_labels *labels; /* interned: outlive any config */
 	struct ls_budget *budget;
 	void *owner; /* the tailer's file; touched on the main thread only */

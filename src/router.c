@@ -67,6 +67,7 @@ ls_route_table_free(struct ls_route_table *t)
 	free(t->outs);
 	free(t->m);
 	free(t->shed_limit);
+	free(t->route_src);
 	free(t);
 }
 
@@ -222,7 +223,13 @@ route(struct ls_router *r, struct ls_record *rec)
 	size_t d;
 	int first = 1;
 
-	mask = t->route[rec->severity];
+	if (t->route_src == NULL)
+		mask = t->route[rec->severity];
+	else
+		mask = t->route_src[(rec->source < t->nsrc ? rec->source
+							   : t->nsrc)
+			* LS_SEV_COUNT
+		    + rec->severity];
 	if (mask == 0)
 		LS_COUNT(r->m->unrouted, 1);
 	mask = shed(r, rec, mask);

@@ -46,6 +46,12 @@ struct ls_route_table {
 	struct ls_dest_metrics **m; /* borrowed */
 	uint64_t *shed_limit;
 	uint64_t route[LS_SEV_COUNT];
+	/* When routes name sources: the mask for a record of source s (its
+	 * index; nsrc for one of no known source) and severity v is
+	 * route_src[s * LS_SEV_COUNT + v], and route is not used. NULL: route
+	 * alone. Owned. */
+	uint64_t *route_src;
+	size_t nsrc;
 };
 
 /* A table for nouts destinations, zeroed but for gen and nouts. */

@@ -131,6 +131,7 @@ emit(struct tfile *f, const char *msg, size_t len, uint64_t end_off,
 	    f->labels, &t->budget, msg, len, sev, end_off, time_ms);
 	if (dropped > 0)
 		r->flags |= LS_REC_TRUNCATED;
+	r->source = (uint16_t)tail_source_index(t, f->src);
 	r->owner = f;
 	r->seq = ls_offtrack_add_at(f->track, end_off, t->now_ms);
 	f->inflight++;

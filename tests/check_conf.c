@@ -623,6 +623,47 @@ START_TEST(routes_all_and_overlap)
 }
 END_TEST
 
+/* Routes by source: rows for app, web and "no source"; a route without
+ * source fills every row, one with source its sources' only; without any
+ * source key, route_src stays NULL. */
+START_TEST(routes_by_source)
+{
+	struct ls_conf *c;
+	char *errs;
+	int sev;
+
+	c = load_ok("sources:\n"
+		    "  - name: app\n"
+		    "    paths: [/var/log/app/*.log]\n"
+		    "  - name: web\n"
+		    "    paths: [/var/log/web/*.log]\n" DST "  - name: b\n"
+		    "    type: http\n"
+		    "    url: https://b.example/\n"
+		    "routes:\n"
+		    "  - { severity: all, to: out }\n"
+		    "  - { source: [web], severity: [error], to: b }\n");
+	ck_assert_ptr_nonnull(c->route_src);
+	for (sev = 0; sev < LS_SEV_COUNT; sev++) {
+		ck_assert_uint_eq(c->route[sev], 1);
+		ck_assert_uint_eq(c->route_src[0 * LS_SEV_COUNT + sev], 1);
+		ck_assert_uint_eq(c->route_src[1 * LS_SEV_COUNT + sev],
+		    sev == LS_SEV_ERROR ? 3 : 1);
+		ck_assert_uint_eq(c->route_src[2 * LS_SEV_COUNT + sev], 1);
+	}
+	ls_conf_free(c);
+	c = load_ok(SRC DST "routes:\n  - { severity: all, to: out }\n");
+	ck_assert_ptr_null(c->route_src);
+	ls_conf_free(c);
+	ck_assert_ptr_null(
+	    load(SRC DST "routes:\n"
+			 "  - { source: [ghost], severity: all, to: out }\n",
+		&errs));
+	ck_assert_str_eq(errs,
+	    "t.yaml:9:16: routes[0].source[0]: unknown source \"ghost\"\n");
+	free(errs);
+}
+END_TEST
+
 /* metrics.listen: "" turns the endpoint off; null keeps the default. */
 START_TEST(metrics_listen_off)
 {
@@ -845,7 +886,7 @@ static const struct {
 	    "t.yaml:9:14: unknown key \"min\" in destinations[0].retry "
 	    "(valid keys: initial, max or probe)\n"
 	    "t.yaml:11:31: unknown key \"via\" in routes[0] (valid keys: "
-	    "severity or to)\n" },
+	    "severity, to or source)\n" },
 	{ "long and odd keys are cut and cleaned",
 	    SRC DST "    \"a\\tb0123456789012345678901234567890123456789"
 		    "0123456789012345678901234567890123456789\": 1\n",
@@ -1531,6 +1572,7 @@ conf_suite(void)
 	tcase_add_test(tc, defaults);
 	tcase_add_test(tc, nulls_and_quotes);
 	tcase_add_test(tc, routes_all_and_overlap);
+	tcase_add_test(tc, routes_by_source);
 	tcase_add_test(tc, metrics_listen_off);
 	tcase_add_test(tc, max_dests);
 	tcase_add_test(tc, multiline_patterns);
