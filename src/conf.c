@@ -1121,6 +1121,12 @@ parse_multiline(struct parse *p, struct sect *ss, struct ls_conf_source *src)
 
 	if ((n = sect_val(ss, S_MULTILINE)) == NULL)
 		return;
+	/* "multiline: auto": entries found without a pattern (multiline.h). */
+	if (n->type == YAML_SCALAR_NODE
+	    && strcmp((const char *)n->data.scalar.value, "auto") == 0) {
+		src->multiline_auto = 1;
+		return;
+	}
 	if (sect_open(p, &s, n, multiline_keys, "%s.multiline", ss->where)
 	    == -1)
 		return;

@@ -65,6 +65,7 @@ struct ls_conf_source {
 	int64_t partial_flush_ms; /* ship a partial last line after this idle */
 	char *multiline_start; /* the pattern as written, or NULL */
 	void *multiline_re; /* a compiled regex_t, or NULL */
+	int multiline_auto; /* multiline: auto (multiline.h) */
 	int64_t multiline_flush_ms; /* ship a gathered entry after this idle */
 };
 

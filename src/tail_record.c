@@ -19,6 +19,7 @@
 #include "linebuf.h"
 #include "log.h"
 #include "metrics.h"
+#include "multiline.h"
 #include "offtrack.h"
 #include "queue.h"
 #include "record.h"
@@ -169,10 +170,16 @@ ml_line(struct tfile *f, const char *line, size_t len, uint64_t end_off,
 	size_t room, max = f->src->max_line_bytes;
 	int start;
 
-	/* regexec wants a C string: the line is not one. */
-	ls_buf_reset(&t->scratch);
-	ls_buf_append(&t->scratch, line, len);
-	start = regexec(f->src->multiline_re, t->scratch.data, 0, NULL, 0) == 0;
+	if (f->src->multiline_auto)
+		start = ls_ml_auto_starts(&ml->autos, line, len);
+	else {
+		/* regexec wants a C string: the line is not one. */
+		ls_buf_reset(&t->scratch);
+		ls_buf_append(&t->scratch, line, len);
+		start
+		    = regexec(f->src->multiline_re, t->scratch.data, 0, NULL, 0)
+		    == 0;
+	}
 	if (start || !ml->active) {
 		tail_ml_flush(f);
 		ls_buf_append(&ml->buf, line, len);
@@ -198,7 +205,7 @@ tail_line_cb(
 {
 	struct tfile *f = arg;
 
-	if (f->src->multiline_re != NULL)
+	if (f->src->multiline_re != NULL || f->src->multiline_auto)
 		ml_line(f, line, len, end_off, dropped);
 	else
 		emit(f, line, len, end_off, dropped);

@@ -188,7 +188,8 @@ ls_tailer_reload(struct ls_tailer *t, const struct ls_conf *conf)
 			/* Gathered by a pattern the source no longer has: the
 			 * lines read from now on are records at once, so the
 			 * entry goes first (offsets only go forward). */
-			if (f->ml.active && src->multiline_re == NULL)
+			if (f->ml.active && src->multiline_re == NULL
+			    && !src->multiline_auto)
 				tail_ml_flush(f);
 			f->src = src;
 			/* Its labels as the new configuration says (records

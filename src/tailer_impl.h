@@ -25,6 +25,7 @@
 #include "conf.h"
 #include "htab.h"
 #include "linebuf.h"
+#include "multiline.h"
 #include "offtrack.h"
 #include "record.h"
 #include "severity.h"
@@ -66,6 +67,7 @@ struct mline {
 	size_t dropped; /* bytes past max_line_bytes */
 	uint64_t end_off;
 	int64_t last_ms;
+	struct ls_ml_auto autos; /* multiline: auto's view of the entry */
 };
 
 struct tfile {

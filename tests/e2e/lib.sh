@@ -432,6 +432,24 @@ with open(out, "w") as f:
 PY
 }
 
+# same_entries: the intake's messages equal $T/want.jsonl's (one JSON
+# string a line: entries of several lines), as a multiset.
+same_entries() {
+	intake entries | "$PYTHON3" -c '
+import collections, json, sys
+want = collections.Counter(json.loads(l) for l in open(sys.argv[1]))
+have = collections.Counter(json.loads(l)["message"] for l in sys.stdin)
+miss, extra = want - have, have - want
+print("%d expected, %d received, %d missing, %d extra" % (
+    sum(want.values()), sum(have.values()), sum(miss.values()),
+    sum(extra.values())))
+for k in list(miss)[:5]:
+    print("  missing: %r" % k[:200])
+for k in list(extra)[:5]:
+    print("  extra: %r" % k[:200])
+sys.exit(0 if not miss and not extra else 1)' "$T/want.jsonl"
+}
+
 # -- helpers of the file-handling tests (rotation, checkpoint, restart) -----
 
 # ls_files_stat KEY: KEY (truncations, suspected_loss_bytes, inode_reuse,

@@ -57,23 +57,6 @@ print(len(entries))
 PY
 }
 
-# same_entries: the intake's messages equal $T/want.jsonl's, as a multiset.
-same_entries() {
-	intake entries | "$PYTHON3" -c '
-import collections, json, sys
-want = collections.Counter(json.loads(l) for l in open(sys.argv[1]))
-have = collections.Counter(json.loads(l)["message"] for l in sys.stdin)
-miss, extra = want - have, have - want
-print("%d expected, %d received, %d missing, %d extra" % (
-    sum(want.values()), sum(have.values()), sum(miss.values()),
-    sum(extra.values())))
-for k in list(miss)[:5]:
-    print("  missing: %r" % k[:200])
-for k in list(extra)[:5]:
-    print("  extra: %r" % k[:200])
-sys.exit(0 if not miss and not extra else 1)' "$T/want.jsonl"
-}
-
 n1=$(gen 1)
 start_logshipd "$T/logshipd.yaml"
 wait_count /api/v2/logs "$n1" 30
