@@ -85,11 +85,18 @@ start_in_scan
 kill -HUP "$LS_PID"
 kill -USR1 "$LS_PID"
 kill -CONT "$LS_PID"
-reloaded() {
-	ls_run_log | grep -q 'reloaded: 1 sources, 1 destinations'
+# reloaded_or_dead: the reload is done, or logshipd is gone.
+reloaded_or_dead() {
+	ls_run_log | grep -q 'reloaded: 1 sources, 1 destinations' ||
+	    ! alive "$LS_PID"
 }
-wait_for 60 reloaded
-alive "$LS_PID" || fail "logshipd died of a SIGHUP during its scan"
+wait_for 60 reloaded_or_dead
+if ! alive "$LS_PID"; then
+	_st=0
+	wait "$LS_PID" || _st=$?
+	LS_PID=
+	fail "logshipd died of a SIGHUP during its scan (exit $_st)"
+fi
 ls_run_log | grep -q 'status: ' || fail "no SIGUSR1 summary"
 wait_count /api/v2/logs "$NF" 120
 stop_logshipd TERM 60
