@@ -15,6 +15,7 @@
 
 #include "batcher.h"
 #include "log.h"
+#include "thread.h"
 #include "xmalloc.h"
 
 struct ls_batcher {
@@ -85,7 +86,7 @@ ls_batcher_new(const char *name, struct ls_queue *in, struct ls_queue *out,
 	struct ls_batcher *b;
 
 	b = xcalloc(1, sizeof *b);
-	snprintf(b->name, sizeof b->name, "batcher/%s", name);
+	snprintf(b->name, sizeof b->name, "batch/%s", name);
 	b->in = in;
 	b->out = out;
 	b->lim = *lim;
@@ -118,7 +119,6 @@ batcher_main(void *arg)
 	int64_t deadline = LS_FOREVER;
 	int err = 0;
 
-	log_setname(b->name);
 	for (;;) {
 		if (carry != NULL) {
 			r = carry;
@@ -180,9 +180,10 @@ ls_batcher_start(struct ls_batcher *b)
 {
 	int error;
 
-	if ((error = pthread_create(&b->thread, NULL, batcher_main, b)) != 0) {
+	if ((error = ls_thread_start(&b->thread, b->name, batcher_main, b))
+	    != 0) {
 		errno = error;
-		log_warn("%s: pthread_create", b->name);
+		log_warn("%s: cannot start its thread", b->name);
 		return -1;
 	}
 	b->running = 1;

@@ -49,7 +49,8 @@ struct ls_batcher_limits {
 
 struct ls_batcher;
 
-/* A batcher from in (records) to out (batches). size_cb estimates a
+/* A batcher from in (records) to out (batches), its thread named
+ * batch/<name> (name: the destination's). size_cb estimates a
  * record's encoded size. Borrows the queues. exit_cb (may be NULL) runs in
  * the thread as its last act. */
 struct ls_batcher *ls_batcher_new(const char *name, struct ls_queue *in,

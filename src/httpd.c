@@ -7,28 +7,38 @@
  * slow client is still reading outlives its replacement in the slot, and
  * is freed by whichever thread lets go of it last.
  *
- * libmicrohttpd picks epoll (MHD_USE_AUTO) rather than select(): logshipd
- * may hold thousands of log files open, so its sockets can be numbered
- * past select()'s FD_SETSIZE.
+ * libmicrohttpd runs in "external polling" mode, driven by our own thread
+ * (started by ls_thread_start, so it has every signal blocked and is named
+ * "http", like every other thread of the daemon): the thread polls MHD's
+ * epoll descriptor and an eventfd that ls_httpd_free() writes to end it,
+ * and calls MHD_run(). With MHD's internal thread instead, that thread
+ * would be libmicrohttpd's to start, with the mask and name of its choice.
+ * epoll rather than select(): logshipd may hold thousands of log files
+ * open, so its sockets can be numbered past select()'s FD_SETSIZE.
  */
 #include "config.h"
 
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 
 #include "ctx.h"
 #include "httpd.h"
 #include "log.h"
+#include "thread.h"
 #include "xmalloc.h"
 
 /* At most this many clients at once, each dropped after this idle time:
@@ -46,7 +56,38 @@ struct ls_httpd {
 	pthread_t starter;
 	atomic_int starting;
 	char err[256];
+	int epfd; /* MHD's */
+	int stopfd; /* an eventfd: written once, to end the thread */
+	pthread_t thread;
+	int running;
 };
+
+/* The server's thread: MHD_run() whenever MHD's epoll descriptor is ready
+ * or its next timeout is due, until stopfd is written. */
+static void *
+httpd_main(void *arg)
+{
+	struct ls_httpd *h = arg;
+	struct pollfd pfd[2];
+	MHD_UNSIGNED_LONG_LONG to;
+	int timeout;
+
+	pfd[0].fd = h->epfd;
+	pfd[0].events = POLLIN;
+	pfd[1].fd = h->stopfd;
+	pfd[1].events = POLLIN;
+	for (;;) {
+		timeout = -1;
+		if (MHD_get_timeout(h->mhd, &to) == MHD_YES)
+			timeout = to > INT_MAX ? INT_MAX : (int)to;
+		if (poll(pfd, 2, timeout) == -1 && errno != EINTR)
+			fatal("httpd: poll");
+		if (pfd[1].revents != 0)
+			break;
+		(void)MHD_run(h->mhd);
+	}
+	return NULL;
+}
 
 /* libmicrohttpd's messages: kept while starting, to say why it could not,
  * and logged afterwards (a client's misbehaviour is no warning). */
@@ -178,11 +219,12 @@ ls_httpd_new(
 	struct sockaddr_in sin;
 	struct sockaddr_in6 sin6;
 	struct sockaddr *sa;
-	sigset_t all, old;
+	const union MHD_DaemonInfo *info;
 	unsigned flags;
-	int v6;
+	int v6, r;
 
 	h = xcalloc(1, sizeof *h);
+	h->stopfd = -1;
 	h->slot = slot;
 	h->stale_ms = stale_ms;
 	v6 = strchr(host, ':') != NULL;
@@ -202,12 +244,7 @@ ls_httpd_new(
 			goto bad;
 		sa = (struct sockaddr *)&sin;
 	}
-	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO
-	    | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
-	/* The server's thread inherits our mask: only the loop thread takes
-	 * signals. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
+	flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
 	h->starter = pthread_self();
 	atomic_store(&h->starting, 1);
 	h->mhd = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, answer_cb,
@@ -216,28 +253,53 @@ ls_httpd_new(
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S,
 	    MHD_OPTION_END);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	atomic_store(&h->starting, 0);
 	if (h->mhd == NULL) {
 		log_warnx("metrics.listen: cannot listen on %s: %s", h->addr,
 		    h->err[0] != '\0' ? h->err : "libmicrohttpd failed");
-		free(h);
-		return NULL;
+		goto fail;
 	}
+	if ((info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_EPOLL_FD))
+	    == NULL) {
+		log_warnx("metrics.listen: libmicrohttpd has no epoll");
+		goto fail;
+	}
+	h->epfd = info->epoll_fd;
+	if ((h->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1) {
+		log_warn("httpd: eventfd");
+		goto fail;
+	}
+	if ((r = ls_thread_start(&h->thread, "http", httpd_main, h)) != 0) {
+		errno = r;
+		log_warn("httpd: cannot start its thread");
+		goto fail;
+	}
+	h->running = 1;
 	log_info("status endpoint on http://%s (/metrics, /status, /healthz)",
 	    h->addr);
 	return h;
 bad:
 	log_warnx("metrics.listen: bad address %s", h->addr);
-	free(h);
+fail:
+	ls_httpd_free(h);
 	return NULL;
 }
 
 void
 ls_httpd_free(struct ls_httpd *h)
 {
+	uint64_t one = 1;
+
 	if (h == NULL)
 		return;
-	MHD_stop_daemon(h->mhd);
+	if (h->running) {
+		if (write(h->stopfd, &one, sizeof one) != sizeof one)
+			fatal("httpd: eventfd write");
+		pthread_join(h->thread, NULL);
+	}
+	if (h->mhd != NULL)
+		MHD_stop_daemon(h->mhd);
+	if (h->stopfd != -1)
+		close(h->stopfd);
 	free(h);
 }

@@ -15,7 +15,8 @@
  * address only, keeps at most a few dozen connections, and drops idle ones.
  *
  * Threading: new/free from the main thread; requests are answered in the
- * server's thread, which is started with every signal blocked.
+ * server's own thread, "http" (thread.h: every signal blocked), which
+ * ls_httpd_free() ends and joins.
  */
 #ifndef LS_HTTPD_H
 #define LS_HTTPD_H

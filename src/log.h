@@ -4,7 +4,7 @@
  * In the foreground and under systemd each line goes to stderr as one
  * write(2), prefixed with its syslog priority ("<3>") when stderr is the
  * journal, so lines from different threads never interleave. Each thread may
- * set a name ("worker/datadog/2") that tags its lines. Nothing here is
+ * set a name ("send/datadog/2") that tags its lines. Nothing here is
  * async-signal-safe: never log from a signal handler.
  *
  * Repeated warnings are rate limited, per call site (the format string):

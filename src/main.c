@@ -67,6 +67,7 @@ struct daemon {
 	ev_async poll_w; /* the pipeline has retiring work (a reload) */
 	ev_timer retire_w; /* and its deadlines, every second */
 	int stopping;
+	int started; /* every part is running: the loop may run */
 	int tty; /* stderr is a terminal */
 	int64_t stop_started_ms;
 };
@@ -116,6 +117,15 @@ deadline_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	ls_ctx_cancel(d->root);
 }
 
+/*
+ * The signal callbacks. The watchers exist from the start, before the
+ * pipeline, the tailer and its first scan, while SIGTERM, SIGINT, SIGHUP
+ * and SIGUSR1 are blocked: one sent while the daemon starts waits in the
+ * kernel, and is handled as the loop's first act once everything runs
+ * (SIGTERM drains and exits 0, SIGHUP reloads). Were one to run sooner
+ * (the loop run during the start), the callbacks find d->started unset
+ * and leave alone the parts that do not exist yet.
+ */
 static void
 stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
@@ -131,8 +141,10 @@ stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	log_notice("received signal %d: draining (at most %lld ms)", w->signum,
 	    (long long)d->conf->shutdown_timeout_ms);
 	/* Stop reading, then close the queues front to back. */
-	ls_tailer_stop(d->tailer);
-	ls_pipeline_drain(d->pipeline);
+	if (d->tailer != NULL)
+		ls_tailer_stop(d->tailer);
+	if (d->pipeline != NULL)
+		ls_pipeline_drain(d->pipeline);
 	(void)ls_notify_stopping();
 	ev_timer_set(&d->deadline_w, d->conf->shutdown_timeout_ms / 1000.0, 0);
 	ev_timer_start(loop, &d->deadline_w);
@@ -192,6 +204,10 @@ hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		log_notice("SIGHUP while draining: ignored");
 		return;
 	}
+	if (!d->started) {
+		log_notice("SIGHUP before the start completed: ignored");
+		return;
+	}
 	(void)ls_notify_reloading();
 	log_notice("SIGHUP: reloading %s", d->conf->path);
 	if ((errf = open_memstream(&errs, &errlen)) == NULL)
@@ -236,7 +252,8 @@ usr1_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	struct daemon *d = w->data;
 
 	summary(d, "status: ", 0);
-	ls_monitor_log(d->monitor);
+	if (d->started)
+		ls_monitor_log(d->monitor);
 }
 
 /* What the monitor renders: whatever is running now (a reload replaces
@@ -375,6 +392,14 @@ raise_nofile(size_t want)
 	return want;
 }
 
+/* libev's fatal errors (a failed epoll_ctl, an allocation) into our log,
+ * rather than its own abort() with a message on stderr. */
+static void
+syserr_cb(const char *msg)
+{
+	fatal("libev: %s", msg);
+}
+
 static void
 signal_watch(struct daemon *d, ev_signal *w,
     void (*cb)(struct ev_loop *, ev_signal *, int), int signum)
@@ -426,6 +451,24 @@ main(int argc, char *argv[])
 	if (optind != argc)
 		usage();
 
+	/*
+	 * Only the loop thread takes signals: every other thread starts with
+	 * all of them blocked (thread.h). The loop thread blocks its own four
+	 * until the loop runs: the watchers are installed first, so a signal
+	 * that comes during the start (a SIGHUP from logrotate while 20,000
+	 * files are scanned) waits in the kernel instead of taking its
+	 * default action, and is handled once everything runs. libev may
+	 * unblock each signal as its watcher starts (its documented default;
+	 * 4.33 does it only under EVFLAG_NOSIGMASK, whose test is inverted,
+	 * so we do not pass that flag): its handler is in place by then, and
+	 * records the signal for the loop's first iteration all the same.
+	 */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	log_init(1, LOG_DAEMON);
 	log_setverbose(verbose);
 	memset(&d, 0, sizeof d);
@@ -455,17 +498,13 @@ main(int argc, char *argv[])
 	/* A file size limit (RLIMIT_FSIZE) must fail the checkpoint's write
 	 * with EFBIG, which is logged and retried, not kill the daemon. */
 	signal(SIGXFSZ, SIG_IGN);
-	/* Only the loop thread takes signals: block them before any thread
-	 * starts (threads inherit the mask), unblock them here afterwards. */
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGHUP);
-	sigaddset(&sigs, SIGUSR1);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-
+	ev_set_syserr_cb(syserr_cb);
 	if ((d.loop = ev_default_loop(EVFLAG_AUTO)) == NULL)
 		fatalx("cannot start the event loop");
+	signal_watch(&d, &d.sigterm_w, stop_cb, SIGTERM);
+	signal_watch(&d, &d.sigint_w, stop_cb, SIGINT);
+	signal_watch(&d, &d.sighup_w, hup_cb, SIGHUP);
+	signal_watch(&d, &d.sigusr1_w, usr1_cb, SIGUSR1);
 	d.root = ls_ctx_new(NULL);
 	d.m = ls_metrics_new(d.conf->ndests, d.conf->nsources);
 	ev_async_init(&d.done_w, done_cb);
@@ -499,10 +538,10 @@ main(int argc, char *argv[])
 		status = 1;
 		goto out;
 	}
-	pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
 
 	d.tailer = ls_tailer_new(
 	    d.loop, d.conf, ls_pipeline_input(d.pipeline), d.ckpt, d.m);
+	log_info("scanning %zu sources", d.conf->nsources);
 	if (ls_tailer_start(d.tailer) != 0) {
 		status = 1;
 		goto out;
@@ -512,10 +551,6 @@ main(int argc, char *argv[])
 		status = 1;
 		goto out;
 	}
-	signal_watch(&d, &d.sigterm_w, stop_cb, SIGTERM);
-	signal_watch(&d, &d.sigint_w, stop_cb, SIGINT);
-	signal_watch(&d, &d.sighup_w, hup_cb, SIGHUP);
-	signal_watch(&d, &d.sigusr1_w, usr1_cb, SIGUSR1);
 	ev_init(&d.deadline_w, deadline_cb);
 	d.deadline_w.data = &d;
 	if (summary_secs > 0) {
@@ -530,6 +565,9 @@ main(int argc, char *argv[])
 	d.notify = ls_notify_new(d.loop, &notify_ops, &d);
 	ls_notify_start(d.notify);
 
+	/* What came during the start is delivered now, to the watchers. */
+	d.started = 1;
+	pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
 	ev_run(d.loop, 0);
 
 	ls_pipeline_join(d.pipeline);

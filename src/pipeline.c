@@ -242,7 +242,7 @@ dest_new(struct ls_pipeline *p, struct ls_conf *conf, size_t i,
 		 d->shed_limit == 0 ? p->acks : NULL, d->m))
 	    == NULL)
 		goto fail;
-	snprintf(name, sizeof name, "worker/%s", d->conf->name);
+	snprintf(name, sizeof name, "send/%s", d->conf->name);
 	if ((d->pool = ls_pool_new(
 		 name, d->conf->workers, d->batches, &worker_ops, d, d->ctx))
 	    == NULL)

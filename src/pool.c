@@ -21,6 +21,7 @@
 #include "log.h"
 #include "pool.h"
 #include "queue.h"
+#include "thread.h"
 #include "xmalloc.h"
 
 struct pool_worker {
@@ -62,12 +63,9 @@ pool_worker_main(void *arg)
 {
 	struct pool_worker *w = arg;
 	struct ls_pool *p = w->pool;
-	char name[64];
 	void *state = NULL, *item;
 	uint64_t t0;
 
-	snprintf(name, sizeof name, "%s/%u", p->name, w->idx);
-	log_setname(name);
 	if (p->ops.init_cb != NULL)
 		state = p->ops.init_cb(w->idx, p->arg);
 
@@ -130,6 +128,7 @@ fail:
 int
 ls_pool_start(struct ls_pool *p)
 {
+	char name[64];
 	unsigned i;
 	int r;
 
@@ -139,7 +138,8 @@ ls_pool_start(struct ls_pool *p)
 	}
 	p->started = 1;
 	for (i = 0; i < p->n; i++) {
-		r = pthread_create(&p->workers[i].thread, NULL,
+		snprintf(name, sizeof name, "%s/%u", p->name, i);
+		r = ls_thread_start(&p->workers[i].thread, name,
 		    pool_worker_main, &p->workers[i]);
 		if (r != 0) {
 			/* All or nothing: end the ones already running. */

@@ -45,9 +45,9 @@ struct ls_pool_stats {
 	uint64_t busy_ms; /* time spent in process_cb */
 };
 
-/* A pool of n (>= 1) workers named "name/0".."name/n-1" in the log, over
- * q. Its context is a child of parent. Nothing starts until ls_pool_start.
- */
+/* A pool of n (>= 1) workers over q, whose threads are named
+ * "name/0".."name/n-1" (thread.h: the kernel's name and the log's). Its
+ * context is a child of parent. Nothing starts until ls_pool_start. */
 struct ls_pool *ls_pool_new(const char *name, unsigned n, struct ls_queue *q,
     const struct ls_pool_ops *ops, void *arg, struct ls_ctx *parent);
 /* Starts the workers. 0, or -1 with errno if a thread could not be created

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "record.h"
 #include "router.h"
+#include "thread.h"
 #include "xmalloc.h"
 
 #define ROUTER_BATCH 512
@@ -263,7 +264,6 @@ router_main(void *arg)
 	struct ls_record *in[ROUTER_BATCH];
 	size_t n, i, d;
 
-	log_setname("router");
 	for (;;) {
 		n = ls_queue_pop_many(
 		    r->in, r->ctx, LS_FOREVER, (void **)in, NULL, ROUTER_BATCH);
@@ -292,9 +292,10 @@ ls_router_start(struct ls_router *r)
 {
 	int error;
 
-	if ((error = pthread_create(&r->thread, NULL, router_main, r)) != 0) {
+	if ((error = ls_thread_start(&r->thread, "router", router_main, r))
+	    != 0) {
 		errno = error;
-		log_warn("router: pthread_create");
+		log_warn("router: cannot start its thread");
 		return -1;
 	}
 	r->running = 1;
