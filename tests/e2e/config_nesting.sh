@@ -31,9 +31,10 @@ t = sys.argv[1]
 open(t + "/nest500k.yaml", "w").write("{a: " * (500 * 1024 // 4))
 # Block sequences, one level per "- ".
 open(t + "/blockseq.yaml", "w").write("- " * 40000 + "x\n")
-# Just under 1 MiB: 32-level-deep (at the cap) flows, one after another.
+# Just under 1 MiB: 32-level-deep (at the cap) flows, one after another,
+# under one unknown key (one error, not one per item).
 unit = "  - " + "[" * 30 + "1" + "]" * 30 + "\n"
-body = "sources:\n"
+body = "x:\n"
 while len(body) + len(unit) < 1024 * 1024 - 64:
     body += unit
 open(t + "/deep_ok.yaml", "w").write(body)
@@ -58,8 +59,8 @@ within_1s blockseq
 timed_n deep_ok
 assert_eq "$RC" 78 "deep_ok: exit status"
 grep -q nested "$T/deep_ok.err" && fail "deep_ok: refused for nesting"
-grep -q "^$T/deep_ok.yaml:[0-9]*:[0-9]*: " "$T/deep_ok.err" ||
-    fail "deep_ok: no file:line:col error: $(head -c 300 "$T/deep_ok.err")"
+grep -q "^$T/deep_ok.yaml:1:1: unknown key \"x\"" "$T/deep_ok.err" ||
+    fail "deep_ok: want file:1:1: unknown key: $(head -c 300 "$T/deep_ok.err")"
 within_1s deep_ok
 echo "config_nesting: 1 MiB at the depth cap checked in ${MS} ms"
 
