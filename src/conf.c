@@ -1431,10 +1431,58 @@ open_seq(struct parse *p, yaml_node_t *n, const char *what, size_t *count)
 	return 0;
 }
 
+/* An item's name and place, for finding duplicates by sorting. */
+struct named {
+	const char *name;
+	size_t idx;
+};
+
+static int
+named_cmp(const void *a, const void *b)
+{
+	const struct named *x = a, *y = b;
+	int d = strcmp(x->name, y->name);
+
+	if (d != 0)
+		return d;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/*
+ * For each of the count names (NULL: none), the index of the first earlier
+ * one equal to it, or SIZE_MAX; to free. Sorted, not compared pairwise, so
+ * a list of many thousands is checked in milliseconds (the file size cap
+ * allows some 30,000 items).
+ */
+static size_t *
+first_same(const char **strs, size_t count)
+{
+	struct named *v;
+	size_t *first, i, n = 0;
+
+	first = xcalloc(count + 1, sizeof *first);
+	v = xcalloc(count + 1, sizeof *v);
+	for (i = 0; i < count; i++) {
+		first[i] = SIZE_MAX;
+		if (strs[i] != NULL)
+			v[n++] = (struct named) { strs[i], i };
+	}
+	qsort(v, n, sizeof *v, named_cmp);
+	for (i = 1; i < n; i++)
+		if (strcmp(v[i].name, v[i - 1].name) == 0)
+			first[v[i].idx] = first[v[i - 1].idx] != SIZE_MAX
+			    ? first[v[i - 1].idx]
+			    : v[i - 1].idx;
+	free(v);
+	return first;
+}
+
 static void
 parse_sources(struct parse *p, struct sect *top, struct ls_conf *c)
 {
 	yaml_node_t *n, **names;
+	const char **strs;
+	size_t *first;
 	char vb[SHOWLEN + 4];
 	size_t i, j, count;
 
@@ -1453,20 +1501,21 @@ parse_sources(struct parse *p, struct sect *top, struct ls_conf *c)
 	for (i = 0; i < count; i++)
 		parse_source(p, node(p, n->data.sequence.items.start[i]), i,
 		    &c->sources[i], &names[i]);
+	strs = xcalloc(count, sizeof *strs);
+	for (i = 0; i < count; i++)
+		strs[i] = names[i] != NULL ? c->sources[i].name : NULL;
+	first = first_same(strs, count);
 	for (i = 0; i < count; i++) {
-		for (j = 0; names[i] != NULL && j < i; j++) {
-			if (names[j] == NULL
-			    || strcmp(c->sources[i].name, c->sources[j].name)
-				!= 0)
-				continue;
-			perr(p, &names[i]->start_mark,
-			    "sources[%zu].name: duplicate source name \"%s\" "
-			    "(first at line %lu)",
-			    i, show(vb, c->sources[i].name),
-			    (unsigned long)names[j]->start_mark.line + 1);
-			break;
-		}
+		if ((j = first[i]) == SIZE_MAX)
+			continue;
+		perr(p, &names[i]->start_mark,
+		    "sources[%zu].name: duplicate source name \"%s\" "
+		    "(first at line %lu)",
+		    i, show(vb, c->sources[i].name),
+		    (unsigned long)names[j]->start_mark.line + 1);
 	}
+	free(first);
+	free(strs);
 	free(names);
 }
 
@@ -1474,6 +1523,8 @@ static void
 parse_dests(struct parse *p, struct sect *top, struct ls_conf *c)
 {
 	yaml_node_t *n, **names;
+	const char **strs;
+	size_t *first;
 	char vb[SHOWLEN + 4];
 	size_t i, j, count;
 
@@ -1497,20 +1548,22 @@ parse_dests(struct parse *p, struct sect *top, struct ls_conf *c)
 	for (i = 0; i < count; i++)
 		parse_dest(p, node(p, n->data.sequence.items.start[i]), i,
 		    &c->dests[i], &names[i]);
+	strs = xcalloc(count, sizeof *strs);
+	for (i = 0; i < count; i++)
+		strs[i] = names[i] != NULL ? c->dests[i].name : NULL;
+	first = first_same(strs, count);
 	for (i = 0; i < count; i++) {
-		for (j = 0; names[i] != NULL && j < i; j++) {
-			if (names[j] == NULL
-			    || strcmp(c->dests[i].name, c->dests[j].name) != 0)
-				continue;
-			perr(p, &names[i]->start_mark,
-			    "destinations[%zu].name: duplicate destination "
-			    "name "
-			    "\"%s\" (first at line %lu)",
-			    i, show(vb, c->dests[i].name),
-			    (unsigned long)names[j]->start_mark.line + 1);
-			break;
-		}
+		if ((j = first[i]) == SIZE_MAX)
+			continue;
+		perr(p, &names[i]->start_mark,
+		    "destinations[%zu].name: duplicate destination "
+		    "name "
+		    "\"%s\" (first at line %lu)",
+		    i, show(vb, c->dests[i].name),
+		    (unsigned long)names[j]->start_mark.line + 1);
 	}
+	free(first);
+	free(strs);
 	free(names);
 }
 
@@ -1782,6 +1835,68 @@ syntax_error(struct parse *p, yaml_parser_t *parser)
 	}
 }
 
+/*
+ * Caps on what libyaml is given, checked before it builds a tree. libyaml's
+ * scanner looks at every pending simple key at each token, so n levels of
+ * flow nesting cost n^2 (a 500 KB file of "{a: " took over a minute); the
+ * schema's deepest path is four levels. With both caps a file is parsed in
+ * a few milliseconds whatever it holds: -n and a reload, which parses on
+ * the main loop, are bounded in time. See check_conf.c (caps_*).
+ */
+#define CONF_MAX_BYTES (1 * MiB)
+#define CONF_MAX_DEPTH 32
+
+/*
+ * Walks text's events (no tree) to check the depth cap: 0 when the file
+ * may be loaded; -1 when not, with the error (or a syntax error, found here
+ * first) recorded. Stops at the first level past the cap, so a deep file
+ * costs no more than a shallow one.
+ */
+static int
+check_depth(struct parse *p, const char *text, size_t len)
+{
+	yaml_parser_t parser;
+	yaml_event_t ev;
+	unsigned depth = 0;
+	int ret = -1, done = 0;
+
+	if (!yaml_parser_initialize(&parser))
+		fatalx("conf: out of memory");
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	while (!done) {
+		if (!yaml_parser_parse(&parser, &ev)) {
+			syntax_error(p, &parser);
+			goto out;
+		}
+		switch (ev.type) {
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			if (++depth > CONF_MAX_DEPTH) {
+				perr(p, &ev.start_mark,
+				    "nested more than %d levels deep",
+				    CONF_MAX_DEPTH);
+				yaml_event_delete(&ev);
+				goto out;
+			}
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			depth--;
+			break;
+		case YAML_STREAM_END_EVENT:
+			done = 1;
+			break;
+		default:
+			break;
+		}
+		yaml_event_delete(&ev);
+	}
+	ret = 0;
+out:
+	yaml_parser_delete(&parser);
+	return ret;
+}
+
 static struct ls_conf *
 load(const char *name, const char *text, size_t len, FILE *errf)
 {
@@ -1813,6 +1928,14 @@ load(const char *name, const char *text, size_t len, FILE *errf)
 	    != 0)
 		fatalx("conf: bad built-in metrics.listen");
 
+	if (len > CONF_MAX_BYTES) {
+		perr(&p, &start,
+		    "the file is larger than the limit of %" PRIu64 " KiB",
+		    CONF_MAX_BYTES / KiB);
+		goto out;
+	}
+	if (check_depth(&p, text, len) != 0)
+		goto out;
 	if (!yaml_parser_initialize(&parser))
 		fatalx("conf: out of memory");
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
@@ -1841,6 +1964,7 @@ load(const char *name, const char *text, size_t len, FILE *errf)
 	yaml_document_delete(&doc);
 done:
 	yaml_parser_delete(&parser);
+out:
 	if (flush_errors(&p, errf) > 0) {
 		ls_conf_free(c);
 		return NULL;
@@ -1848,8 +1972,8 @@ done:
 	return c;
 }
 
-/* Whole-file reads stop here: a config file is a few kilobytes. */
-#define CONF_MAX (16 * MiB)
+/* Whole-file reads stop just past the cap, which load() reports. */
+#define CONF_MAX (CONF_MAX_BYTES + 1)
 
 struct ls_conf *
 ls_conf_load(const char *path, FILE *errf)
@@ -1870,15 +1994,11 @@ ls_conf_load(const char *path, FILE *errf)
 		}
 		n = fread(text + len, 1, cap - len, f);
 		len += n;
-		if (n == 0 || len > CONF_MAX)
+		if (n == 0 || len >= CONF_MAX)
 			break;
 	}
 	if (ferror(f))
 		goto fail;
-	if (len > CONF_MAX) {
-		errno = EFBIG;
-		goto fail;
-	}
 	c = load(path, text, len, errf);
 	goto out;
 fail:

@@ -220,6 +220,46 @@ ls_json_escape(struct ls_buf *out, const char *s, size_t len)
 	ls_buf_putc(out, '"');
 }
 
+size_t
+ls_text_escape(char *dst, size_t dstsz, const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, o = 0, run, n;
+	char esc[6];
+
+	if (dstsz == 0)
+		return 0;
+	while (i < len) {
+		run = i;
+		i = plain_run(p, i, len, len);
+		if ((n = i - run) > dstsz - 1 - o) {
+			/* Cut before the character the room ends in. */
+			n = dstsz - 1 - o;
+			while (n > 0 && (p[run + n] & 0xc0) == 0x80)
+				n--;
+			memcpy(dst + o, p + run, n);
+			o += n;
+			break;
+		}
+		memcpy(dst + o, p + run, n);
+		o += n;
+		if (i == len)
+			break;
+		if (p[i] == '"' || p[i] == '\\') {
+			esc[0] = (char)p[i];
+			n = 1;
+		} else
+			n = escape_byte(esc, p[i]);
+		if (n > dstsz - 1 - o)
+			break;
+		memcpy(dst + o, esc, n);
+		o += n;
+		i++;
+	}
+	dst[o] = '\0';
+	return o;
+}
+
 /* The escaped length of a NUL-terminated string, quotes included. */
 static size_t
 escaped_len(const char *s)

@@ -19,6 +19,16 @@
 
 /* Appends s as a quoted, escaped JSON string. */
 void ls_json_escape(struct ls_buf *, const char *s, size_t len);
+/*
+ * Writes s[0..len) to dst (dstsz bytes, NUL-terminated) as ls_json_escape
+ * would, but unquoted and with '"' and '\\' left as they are: control
+ * characters (NUL to 0x1f, DEL) become \n, \t, \u001b..., and each byte
+ * that starts no valid UTF-8 sequence becomes U+FFFD. So the text is one
+ * line of valid UTF-8 with no terminal escapes, whatever s held. Stops
+ * before a character or an escape that does not fit. Returns the length
+ * written. For log lines (log.c), which allocate nothing.
+ */
+size_t ls_text_escape(char *dst, size_t dstsz, const char *s, size_t len);
 /* Appends ,"key":"value" (key given with its comma, quotes and colon)
  * when value is not NULL. */
 void ls_json_field(struct ls_buf *, const char *key, const char *value);

@@ -7,25 +7,46 @@
  * slow client is still reading outlives its replacement in the slot, and
  * is freed by whichever thread lets go of it last.
  *
- * libmicrohttpd runs in "external polling" mode, driven by our own thread
- * (started by ls_thread_start, so it has every signal blocked and is named
- * "http", like every other thread of the daemon): the thread polls MHD's
- * epoll descriptor and an eventfd that ls_httpd_free() writes to end it,
- * and calls MHD_run(). With MHD's internal thread instead, that thread
- * would be libmicrohttpd's to start, with the mask and name of its choice.
- * epoll rather than select(): logshipd may hold thousands of log files
- * open, so its sockets can be numbered past select()'s FD_SETSIZE.
+ * libmicrohttpd runs on epoll (MHD_USE_EPOLL) rather than select():
+ * logshipd may hold thousands of log files open, so its sockets can be
+ * numbered past select()'s FD_SETSIZE.
+ *
+ * Staying up under one local user's connections (issue 19). libmicrohttpd
+ * only has an idle timeout, restarted by every byte, and a per-address
+ * limit that refuses: 32 clients trickling a header byte every few seconds
+ * used to hold every slot, and on loopback every client, the liveness
+ * probe included, is the same address 127.0.0.1 (any of 127/8, in fact,
+ * which a local user may bind). So our own thread runs libmicrohttpd's
+ * event loop (external polling) and keeps a table of the connections,
+ * filled by its connection notifications, with three rules:
+ *   - a deadline: a connection that has not had a whole request answered
+ *     REQUEST_DEADLINE_MS after it was accepted (or after its previous
+ *     answer was sent) is shut down, whatever it trickled meanwhile;
+ *   - per address: when an address holds more than PER_ADDR_MAX
+ *     connections, its oldest ones beyond that are shut down as soon as
+ *     they have had CROWD_GRACE_MS, instead of new ones being refused:
+ *     a well-behaved client (a probe, a scraper) sends its request at
+ *     once and is answered within milliseconds, well within its grace,
+ *     while a trickling one is soon the oldest and goes;
+ *   - in all: past SOFT_MAX connections, the oldest of any address go the
+ *     same way. libmicrohttpd's own limit, HARD_MAX, is far above it: to
+ *     have accepts refused, one would have to open connections faster
+ *     than HARD_MAX per CROWD_GRACE_MS, thousands a second.
+ * Holding 500 slow connections leaves /healthz answering in milliseconds
+ * (e2e status_slowloris.sh). One thread does it all, so the table needs no
+ * lock, and a descriptor is shut down only while libmicrohttpd still holds
+ * it open (its "closed" notification comes before it closes the socket).
  */
 #include "config.h"
 
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <errno.h>
-#include <limits.h>
-#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -41,10 +62,28 @@
 #include "thread.h"
 #include "xmalloc.h"
 
-/* At most this many clients at once, each dropped after this idle time:
- * the endpoint is for a scraper and an operator, not for the world. */
-#define MAX_CONNECTIONS 32
+/* See the top of the file. The endpoint is for a scraper, a probe and an
+ * operator: a request is a few hundred bytes, sent at once. */
+#define REQUEST_DEADLINE_MS 5000
+#define PER_ADDR_MAX 16
+#define SOFT_MAX 256
+#define HARD_MAX 1024
+#define CROWD_GRACE_MS 250
+#define CROWD_TICK_MS 20
+/* libmicrohttpd's idle timeout, a backstop: the deadline comes first. */
 #define IDLE_TIMEOUT_S 10
+/* The longest the loop sleeps: how late a deadline may be seen. */
+#define TICK_MS 250
+
+/* One connection libmicrohttpd holds (its socket context). */
+struct conn {
+	int fd;
+	int family;
+	unsigned char addr[16]; /* the client's address, not its port */
+	int64_t since_ms; /* accepted, or its last answer sent */
+	int kicked; /* shut down; closed at libmicrohttpd's next turn */
+	size_t idx; /* in ls_httpd.conns */
+};
 
 struct ls_httpd {
 	struct MHD_Daemon *mhd;
@@ -56,41 +95,20 @@ struct ls_httpd {
 	pthread_t starter;
 	atomic_int starting;
 	char err[256];
-	int epfd; /* MHD's */
-	int stopfd; /* an eventfd: written once, to end the thread */
-	pthread_t thread;
-	int running;
+	/* The server thread's: the loop, and the connections' table. */
+	pthread_t thr;
+	int ep; /* epoll: libmicrohttpd's epoll fd and wake */
+	int wake; /* eventfd: ls_httpd_free's "stop" */
+	atomic_int stop;
+	struct conn *conns[HARD_MAX];
+	size_t nconns;
+	unsigned long kicked_deadline, kicked_crowd;
 };
 
-/* The server's thread: MHD_run() whenever MHD's epoll descriptor is ready
- * or its next timeout is due, until stopfd is written. */
-static void *
-httpd_main(void *arg)
-{
-	struct ls_httpd *h = arg;
-	struct pollfd pfd[2];
-	MHD_UNSIGNED_LONG_LONG to;
-	int timeout;
-
-	pfd[0].fd = h->epfd;
-	pfd[0].events = POLLIN;
-	pfd[1].fd = h->stopfd;
-	pfd[1].events = POLLIN;
-	for (;;) {
-		timeout = -1;
-		if (MHD_get_timeout(h->mhd, &to) == MHD_YES)
-			timeout = to > INT_MAX ? INT_MAX : (int)to;
-		if (poll(pfd, 2, timeout) == -1 && errno != EINTR)
-			fatal("httpd: poll");
-		if (pfd[1].revents != 0)
-			break;
-		(void)MHD_run(h->mhd);
-	}
-	return NULL;
-}
-
 /* libmicrohttpd's messages: kept while starting, to say why it could not,
- * and logged afterwards (a client's misbehaviour is no warning). */
+ * and logged afterwards at debug level: they are about clients (closed
+ * early, timed out), a line per connection, and a client that misbehaves
+ * on purpose must not flood the log either. */
 static void
 mhd_log_cb(void *arg, const char *fmt, va_list ap)
 {
@@ -106,7 +124,7 @@ mhd_log_cb(void *arg, const char *fmt, va_list ap)
 	    && pthread_equal(pthread_self(), h->starter))
 		snprintf(h->err, sizeof h->err, "%s", msg);
 	else
-		log_info("httpd: %s", msg);
+		log_debug("httpd: %s", msg);
 }
 
 static void
@@ -211,6 +229,253 @@ answer_cb(void *arg, struct MHD_Connection *c, const char *url,
 	    c, s, s->status, s->status_len, "application/json");
 }
 
+/* Shuts c down: libmicrohttpd sees the end of its stream at its next turn
+ * and closes it. */
+static void
+kick(struct conn *c)
+{
+	c->kicked = 1;
+	(void)shutdown(c->fd, SHUT_RDWR);
+}
+
+/* By address, then oldest first. */
+static int
+conn_addr_cmp(const void *a, const void *b)
+{
+	const struct conn *x = *(struct conn *const *)a;
+	const struct conn *y = *(struct conn *const *)b;
+	int d;
+
+	if (x->family != y->family)
+		return x->family < y->family ? -1 : 1;
+	if ((d = memcmp(x->addr, y->addr, sizeof x->addr)) != 0)
+		return d;
+	return x->since_ms < y->since_ms ? -1 : x->since_ms > y->since_ms;
+}
+
+/* Oldest first. */
+static int
+conn_age_cmp(const void *a, const void *b)
+{
+	const struct conn *x = *(struct conn *const *)a;
+	const struct conn *y = *(struct conn *const *)b;
+
+	return x->since_ms < y->since_ms ? -1 : x->since_ms > y->since_ms;
+}
+
+/*
+ * The crowd rules: of an address holding more than PER_ADDR_MAX
+ * connections, and then of all past SOFT_MAX, the oldest ones beyond the
+ * cap are shut down once they have had CROWD_GRACE_MS; a younger one is
+ * left its grace, so a client that sends its request at once is answered
+ * whatever the crowd does. Returns 1 if some connection is over a cap but
+ * still in its grace (look again soon).
+ */
+static int
+thin_crowd(struct ls_httpd *h, int64_t now)
+{
+	struct conn *v[HARD_MAX];
+	size_t i, j, k, n = 0, over;
+	int waiting = 0;
+
+	for (i = 0; i < h->nconns; i++)
+		if (!h->conns[i]->kicked)
+			v[n++] = h->conns[i];
+	if (n <= PER_ADDR_MAX)
+		return 0;
+	qsort(v, n, sizeof *v, conn_addr_cmp);
+	for (i = 0; i < n; i = j) {
+		for (j = i + 1; j < n && v[j]->family == v[i]->family
+		     && memcmp(v[j]->addr, v[i]->addr, sizeof v[i]->addr) == 0;
+		     j++)
+			;
+		if (j - i <= PER_ADDR_MAX)
+			continue;
+		over = j - i - PER_ADDR_MAX;
+		for (k = i; k < i + over; k++) {
+			if (now - v[k]->since_ms < CROWD_GRACE_MS) {
+				waiting = 1;
+				break;
+			}
+			kick(v[k]);
+			h->kicked_crowd++;
+		}
+	}
+	for (i = 0, k = 0; i < n; i++)
+		if (!v[i]->kicked)
+			v[k++] = v[i];
+	if (k <= SOFT_MAX)
+		return waiting;
+	qsort(v, k, sizeof *v, conn_age_cmp);
+	for (i = 0; i < k - SOFT_MAX; i++) {
+		if (now - v[i]->since_ms < CROWD_GRACE_MS)
+			return 1;
+		kick(v[i]);
+		h->kicked_crowd++;
+	}
+	return waiting;
+}
+
+static void
+notify_cb(void *arg, struct MHD_Connection *mc, void **sockctx,
+    enum MHD_ConnectionNotificationCode code)
+{
+	struct ls_httpd *h = arg;
+	const union MHD_ConnectionInfo *ci;
+	const struct sockaddr *sa;
+	struct conn *c;
+
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		if ((c = *sockctx) == NULL)
+			return;
+		h->conns[c->idx] = h->conns[--h->nconns];
+		h->conns[c->idx]->idx = c->idx;
+		free(c);
+		*sockctx = NULL;
+		return;
+	}
+	/* libmicrohttpd accepts at most HARD_MAX: there is room. */
+	if (h->nconns >= HARD_MAX)
+		return;
+	c = xcalloc(1, sizeof *c);
+	c->since_ms = ls_now_ms();
+	ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+	c->fd = ci != NULL ? ci->connect_fd : -1;
+	ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	sa = ci != NULL ? ci->client_addr : NULL;
+	if (sa != NULL && sa->sa_family == AF_INET) {
+		c->family = AF_INET;
+		memcpy(c->addr, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+	} else if (sa != NULL && sa->sa_family == AF_INET6) {
+		c->family = AF_INET6;
+		memcpy(
+		    c->addr, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+	}
+	c->idx = h->nconns;
+	h->conns[h->nconns++] = c;
+	*sockctx = c;
+	if (c->fd == -1)
+		kick(c);
+}
+
+/* An answer was sent: the connection's next request has its own
+ * deadline, counted from now. */
+static void
+completed_cb(void *arg, struct MHD_Connection *mc, void **req,
+    enum MHD_RequestTerminationCode code)
+{
+	const union MHD_ConnectionInfo *ci;
+	struct conn *c;
+
+	(void)arg;
+	(void)req;
+	if (code != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		return;
+	ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	if (ci != NULL && (c = ci->socket_context) != NULL)
+		c->since_ms = ls_now_ms();
+}
+
+/* Shuts down every connection past its deadline, and those the crowd
+ * rules pick; returns the ms until the next look is due (at most
+ * TICK_MS). */
+static int
+reap(struct ls_httpd *h)
+{
+	int64_t now = ls_now_ms(), left, wait = TICK_MS;
+	struct conn *c;
+	size_t i;
+
+	if (thin_crowd(h, now))
+		wait = CROWD_TICK_MS;
+	for (i = 0; i < h->nconns; i++) {
+		c = h->conns[i];
+		if (c->kicked)
+			continue;
+		left = c->since_ms + REQUEST_DEADLINE_MS - now;
+		if (left <= 0) {
+			kick(c);
+			h->kicked_deadline++;
+		} else if (left < wait)
+			wait = left;
+	}
+	return (int)wait;
+}
+
+/* The server thread: libmicrohttpd's turns, and the deadlines between. */
+static void *
+serve(void *arg)
+{
+	struct ls_httpd *h = arg;
+	struct epoll_event ev[4];
+	MHD_UNSIGNED_LONG_LONG mto;
+	uint64_t v;
+	int wait, n, i;
+
+	log_setname("http");
+	while (!atomic_load(&h->stop)) {
+		wait = reap(h);
+		if (MHD_get_timeout(h->mhd, &mto) == MHD_YES
+		    && mto < (MHD_UNSIGNED_LONG_LONG)wait)
+			wait = (int)mto;
+		n = epoll_wait(h->ep, ev, 4, wait);
+		for (i = 0; i < n; i++)
+			if (ev[i].data.fd == h->wake)
+				(void)read(h->wake, &v, sizeof v);
+		MHD_run(h->mhd);
+	}
+	return NULL;
+}
+
+/* Starts the server thread over h->mhd: 0, or -1 (logged). */
+static int
+serve_start(struct ls_httpd *h)
+{
+	const union MHD_DaemonInfo *di;
+	struct epoll_event ev;
+	int err;
+
+	h->ep = h->wake = -1;
+	di = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	if (di == NULL || di->epoll_fd < 0) {
+		log_warnx("metrics.listen: libmicrohttpd has no epoll here");
+		return -1;
+	}
+	if ((h->ep = epoll_create1(EPOLL_CLOEXEC)) == -1
+	    || (h->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1) {
+		log_warn("metrics.listen: epoll");
+		return -1;
+	}
+	memset(&ev, 0, sizeof ev);
+	ev.events = EPOLLIN;
+	ev.data.fd = di->epoll_fd;
+	if (epoll_ctl(h->ep, EPOLL_CTL_ADD, di->epoll_fd, &ev) == -1) {
+		log_warn("metrics.listen: epoll_ctl");
+		return -1;
+	}
+	ev.data.fd = h->wake;
+	if (epoll_ctl(h->ep, EPOLL_CTL_ADD, h->wake, &ev) == -1) {
+		log_warn("metrics.listen: epoll_ctl");
+		return -1;
+	}
+	/* Signals blocked, named "http" (thread.h). */
+	if ((err = ls_thread_start(&h->thr, "http", serve, h)) != 0) {
+		errno = err;
+		log_warn("metrics.listen: cannot start its thread");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+close_fds(struct ls_httpd *h)
+{
+	if (h->ep != -1)
+		close(h->ep);
+	if (h->wake != -1)
+		close(h->wake);
+}
+
 struct ls_httpd *
 ls_httpd_new(
     const char *host, unsigned port, struct ls_snapslot *slot, int64_t stale_ms)
@@ -219,12 +484,10 @@ ls_httpd_new(
 	struct sockaddr_in sin;
 	struct sockaddr_in6 sin6;
 	struct sockaddr *sa;
-	const union MHD_DaemonInfo *info;
 	unsigned flags;
-	int v6, r;
+	int v6;
 
 	h = xcalloc(1, sizeof *h);
-	h->stopfd = -1;
 	h->slot = slot;
 	h->stale_ms = stale_ms;
 	v6 = strchr(host, ':') != NULL;
@@ -244,44 +507,36 @@ ls_httpd_new(
 			goto bad;
 		sa = (struct sockaddr *)&sin;
 	}
+	/* No internal thread: serve() runs libmicrohttpd's loop. */
 	flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
 	h->starter = pthread_self();
 	atomic_store(&h->starting, 1);
 	h->mhd = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, answer_cb,
 	    h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log_cb, h, MHD_OPTION_SOCK_ADDR,
 	    sa, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)HARD_MAX,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S,
-	    MHD_OPTION_END);
+	    MHD_OPTION_NOTIFY_CONNECTION, notify_cb, h,
+	    MHD_OPTION_NOTIFY_COMPLETED, completed_cb, h, MHD_OPTION_END);
 	atomic_store(&h->starting, 0);
 	if (h->mhd == NULL) {
 		log_warnx("metrics.listen: cannot listen on %s: %s", h->addr,
 		    h->err[0] != '\0' ? h->err : "libmicrohttpd failed");
-		goto fail;
+		free(h);
+		return NULL;
 	}
-	if ((info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_EPOLL_FD))
-	    == NULL) {
-		log_warnx("metrics.listen: libmicrohttpd has no epoll");
-		goto fail;
+	if (serve_start(h) == -1) {
+		MHD_stop_daemon(h->mhd);
+		close_fds(h);
+		free(h);
+		return NULL;
 	}
-	h->epfd = info->epoll_fd;
-	if ((h->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1) {
-		log_warn("httpd: eventfd");
-		goto fail;
-	}
-	if ((r = ls_thread_start(&h->thread, "http", httpd_main, h)) != 0) {
-		errno = r;
-		log_warn("httpd: cannot start its thread");
-		goto fail;
-	}
-	h->running = 1;
 	log_info("status endpoint on http://%s (/metrics, /status, /healthz)",
 	    h->addr);
 	return h;
 bad:
 	log_warnx("metrics.listen: bad address %s", h->addr);
-fail:
-	ls_httpd_free(h);
+	free(h);
 	return NULL;
 }
 
@@ -292,14 +547,14 @@ ls_httpd_free(struct ls_httpd *h)
 
 	if (h == NULL)
 		return;
-	if (h->running) {
-		if (write(h->stopfd, &one, sizeof one) != sizeof one)
-			fatal("httpd: eventfd write");
-		pthread_join(h->thread, NULL);
-	}
-	if (h->mhd != NULL)
-		MHD_stop_daemon(h->mhd);
-	if (h->stopfd != -1)
-		close(h->stopfd);
+	atomic_store(&h->stop, 1);
+	(void)write(h->wake, &one, sizeof one);
+	pthread_join(h->thr, NULL);
+	MHD_stop_daemon(h->mhd);
+	close_fds(h);
+	if (h->kicked_deadline + h->kicked_crowd > 0)
+		log_info("status endpoint: %lu connections shut down past the "
+			 "request deadline, %lu to make room",
+		    h->kicked_deadline, h->kicked_crowd);
 	free(h);
 }

@@ -12,11 +12,15 @@
  *
  * The server thread touches nothing but the snapshot slot: see snapshot.h
  * for why that makes it safe under a reload. It binds the configured
- * address only, keeps at most a few dozen connections, and drops idle ones.
+ * address only, and stays answerable under one local user's connections:
+ * a request must be whole within 5 s of its connection's accept (not an
+ * idle timer that each byte restarts), and past 16 connections from one
+ * address or 256 in all the oldest go once they have had 250 ms, so a
+ * client that sends its request at once is always answered (httpd.c).
  *
  * Threading: new/free from the main thread; requests are answered in the
- * server's own thread, "http" (thread.h: every signal blocked), which
- * ls_httpd_free() ends and joins.
+ * server's thread ("http", which runs libmicrohttpd's loop), started with
+ * every signal blocked.
  */
 #ifndef LS_HTTPD_H
 #define LS_HTTPD_H

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "encode.h"
 #include "log.h"
 
 #define RL_SLOTS 64 /* call sites tracked at once */
@@ -82,7 +83,7 @@ log_getverbose(void)
 void
 log_setname(const char *name)
 {
-	snprintf(log_name, sizeof log_name, "%s", name);
+	ls_text_escape(log_name, sizeof log_name, name, strlen(name));
 }
 
 void
@@ -218,12 +219,15 @@ rl_admit(int pri, const char *fmt, const char *msg)
 static void
 vlog(int pri, const char *fmt, va_list ap, const char *suffix)
 {
-	char msg[2048];
+	char raw[2048], msg[2048];
 	size_t len;
 
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	if (suffix != NULL && (len = strlen(msg)) < sizeof msg)
-		snprintf(msg + len, sizeof msg - len, ": %s", suffix);
+	vsnprintf(raw, sizeof raw, fmt, ap);
+	if (suffix != NULL && (len = strlen(raw)) < sizeof raw)
+		snprintf(raw + len, sizeof raw - len, ": %s", suffix);
+	/* A file name holding "\n" or ESC must not forge a line of ours or
+	 * drive the terminal: every line is escaped, the way /status is. */
+	ls_text_escape(msg, sizeof msg, raw, strlen(raw));
 	if (atomic_load_explicit(&rl_pending, memory_order_relaxed) > 0)
 		rl_sweep(0);
 	if ((pri == LOG_ERR || pri == LOG_WARNING) && !rl_admit(pri, fmt, msg))

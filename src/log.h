@@ -7,6 +7,12 @@
  * set a name ("send/datadog/2") that tags its lines. Nothing here is
  * async-signal-safe: never log from a signal handler.
  *
+ * Every line is escaped as it is formatted (ls_text_escape, the escaper
+ * of /status): control characters become \n, \u001b and the like, and
+ * invalid UTF-8 becomes U+FFFD, so a file name an attacker chose, such as
+ * "x\nFAKE line\n.log", cannot forge a line or drive a terminal. Quotes
+ * and backslashes stay as they are.
+ *
  * Repeated warnings are rate limited, per call site (the format string):
  * past LOG_RATELIMIT_BURST lines of log_warn or log_warnx from one site
  * within LOG_RATELIMIT_WINDOW_MS of its first, the rest of that window is

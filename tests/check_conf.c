@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -1262,6 +1263,139 @@ START_TEST(many_errors)
 }
 END_TEST
 
+/*
+ * Caps: what a file may hold before libyaml builds its tree. Without them
+ * 40,000 levels of "{a: " took seconds (quadratic in libyaml's scanner)
+ * and 30,000 sources a second (names compared pairwise). Each case must
+ * also answer within a time bound, LS_TIMEOUT_SCALE times 1 s.
+ */
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t
+budget_ms(void)
+{
+	const char *e = getenv("LS_TIMEOUT_SCALE");
+	long scale = e != NULL ? strtol(e, NULL, 10) : 1;
+
+	return 1000 * (scale > 0 ? scale : 1);
+}
+
+/* n copies of unit, then tail. */
+static char *
+repeat(const char *unit, size_t n, const char *tail)
+{
+	size_t ul = strlen(unit), tl = strlen(tail), i;
+	char *s = malloc(ul * n + tl + 1);
+
+	ck_assert_ptr_nonnull(s);
+	for (i = 0; i < n; i++)
+		memcpy(s + i * ul, unit, ul);
+	memcpy(s + n * ul, tail, tl + 1);
+	return s;
+}
+
+/* Loads yaml, which must fail with exactly want, within the budget. */
+static void
+load_bad_fast(const char *yaml, const char *want)
+{
+	int64_t t0 = mono_ms(), took;
+
+	load_bad(yaml, want);
+	took = mono_ms() - t0;
+	ck_assert_msg(took < budget_ms(), "took %" PRId64 " ms", took);
+}
+
+/* 128,000 levels of "{a: " (500 KB): refused at the 33rd level. */
+START_TEST(caps_depth_flow)
+{
+	char *y = repeat("{a: ", 128000, "");
+
+	load_bad_fast(y, "t.yaml:1:129: nested more than 32 levels deep\n");
+	free(y);
+}
+END_TEST
+
+/* Flow sequences and block sequences count alike. */
+START_TEST(caps_depth_seq)
+{
+	char *y = repeat("[", 40000, "");
+
+	load_bad_fast(y, "t.yaml:1:33: nested more than 32 levels deep\n");
+	free(y);
+	y = repeat("- ", 40000, "x\n");
+	load_bad_fast(y, "t.yaml:1:65: nested more than 32 levels deep\n");
+	free(y);
+}
+END_TEST
+
+/* 32 levels are allowed: only the schema's own errors come out. */
+START_TEST(caps_depth_limit_ok)
+{
+	char *y = repeat("[", 31, ""), *errs;
+	size_t n = strlen(y);
+	char *z = malloc(n * 2 + 32);
+
+	ck_assert_ptr_nonnull(z);
+	strcpy(z, "x: ");
+	strcat(z, y);
+	memset(z + 3 + n, ']', n);
+	strcpy(z + 3 + 2 * n, "\n");
+	ck_assert_ptr_null(load(z, &errs));
+	ck_assert_ptr_null(strstr(errs, "nested"));
+	ck_assert_ptr_nonnull(strstr(errs, "unknown key \"x\""));
+	free(errs);
+	free(z);
+	free(y);
+}
+END_TEST
+
+/* A file over 1 MiB is refused before it is parsed. */
+START_TEST(caps_size)
+{
+	char *y = repeat("# a comment of 32 bytes .......\n", 32768, "x");
+
+	load_bad_fast(
+	    y, "t.yaml:1:1: the file is larger than the limit of 1024 KiB\n");
+	free(y);
+}
+END_TEST
+
+/* 32,000 sources, just under the cap, each named differently but the
+ * last: checked in well under a second, the duplicate found. */
+START_TEST(caps_many_sources)
+{
+	size_t cap = 1024 * 1024, len = 0, i;
+	char *z = malloc(cap), *errs;
+	int64_t t0, took;
+
+	ck_assert_ptr_nonnull(z);
+	len += (size_t)snprintf(z, cap, "%s", DST "sources:\n");
+	for (i = 0; i < 32000 && len < cap - 64; i++)
+		len += (size_t)snprintf(
+		    z + len, cap - len, "  - {name: s%zu, paths: [/a]}\n", i);
+	len += (size_t)snprintf(
+	    z + len, cap - len, "  - {name: s17, paths: [/a]}\n");
+	ck_assert_uint_lt(len, cap - 1);
+	t0 = mono_ms();
+	ck_assert_ptr_null(load(z, &errs));
+	took = mono_ms() - t0;
+	ck_assert_msg(took < budget_ms(), "took %" PRId64 " ms", took);
+	ck_assert_str_eq(errs,
+	    "t.yaml:32006:12: sources[32000].name: duplicate source name "
+	    "\"s17\" (first at line 23)\n");
+	free(errs);
+	free(z);
+}
+END_TEST
+
 /* Secrets. */
 
 START_TEST(key_from_file_trimmed)
@@ -1584,6 +1718,15 @@ conf_suite(void)
 	tcase_add_loop_test(
 	    tc, errors, 0, sizeof error_rows / sizeof error_rows[0]);
 	tcase_add_test(tc, many_errors);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("caps");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, caps_depth_flow);
+	tcase_add_test(tc, caps_depth_seq);
+	tcase_add_test(tc, caps_depth_limit_ok);
+	tcase_add_test(tc, caps_size);
+	tcase_add_test(tc, caps_many_sources);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("secrets");

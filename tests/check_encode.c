@@ -129,6 +129,31 @@ check_round_trip(const char *s, size_t len)
 	free(want);
 }
 
+/* The log's form: unquoted, quotes and backslashes kept, cut only between
+ * whole characters and whole escapes. */
+START_TEST(text_escape_bounded)
+{
+	char out[64];
+
+	ck_assert_uint_eq(
+	    ls_text_escape(out, sizeof out, "a\"b\\c\n\x1b", 7), 13);
+	ck_assert_str_eq(out, "a\"b\\c\\n\\u001b");
+	/* Room for "ab" and "\n", not for "c". */
+	ck_assert_uint_eq(ls_text_escape(out, 5, "ab\ncd", 5), 4);
+	ck_assert_str_eq(out, "ab\\n");
+	/* Room for "ab" and half of "\n": neither half is written. */
+	ck_assert_uint_eq(ls_text_escape(out, 4, "ab\ncd", 5), 2);
+	ck_assert_str_eq(out, "ab");
+	/* An é (two bytes) does not fit in one byte of room. */
+	ck_assert_uint_eq(ls_text_escape(out, 3, "a\xc3\xa9", 3), 1);
+	ck_assert_str_eq(out, "a");
+	ck_assert_uint_eq(ls_text_escape(out, 1, "abc", 3), 0);
+	ck_assert_str_eq(out, "");
+	ck_assert_uint_eq(ls_text_escape(out, sizeof out, "\xff", 1), 3);
+	ck_assert_str_eq(out, "\xef\xbf\xbd");
+}
+END_TEST
+
 START_TEST(escape_short)
 {
 	check_escape("", 0, "\"\"");
@@ -710,6 +735,7 @@ encode_suite(void)
 	tcase_add_test(tc, plain_blocks);
 	tcase_add_test(tc, escape_fuzz);
 	tcase_add_test(tc, escape_appends);
+	tcase_add_test(tc, text_escape_bounded);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("batch");

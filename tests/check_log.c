@@ -1,5 +1,6 @@
 /*
- * check_log: line format and the rate limiting of repeated warnings.
+ * check_log: line format, escaping, and the rate limiting of repeated
+ * warnings.
  *
  * The log writes to a pipe the test reads back, and the rate limiter runs
  * on a clock the test sets, so a window ends when the test says so, not
@@ -108,6 +109,80 @@ START_TEST(journal_prefix)
 	log_warnx("bad");
 	log_notice("fine");
 	ck_assert_str_eq(drain(), "<3>bad\n<5>fine\n");
+}
+END_TEST
+
+/* A file name with newlines cannot forge a line: one line comes out, the
+ * newlines written \n. */
+START_TEST(escape_newlines)
+{
+	log_warnx("cannot open %s", "x\nFAKE injected: line\n.log");
+	log_notice("tab\there, cr\r, nul-free, del\x7f");
+	ck_assert_str_eq(drain(),
+	    "cannot open x\\nFAKE injected: line\\n.log\n"
+	    "tab\\there, cr\\r, nul-free, del\\u007f\n");
+}
+END_TEST
+
+/* ANSI escapes and other controls become \u00XX; quotes and backslashes,
+ * and valid UTF-8, stay as they are. */
+START_TEST(escape_controls)
+{
+	log_warnx("file \"%s\" in C:\\logs, caf\xc3\xa9 \xe2\x9c\x93",
+	    "\x1b[31mred\x1b[0m\x07");
+	ck_assert_str_eq(drain(),
+	    "file \"\\u001b[31mred\\u001b[0m\\u0007\" in C:\\logs, "
+	    "caf\xc3\xa9 \xe2\x9c\x93\n");
+}
+END_TEST
+
+/* Invalid UTF-8 (a stray continuation byte, a cut sequence, an overlong,
+ * a surrogate) becomes U+FFFD, one per byte. */
+START_TEST(escape_invalid_utf8)
+{
+	log_warnx("a\x80"
+		  "b\xe2\x9c"
+		  "c\xc0\xaf"
+		  "d\xed\xa0\x80"
+		  "e");
+	ck_assert_str_eq(drain(),
+	    "a\xef\xbf\xbd"
+	    "b\xef\xbf\xbd\xef\xbf\xbd"
+	    "c\xef\xbf\xbd\xef\xbf\xbd"
+	    "d\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+	    "e\n");
+}
+END_TEST
+
+/* The errno text and the thread name are escaped too. */
+START_TEST(escape_name_and_suffix)
+{
+	log_setname("w\n1");
+	errno = EACCES;
+	log_warn("open %s", "a\nb");
+	ck_assert_str_eq(drain(), "w\\n1: open a\\nb: Permission denied\n");
+}
+END_TEST
+
+/* A line that escapes past the buffer is cut on a character boundary:
+ * never half an escape or half a UTF-8 sequence, always one line. */
+START_TEST(escape_long_line)
+{
+	static char big[3000];
+	char *out;
+	size_t i, len;
+
+	for (i = 0; i + 1 < sizeof big; i += 2)
+		memcpy(big + i, i % 4 == 0 ? "\xc3\xa9" : "\n\n", 2);
+	big[sizeof big - 1] = '\0';
+	log_notice("%s", big);
+	out = drain();
+	len = strlen(out);
+	ck_assert_uint_gt(len, 1000);
+	ck_assert_int_eq(count(out, "\n"), 1);
+	ck_assert_int_eq(out[len - 1], '\n');
+	/* The last character before the newline is whole. */
+	ck_assert(out[len - 2] == 'n' || (unsigned char)out[len - 2] == 0xa9);
 }
 END_TEST
 
@@ -306,6 +381,11 @@ log_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, line_format);
 	tcase_add_test(tc, journal_prefix);
+	tcase_add_test(tc, escape_newlines);
+	tcase_add_test(tc, escape_controls);
+	tcase_add_test(tc, escape_invalid_utf8);
+	tcase_add_test(tc, escape_name_and_suffix);
+	tcase_add_test(tc, escape_long_line);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("ratelimit");

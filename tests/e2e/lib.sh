@@ -662,6 +662,9 @@ attacker_user() {
 	LS_USERS="$LS_USERS $ATTACKER"
 	ATTACKER_UID=$(id -u "$ATTACKER")
 	ATTACKER_GID=$(id -g "$ATTACKER")
+	# The attacker must reach $T (mktemp made it 0700).
+	chmod 755 "$T"
+	log "attacker: $ATTACKER (uid $ATTACKER_UID)"
 }
 
 # as_attacker CMD [ARGS]: runs CMD as the attacker.

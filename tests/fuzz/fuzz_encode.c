@@ -259,6 +259,27 @@ check_ndjson(const struct ls_buf *b, struct ls_record **recs, size_t n,
 		fuzz_fail("ndjson: bytes after the last line");
 }
 
+/* ls_text_escape of s[0..len), whole and in room bytes. */
+static void
+check_text(const char *s, size_t len, size_t room)
+{
+	char *whole = xmalloc(6 * len + 1), *cut = xmalloc(room);
+	size_t wn, cn, k;
+
+	wn = ls_text_escape(whole, 6 * len + 1, s, len);
+	fuzz_assert(wn <= 6 * len && whole[wn] == '\0');
+	fuzz_assert(fuzz_utf8_valid(whole, wn));
+	for (k = 0; k < wn; k++)
+		fuzz_assert(
+		    (unsigned char)whole[k] >= 0x20 && whole[k] != 0x7f);
+	cn = ls_text_escape(cut, room, s, len);
+	fuzz_assert(cn < room && cut[cn] == '\0' && cn <= wn);
+	fuzz_assert(memcmp(cut, whole, cn) == 0);
+	fuzz_assert(cn == wn || cn + 6 >= room - 1);
+	free(cut);
+	free(whole);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -317,6 +338,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    i ? max_msg : 0, 0);
 		check_ndjson(&b, recs, n, src, hostname, i ? max_msg : 0);
 	}
+
+	/* The log's form of each message: valid UTF-8 without a control
+	 * byte, and cut to a room of max_msg + 1 a prefix of the whole. */
+	for (i = 0; i < n; i++)
+		check_text(recs[i]->msg, recs[i]->len, max_msg + 1);
 
 	/* The estimate. */
 	for (i = 0; i < n; i++) {
