@@ -31,7 +31,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <regex.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -44,6 +43,8 @@
 
 #include "compress.h"
 #include "conf.h"
+#include "pattern.h"
+#include "rules.h"
 #include "secret.h"
 #include "xmalloc.h"
 
@@ -81,6 +82,10 @@ struct parse {
 	/* The top-level tags, which every source's come after. */
 	char **gtags;
 	size_t ngtags;
+	/* The top-level log_processing_rules, applied to every source
+	 * before its own (parse_rules). */
+	struct rule_spec *top_rules;
+	size_t ntop_rules;
 };
 
 /*
@@ -116,6 +121,7 @@ enum {
 	T_SOURCES,
 	T_DESTINATIONS,
 	T_ROUTES,
+	T_RULES,
 	T_NKEYS
 };
 static const char *const top_keys[] = {
@@ -138,6 +144,7 @@ static const char *const top_keys[] = {
 	[T_SOURCES] = "sources",
 	[T_DESTINATIONS] = "destinations",
 	[T_ROUTES] = "routes",
+	[T_RULES] = "log_processing_rules",
 	[T_NKEYS] = NULL,
 };
 
@@ -156,6 +163,7 @@ enum {
 	S_PARSE_TIMESTAMP,
 	S_EXCLUDE_PATHS,
 	S_FILE_TAGS,
+	S_RULES,
 	S_NKEYS
 };
 static const char *const source_keys[] = {
@@ -173,6 +181,7 @@ static const char *const source_keys[] = {
 	[S_PARSE_TIMESTAMP] = "parse_timestamp",
 	[S_EXCLUDE_PATHS] = "exclude_paths",
 	[S_FILE_TAGS] = "file_tags",
+	[S_RULES] = "log_processing_rules",
 	[S_NKEYS] = NULL,
 };
 
@@ -230,6 +239,15 @@ static const char *const multiline_keys[] = {
 	[M_START] = "start",
 	[M_FLUSH] = "flush",
 	[M_NKEYS] = NULL,
+};
+
+enum { PR_TYPE, PR_NAME, PR_PATTERN, PR_PLACEHOLDER, PR_NKEYS };
+static const char *const rule_keys[] = {
+	[PR_TYPE] = "type",
+	[PR_NAME] = "name",
+	[PR_PATTERN] = "pattern",
+	[PR_PLACEHOLDER] = "replace_placeholder",
+	[PR_NKEYS] = NULL,
 };
 
 enum { MX_LISTEN, MX_NKEYS };
@@ -992,132 +1010,36 @@ read_key_env(struct sect *s, int i, char **key)
 	    "the environment variable", key);
 }
 
-/* multiline: { start: REGEX, flush: DURATION }: a POSIX extended regular
- * expression, compiled here so that a bad one is a config error. */
-/* What regex_cost() lets regcomp() build: a hundred times any sensible
- * multiline start pattern, a few megabytes at most. */
-#define RE_BUDGET 10000
+static int open_seq(struct parse *, yaml_node_t *, const char *, size_t *);
 
 /*
- * Roughly how many nodes glibc's regcomp() builds for an extended regular
- * expression, or -1 with *why set for one it must not be given. regcomp()
- * copies a repeated atom once per repetition ("a{3}" becomes "aaa", "a+"
- * becomes "aa*"), so nested or stacked repetitions multiply: a 400-byte
- * pattern "x{4}+++..." doubles at each '+' and takes gigabytes (found by
- * fuzz_conf). So each atom counts once, times the repetitions around it,
- * saturating at RE_BUDGET + 1. Stacked duplication symbols ("a++",
- * "a{2}*") are undefined in POSIX EREs and refused outright.
+ * Compiles re, the value of node n at path, as a PCRE2 pattern (pattern.h);
+ * NULL (reported, naming the pattern and the offset PCRE2 gives) when it is
+ * none.
  */
-static long
-regex_cost(const char *re, const char **why)
+static struct ls_pattern *
+compile_pattern(struct parse *p, yaml_node_t *n, const char *path,
+    const char *re, unsigned flags)
 {
-	long stack[32], cost = 0, last = 0, k, m, n;
-	size_t depth = 0;
-	const char *q, *e;
-	int quant = 0; /* the last token was a duplication symbol */
+	struct ls_pattern *pat;
+	char msg[160], vb[SHOWLEN + 4];
+	size_t off = 0;
 
-	for (; *re != '\0'; re++) {
-		k = 0;
-		switch (*re) {
-		case '*':
-		case '?':
-			k = 1;
-			break;
-		case '+':
-			k = 2;
-			break;
-		case '{':
-			/* {m}, {m,}, {m,n}, and {,n} (glibc takes it) */
-			if (re[1] == ',') {
-				m = 0;
-				q = re + 1;
-			} else if (re[1] >= '0' && re[1] <= '9')
-				m = strtol(re + 1, (char **)&q, 10);
-			else
-				break; /* not an interval: a literal '{' */
-			n = m;
-			if (*q == ',')
-				n = q[1] >= '0' && q[1] <= '9'
-				    ? strtol(q + 1, (char **)&q, 10)
-				    : (q++, m + 1);
-			if (*q != '}')
-				break;
-			k = n > m ? n : m;
-			k = k >= RE_BUDGET ? RE_BUDGET + 1 : k + 1;
-			re = q;
-			break;
-		default:
-			break;
-		}
-		if (k > 0) {
-			if (quant) {
-				*why = "one duplication symbol follows another";
-				return -1;
-			}
-			quant = 1;
-			cost += last * (k - 1);
-			last *= k;
-		} else {
-			quant = 0;
-			switch (*re) {
-			case '(':
-				if (depth == sizeof stack / sizeof stack[0]) {
-					*why = "groups nested too deep";
-					return -1;
-				}
-				stack[depth++] = cost;
-				cost = last = 0;
-				continue;
-			case ')':
-				last = cost;
-				cost = depth > 0 ? stack[--depth] : 0;
-				cost += last;
-				continue;
-			case '\\':
-				if (re[1] != '\0')
-					re++;
-				break;
-			case '[':
-				/* A bracket expression is one node: skip to its
-				 * ']' ("[]a]" and "[^]a]" hold a ']', "[:a:]" a
-				 * class). */
-				q = re + 1;
-				if (*q == '^')
-					q++;
-				if (*q == ']')
-					q++;
-				while (*q != '\0' && *q != ']') {
-					e = q[0] == '[' && q[1] == ':'
-					    ? strstr(q + 2, ":]")
-					    : NULL;
-					q = e != NULL ? e + 2 : q + 1;
-				}
-				re = *q != '\0' ? q : q - 1;
-				break;
-			default:
-				break;
-			}
-			last = 1;
-			cost++;
-		}
-		if (cost > RE_BUDGET || last > RE_BUDGET)
-			return RE_BUDGET + 1;
-	}
-	while (depth > 0)
-		cost += stack[--depth];
-	return cost > RE_BUDGET ? RE_BUDGET + 1 : cost;
+	if ((pat = ls_pattern_new(re, flags, msg, sizeof msg, &off)) == NULL)
+		perr(p, &n->start_mark,
+		    "%s: \"%s\" is not a valid PCRE2 pattern: %s at offset %zu",
+		    path, show(vb, re), msg, off);
+	return pat;
 }
 
+/* multiline: { start: PATTERN, flush: DURATION }: compiled here so that a
+ * bad pattern is a config error. */
 static void
 parse_multiline(struct parse *p, struct sect *ss, struct ls_conf_source *src)
 {
 	struct sect s;
 	yaml_node_t *n;
-	regex_t *re;
-	char msg[128];
-	const char *why = NULL;
-	long cost;
-	int rc;
+	char path[160];
 
 	if ((n = sect_val(ss, S_MULTILINE)) == NULL)
 		return;
@@ -1134,27 +1056,206 @@ parse_multiline(struct parse *p, struct sect *ss, struct ls_conf_source *src)
 	if (need(&s, M_START) != 0
 	    || get_str(&s, M_START, &src->multiline_start) != 1)
 		return;
-	if ((cost = regex_cost(src->multiline_start, &why)) < 0
-	    || cost > RE_BUDGET) {
-		perr(p, &s.val[M_START]->start_mark, "%s.multiline.start: %s",
-		    ss->where,
-		    cost < 0 ? why
-			     : "too many repetitions (regcomp would build "
-			       "more than 10,000 nodes)");
-		return;
+	snprintf(path, sizeof path, "%s.multiline.start", ss->where);
+	src->multiline_re
+	    = compile_pattern(p, s.val[M_START], path, src->multiline_start, 0);
+}
+
+/* One item of a log_processing_rules list, as parsed and compiled. */
+struct rule_spec {
+	enum ls_rule_type type;
+	char *name;
+	char *pattern;
+	char *placeholder; /* mask_sequences: "" when absent */
+	struct ls_pattern *pat;
+	yaml_node_t *name_node; /* for messages */
+	size_t idx; /* its index in the list as written */
+};
+
+static void
+free_rule_spec(struct rule_spec *r)
+{
+	free(r->name);
+	free(r->pattern);
+	free(r->placeholder);
+	ls_pattern_free(r->pat);
+}
+
+static void
+free_rule_specs(struct rule_spec *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free_rule_spec(&v[i]);
+	free(v);
+}
+
+/*
+ * Parses one rule of the Datadog Agent's schema, {type, name, pattern,
+ * replace_placeholder}, into *r: 0, or -1 (reported).
+ */
+static int
+parse_rule(struct parse *p, yaml_node_t *n, const char *where, size_t k,
+    struct rule_spec *r)
+{
+	struct sect s;
+	const char *v;
+	char path[160], vb[SHOWLEN + 4];
+	int t = -1, ok = 1;
+
+	memset(r, 0, sizeof *r);
+	if (sect_open(p, &s, n, rule_keys, "%s[%zu]", where, k) == -1)
+		return -1;
+	if (need(&s, PR_TYPE) != 0 || sect_scalar(&s, PR_TYPE, &v) != 1)
+		ok = 0;
+	else if ((t = ls_rule_type_parse(v)) < 0) {
+		perr(p, &s.val[PR_TYPE]->start_mark,
+		    "%s: unknown rule type \"%s\" (expected exclude_at_match, "
+		    "include_at_match, mask_sequences or multi_line)",
+		    sect_path(&s, PR_TYPE, path, sizeof path), show(vb, v));
+		ok = 0;
 	}
-	re = xcalloc(1, sizeof *re);
-	if ((rc = regcomp(re, src->multiline_start, REG_EXTENDED | REG_NOSUB))
-	    != 0) {
-		regerror(rc, re, msg, sizeof msg);
-		perr(p, &s.val[M_START]->start_mark,
-		    "%s.multiline.start: not a POSIX extended regular "
-		    "expression: %s",
-		    ss->where, msg);
-		free(re);
-		return;
+	if (need(&s, PR_NAME) != 0 || get_str(&s, PR_NAME, &r->name) != 1)
+		ok = 0;
+	else
+		r->name_node = s.val[PR_NAME];
+	if (need(&s, PR_PATTERN) != 0
+	    || get_str(&s, PR_PATTERN, &r->pattern) != 1)
+		ok = 0;
+	/* An empty placeholder is allowed: the mask then deletes. */
+	if (sect_scalar(&s, PR_PLACEHOLDER, &v) == 1) {
+		if (t >= 0 && t != LS_RULE_MASK) {
+			perr(p, &s.val[PR_PLACEHOLDER]->start_mark,
+			    "%s: only a mask_sequences rule has a placeholder",
+			    sect_path(&s, PR_PLACEHOLDER, path, sizeof path));
+			ok = 0;
+		}
+		r->placeholder = xstrdup(v);
 	}
-	src->multiline_re = re;
+	if (!ok || t < 0)
+		return -1;
+	r->type = (enum ls_rule_type)t;
+	if (r->placeholder == NULL)
+		r->placeholder = xstrdup("");
+	/* The Agent anchors a multi_line pattern at the line's start. */
+	r->pat = compile_pattern(p, s.val[PR_PATTERN],
+	    sect_path(&s, PR_PATTERN, path, sizeof path), r->pattern,
+	    t == LS_RULE_MULTILINE ? LS_PATTERN_ANCHORED : 0);
+	return r->pat != NULL ? 0 : -1;
+}
+
+/*
+ * A log_processing_rules sequence at n into *out (compiled rules only;
+ * every problem reported). Names are unique in a list, and a list has at
+ * most one multi_line rule.
+ */
+static void
+parse_rule_list(struct parse *p, yaml_node_t *n, const char *where,
+    struct rule_spec **out, size_t *nout)
+{
+	struct rule_spec *v, r;
+	char vb[SHOWLEN + 4];
+	size_t i, j, count, ml = SIZE_MAX;
+
+	*out = NULL;
+	*nout = 0;
+	if (open_seq(p, n, where, &count) == -1 || count == 0)
+		return;
+	v = xcalloc(count, sizeof *v);
+	for (i = 0; i < count; i++) {
+		if (parse_rule(p, node(p, n->data.sequence.items.start[i]),
+			where, i, &r)
+		    != 0) {
+			free_rule_spec(&r);
+			continue;
+		}
+		for (j = 0; j < *nout; j++)
+			if (strcmp(v[j].name, r.name) == 0)
+				break;
+		if (j < *nout) {
+			perr(p, &r.name_node->start_mark,
+			    "%s[%zu].name: duplicate rule name \"%s\" (first "
+			    "at line %lu)",
+			    where, i, show(vb, r.name),
+			    (unsigned long)v[j].name_node->start_mark.line + 1);
+			free_rule_spec(&r);
+			continue;
+		}
+		if (r.type == LS_RULE_MULTILINE && ml != SIZE_MAX) {
+			perr(p, &r.name_node->start_mark,
+			    "%s[%zu]: a second multi_line rule (a source has "
+			    "one start pattern; the first is \"%s\")",
+			    where, i, show(vb, v[ml].name));
+			free_rule_spec(&r);
+			continue;
+		}
+		if (r.type == LS_RULE_MULTILINE)
+			ml = *nout;
+		r.idx = i;
+		v[(*nout)++] = r;
+	}
+	*out = v;
+}
+
+/*
+ * A source's log_processing_rules: the top-level rules first, then its
+ * own, compiled into src->rules (NULL when there are none). A multi_line
+ * rule is the source's multiline start pattern (the source's own before a
+ * top-level one; never beside multiline.start).
+ */
+static void
+parse_rules(struct parse *p, struct sect *ss, struct ls_conf_source *src)
+{
+	struct rule_spec *own = NULL, *ml = NULL, *r;
+	char where[128], vb[SHOWLEN + 4];
+	size_t nown = 0, i, j, n;
+
+	snprintf(where, sizeof where, "%s.log_processing_rules", ss->where);
+	if (sect_val(ss, S_RULES) != NULL)
+		parse_rule_list(p, ss->val[S_RULES], where, &own, &nown);
+	for (i = 0; i < nown; i++) {
+		for (j = 0; j < p->ntop_rules; j++)
+			if (strcmp(own[i].name, p->top_rules[j].name) == 0)
+				break;
+		if (j < p->ntop_rules)
+			perr(p, &own[i].name_node->start_mark,
+			    "%s[%zu].name: \"%s\" is already the name of a "
+			    "top-level rule (line %lu)",
+			    where, own[i].idx, show(vb, own[i].name),
+			    (unsigned long)p->top_rules[j]
+				    .name_node->start_mark.line
+				+ 1);
+		if (own[i].type != LS_RULE_MULTILINE)
+			continue;
+		if (src->multiline_start != NULL)
+			perr(p, &own[i].name_node->start_mark,
+			    "%s[%zu]: a multi_line rule and multiline.start "
+			    "both set the start pattern: keep one",
+			    where, own[i].idx);
+		else
+			ml = &own[i];
+	}
+	for (j = 0;
+	     ml == NULL && src->multiline_start == NULL && j < p->ntop_rules;
+	     j++)
+		if (p->top_rules[j].type == LS_RULE_MULTILINE)
+			ml = &p->top_rules[j];
+	if (ml != NULL) {
+		src->multiline_start = xstrdup(ml->pattern);
+		src->multiline_re = ls_pattern_ref(ml->pat);
+	}
+	for (n = 0; n < p->ntop_rules + nown; n++) {
+		r = n < p->ntop_rules ? &p->top_rules[n]
+				      : &own[n - p->ntop_rules];
+		if (r->type == LS_RULE_MULTILINE)
+			continue;
+		if (src->rules == NULL)
+			src->rules = ls_rules_new(src->name);
+		ls_rules_add(
+		    src->rules, r->type, r->name, r->pat, r->placeholder);
+	}
+	free_rule_specs(own, nown);
 }
 
 static void
@@ -1226,6 +1327,7 @@ parse_source(struct parse *p, yaml_node_t *n, size_t idx,
 	src->exclude_paths = excl.v;
 	src->nexclude_paths = excl.n;
 	parse_multiline(p, &s, src);
+	parse_rules(p, &s, src);
 }
 
 static void
@@ -1777,6 +1879,10 @@ parse_top(struct parse *p, yaml_node_t *root, struct ls_conf *c)
 	p->gtags = gtags.v;
 	p->ngtags = gtags.n;
 	parse_metrics(p, &s, c);
+	/* Before the sources: each one's list begins with these. */
+	if (sect_val(&s, T_RULES) != NULL)
+		parse_rule_list(p, s.val[T_RULES], "log_processing_rules",
+		    &p->top_rules, &p->ntop_rules);
 	if (get_int(&s, T_MAX_OPEN_FILES, &n, 8, 1000000) == 1)
 		c->max_open_files = (size_t)n;
 	if (get_int(&s, T_MAX_WATCHED_DIRS, &n, 1, 1000000) == 1)
@@ -1965,6 +2071,7 @@ load(const char *name, const char *text, size_t len, FILE *errf)
 done:
 	yaml_parser_delete(&parser);
 out:
+	free_rule_specs(p.top_rules, p.ntop_rules);
 	if (flush_errors(&p, errf) > 0) {
 		ls_conf_free(c);
 		return NULL;
@@ -2047,9 +2154,8 @@ ls_conf_free(struct ls_conf *c)
 		free(src->ddtags);
 		ls_labels_unref(src->labels);
 		free(src->multiline_start);
-		if (src->multiline_re != NULL)
-			regfree(src->multiline_re);
-		free(src->multiline_re);
+		ls_pattern_free(src->multiline_re);
+		ls_rules_free(src->rules);
 	}
 	free(c->sources);
 	free(c->route_src);

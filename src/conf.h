@@ -21,6 +21,9 @@
 #include "log.h"
 #include "severity.h"
 
+struct ls_pattern;
+struct ls_rules;
+
 #define LS_EX_CONFIG 78
 /* metrics.listen when the file does not set it. */
 #define LS_METRICS_LISTEN "127.0.0.1:9809"
@@ -63,10 +66,15 @@ struct ls_conf_source {
 	int file_tags;
 	size_t max_line_bytes;
 	int64_t partial_flush_ms; /* ship a partial last line after this idle */
-	char *multiline_start; /* the pattern as written, or NULL */
-	void *multiline_re; /* a compiled regex_t, or NULL */
+	/* The start pattern as written (multiline.start, or a multi_line
+	 * rule's), or NULL; compiled (pattern.h). */
+	char *multiline_start;
+	struct ls_pattern *multiline_re;
 	int multiline_auto; /* multiline: auto (multiline.h) */
 	int64_t multiline_flush_ms; /* ship a gathered entry after this idle */
+	/* log_processing_rules, the top-level ones first (rules.h); NULL
+	 * when none. The counters in it are written by the tailer. */
+	struct ls_rules *rules;
 };
 
 struct ls_conf_dest {

@@ -7,6 +7,7 @@
 
 #include "ctx.h"
 #include "metrics.h"
+#include "rules.h"
 #include "xmalloc.h"
 
 const double ls_latency_bounds[LS_LATENCY_NBUCKETS]
@@ -166,6 +167,16 @@ ls_metrics_set_sources(
 	REMAP(source_lines, atomic_uint_fast64_t);
 	REMAP(source_bytes, atomic_uint_fast64_t);
 	m->nsources = new->nsources;
+	/* The rules' counters live in the configuration: the new one's
+	 * start from the old one's, by source and rule name. */
+	if (old != new)
+		for (i = 0; i < new->nsources; i++)
+			for (k = 0; k < old->nsources; k++)
+				if (strcmp(old->sources[k].name,
+					new->sources[i].name)
+				    == 0)
+					ls_rules_carry(new->sources[i].rules,
+					    old->sources[k].rules);
 }
 #undef REMAP
 
@@ -222,6 +233,43 @@ ls_metrics_dropped(struct ls_dest_metrics *dm)
 	return n;
 }
 
+/* " | rules api: health excluded 3, card masked 2" for each source with
+ * rules that did something. */
+static void
+rules_summary(const struct ls_conf *conf, struct ls_buf *out)
+{
+	struct ls_rule_stats st;
+	size_t s, i, shown;
+
+	for (s = 0; s < conf->nsources; s++) {
+		shown = 0;
+		for (i = 0; i < ls_rules_count(conf->sources[s].rules); i++) {
+			ls_rules_stats(conf->sources[s].rules, i, &st);
+			if (st.excluded + st.not_included + st.masked
+				+ st.errors
+			    == 0)
+				continue;
+			if (shown++ == 0)
+				ls_buf_printf(out, " | rules %s: %s",
+				    conf->sources[s].name, st.name);
+			else
+				ls_buf_printf(out, ", %s", st.name);
+			if (st.excluded > 0)
+				ls_buf_printf(out, " excluded %llu",
+				    (unsigned long long)st.excluded);
+			if (st.not_included > 0)
+				ls_buf_printf(out, " not included %llu",
+				    (unsigned long long)st.not_included);
+			if (st.masked > 0)
+				ls_buf_printf(out, " masked %llu",
+				    (unsigned long long)st.masked);
+			if (st.errors > 0)
+				ls_buf_printf(out, " errors %llu",
+				    (unsigned long long)st.errors);
+		}
+	}
+}
+
 void
 ls_metrics_summary(
     struct ls_metrics *m, const struct ls_conf *conf, struct ls_buf *out)
@@ -250,6 +298,7 @@ ls_metrics_summary(
 		    (unsigned long long)LS_LOAD(dm->retries),
 		    (unsigned long long)ls_metrics_dropped(dm));
 	}
+	rules_summary(conf, out);
 	for (d = 0; d < m->nsources; d++) {
 		if ((n = (uint64_t)LS_LOAD(m->backlog_ms[d])) < 1000)
 			continue;

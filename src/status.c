@@ -23,6 +23,7 @@
 #include <jansson.h>
 
 #include "encode.h"
+#include "rules.h"
 #include "status.h"
 #include "xmalloc.h"
 
@@ -469,6 +470,65 @@ prom_sources(const struct ls_status_in *in, struct ls_buf *o)
 	}
 }
 
+/*
+ * The processing rules' counters, labelled by source and rule: each
+ * family has the series of the rules of its type (a mask rule excludes
+ * nothing), errors every rule's.
+ */
+static void
+prom_rules(const struct ls_status_in *in, struct ls_buf *o)
+{
+	static const struct {
+		const char *name, *help;
+		int type; /* -1: every rule */
+	} fam[] = {
+		{ "logshipd_rule_excluded_lines_total",
+		    "Entries an exclude_at_match rule dropped, by source and "
+		    "rule.",
+		    LS_RULE_EXCLUDE },
+		{ "logshipd_rule_not_included_lines_total",
+		    "Entries an include_at_match rule dropped (no match), by "
+		    "source and rule.",
+		    LS_RULE_INCLUDE },
+		{ "logshipd_rule_masked_lines_total",
+		    "Entries in which a mask_sequences rule replaced at least "
+		    "one sequence, by source and rule.",
+		    LS_RULE_MASK },
+		{ "logshipd_rule_errors_total",
+		    "Entries a rule's pattern could not be evaluated on (a "
+		    "match limit): a filter keeps them, a mask withholds them "
+		    "whole.",
+		    -1 },
+	};
+	const struct ls_conf *c = in->conf;
+	struct ls_rule_stats st;
+	size_t f, i, r;
+	uint64_t v;
+
+	for (f = 0; f < sizeof fam / sizeof fam[0]; f++) {
+		family(o, fam[f].name, "counter", fam[f].help);
+		for (i = 0; i < nsources(in); i++) {
+			for (r = 0; r < ls_rules_count(c->sources[i].rules);
+			     r++) {
+				ls_rules_stats(c->sources[i].rules, r, &st);
+				if (fam[f].type >= 0
+				    && strcmp(st.type,
+					   ls_rule_type_name(fam[f].type))
+					!= 0)
+					continue;
+				v = fam[f].type == LS_RULE_EXCLUDE ? st.excluded
+				    : fam[f].type == LS_RULE_INCLUDE
+				    ? st.not_included
+				    : fam[f].type == LS_RULE_MASK ? st.masked
+								  : st.errors;
+				series(o, fam[f].name, "", "source",
+				    c->sources[i].name, "rule", st.name);
+				val_u(o, v);
+			}
+		}
+	}
+}
+
 void
 ls_status_prometheus(const struct ls_status_in *in, struct ls_buf *o)
 {
@@ -488,6 +548,7 @@ ls_status_prometheus(const struct ls_status_in *in, struct ls_buf *o)
 	    "200 for), else 0.",
 	    (uint64_t)ls_status_health(in, NULL));
 	prom_sources(in, o);
+	prom_rules(in, o);
 	one_u(o, "logshipd_unrouted_lines_total", "counter",
 	    "Lines of severities routed to no destination.",
 	    LS_LOAD(m->unrouted));
@@ -603,13 +664,27 @@ static json_t *
 json_source(const struct ls_status_in *in, size_t s)
 {
 	const struct ls_conf_source *src = &in->conf->sources[s];
-	json_t *o = json_object(), *files = json_array();
+	json_t *o = json_object(), *files = json_array(), *rules, *r;
+	struct ls_rule_stats st;
 	size_t i, total = 0;
 
 	json_object_set_new(o, "name", jstr(src->name));
 	set_u(o, "lines", LS_LOAD(in->m->source_lines[s]));
 	set_u(o, "bytes", LS_LOAD(in->m->source_bytes[s]));
 	set_f(o, "backlog_age_s", secs(LS_LOAD(in->m->backlog_ms[s])));
+	rules = json_array();
+	for (i = 0; i < ls_rules_count(src->rules); i++) {
+		ls_rules_stats(src->rules, i, &st);
+		r = json_object();
+		json_object_set_new(r, "name", jstr(st.name));
+		json_object_set_new(r, "type", jstr(st.type));
+		set_u(r, "excluded", st.excluded);
+		set_u(r, "not_included", st.not_included);
+		set_u(r, "masked", st.masked);
+		set_u(r, "errors", st.errors);
+		json_array_append_new(rules, r);
+	}
+	json_object_set_new(o, "rules", rules);
 	for (i = 0; i < in->nfiles; i++) {
 		if (in->files[i].source == NULL
 		    || strcmp(in->files[i].source, src->name) != 0)
@@ -959,6 +1034,48 @@ table_files(const json_t *doc, struct ls_buf *out)
 	table_print(&t, out);
 }
 
+/* The processing rules that did anything: one row each. */
+static void
+table_rules(const json_t *doc, struct ls_buf *out)
+{
+	static const char *const head[] = { "SOURCE", "RULE", "TYPE",
+		"EXCLUDED", "NOT INCLUDED", "MASKED", "ERRORS" };
+	struct table t = { sizeof head / sizeof head[0], NULL, 0 };
+	const json_t *s, *r;
+	char c[4][32];
+	const char *row[sizeof head / sizeof head[0]];
+	size_t i, k;
+	int any = 0;
+
+	json_array_foreach(json_object_get(doc, "sources"), i, s)
+	{
+		json_array_foreach(json_object_get(s, "rules"), k, r)
+		{
+			if (!any)
+				table_row(&t, head);
+			any = 1;
+			row[0] = js(s, "name", "?");
+			row[1] = js(r, "name", "?");
+			row[2] = js(r, "type", "?");
+			snprintf(
+			    c[0], sizeof c[0], "%" PRIu64, ju(r, "excluded"));
+			snprintf(c[1], sizeof c[1], "%" PRIu64,
+			    ju(r, "not_included"));
+			snprintf(
+			    c[2], sizeof c[2], "%" PRIu64, ju(r, "masked"));
+			snprintf(
+			    c[3], sizeof c[3], "%" PRIu64, ju(r, "errors"));
+			row[3] = c[0];
+			row[4] = c[1];
+			row[5] = c[2];
+			row[6] = c[3];
+			table_row(&t, row);
+		}
+	}
+	if (any)
+		table_print(&t, out);
+}
+
 void
 ls_status_table(const json_t *doc, struct ls_buf *out)
 {
@@ -989,4 +1106,5 @@ ls_status_table(const json_t *doc, struct ls_buf *out)
 	    ju(rd, "open_files"), fmt_dur(a, sizeof a, jf(ck, "age_s")));
 	table_dests(doc, out);
 	table_files(doc, out);
+	table_rules(doc, out);
 }

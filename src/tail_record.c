@@ -11,7 +11,6 @@
  */
 #include "config.h"
 
-#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,8 +20,10 @@
 #include "metrics.h"
 #include "multiline.h"
 #include "offtrack.h"
+#include "pattern.h"
 #include "queue.h"
 #include "record.h"
+#include "rules.h"
 #include "severity.h"
 #include "labels.h"
 #include "tailer_impl.h"
@@ -113,6 +114,17 @@ emit(struct tfile *f, const char *msg, size_t len, uint64_t end_off,
 	enum ls_severity sev;
 	int64_t time_ms = t->now_wall_ms;
 
+	/* Dropped by a rule (counted there): no record, but the line is
+	 * numbered and done at once, so the committed offset goes over it
+	 * once the records before it are done (rules.sh: excluded_tail). */
+	if (f->src->rules != NULL
+	    && ls_rules_apply(f->src->rules, msg, len, &msg, &len)
+		== LS_RULES_DROP) {
+		(void)ls_offtrack_done(
+		    f->track, ls_offtrack_add_at(f->track, end_off, t->now_ms));
+		t->dirty = 1;
+		return;
+	}
 	/* The severity, and the line's own time if it has one (else the
 	 * read time), in one pass. */
 	sev = ls_severity_detect_time(msg, len, f->src->default_severity,
@@ -172,14 +184,12 @@ ml_line(struct tfile *f, const char *line, size_t len, uint64_t end_off,
 
 	if (f->src->multiline_auto)
 		start = ls_ml_auto_starts(&ml->autos, line, len);
-	else {
-		/* regexec wants a C string: the line is not one. */
-		ls_buf_reset(&t->scratch);
-		ls_buf_append(&t->scratch, line, len);
-		start
-		    = regexec(f->src->multiline_re, t->scratch.data, 0, NULL, 0)
-		    == 0;
-	}
+	else
+		/* A line the pattern cannot decide on (a match limit)
+		 * continues the entry: it is joined, not lost. */
+		start = ls_pattern_match(
+			    f->src->multiline_re, line, len, 0, NULL, 0, NULL)
+		    == 1;
 	if (start || !ml->active) {
 		tail_ml_flush(f);
 		ls_buf_append(&ml->buf, line, len);

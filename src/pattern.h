@@ -1,0 +1,67 @@
+/*
+ * pattern: one regular expression of the configuration, in PCRE2's
+ * dialect (the one Datadog Agent users write: \d, \s, \w, non-greedy
+ * repetitions, (?i)), JIT-compiled, matched under limits.
+ *
+ * Patterns are compiled in UTF-8 mode that tolerates invalid UTF-8
+ * (PCRE2_MATCH_INVALID_UTF): "." is one character, not one byte, and a
+ * line holding bytes that are no UTF-8 still matches around them.
+ *
+ * Limits: a pattern such as "(a+)+$" takes exponential time to fail on
+ * "aaaa...b". Every match runs with a match limit (LS_PATTERN_MATCH_LIMIT
+ * backtracking steps, a few milliseconds at most), a depth limit and a
+ * heap limit, so one hostile line can stall the tailer a few milliseconds,
+ * never for good. A match that hits a limit is an error (-1), which the
+ * caller counts and turns into its own safe answer (rules.h). Tested in
+ * check_rules.c: pathological.
+ *
+ * Threading: a pattern holds its match data, so one thread at a time
+ * matches with it: the main thread (the tailer). Compiled code is shared
+ * read-only by references (a top-level rule is in every source's list).
+ */
+#ifndef LS_PATTERN_H
+#define LS_PATTERN_H
+
+#include <stddef.h>
+
+#include "log.h"
+
+/* Backtracking steps one match may take (PCRE2's default is 10 million:
+ * about 25 ms of "(a+)+$" against 40 bytes, 4 ms at this bound). */
+#define LS_PATTERN_MATCH_LIMIT 1000000
+/* Nesting of backtracking (the interpreter only; JIT has its stack). */
+#define LS_PATTERN_DEPTH_LIMIT 100000
+/* Heap for backtracking (the interpreter only), KiB. */
+#define LS_PATTERN_HEAP_LIMIT (16 * 1024)
+
+/* Anchored at the start of the subject (the Agent's multi_line rule). */
+#define LS_PATTERN_ANCHORED 0x1
+
+struct ls_pattern;
+
+/*
+ * Compiles re. NULL when it is no valid pattern: err (errlen bytes) holds
+ * PCRE2's message and *erroff the offset in re where PCRE2 found the
+ * problem. The pattern starts with one reference.
+ */
+struct ls_pattern *ls_pattern_new(
+    const char *re, unsigned flags, char *err, size_t errlen, size_t *erroff);
+struct ls_pattern *ls_pattern_ref(struct ls_pattern *);
+/* Drops a reference; the last frees. NULL is a no-op. */
+void ls_pattern_free(struct ls_pattern *);
+/* The pattern as written. */
+const char *ls_pattern_source(const struct ls_pattern *);
+/* Capturing groups in the pattern. */
+unsigned ls_pattern_groups(const struct ls_pattern *);
+
+/*
+ * Searches s[start..len) (s need not be NUL-terminated). 1: a match, and
+ * when ov is not NULL, ov[0..2*nov) holds the offsets of the whole match
+ * and of the first nov-1 groups (an unset group is (SIZE_MAX, SIZE_MAX)).
+ * 0: no match. -1: the match could not be decided (a limit was hit, or
+ * PCRE2 failed); *why (when not NULL) is a static description.
+ */
+int ls_pattern_match(struct ls_pattern *, const char *s, size_t len,
+    size_t start, size_t *ov, unsigned nov, const char **why) LS_WARN_UNUSED;
+
+#endif
