@@ -41,6 +41,7 @@
 
 #include <yaml.h>
 
+#include "buf.h"
 #include "compress.h"
 #include "conf.h"
 #include "pattern.h"
@@ -82,6 +83,9 @@ struct parse {
 	/* The top-level tags, which every source's come after. */
 	char **gtags;
 	size_t ngtags;
+	/* Values with ${VAR} expanded (expand()), freed when the load ends. */
+	char **expanded;
+	size_t nexpanded;
 	/* The top-level log_processing_rules, applied to every source
 	 * before its own (parse_rules). */
 	struct rule_spec *top_rules;
@@ -546,6 +550,89 @@ need(struct sect *s, int i)
 
 /* A scalar's string, or NULL (reported) if it holds a NUL byte, which C
  * strings cannot carry. */
+/*
+ * v with each ${NAME} replaced by the environment variable NAME, or with
+ * ${NAME:-default} by its default when NAME is unset or empty; $${ is a
+ * literal ${. The expanded strings live until the load ends (p->expanded).
+ * NULL when a variable is unset without a default, or a reference is
+ * malformed: reported at its line and column (exact for a plain or
+ * quoted scalar on one line).
+ */
+static const char *
+expand(struct parse *p, yaml_node_t *n, const char *path, const char *v)
+{
+	struct ls_buf b;
+	const char *q, *name, *end, *val;
+	yaml_mark_t m = n->start_mark;
+	size_t nlen, at;
+	char vb[SHOWLEN + 4];
+	char *var;
+
+	/* Where the value's characters begin, for the column. */
+	at = n->data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE
+		|| n->data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE
+	    ? 1
+	    : 0;
+	ls_buf_init(&b);
+	for (q = v; *q != '\0';) {
+		if (q[0] == '$' && q[1] == '$' && q[2] == '{') {
+			ls_buf_append(&b, "${", 2);
+			q += 3;
+			continue;
+		}
+		if (q[0] != '$' || q[1] != '{') {
+			ls_buf_putc(&b, *q++);
+			continue;
+		}
+		name = q + 2;
+		nlen = strspn(name,
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		    "0123456789_");
+		end = name + nlen;
+		m.column = n->start_mark.column + at + (size_t)(q - v);
+		if (nlen == 0 || (name[0] >= '0' && name[0] <= '9')
+		    || (*end != '}' && strncmp(end, ":-", 2) != 0)
+		    || (*end == ':' && strchr(end, '}') == NULL)) {
+			perr(p, &m,
+			    "%s: malformed variable reference in \"%s\" "
+			    "(expected ${NAME} or ${NAME:-default})",
+			    path, show(vb, v));
+			goto fail;
+		}
+		var = xstrndup(name, nlen);
+		val = getenv(var);
+		free(var);
+		if (*end == ':') {
+			if (val == NULL || *val == '\0') {
+				val = end + 2;
+				nlen = (size_t)(strchr(end, '}') - val);
+			} else
+				nlen = strlen(val);
+			q = strchr(end, '}') + 1;
+		} else {
+			if (val == NULL) {
+				perr(p, &m,
+				    "%s: environment variable %.*s is not set "
+				    "(and the reference has no :-default)",
+				    path, (int)nlen, name);
+				goto fail;
+			}
+			nlen = strlen(val);
+			q = end + 1;
+		}
+		ls_buf_append(&b, val, nlen);
+	}
+	p->expanded
+	    = xreallocarray(p->expanded, p->nexpanded + 1, sizeof *p->expanded);
+	p->expanded[p->nexpanded++]
+	    = xstrndup(b.data != NULL ? b.data : "", b.len);
+	ls_buf_cleanup(&b);
+	return p->expanded[p->nexpanded - 1];
+fail:
+	ls_buf_cleanup(&b);
+	return NULL;
+}
+
 static const char *
 scalar_str(struct parse *p, yaml_node_t *n, const char *path)
 {
@@ -553,6 +640,8 @@ scalar_str(struct parse *p, yaml_node_t *n, const char *path)
 		perr(p, &n->start_mark, "%s: contains a NUL byte", path);
 		return NULL;
 	}
+	if (strchr(scalar(n), '$') != NULL)
+		return expand(p, n, path, scalar(n));
 	return scalar(n);
 }
 
@@ -2072,6 +2161,7 @@ done:
 	yaml_parser_delete(&parser);
 out:
 	free_rule_specs(p.top_rules, p.ntop_rules);
+	free_strv(p.expanded, p.nexpanded);
 	if (flush_errors(&p, errf) > 0) {
 		ls_conf_free(c);
 		return NULL;

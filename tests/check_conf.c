@@ -665,6 +665,43 @@ START_TEST(routes_by_source)
 }
 END_TEST
 
+/* ${VAR} and ${VAR:-default} in values; $${ is a literal ${; an unset
+ * variable without a default is an error at its line and column. */
+START_TEST(env_vars)
+{
+	struct ls_conf *c;
+	char *errs;
+
+	setenv("LS_T_SVC", "shop", 1);
+	setenv("LS_T_EMPTY", "", 1);
+	unsetenv("LS_T_NONE");
+	unsetenv("LS_T_DIR");
+	c = load_ok("sources:\n"
+		    "  - name: app\n"
+		    "    paths: [\"${LS_T_DIR:-/var/log}/app/*.log\"]\n"
+		    "    service: ${LS_T_SVC}-api\n"
+		    "    tags: [\"env:${LS_T_NONE:-dev}\", \"lit:$${x}\", "
+		    "\"e:${LS_T_EMPTY:-z}\"]\n" DST);
+	ck_assert_str_eq(c->sources[0].paths[0], "/var/log/app/*.log");
+	ck_assert_str_eq(c->sources[0].service, "shop-api");
+	ck_assert_str_eq(c->sources[0].tags[0], "env:dev");
+	ck_assert_str_eq(c->sources[0].tags[1], "lit:${x}");
+	ck_assert_str_eq(c->sources[0].tags[2], "e:z");
+	ls_conf_free(c);
+	ck_assert_ptr_null(
+	    load(SRC "    service: x-${LS_T_NONE}\n" DST, &errs));
+	ck_assert_str_eq(errs,
+	    "t.yaml:4:16: sources[0].service: environment variable LS_T_NONE "
+	    "is not set (and the reference has no :-default)\n");
+	free(errs);
+	ck_assert_ptr_null(load(SRC "    service: \"${1x}\"\n" DST, &errs));
+	ck_assert_str_eq(errs,
+	    "t.yaml:4:15: sources[0].service: malformed variable reference "
+	    "in \"${1x}\" (expected ${NAME} or ${NAME:-default})\n");
+	free(errs);
+}
+END_TEST
+
 /* metrics.listen: "" turns the endpoint off; null keeps the default. */
 START_TEST(metrics_listen_off)
 {
@@ -1711,6 +1748,7 @@ conf_suite(void)
 	tcase_add_test(tc, nulls_and_quotes);
 	tcase_add_test(tc, routes_all_and_overlap);
 	tcase_add_test(tc, routes_by_source);
+	tcase_add_test(tc, env_vars);
 	tcase_add_test(tc, metrics_listen_off);
 	tcase_add_test(tc, max_dests);
 	tcase_add_test(tc, multiline_patterns);
