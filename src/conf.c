@@ -1709,7 +1709,9 @@ parse_basic_auth(
 	if ((pair = ls_secret_printf("%s:%s", user, pw)) == NULL)
 		goto fail;
 	len = strlen(pair);
-	if ((b64 = ls_secret_new("", 4 * ((len + 2) / 3))) == NULL)
+	/* Room for the base64 text, in protected memory too. */
+	if ((b64 = ls_secret_printf("%*s", (int)(4 * ((len + 2) / 3)), ""))
+	    == NULL)
 		goto fail;
 	base64((const unsigned char *)pair, len, b64);
 	add_header(p, n, s.where, d, "Authorization",
