@@ -57,8 +57,9 @@
 #define MiB (KiB * 1024)
 #define GiB (MiB * 1024)
 
-/* The most keys any one mapping of the schema has, plus room. */
-#define MAXKEYS 24
+/* The most keys any one mapping of the schema has, plus room: checked at
+ * compile time against each key table below. */
+#define MAXKEYS 32
 /* How much of a value a message echoes. */
 #define SHOWLEN 64
 /* An API key file larger than this is certainly not an API key. */
@@ -211,6 +212,12 @@ enum {
 	D_HEALTH_WINDOW,
 	D_ADAPTIVE,
 	D_REJECT_LIMIT,
+	D_SITE,
+	D_PROXY,
+	D_NO_PROXY,
+	D_HEADERS,
+	D_BASIC_AUTH,
+	D_TLS,
 	D_NKEYS
 };
 static const char *const dest_keys[] = {
@@ -235,7 +242,39 @@ static const char *const dest_keys[] = {
 	[D_MAX_BUFFER_BYTES] = "max_buffer_bytes",
 	[D_HEALTH_WINDOW] = "health_window",
 	[D_ADAPTIVE] = "adaptive_concurrency",
+	[D_SITE] = "site",
+	[D_PROXY] = "proxy",
+	[D_NO_PROXY] = "no_proxy",
+	[D_HEADERS] = "headers",
+	[D_BASIC_AUTH] = "basic_auth",
+	[D_TLS] = "tls",
 	[D_NKEYS] = NULL,
+};
+
+enum { TL_CA_FILE, TL_CERT_FILE, TL_KEY_FILE, TL_SERVER_NAME, TL_NKEYS };
+static const char *const tls_keys[] = {
+	[TL_CA_FILE] = "ca_file",
+	[TL_CERT_FILE] = "cert_file",
+	[TL_KEY_FILE] = "key_file",
+	[TL_SERVER_NAME] = "server_name",
+	[TL_NKEYS] = NULL,
+};
+
+enum { BA_USER, BA_PASSWORD_FILE, BA_PASSWORD_ENV, BA_NKEYS };
+static const char *const basic_auth_keys[] = {
+	[BA_USER] = "user",
+	[BA_PASSWORD_FILE] = "password_file",
+	[BA_PASSWORD_ENV] = "password_env",
+	[BA_NKEYS] = NULL,
+};
+
+/* A header's value read from a file or the environment: { file: PATH } or
+ * { env: NAME }. */
+enum { HV_FILE, HV_ENV, HV_NKEYS };
+static const char *const header_value_keys[] = {
+	[HV_FILE] = "file",
+	[HV_ENV] = "env",
+	[HV_NKEYS] = NULL,
 };
 
 enum { M_START, M_FLUSH, M_NKEYS };
@@ -283,6 +322,31 @@ static const char *const route_keys[] = {
 	[R_SOURCE] = "source",
 	[R_NKEYS] = NULL,
 };
+
+_Static_assert(T_NKEYS <= MAXKEYS && S_NKEYS <= MAXKEYS && D_NKEYS <= MAXKEYS
+	&& TL_NKEYS <= MAXKEYS && BA_NKEYS <= MAXKEYS && HV_NKEYS <= MAXKEYS
+	&& M_NKEYS <= MAXKEYS && MX_NKEYS <= MAXKEYS && B_NKEYS <= MAXKEYS
+	&& RT_NKEYS <= MAXKEYS && R_NKEYS <= MAXKEYS,
+    "a key table has more keys than struct sect holds: raise MAXKEYS");
+
+/*
+ * The Datadog sites and their logs intake, https://http-intake.logs.<site>
+ * for each (Datadog's "Send logs" API page, v2 tab; the Agent and Vector
+ * build the same host from the site).
+ */
+static const char *const site_names[] = {
+	"datadoghq.com",
+	"us3.datadoghq.com",
+	"us5.datadoghq.com",
+	"datadoghq.eu",
+	"ap1.datadoghq.com",
+	"ap2.datadoghq.com",
+	"uk1.datadoghq.com",
+	"ddog-gov.com",
+	"us2.ddog-gov.com",
+	NULL,
+};
+#define SITE_URL_FMT "https://http-intake.logs.%s/api/v2/logs"
 
 static const char *const type_names[]
     = { [LS_DEST_DATADOG] = "datadog", [LS_DEST_HTTP] = "http", NULL };
@@ -958,11 +1022,12 @@ check_tag_cb(struct parse *p, const char *path, yaml_node_t *n, const char *v)
 /*
  * Reads an API key from bytes buf[0..len) into *key: surrounding
  * whitespace is trimmed, and what is left must be printable ASCII with no
- * spaces, because it goes into an HTTP header. Never echoes the bytes.
+ * spaces (spaces inside are allowed when spaces is set: a header value, a
+ * password), because it goes into an HTTP header. Never echoes the bytes.
  */
 static int
 take_key(struct parse *p, yaml_node_t *n, const char *path, const char *buf,
-    size_t len, const char *what, char **key)
+    size_t len, const char *what, int spaces, char **key)
 {
 	size_t i;
 
@@ -977,10 +1042,15 @@ take_key(struct parse *p, yaml_node_t *n, const char *path, const char *buf,
 		return -1;
 	}
 	for (i = 0; i < len; i++) {
+		if (spaces && (buf[i] == ' ' || buf[i] == '\t'))
+			continue;
 		if (buf[i] <= 0x20 || buf[i] >= 0x7f) {
 			perr(p, &n->start_mark,
-			    "%s: the key in %s holds spaces or control "
-			    "characters",
+			    spaces
+				? "%s: the value in %s holds control or "
+				  "non-ASCII characters"
+				: "%s: the key in %s holds spaces or control "
+				  "characters",
 			    path, what);
 			return -1;
 		}
@@ -1029,7 +1099,7 @@ key_file_mode(struct sect *s, int i, const char *file, const char *path,
 /* Reads the key from the file named at key i. The file name is not echoed:
  * it may be the key itself, pasted in the wrong place. */
 static void
-read_key_file(struct sect *s, int i, char **key)
+read_key_file(struct sect *s, int i, int spaces, char **key)
 {
 	char buf[KEYFILE_MAX + 1], path[160];
 	const char *file;
@@ -1073,7 +1143,7 @@ read_key_file(struct sect *s, int i, char **key)
 		    path, KEYFILE_MAX);
 		goto out;
 	}
-	take_key(s->p, s->val[i], path, buf, len, "the file", key);
+	take_key(s->p, s->val[i], path, buf, len, "the file", spaces, key);
 out:
 	explicit_bzero(buf, sizeof buf);
 	close(fd);
@@ -1082,7 +1152,7 @@ out:
 /* Reads the key from the environment variable named at key i, which is not
  * echoed either. */
 static void
-read_key_env(struct sect *s, int i, char **key)
+read_key_env(struct sect *s, int i, int spaces, char **key)
 {
 	const char *name, *v;
 	char path[160];
@@ -1096,7 +1166,7 @@ read_key_env(struct sect *s, int i, char **key)
 		return;
 	}
 	take_key(s->p, s->val[i], path, v, strlen(v),
-	    "the environment variable", key);
+	    "the environment variable", spaces, key);
 }
 
 static int open_seq(struct parse *, yaml_node_t *, const char *, size_t *);
@@ -1480,6 +1550,503 @@ agent_intake(const char *url)
 	    && strncasecmp(host, prefix, sizeof prefix - 1) == 0;
 }
 
+/*
+ * The host of an http:// or https:// url into buf (no brackets, no
+ * userinfo, no port); "" when there is none.
+ */
+static void
+url_host(const char *url, char *buf, size_t len)
+{
+	const char *h, *end, *at;
+	size_t n;
+
+	*buf = '\0';
+	if ((h = strstr(url, "://")) == NULL)
+		return;
+	h += 3;
+	end = h + strcspn(h, "/?#");
+	if ((at = memchr(h, '@', (size_t)(end - h))) != NULL)
+		h = at + 1;
+	if (*h == '[') {
+		h++;
+		n = strcspn(h, "]");
+	} else
+		n = strcspn(h, ":/?#");
+	if (h + n > end)
+		n = (size_t)(end - h);
+	if (n >= len)
+		n = len - 1;
+	memcpy(buf, h, n);
+	buf[n] = '\0';
+}
+
+/* Is host a name or address of this machine's loopback: localhost,
+ * 127.0.0.0/8, ::1? */
+static int
+loopback_host(const char *host)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (strcasecmp(host, "localhost") == 0
+	    || strcasecmp(host, "localhost.") == 0)
+		return 1;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, host, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6)
+		    || (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+	return 0;
+}
+
+/* site: one of site_names, the url built from it (unless url is set). */
+static void
+parse_site(
+    struct parse *p, struct sect *s, struct ls_conf_dest *d, int dd, int type)
+{
+	const char *v;
+	char path[160], vb[SHOWLEN + 4], list[256];
+	size_t k;
+
+	if (sect_scalar(s, D_SITE, &v) != 1)
+		return;
+	sect_path(s, D_SITE, path, sizeof path);
+	if (!dd) {
+		if (type != -1)
+			perr(p, &s->val[D_SITE]->start_mark,
+			    "%s: only a datadog destination has a site (an "
+			    "http destination needs url)",
+			    path);
+		return;
+	}
+	for (k = 0; site_names[k] != NULL; k++)
+		if (strcmp(site_names[k], v) == 0)
+			break;
+	if (site_names[k] == NULL) {
+		perr(p, &s->val[D_SITE]->start_mark,
+		    "%s: unknown Datadog site \"%s\" (expected %s)", path,
+		    show(vb, v), join_names(list, sizeof list, site_names));
+		return;
+	}
+	d->site = xstrdup(v);
+	if (d->url == NULL)
+		xasprintf(&d->url, SITE_URL_FMT, v);
+}
+
+static void free_strv(char **, size_t);
+
+/* A no_proxy item: a host name, an address or a CIDR block, or "*". */
+static int
+check_host_cb(struct parse *p, const char *path, yaml_node_t *n, const char *v)
+{
+	char vb[SHOWLEN + 4];
+
+	if (*v == '\0' || strpbrk(v, ", \t") != NULL) {
+		perr(p, &n->start_mark,
+		    "%s: \"%s\" is not a host (no spaces or commas: give a "
+		    "list)",
+		    path, show(vb, v));
+		return -1;
+	}
+	return 0;
+}
+
+/* proxy: scheme://[user:password@]host[:port], kept like a key (it may
+ * hold a password) and never echoed; no_proxy: hosts, one or a list. */
+static void
+parse_proxy(struct parse *p, struct sect *s, struct ls_conf_dest *d)
+{
+	static const char *const schemes[]
+	    = { "http://", "https://", "socks5://", "socks5h://", NULL };
+	struct strlist l = { NULL, 0, check_host_cb };
+	const char *v;
+	char path[160], host[256];
+	size_t k, len;
+
+	if (sect_scalar(s, D_PROXY, &v) == 1) {
+		sect_path(s, D_PROXY, path, sizeof path);
+		for (k = 0; schemes[k] != NULL; k++)
+			if (strncasecmp(v, schemes[k], strlen(schemes[k])) == 0)
+				break;
+		url_host(v, host, sizeof host);
+		if (schemes[k] == NULL || *host == '\0')
+			perr(p, &s->val[D_PROXY]->start_mark,
+			    "%s: must be an http://, https://, socks5:// or "
+			    "socks5h:// URL with a host",
+			    path);
+		else
+			take_key(p, s->val[D_PROXY], path, v, strlen(v),
+			    "the proxy URL", 0, &d->proxy);
+	}
+	foreach_item(s, D_NO_PROXY, strlist_add_cb, &l);
+	if (l.n == 0) {
+		free(l.v);
+		return;
+	}
+	for (k = 0, len = 0; k < l.n; k++)
+		len += strlen(l.v[k]) + 1;
+	d->no_proxy = xcalloc(1, len);
+	for (k = 0; k < l.n; k++) {
+		if (k > 0)
+			strcat(d->no_proxy, ",");
+		strcat(d->no_proxy, l.v[k]);
+	}
+	free_strv(l.v, l.n);
+}
+
+/* Headers logshipd sets itself (or curl does), which headers: must not
+ * replace. */
+static const char *const reserved_headers[]
+    = { "Content-Type", "Content-Encoding", "Content-Length",
+	      "Transfer-Encoding", "Host", "Expect", "Connection", "User-Agent",
+	      "DD-API-KEY", "DD-EVP-ORIGIN", "DD-EVP-ORIGIN-VERSION", NULL };
+
+/* A header named like a credential is kept as one even when its value is
+ * written in the file: it makes http:// to another host an error. */
+static int
+credential_name(const char *name)
+{
+	static const char *const words[] = { "auth", "key", "token", "secret",
+		"password", "cookie", "session", NULL };
+	size_t k;
+
+	for (k = 0; words[k] != NULL; k++)
+		if (strcasestr(name, words[k]) != NULL)
+			return 1;
+	return 0;
+}
+
+/* Adds "name: value" (value a secret, freed here) to d's headers. */
+static void
+add_header(struct parse *p, yaml_node_t *n, const char *path,
+    struct ls_conf_dest *d, const char *name, char *value)
+{
+	char *line;
+
+	line = ls_secret_printf("%s: %s", name, value);
+	ls_secret_free(value);
+	if (line == NULL) {
+		perr(p, &n->start_mark, "%s: cannot keep the value: %s", path,
+		    strerror(errno));
+		return;
+	}
+	d->headers
+	    = xreallocarray(d->headers, d->nheaders + 1, sizeof *d->headers);
+	d->headers[d->nheaders++] = line;
+}
+
+static int
+header_name_ok(const char *name)
+{
+	const char *c;
+
+	if (*name == '\0' || strlen(name) > 128)
+		return 0;
+	for (c = name; *c != '\0'; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z')
+			|| (*c >= '0' && *c <= '9')
+			|| strchr("!#$%&'*+-.^_`|~", *c) != NULL))
+			return 0;
+	return 1;
+}
+
+/*
+ * headers: { Name: value | {file: PATH} | {env: NAME} }. Values are kept
+ * like the API key and never echoed; *secret is set when one is a secret
+ * (from a file or the environment, or named like a credential).
+ */
+static void
+parse_headers(
+    struct parse *p, struct sect *s, struct ls_conf_dest *d, int *secret)
+{
+	yaml_node_pair_t *pair;
+	yaml_node_t *n, *k, *v;
+	struct sect vs;
+	const char *name;
+	char path[160], hpath[320], vb[SHOWLEN + 4];
+	char *value;
+	size_t j;
+
+	if ((n = sect_val(s, D_HEADERS)) == NULL)
+		return;
+	sect_path(s, D_HEADERS, path, sizeof path);
+	if (n->type != YAML_MAPPING_NODE) {
+		perr(p, &n->start_mark, "%s: expected a mapping", path);
+		return;
+	}
+	for (pair = n->data.mapping.pairs.start;
+	     pair < n->data.mapping.pairs.top; pair++) {
+		k = node(p, pair->key);
+		v = node(p, pair->value);
+		if (k->type != YAML_SCALAR_NODE
+		    || (name = scalar_str(p, k, path)) == NULL
+		    || !header_name_ok(name)) {
+			perr(p, &k->start_mark,
+			    "%s: \"%s\" is not a header name", path,
+			    k->type == YAML_SCALAR_NODE ? show(vb, scalar(k))
+							: "?");
+			continue;
+		}
+		snprintf(hpath, sizeof hpath, "%s.%s", path, name);
+		for (j = 0; reserved_headers[j] != NULL; j++)
+			if (strcasecmp(reserved_headers[j], name) == 0)
+				break;
+		if (reserved_headers[j] != NULL) {
+			perr(p, &k->start_mark, "%s: logshipd sets %s itself%s",
+			    hpath, reserved_headers[j],
+			    strcasecmp(name, "DD-API-KEY") == 0
+				? " (use api_key_file or api_key_env)"
+				: "");
+			continue;
+		}
+		for (j = 0; j < d->nheaders; j++)
+			if (strncasecmp(d->headers[j], name, strlen(name)) == 0
+			    && d->headers[j][strlen(name)] == ':')
+				break;
+		if (j < d->nheaders) {
+			perr(p, &k->start_mark,
+			    "%s: duplicate header (names are not case "
+			    "sensitive)",
+			    hpath);
+			continue;
+		}
+		value = NULL;
+		if (v->type == YAML_SCALAR_NODE && !is_null(v)) {
+			const char *lit;
+
+			if ((lit = scalar_str(p, v, hpath)) == NULL)
+				continue;
+			if (take_key(p, v, hpath, lit, strlen(lit), "the value",
+				1, &value)
+			    == -1)
+				continue;
+			if (credential_name(name))
+				*secret = 1;
+		} else if (v->type == YAML_MAPPING_NODE) {
+			if (sect_open(p, &vs, v, header_value_keys, "%s", hpath)
+			    == -1)
+				continue;
+			if ((sect_val(&vs, HV_FILE) != NULL)
+			    == (sect_val(&vs, HV_ENV) != NULL)) {
+				perr(p, &v->start_mark,
+				    "%s: set one of file and env", hpath);
+				continue;
+			}
+			if (sect_val(&vs, HV_FILE) != NULL)
+				read_key_file(&vs, HV_FILE, 1, &value);
+			else
+				read_key_env(&vs, HV_ENV, 1, &value);
+			if (value == NULL)
+				continue;
+			*secret = 1;
+		} else {
+			perr(p, &v->start_mark,
+			    "%s: expected a string, {file: PATH} or {env: "
+			    "NAME}",
+			    hpath);
+			continue;
+		}
+		add_header(p, v, hpath, d, name, value);
+	}
+}
+
+/* RFC 4648 base64 of in[0..len) into out (room for 4 * ((len + 2) / 3) + 1
+ * bytes). */
+static void
+base64(const unsigned char *in, size_t len, char *out)
+{
+	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				  "abcdefghijklmnopqrstuvwxyz0123456789+/";
+	uint32_t v;
+	size_t i;
+
+	for (i = 0; i + 2 < len; i += 3) {
+		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8
+		    | in[i + 2];
+		*out++ = tab[v >> 18 & 63];
+		*out++ = tab[v >> 12 & 63];
+		*out++ = tab[v >> 6 & 63];
+		*out++ = tab[v & 63];
+	}
+	if (i < len) {
+		v = (uint32_t)in[i] << 16;
+		if (i + 1 < len)
+			v |= (uint32_t)in[i + 1] << 8;
+		*out++ = tab[v >> 18 & 63];
+		*out++ = tab[v >> 12 & 63];
+		*out++ = i + 1 < len ? tab[v >> 6 & 63] : '=';
+		*out++ = '=';
+	}
+	*out = '\0';
+}
+
+/* basic_auth: { user, password_file | password_env }: an Authorization
+ * header (RFC 7617), kept like the API key. */
+static void
+parse_basic_auth(
+    struct parse *p, struct sect *ds, struct ls_conf_dest *d, int *secret)
+{
+	struct sect s;
+	yaml_node_t *n;
+	const char *user;
+	char path[160], *pw = NULL, *pair = NULL, *b64 = NULL;
+	size_t j, len;
+
+	if ((n = sect_val(ds, D_BASIC_AUTH)) == NULL)
+		return;
+	if (sect_open(p, &s, n, basic_auth_keys, "%s.basic_auth", ds->where)
+	    == -1)
+		return;
+	for (j = 0; j < d->nheaders; j++)
+		if (strncasecmp(d->headers[j], "Authorization:", 14) == 0) {
+			perr(p, &n->start_mark,
+			    "%s: headers already set Authorization", s.where);
+			return;
+		}
+	if (need(&s, BA_USER) == -1 || sect_scalar(&s, BA_USER, &user) != 1)
+		return;
+	sect_path(&s, BA_USER, path, sizeof path);
+	if (*user == '\0' || strchr(user, ':') != NULL) {
+		perr(p, &s.val[BA_USER]->start_mark,
+		    "%s: must not be empty or hold a colon", path);
+		return;
+	}
+	for (j = 0; user[j] != '\0'; j++)
+		if ((unsigned char)user[j] < 0x20 || user[j] == 0x7f) {
+			perr(p, &s.val[BA_USER]->start_mark,
+			    "%s: holds control characters", path);
+			return;
+		}
+	if ((sect_val(&s, BA_PASSWORD_FILE) != NULL)
+	    == (sect_val(&s, BA_PASSWORD_ENV) != NULL)) {
+		perr(p, &n->start_mark,
+		    "%s: set one of password_file and password_env", s.where);
+		return;
+	}
+	if (sect_val(&s, BA_PASSWORD_FILE) != NULL)
+		read_key_file(&s, BA_PASSWORD_FILE, 1, &pw);
+	else
+		read_key_env(&s, BA_PASSWORD_ENV, 1, &pw);
+	if (pw == NULL)
+		return;
+	*secret = 1;
+	if ((pair = ls_secret_printf("%s:%s", user, pw)) == NULL)
+		goto fail;
+	len = strlen(pair);
+	/* Room for the base64 text, in protected memory too. */
+	if ((b64 = ls_secret_printf("%*s", (int)(4 * ((len + 2) / 3)), ""))
+	    == NULL)
+		goto fail;
+	base64((const unsigned char *)pair, len, b64);
+	add_header(p, n, s.where, d, "Authorization",
+	    ls_secret_printf("Basic %s", b64));
+	goto out;
+fail:
+	perr(p, &n->start_mark, "%s: cannot keep the password: %s", s.where,
+	    strerror(errno));
+out:
+	ls_secret_free(pw);
+	ls_secret_free(pair);
+	ls_secret_free(b64);
+}
+
+/* A file named at key i must be there and readable now: 1 and *out set. */
+static int
+get_file(struct sect *s, int i, char **out)
+{
+	char path[160];
+	int fd;
+
+	if (get_str(s, i, out) != 1)
+		return 0;
+	if ((fd = open(*out, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+		perr(s->p, &s->val[i]->start_mark,
+		    "%s: cannot open the file: %s",
+		    sect_path(s, i, path, sizeof path), strerror(errno));
+		return -1;
+	}
+	close(fd);
+	return 1;
+}
+
+/* tls: { ca_file, cert_file, key_file, server_name }. */
+static void
+parse_tls(struct parse *p, struct sect *ds, struct ls_conf_dest *d)
+{
+	struct sect s;
+	yaml_node_t *n;
+	const char *c;
+	char path[160];
+
+	if ((n = sect_val(ds, D_TLS)) == NULL)
+		return;
+	if (sect_open(p, &s, n, tls_keys, "%s.tls", ds->where) == -1)
+		return;
+	if (sect_val(&s, TL_CA_FILE) != NULL && d->ca_file != NULL)
+		perr(p, &s.val[TL_CA_FILE]->start_mark,
+		    "%s: ca_file is set twice (here and in %s)",
+		    sect_path(&s, TL_CA_FILE, path, sizeof path), ds->where);
+	else
+		get_file(&s, TL_CA_FILE, &d->ca_file);
+	get_file(&s, TL_CERT_FILE, &d->cert_file);
+	get_file(&s, TL_KEY_FILE, &d->key_file);
+	if (d->key_file != NULL && d->cert_file == NULL)
+		perr(p, &s.val[TL_KEY_FILE]->start_mark,
+		    "%s: key_file needs cert_file", s.where);
+	if (get_str(&s, TL_SERVER_NAME, &d->server_name) != 1)
+		return;
+	sect_path(&s, TL_SERVER_NAME, path, sizeof path);
+	for (c = d->server_name; *c != '\0'; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z')
+			|| (*c >= '0' && *c <= '9') || *c == '.' || *c == '-'))
+			break;
+	if (*c != '\0' || strlen(d->server_name) > 253)
+		perr(p, &s.val[TL_SERVER_NAME]->start_mark,
+		    "%s: not a host name (letters, digits, '.' and '-')", path);
+	else if (d->url != NULL && strncasecmp(d->url, "https://", 8) != 0)
+		perr(p, &s.val[TL_SERVER_NAME]->start_mark,
+		    "%s: needs an https:// url", path);
+}
+
+/*
+ * Secrets (the API key, a secret header) in clear text: over http:// to a
+ * host not on loopback, or through a proxy not on loopback, anyone on the
+ * path reads them. Refused unless insecure: true, then warned about.
+ */
+static void
+check_plaintext(struct parse *p, struct sect *s, struct ls_conf_dest *d,
+    int secret, int insecure)
+{
+	char host[256], phost[256], path[160];
+	const char *why;
+
+	if ((d->api_key == NULL && !secret) || d->url == NULL
+	    || strncasecmp(d->url, "http://", 7) != 0)
+		return;
+	url_host(d->url, host, sizeof host);
+	phost[0] = '\0';
+	if (d->proxy != NULL)
+		url_host(d->proxy, phost, sizeof phost);
+	if (!loopback_host(host))
+		why = "to a host not on loopback";
+	else if (*phost != '\0' && !loopback_host(phost))
+		why = "through a proxy not on loopback";
+	else
+		return;
+	sect_path(s, D_URL, path, sizeof path);
+	if (!insecure)
+		perr(p, &s->val[D_URL]->start_mark,
+		    "%s: http:// %s would send the %s in clear text: use "
+		    "https://, or set insecure: true",
+		    path, why,
+		    d->api_key != NULL ? "API key" : "secret headers");
+	else
+		log_warnx("%s (%s): insecure: true: the %s goes in clear text "
+			  "over http:// %s",
+		    s->where, d->name != NULL ? d->name : "?",
+		    d->api_key != NULL ? "API key" : "secret headers", why);
+}
+
 static void
 parse_dest(struct parse *p, yaml_node_t *n, size_t idx, struct ls_conf_dest *d,
     yaml_node_t **namep)
@@ -1489,7 +2056,7 @@ parse_dest(struct parse *p, yaml_node_t *n, size_t idx, struct ls_conf_dest *d,
 	char path[160];
 	long long v;
 	uint64_t sz, max_entry;
-	int e, type = -1, dd, insecure = 0;
+	int e, type = -1, dd, insecure = 0, secret = 0;
 
 	d->type = LS_DEST_DATADOG;
 	d->format = LS_FORMAT_JSON;
@@ -1529,7 +2096,13 @@ parse_dest(struct parse *p, yaml_node_t *n, size_t idx, struct ls_conf_dest *d,
 		else
 			d->format = (enum ls_format)e;
 	}
-	if (need(&s, D_URL) == 0 && get_str(&s, D_URL, &d->url) == 1) {
+	/* A datadog destination may name its site instead of a url. */
+	if (dd && s.key[D_URL] == NULL && s.key[D_SITE] == NULL)
+		perr(p, &s.map->start_mark,
+		    "%s: a datadog destination needs site or url", s.where);
+	else if (dd && s.key[D_URL] == NULL)
+		; /* built from the site */
+	else if (need(&s, D_URL) == 0 && get_str(&s, D_URL, &d->url) == 1) {
 		url = d->url;
 		if ((strncasecmp(url, "http://", 7) != 0 || url[7] == '\0')
 		    && (strncasecmp(url, "https://", 8) != 0 || url[8] == '\0'))
@@ -1538,15 +2111,17 @@ parse_dest(struct parse *p, yaml_node_t *n, size_t idx, struct ls_conf_dest *d,
 			    sect_path(&s, D_URL, path, sizeof path));
 	}
 
+	parse_site(p, &s, d, dd, type);
+
 	if (sect_val(&s, D_API_KEY_FILE) != NULL
 	    && sect_val(&s, D_API_KEY_ENV) != NULL)
 		perr(p, &s.val[D_API_KEY_ENV]->start_mark,
 		    "%s: set only one of api_key_file and api_key_env",
 		    sect_path(&s, D_API_KEY_ENV, path, sizeof path));
 	else if (sect_val(&s, D_API_KEY_FILE) != NULL)
-		read_key_file(&s, D_API_KEY_FILE, &d->api_key);
+		read_key_file(&s, D_API_KEY_FILE, 0, &d->api_key);
 	else if (sect_val(&s, D_API_KEY_ENV) != NULL)
-		read_key_env(&s, D_API_KEY_ENV, &d->api_key);
+		read_key_env(&s, D_API_KEY_ENV, 0, &d->api_key);
 	else if (dd)
 		perr(p, &s.map->start_mark,
 		    "%s: a datadog destination needs api_key_file or "
@@ -1601,6 +2176,16 @@ parse_dest(struct parse *p, yaml_node_t *n, size_t idx, struct ls_conf_dest *d,
 			  "verified",
 		    s.where, d->name != NULL ? d->name : "?");
 	get_str(&s, D_CA_FILE, &d->ca_file);
+	parse_tls(p, &s, d);
+	parse_proxy(p, &s, d);
+	parse_headers(p, &s, d, &secret);
+	parse_basic_auth(p, &s, d, &secret);
+	check_plaintext(p, &s, d, secret, insecure);
+	if (d->site != NULL)
+		log_info("%s (%s): site %s: %s", s.where,
+		    d->name != NULL ? d->name : "?", d->site,
+		    sect_val(&s, D_URL) != NULL ? "url is set, and wins"
+						: d->url);
 	if (get_enum(&s, D_ON_FULL, on_full_names, &e) == 1)
 		d->on_full = (enum ls_on_full)e;
 	if (get_size(&s, D_MAX_BUFFER_BYTES, &sz, MiB, UINT64_MAX) == 1)
@@ -2229,7 +2814,7 @@ ls_conf_free(struct ls_conf *c)
 {
 	struct ls_conf_source *src;
 	struct ls_conf_dest *d;
-	size_t i;
+	size_t i, j;
 
 	if (c == NULL || atomic_fetch_sub(&c->refs, 1) != 1)
 		return;
@@ -2255,6 +2840,15 @@ ls_conf_free(struct ls_conf *c)
 		free(d->url);
 		ls_secret_free(d->api_key);
 		free(d->ca_file);
+		free(d->site);
+		ls_secret_free(d->proxy);
+		free(d->no_proxy);
+		for (j = 0; j < d->nheaders; j++)
+			ls_secret_free(d->headers[j]);
+		free(d->headers);
+		free(d->cert_file);
+		free(d->key_file);
+		free(d->server_name);
 	}
 	free(c->dests);
 	free(c->path);
@@ -2404,6 +2998,19 @@ str_same(const char *a, const char *b)
 	return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
 }
 
+static int
+headers_same(const struct ls_conf_dest *x, const struct ls_conf_dest *y)
+{
+	size_t i;
+
+	if (x->nheaders != y->nheaders)
+		return 0;
+	for (i = 0; i < x->nheaders; i++)
+		if (strcmp(x->headers[i], y->headers[i]) != 0)
+			return 0;
+	return 1;
+}
+
 int
 ls_conf_dest_same(const struct ls_conf *a, const struct ls_conf_dest *x,
     const struct ls_conf *b, const struct ls_conf_dest *y)
@@ -2428,7 +3035,12 @@ ls_conf_dest_same(const struct ls_conf *a, const struct ls_conf_dest *x,
 	    && x->max_entry_bytes == y->max_entry_bytes
 	    && x->tls_verify == y->tls_verify && x->on_full == y->on_full
 	    && x->max_buffer_bytes == y->max_buffer_bytes
-	    && str_same(x->ca_file, y->ca_file)
+	    && str_same(x->ca_file, y->ca_file) && str_same(x->site, y->site)
+	    && str_same(x->proxy, y->proxy)
+	    && str_same(x->no_proxy, y->no_proxy) && headers_same(x, y)
+	    && str_same(x->cert_file, y->cert_file)
+	    && str_same(x->key_file, y->key_file)
+	    && str_same(x->server_name, y->server_name)
 	    && str_same(a->hostname, b->hostname)
 	    && (x->on_full != LS_ON_FULL_DROP_NEWEST || x->max_buffer_bytes != 0
 		|| a->max_buffer_bytes == b->max_buffer_bytes);

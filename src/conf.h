@@ -98,10 +98,30 @@ struct ls_conf_dest {
 	size_t max_entry_bytes; /* a message is cut to this, escaped */
 	/* Entries refused alone in a row that hold the destination. */
 	unsigned reject_limit;
-	int tls_verify; /* 1 unless "insecure: true" */
+	/* 1 unless "insecure: true", which also lets secrets (the API key,
+	 * a secret header) go over http:// to a host not on loopback. */
+	int tls_verify;
 	enum ls_on_full on_full;
 	uint64_t max_buffer_bytes; /* held by this destination; 0: global */
-	char *ca_file; /* may be NULL */
+	char *ca_file; /* may be NULL (tls.ca_file, or ca_file) */
+	/* datadog: the site the url was built from ("datadoghq.eu"), or
+	 * NULL; a url given beside it wins. */
+	char *site;
+	/* proxy: "scheme://[user:password@]host[:port]" in protected memory
+	 * (secret.h), it may carry a password; NULL: libcurl's environment
+	 * variables (https_proxy, http_proxy, all_proxy, no_proxy). */
+	char *proxy;
+	char *no_proxy; /* hosts joined with ','; NULL: none (with proxy) */
+	/* Extra request headers, each "Name: value" in protected memory
+	 * (secret.h): headers, and basic_auth as an Authorization header. */
+	char **headers;
+	size_t nheaders;
+	/* tls: a client certificate and its key (files, may be NULL), and
+	 * the name SNI, the certificate check and Host use instead of the
+	 * url's host (may be NULL). */
+	char *cert_file;
+	char *key_file;
+	char *server_name;
 	/* Healthy while it holds nothing to send, or its last 2xx is at
 	 * most this old (status.c). */
 	int64_t health_window_ms;

@@ -88,11 +88,17 @@ struct ls_sender {
 	struct ls_sender_dest *d;
 	CURL *curl;
 	struct curl_slist *headers;
-	/* The last node of headers: "DD-API-KEY: ..." in protected memory
-	 * (secret.h). Ours, not curl's: curl_slist_append would copy the
-	 * string to the heap, and curl_slist_free_all must not free it. */
-	struct curl_slist key_node;
+	/* The last nodes of headers: "DD-API-KEY: ..." and the configured
+	 * headers (conf's), in protected memory (secret.h). Ours, not
+	 * curl's: curl_slist_append would copy the strings to the heap, and
+	 * curl_slist_free_all must not free them. */
+	struct curl_slist *own;
+	size_t nown;
 	char *key_header;
+	/* With tls.server_name: the url with that host, and where it
+	 * connects to instead (CURLOPT_CONNECT_TO). */
+	char *url;
+	struct curl_slist *connect_to;
 	struct ls_buf body;
 	struct ls_buf gz; /* the compressed body */
 	struct ls_compressor *comp; /* NULL: compression none */
@@ -298,15 +304,15 @@ progress_cb(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
 	return ls_ctx_done(s->ctx);
 }
 
-/* Unlinks our key node from the header list (it is ours, not curl's)
- * and frees the rest. */
+/* Unlinks our secret nodes from the header list (they are ours, not
+ * curl's) and frees the rest. */
 static void
 free_headers(struct ls_sender *s)
 {
 	struct curl_slist *h;
 
-	for (h = s->headers; h != NULL; h = h->next)
-		if (h->next == &s->key_node)
+	for (h = s->headers; h != NULL && s->nown > 0; h = h->next)
+		if (h->next == &s->own[0])
 			h->next = NULL;
 	curl_slist_free_all(s->headers);
 	s->headers = NULL;
@@ -345,19 +351,87 @@ set_codec(struct ls_sender *s, enum ls_compression kind)
 	}
 	s->headers = curl_slist_append(
 	    s->headers, "User-Agent: logshipd/" PACKAGE_VERSION);
+	/* Who sent it, as the Agent, Vector and Fluent Bit say. */
+	if (c->type == LS_DEST_DATADOG) {
+		s->headers
+		    = curl_slist_append(s->headers, "DD-EVP-ORIGIN: logshipd");
+		s->headers = curl_slist_append(
+		    s->headers, "DD-EVP-ORIGIN-VERSION: " PACKAGE_VERSION);
+	}
 	/* No "Expect: 100-continue" round trip before large bodies. */
 	s->headers = curl_slist_append(s->headers, "Expect:");
 	if (s->headers == NULL)
 		return -1;
-	if (s->key_header != NULL) {
+	if (s->nown > 0) {
 		for (last = s->headers; last->next != NULL; last = last->next)
 			;
-		s->key_node.next = NULL;
-		last->next = &s->key_node;
+		s->own[s->nown - 1].next = NULL;
+		last->next = &s->own[0];
 	}
 	if (s->curl != NULL)
 		curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, s->headers);
 	return 0;
+}
+
+/*
+ * How the worker reaches the intake: the proxy (else libcurl's environment
+ * variables), the client certificate, and tls.server_name. A configured
+ * proxy ignores the environment's no_proxy: the destination's own
+ * no_proxy, empty by default, is the whole list. server_name goes into the
+ * url, so SNI, the certificate check and Host use it, and CONNECT_TO sends
+ * the connection to the url's own host and port. 0, or -1 (logged by the
+ * caller).
+ */
+static int
+set_connection(struct ls_sender *s)
+{
+	const struct ls_conf_dest *c = s->d->conf;
+	struct curl_slist *to = NULL;
+	char *host = NULL, *port = NULL, *line = NULL;
+	CURLU *u = NULL;
+	int rc = -1;
+
+	if (c->proxy != NULL) {
+		curl_easy_setopt(s->curl, CURLOPT_PROXY, c->proxy);
+		curl_easy_setopt(s->curl, CURLOPT_NOPROXY,
+		    c->no_proxy != NULL ? c->no_proxy : "");
+		/* An https:// proxy's certificate is checked like the
+		 * intake's. */
+		curl_easy_setopt(s->curl, CURLOPT_PROXY_SSL_VERIFYPEER,
+		    c->tls_verify ? 1L : 0L);
+		curl_easy_setopt(s->curl, CURLOPT_PROXY_SSL_VERIFYHOST,
+		    c->tls_verify ? 2L : 0L);
+	} else if (c->no_proxy != NULL)
+		curl_easy_setopt(s->curl, CURLOPT_NOPROXY, c->no_proxy);
+	if (c->cert_file != NULL)
+		curl_easy_setopt(s->curl, CURLOPT_SSLCERT, c->cert_file);
+	if (c->key_file != NULL)
+		curl_easy_setopt(s->curl, CURLOPT_SSLKEY, c->key_file);
+	if (c->server_name == NULL)
+		return 0;
+	if ((u = curl_url()) == NULL
+	    || curl_url_set(u, CURLUPART_URL, c->url, 0) != CURLUE_OK
+	    || curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK
+	    || curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT)
+		!= CURLUE_OK
+	    || curl_url_set(u, CURLUPART_HOST, c->server_name, 0) != CURLUE_OK
+	    || curl_url_get(u, CURLUPART_URL, &s->url, 0) != CURLUE_OK)
+		goto out;
+	/* "name:port:host:port"; a numeric IPv6 host keeps its brackets. */
+	if (xasprintf(&line, "%s:%s:%s:%s", c->server_name, port, host, port)
+	    == -1)
+		goto out;
+	if ((to = curl_slist_append(NULL, line)) == NULL)
+		goto out;
+	s->connect_to = to;
+	curl_easy_setopt(s->curl, CURLOPT_CONNECT_TO, s->connect_to);
+	rc = 0;
+out:
+	free(line);
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+	return rc;
 }
 
 struct ls_sender *
@@ -365,6 +439,7 @@ ls_sender_new(struct ls_sender_dest *d, unsigned idx)
 {
 	const struct ls_conf_dest *c = d->conf;
 	struct ls_sender *s;
+	size_t i;
 
 	s = xcalloc(1, sizeof *s);
 	s->d = d;
@@ -374,16 +449,24 @@ ls_sender_new(struct ls_sender_dest *d, unsigned idx)
 	ls_buf_init(&s->errbody);
 	if ((s->curl = curl_easy_init()) == NULL)
 		goto fail;
+	s->own = xcalloc(c->nheaders + 1, sizeof *s->own);
 	if (c->api_key != NULL) {
 		s->key_header = ls_secret_printf("DD-API-KEY: %s", c->api_key);
 		if (s->key_header == NULL)
 			goto fail;
-		s->key_node.data = s->key_header;
+		s->own[s->nown++].data = s->key_header;
 	}
+	for (i = 0; i < c->nheaders; i++)
+		s->own[s->nown++].data = c->headers[i];
+	for (i = 0; i + 1 < s->nown; i++)
+		s->own[i].next = &s->own[i + 1];
 	if (set_codec(s, (enum ls_compression)atomic_load(&d->codec)) != 0)
 		goto fail;
+	if (set_connection(s) != 0)
+		goto fail;
 
-	curl_easy_setopt(s->curl, CURLOPT_URL, c->url);
+	curl_easy_setopt(
+	    s->curl, CURLOPT_URL, s->url != NULL ? s->url : c->url);
 	curl_easy_setopt(s->curl, CURLOPT_POST, 1L);
 	curl_easy_setopt(s->curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(s->curl, CURLOPT_TCP_KEEPALIVE, 1L);
@@ -421,7 +504,10 @@ ls_sender_free(struct ls_sender *s)
 		curl_easy_cleanup(s->curl);
 	/* Our key node goes back to us: unlink it, then clear and unmap. */
 	free_headers(s);
+	free(s->own);
 	ls_secret_free(s->key_header);
+	curl_free(s->url);
+	curl_slist_free_all(s->connect_to);
 	ls_buf_cleanup(&s->body);
 	ls_buf_cleanup(&s->gz);
 	ls_compressor_free(s->comp);

@@ -916,7 +916,8 @@ static const struct {
 	    "workers, max_connections, batch, compression, "
 	    "compression_level, timeout, retry, max_entry_bytes, insecure, "
 	    "ca_file, on_full, max_buffer_bytes, health_window, "
-	    "adaptive_concurrency or reject_limit)\n" },
+	    "adaptive_concurrency, reject_limit, site, proxy, no_proxy, "
+	    "headers, basic_auth or tls)\n" },
 	{ "unknown batch, retry and route keys",
 	    SRC DST "    batch: { max_entry: 5 }\n"
 		    "    retry: { min: 1s }\n"
@@ -938,8 +939,9 @@ static const struct {
 	    "workers, "
 	    "max_connections, batch, compression, compression_level, "
 	    "timeout, retry, max_entry_bytes, insecure, ca_file, on_full, "
-	    "max_buffer_bytes, health_window, adaptive_concurrency or "
-	    "reject_limit)\n" },
+	    "max_buffer_bytes, health_window, adaptive_concurrency, "
+	    "reject_limit, site, proxy, no_proxy, headers, basic_auth or "
+	    "tls)\n" },
 	{ "a key that is no string", SRC DST "[a]: 1\n",
 	    "t.yaml:8:1: expected a string as a key\n" },
 	{ "top level is no mapping", "- a\n- b\n",
@@ -1725,6 +1727,320 @@ START_TEST(key_not_in_errors)
 }
 END_TEST
 
+/* A datadog destination with a key (LS_TEST_KEY), without a url: the
+ * rest of its keys follow. */
+#define DDN                                                                    \
+	"destinations:\n"                                                      \
+	"  - name: dd\n"                                                       \
+	"    type: datadog\n"                                                  \
+	"    api_key_env: LS_TEST_KEY\n"
+
+/* Every Datadog site builds its intake's url (Datadog's "Send logs" page,
+ * v2 tab), written out here rather than from the table in conf.c. */
+static const struct {
+	const char *site;
+	const char *url;
+} site_rows[] = {
+	{ "datadoghq.com",
+	    "https://http-intake.logs.datadoghq.com/api/v2/logs" },
+	{ "us3.datadoghq.com",
+	    "https://http-intake.logs.us3.datadoghq.com/api/v2/logs" },
+	{ "us5.datadoghq.com",
+	    "https://http-intake.logs.us5.datadoghq.com/api/v2/logs" },
+	{ "datadoghq.eu", "https://http-intake.logs.datadoghq.eu/api/v2/logs" },
+	{ "ap1.datadoghq.com",
+	    "https://http-intake.logs.ap1.datadoghq.com/api/v2/logs" },
+	{ "ap2.datadoghq.com",
+	    "https://http-intake.logs.ap2.datadoghq.com/api/v2/logs" },
+	{ "uk1.datadoghq.com",
+	    "https://http-intake.logs.uk1.datadoghq.com/api/v2/logs" },
+	{ "ddog-gov.com", "https://http-intake.logs.ddog-gov.com/api/v2/logs" },
+	{ "us2.ddog-gov.com",
+	    "https://http-intake.logs.us2.ddog-gov.com/api/v2/logs" },
+};
+
+START_TEST(sites)
+{
+	struct ls_conf *c;
+	char *yaml, *logged;
+
+	ck_assert_int_ge(
+	    asprintf(&yaml, SRC DDN "    site: %s\n", site_rows[_i].site), 0);
+	c = load_ok(yaml);
+	ck_assert_str_eq(c->dests[0].url, site_rows[_i].url);
+	ck_assert_str_eq(c->dests[0].site, site_rows[_i].site);
+	ls_conf_free(c);
+	/* Said at load (logshipd -n -v shows it). */
+	log_setverbose(1);
+	logged = load_logged(yaml);
+	log_setverbose(0);
+	ck_assert_ptr_nonnull(strstr(logged, site_rows[_i].url));
+	free(logged);
+	free(yaml);
+}
+END_TEST
+
+/* url still wins over site. */
+START_TEST(url_overrides_site)
+{
+	struct ls_conf *c;
+
+	c = load_ok(
+	    SRC DDN "    site: datadoghq.eu\n"
+		    "    url: https://relay.example:8443/api/v2/logs\n");
+	ck_assert_str_eq(
+	    c->dests[0].url, "https://relay.example:8443/api/v2/logs");
+	ck_assert_str_eq(c->dests[0].site, "datadoghq.eu");
+	ls_conf_free(c);
+}
+END_TEST
+
+/*
+ * Secrets in clear text: the API key or a secret header over http:// to a
+ * host not on loopback, or through a proxy not on loopback, is refused
+ * unless insecure: true (then warned about). Loopback is fine; so is an
+ * http destination with nothing secret.
+ */
+START_TEST(plaintext_secrets)
+{
+	struct ls_conf *c;
+	char *logged;
+
+	load_bad(SRC DDN "    url: http://intake.example/api/v2/logs\n",
+	    "t.yaml:8:10: destinations[0].url: http:// to a host not on "
+	    "loopback would send the API key in clear text: use https://, "
+	    "or set insecure: true\n");
+	load_bad(SRC DDN "    url: http://127.0.0.1:1/api/v2/logs\n"
+			 "    proxy: http://proxy.example:3128\n",
+	    "t.yaml:8:10: destinations[0].url: http:// through a proxy not "
+	    "on loopback would send the API key in clear text: use "
+	    "https://, or set insecure: true\n");
+	load_bad(SRC DST "    headers: { X-Token: { env: LS_TEST_KEY } }\n"
+			 "  - name: b\n"
+			 "    type: http\n"
+			 "    url: http://10.1.2.3/in\n"
+			 "    headers: { Authorization: Bearer abc }\n",
+	    "t.yaml:11:10: destinations[1].url: http:// to a host not on "
+	    "loopback would send the secret headers in clear text: use "
+	    "https://, or set insecure: true\n");
+	logged = load_logged(SRC DDN "    url: http://intake.example/x\n"
+				     "    insecure: true\n");
+	ck_assert_msg(strstr(logged,
+			  "destinations[0] (dd): insecure: true: the API key "
+			  "goes in clear text over http:// to a host not on "
+			  "loopback")
+		!= NULL,
+	    "logged: %s", logged);
+	free(logged);
+	c = load_ok(SRC DDN "    url: http://localhost:1/x\n"
+			    "  - name: b\n"
+			    "    type: datadog\n"
+			    "    url: http://[::1]:1/x\n"
+			    "    api_key_env: LS_TEST_KEY\n"
+			    "  - name: c\n"
+			    "    type: http\n"
+			    "    url: http://10.1.2.3/in\n"
+			    "    headers: { X-Scope-OrgID: tenant1 }\n"
+			    "  - name: e\n"
+			    "    type: datadog\n"
+			    "    url: http://127.0.0.2:1/x\n"
+			    "    api_key_env: LS_TEST_KEY\n"
+			    "    proxy: socks5h://127.0.0.1:1080\n");
+	ck_assert_uint_eq(c->ndests, 4);
+	ck_assert_str_eq(c->dests[2].headers[0], "X-Scope-OrgID: tenant1");
+	ck_assert_str_eq(c->dests[3].proxy, "socks5h://127.0.0.1:1080");
+	ck_assert_ptr_null(c->dests[3].no_proxy);
+	ls_conf_free(c);
+}
+END_TEST
+
+/* headers: literal, from a file, from the environment; basic_auth. */
+START_TEST(headers_and_basic_auth)
+{
+	struct ls_conf *c;
+	char *file, *pwfile, *yaml;
+
+	file = temp_file("  Bearer " KEY "\n");
+	pwfile = temp_file("pa ss\n");
+	ck_assert_int_eq(setenv("LS_TEST_HDR", "v " KEY, 1), 0);
+	ck_assert_int_ge(
+	    asprintf(&yaml,
+		SRC DST "    headers:\n"
+			"      Authorization: { file: %s }\n"
+			"      X-Env: { env: LS_TEST_HDR }\n"
+			"      X-Plain: \"a b\"\n"
+			"  - name: b\n"
+			"    type: http\n"
+			"    url: https://x.example/in\n"
+			"    basic_auth: { user: u, password_file: "
+			"%s }\n",
+		file, pwfile),
+	    0);
+	c = load_ok(yaml);
+	ck_assert_uint_eq(c->dests[0].nheaders, 3);
+	ck_assert_str_eq(c->dests[0].headers[0], "Authorization: Bearer " KEY);
+	ck_assert_str_eq(c->dests[0].headers[1], "X-Env: v " KEY);
+	ck_assert_str_eq(c->dests[0].headers[2], "X-Plain: a b");
+	ck_assert_uint_eq(c->dests[1].nheaders, 1);
+	/* base64("u:pa ss") */
+	ck_assert_str_eq(
+	    c->dests[1].headers[0], "Authorization: Basic dTpwYSBzcw==");
+	ck_assert_int_eq(
+	    ls_conf_dest_same(c, &c->dests[0], c, &c->dests[0]), 1);
+	ls_conf_free(c);
+	free(yaml);
+	unlink(file);
+	unlink(pwfile);
+	free(file);
+	free(pwfile);
+}
+END_TEST
+
+/* proxy, no_proxy and tls files. */
+START_TEST(proxy_and_tls)
+{
+	struct ls_conf *c;
+	char *pem, *yaml;
+
+	pem = temp_file("not checked here\n");
+	ck_assert_int_ge(
+	    asprintf(&yaml,
+		SRC DST "    proxy: http://u:" KEY "@127.0.0.1:3128\n"
+			"    no_proxy: [localhost, 10.0.0.0/8]\n"
+			"    tls: { ca_file: %s, cert_file: %s, "
+			"key_file: %s }\n"
+			"  - name: b\n"
+			"    type: http\n"
+			"    url: https://10.0.0.1:8443/in\n"
+			"    no_proxy: \"*\"\n"
+			"    tls: { server_name: in.example }\n",
+		pem, pem, pem),
+	    0);
+	c = load_ok(yaml);
+	ck_assert_str_eq(c->dests[0].proxy, "http://u:" KEY "@127.0.0.1:3128");
+	ck_assert_str_eq(c->dests[0].no_proxy, "localhost,10.0.0.0/8");
+	ck_assert_str_eq(c->dests[0].ca_file, pem);
+	ck_assert_str_eq(c->dests[0].cert_file, pem);
+	ck_assert_str_eq(c->dests[0].key_file, pem);
+	ck_assert_ptr_null(c->dests[1].proxy);
+	ck_assert_str_eq(c->dests[1].no_proxy, "*");
+	ck_assert_str_eq(c->dests[1].server_name, "in.example");
+	ls_conf_free(c);
+	free(yaml);
+	unlink(pem);
+	free(pem);
+}
+END_TEST
+
+static const struct {
+	const char *name;
+	const char *yaml;
+	const char *want;
+} conn_error_rows[] = {
+	{ "unknown site", SRC DDN "    site: datadoghq.co\n",
+	    "t.yaml:8:11: destinations[0].site: unknown Datadog site "
+	    "\"datadoghq.co\" (expected datadoghq.com, us3.datadoghq.com, "
+	    "us5.datadoghq.com, datadoghq.eu, ap1.datadoghq.com, "
+	    "ap2.datadoghq.com, uk1.datadoghq.com, ddog-gov.com or "
+	    "us2.ddog-gov.com)\n" },
+	{ "app. is the web site, not the site",
+	    SRC DDN "    site: app.datadoghq.com\n",
+	    "t.yaml:8:11: destinations[0].site: unknown Datadog site "
+	    "\"app.datadoghq.com\" (expected datadoghq.com, us3.datadoghq.com, "
+	    "us5.datadoghq.com, datadoghq.eu, ap1.datadoghq.com, "
+	    "ap2.datadoghq.com, uk1.datadoghq.com, ddog-gov.com or "
+	    "us2.ddog-gov.com)\n" },
+	{ "site on an http destination", SRC DST "    site: datadoghq.com\n",
+	    "t.yaml:8:11: destinations[0].site: only a datadog destination "
+	    "has a site (an http destination needs url)\n" },
+	{ "datadog with neither site nor url", SRC DDN,
+	    "t.yaml:5:5: destinations[0]: a datadog destination needs site or "
+	    "url\n" },
+	{ "proxy scheme, not echoed",
+	    SRC DST "    proxy: ftp://u:" KEY "@p:21\n",
+	    "t.yaml:8:12: destinations[0].proxy: must be an http://, "
+	    "https://, socks5:// or socks5h:// URL with a host\n" },
+	{ "no_proxy item", SRC DST "    no_proxy: [\"a, b\", \"\"]\n",
+	    "t.yaml:8:16: destinations[0].no_proxy[0]: \"a, b\" is not a "
+	    "host (no spaces or commas: give a list)\n"
+	    "t.yaml:8:24: destinations[0].no_proxy[1]: \"\" is not a host "
+	    "(no spaces or commas: give a list)\n" },
+	{ "headers",
+	    SRC DST "    headers:\n"
+		    "      Content-Type: text/plain\n"
+		    "      dd-api-key: x\n"
+		    "      \"bad name\": x\n"
+		    "      X-A: a\n"
+		    "      x-a: b\n"
+		    "      X-B: { file: /nonexistent/x }\n"
+		    "      X-C: { env: LS_TEST_EMPTY }\n"
+		    "      X-D: { file: /x, env: Y }\n"
+		    "      X-E: [1]\n"
+		    "      X-F: \"a\\nb\"\n",
+	    "t.yaml:9:7: destinations[0].headers.Content-Type: logshipd sets "
+	    "Content-Type itself\n"
+	    "t.yaml:10:7: destinations[0].headers.dd-api-key: logshipd sets "
+	    "DD-API-KEY itself (use api_key_file or api_key_env)\n"
+	    "t.yaml:11:7: destinations[0].headers: \"bad name\" is not a "
+	    "header name\n"
+	    "t.yaml:13:7: destinations[0].headers.x-a: duplicate header "
+	    "(names are not case sensitive)\n"
+	    "t.yaml:14:20: destinations[0].headers.X-B.file: cannot open the "
+	    "file: No such file or directory\n"
+	    "t.yaml:15:19: destinations[0].headers.X-C.env: the environment "
+	    "variable is empty\n"
+	    "t.yaml:16:12: destinations[0].headers.X-D: set one of file and "
+	    "env\n"
+	    "t.yaml:17:12: destinations[0].headers.X-E: expected a string, "
+	    "{file: PATH} or {env: NAME}\n"
+	    "t.yaml:18:12: destinations[0].headers.X-F: the value in the "
+	    "value holds control or non-ASCII characters\n" },
+	{ "basic_auth",
+	    SRC DST "    basic_auth: { user: \"a:b\", password_env: X }\n"
+		    "  - name: b\n"
+		    "    type: http\n"
+		    "    url: https://x/\n"
+		    "    basic_auth: { user: a }\n"
+		    "  - name: c\n"
+		    "    type: http\n"
+		    "    url: https://x/\n"
+		    "    headers: { authorization: x }\n"
+		    "    basic_auth: { user: a, password_env: LS_TEST_KEY }\n",
+	    "t.yaml:8:25: destinations[0].basic_auth.user: must not be empty "
+	    "or hold a colon\n"
+	    "t.yaml:12:17: destinations[1].basic_auth: set one of "
+	    "password_file and password_env\n"
+	    "t.yaml:17:17: destinations[2].basic_auth: headers already set "
+	    "Authorization\n" },
+	{ "tls",
+	    SRC DST "    ca_file: /a\n"
+		    "    tls:\n"
+		    "      ca_file: /b\n"
+		    "      key_file: /dev/null\n"
+		    "      cert_file: /nonexistent/c.pem\n"
+		    "      server_name: \"a b\"\n"
+		    "  - name: b\n"
+		    "    type: http\n"
+		    "    url: http://127.0.0.1/\n"
+		    "    tls: { server_name: x.example }\n",
+	    "t.yaml:10:16: destinations[0].tls.ca_file: ca_file is set twice "
+	    "(here and in destinations[0])\n"
+	    "t.yaml:12:18: destinations[0].tls.cert_file: cannot open the "
+	    "file: No such file or directory\n"
+	    "t.yaml:13:20: destinations[0].tls.server_name: not a host name "
+	    "(letters, digits, '.' and '-')\n"
+	    "t.yaml:17:25: destinations[1].tls.server_name: needs an https:// "
+	    "url\n" },
+	{ "tls key_file alone", SRC DST "    tls: { key_file: /dev/null }\n",
+	    "t.yaml:8:22: destinations[0].tls: key_file needs cert_file\n" },
+};
+
+START_TEST(conn_errors)
+{
+	load_bad(conn_error_rows[_i].yaml, conn_error_rows[_i].want);
+}
+END_TEST
+
 static Suite *
 conf_suite(void)
 {
@@ -1781,6 +2097,17 @@ conf_suite(void)
 	tcase_add_test(tc, zstd_hosts_and_levels);
 	tcase_add_test(tc, key_from_env_http);
 	tcase_add_test(tc, key_not_in_errors);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("connectivity");
+	tcase_add_loop_test(
+	    tc, sites, 0, sizeof site_rows / sizeof site_rows[0]);
+	tcase_add_test(tc, url_overrides_site);
+	tcase_add_test(tc, plaintext_secrets);
+	tcase_add_test(tc, headers_and_basic_auth);
+	tcase_add_test(tc, proxy_and_tls);
+	tcase_add_loop_test(tc, conn_errors, 0,
+	    sizeof conn_error_rows / sizeof conn_error_rows[0]);
 	suite_add_tcase(s, tc);
 
 	return s;

@@ -58,7 +58,17 @@ were refused. The faults record their kind as the request's status in
 handshakes.
 
 serve --tls-cert FILE --tls-key FILE serves HTTPS instead (the client
-commands then connect with TLS and do not verify the certificate).
+commands then connect with TLS and do not verify the certificate). With
+--tls-client-ca FILE as well, the handshake requires a client certificate
+signed by that CA (mTLS); the client commands then present the one named by
+the environment variables INTAKE_CLIENT_CERT and INTAKE_CLIENT_KEY.
+
+serve --require-header 'Name: value' (repeatable): every intake request
+without that header and value is answered 401 (counted, entries not kept),
+like a collector that wants a bearer token or basic auth.
+
+Each request's headers are in /_stats' requests_log ("headers"), except the
+values of DD-API-KEY, Authorization and Proxy-Authorization.
 
 The same file is the command-line client the shell tests use: count,
 entries, messages, stats, control, post and check (see --help).
@@ -86,6 +96,7 @@ import zlib
 
 DATADOG_PATH = "/api/v2/logs"
 CONTROL_PATHS = ("/_control", "/_entries", "/_stats", "/_health")
+SECRET_HEADERS = ("dd-api-key", "authorization", "proxy-authorization")
 
 
 # logshipd replaces every byte of an invalid UTF-8 sequence with U+FFFD;
@@ -108,9 +119,10 @@ class BadRequest(Exception):
 class State:
     """Everything the server remembers; every field under lock."""
 
-    def __init__(self, api_key, max_entries, max_bytes):
+    def __init__(self, api_key, max_entries, max_bytes, require=()):
         self.lock = threading.Lock()
         self.api_key = api_key
+        self.require = list(require)  # [(name, value)]: 401 without
         self.max_entries = max_entries
         self.max_bytes = max_bytes
         self.scripts = collections.defaultdict(collections.deque)
@@ -447,7 +459,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         rec = {"t": time.monotonic(), "path": url.path, "status": None,
                "entries": 0,
                "encoding": self.headers.get("Content-Encoding", "identity"),
-               "bytes": 0}
+               "bytes": 0,
+               "headers": {k: ("(secret)" if k.lower() in SECRET_HEADERS
+                               else v) for k, v in self.headers.items()}}
         self._rec = rec
         try:
             self.intake(url.path, rec)
@@ -539,6 +553,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         st = self.server.state
         entries = []
         try:
+            for name, value in st.require:
+                if self.headers.get(name) != value:
+                    raise BadRequest(401, "missing or wrong %s" % name)
             if st.api_key is not None and path == DATADOG_PATH and \
                     self.headers.get("DD-API-KEY") != st.api_key:
                 raise BadRequest(403, "invalid API key")
@@ -586,7 +603,13 @@ class Server(http.server.ThreadingHTTPServer):
 
 
 def serve(args):
-    state = State(args.api_key, args.max_entries, args.max_bytes)
+    require = []
+    for h in args.require_header:
+        name, sep, value = h.partition(":")
+        if not sep:
+            raise SystemExit("intake: --require-header wants 'Name: value'")
+        require.append((name.strip(), value.strip()))
+    state = State(args.api_key, args.max_entries, args.max_bytes, require)
     state.poison = args.poison
     state.refuse_all = args.refuse_all
     state.refuse_zstd = args.refuse_zstd
@@ -596,6 +619,9 @@ def serve(args):
     if args.tls_cert:
         srv.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         srv.tls.load_cert_chain(args.tls_cert, args.tls_key)
+        if args.tls_client_ca:
+            srv.tls.verify_mode = ssl.CERT_REQUIRED
+            srv.tls.load_verify_locations(args.tls_client_ca)
     tls_mark = args.port_file + ".tls"
     if srv.tls is not None:
         open(tls_mark, "w").close()
@@ -631,9 +657,12 @@ def port_of(args):
 def connect(args):
     """A connection to the intake: TLS (unverified) when it serves TLS."""
     if os.path.exists(args.port_file + ".tls"):
+        ctx = ssl._create_unverified_context()
+        if os.environ.get("INTAKE_CLIENT_CERT"):
+            ctx.load_cert_chain(os.environ["INTAKE_CLIENT_CERT"],
+                                os.environ.get("INTAKE_CLIENT_KEY"))
         return http.client.HTTPSConnection(
-            "127.0.0.1", port_of(args), timeout=60,
-            context=ssl._create_unverified_context())
+            "127.0.0.1", port_of(args), timeout=60, context=ctx)
     return http.client.HTTPConnection("127.0.0.1", port_of(args), timeout=60)
 
 
@@ -814,6 +843,11 @@ def main(argv):
     s.add_argument("--quiet", action="store_true")
     s.add_argument("--tls-cert", help="serve HTTPS with this certificate")
     s.add_argument("--tls-key", help="the key of --tls-cert")
+    s.add_argument("--tls-client-ca", metavar="FILE",
+                   help="require a client certificate signed by this CA")
+    s.add_argument("--require-header", action="append", default=[],
+                   metavar="'NAME: VALUE'",
+                   help="401 to intake requests without this header")
     s.add_argument("--poison", metavar="MARKER",
                    help="answer 400 to bodies that hold MARKER")
     s.add_argument("--refuse-all", action="store_true",
