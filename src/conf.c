@@ -29,6 +29,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
+#include <libgen.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -60,6 +62,9 @@
 /* The most keys any one mapping of the schema has, plus room: checked at
  * compile time against each key table below. */
 #define MAXKEYS 32
+/* The caps on a file (check_depth()). */
+#define CONF_MAX_BYTES (1 * MiB)
+#define CONF_MAX_DEPTH 32
 /* How much of a value a message echoes. */
 #define SHOWLEN 64
 /* An API key file larger than this is certainly not an API key. */
@@ -87,6 +92,10 @@ struct parse {
 	/* Values with ${VAR} expanded (expand()), freed when the load ends. */
 	char **expanded;
 	size_t nexpanded;
+	/* The files the main one includes (include:), in order (each
+	 * allocated on its own: their sects point at their parse). */
+	struct incfile **inc;
+	size_t ninc;
 	/* The top-level log_processing_rules, applied to every source
 	 * before its own (parse_rules). */
 	struct rule_spec *top_rules;
@@ -104,6 +113,18 @@ struct sect {
 	char where[96]; /* "destinations[1].batch"; "" at the top */
 	yaml_node_t *key[MAXKEYS];
 	yaml_node_t *val[MAXKEYS];
+};
+
+/* A file the main one includes: its own parse (its errors are reported
+ * under its name), its text and tree while the load lasts, and its
+ * top-level mapping. */
+struct incfile {
+	struct parse p;
+	char *text;
+	yaml_document_t doc;
+	int loaded; /* doc holds a tree */
+	struct sect top;
+	int opened; /* top was opened */
 };
 
 enum {
@@ -127,6 +148,7 @@ enum {
 	T_DESTINATIONS,
 	T_ROUTES,
 	T_RULES,
+	T_INCLUDE,
 	T_NKEYS
 };
 static const char *const top_keys[] = {
@@ -150,6 +172,7 @@ static const char *const top_keys[] = {
 	[T_DESTINATIONS] = "destinations",
 	[T_ROUTES] = "routes",
 	[T_RULES] = "log_processing_rules",
+	[T_INCLUDE] = "include",
 	[T_NKEYS] = NULL,
 };
 
@@ -2253,94 +2276,190 @@ first_same(const char **strs, size_t count)
 	return first;
 }
 
-static void
-parse_sources(struct parse *p, struct sect *top, struct ls_conf *c)
-{
-	yaml_node_t *n, **names;
-	const char **strs;
-	size_t *first;
-	char vb[SHOWLEN + 4];
-	size_t i, j, count;
+/*
+ * The files whose sources, destinations and routes make the configuration:
+ * the main one (p, its top-level mapping top), then those it includes, in
+ * order. n gets how many; to free.
+ */
+struct unit {
+	struct parse *p;
+	struct sect *top;
+};
 
-	if (need(top, T_SOURCES) == -1)
-		return;
-	n = top->val[T_SOURCES];
-	if (open_seq(p, n, "sources", &count) == -1)
-		return;
-	if (count == 0) {
-		perr(p, &n->start_mark, "sources: at least one is required");
-		return;
-	}
-	c->sources = xcalloc(count, sizeof *c->sources);
-	c->nsources = count;
-	names = xcalloc(count, sizeof *names);
-	for (i = 0; i < count; i++)
-		parse_source(p, node(p, n->data.sequence.items.start[i]), i,
-		    &c->sources[i], &names[i]);
-	strs = xcalloc(count, sizeof *strs);
-	for (i = 0; i < count; i++)
-		strs[i] = names[i] != NULL ? c->sources[i].name : NULL;
-	first = first_same(strs, count);
+static struct unit *
+units(struct parse *p, struct sect *top, size_t *n)
+{
+	struct unit *u;
+	size_t i;
+
+	u = xcalloc(p->ninc + 1, sizeof *u);
+	u[0].p = p;
+	u[0].top = top;
+	*n = 1;
+	for (i = 0; i < p->ninc; i++)
+		if (p->inc[i]->opened) {
+			u[*n].p = &p->inc[i]->p;
+			u[*n].top = &p->inc[i]->top;
+			(*n)++;
+		}
+	return u;
+}
+
+/* A name's place, for a duplicate's error: its line, and its file when
+ * that is not the duplicate's. */
+struct place {
+	struct parse *p;
+	yaml_node_t *name; /* NULL: it has none */
+};
+
+static void
+report_duplicates(const char *what, const char *const *strs,
+    const struct place *at, const size_t *idx, size_t count)
+{
+	size_t *first, i, j;
+	char vb[SHOWLEN + 4];
+
+	first = first_same((const char **)strs, count);
 	for (i = 0; i < count; i++) {
 		if ((j = first[i]) == SIZE_MAX)
 			continue;
-		perr(p, &names[i]->start_mark,
-		    "sources[%zu].name: duplicate source name \"%s\" "
-		    "(first at line %lu)",
-		    i, show(vb, c->sources[i].name),
-		    (unsigned long)names[j]->start_mark.line + 1);
+		if (at[j].p == at[i].p)
+			perr(at[i].p, &at[i].name->start_mark,
+			    "%s[%zu].name: duplicate %.*s name \"%s\" "
+			    "(first at line %lu)",
+			    what, idx[i], (int)strlen(what) - 1, what,
+			    show(vb, strs[i]),
+			    (unsigned long)at[j].name->start_mark.line + 1);
+		else
+			perr(at[i].p, &at[i].name->start_mark,
+			    "%s[%zu].name: duplicate %.*s name \"%s\" "
+			    "(first at %s:%lu)",
+			    what, idx[i], (int)strlen(what) - 1, what,
+			    show(vb, strs[i]), at[j].p->name,
+			    (unsigned long)at[j].name->start_mark.line + 1);
 	}
 	free(first);
+}
+
+/*
+ * The items of key k (sources or destinations) of every unit: their
+ * nodes, parses and indexes within their file, in order; the count. A
+ * unit without the key adds none; the main file must have it when it
+ * includes no other.
+ */
+static size_t
+collect_items(struct unit *u, size_t nu, int k, const char *what,
+    yaml_node_t ***nodes, struct place **at, size_t **idx)
+{
+	yaml_node_t *n;
+	size_t i, j, count, total = 0;
+
+	*nodes = NULL;
+	*at = NULL;
+	*idx = NULL;
+	for (i = 0; i < nu; i++) {
+		if ((n = sect_val(u[i].top, k)) == NULL) {
+			if (nu == 1)
+				need(u[i].top, k);
+			continue;
+		}
+		if (open_seq(u[i].p, n, what, &count) == -1)
+			continue;
+		*nodes
+		    = xreallocarray(*nodes, total + count + 1, sizeof **nodes);
+		*at = xreallocarray(*at, total + count + 1, sizeof **at);
+		*idx = xreallocarray(*idx, total + count + 1, sizeof **idx);
+		for (j = 0; j < count; j++, total++) {
+			(*nodes)[total]
+			    = node(u[i].p, n->data.sequence.items.start[j]);
+			(*at)[total].p = u[i].p;
+			(*at)[total].name = NULL;
+			(*idx)[total] = j;
+		}
+	}
+	return total;
+}
+
+static void
+parse_sources(struct parse *p, struct sect *top, struct ls_conf *c)
+{
+	yaml_node_t **nodes;
+	struct place *at;
+	struct unit *u;
+	const char **strs;
+	size_t i, count, nu, *idx;
+
+	u = units(p, top, &nu);
+	count = collect_items(u, nu, T_SOURCES, "sources", &nodes, &at, &idx);
+	if (count == 0) {
+		/* Said already when it is no sequence (open_seq). */
+		if ((sect_val(top, T_SOURCES) != NULL
+			&& sect_val(top, T_SOURCES)->type == YAML_SEQUENCE_NODE)
+		    || (sect_val(top, T_SOURCES) == NULL && nu > 1))
+			perr(p,
+			    sect_val(top, T_SOURCES) != NULL
+				? &sect_val(top, T_SOURCES)->start_mark
+				: &top->map->start_mark,
+			    "sources: at least one is required");
+		goto out;
+	}
+	c->sources = xcalloc(count, sizeof *c->sources);
+	c->nsources = count;
+	for (i = 0; i < count; i++)
+		parse_source(
+		    at[i].p, nodes[i], idx[i], &c->sources[i], &at[i].name);
+	strs = xcalloc(count, sizeof *strs);
+	for (i = 0; i < count; i++)
+		strs[i] = at[i].name != NULL ? c->sources[i].name : NULL;
+	report_duplicates("sources", strs, at, idx, count);
 	free(strs);
-	free(names);
+out:
+	free(nodes);
+	free(at);
+	free(idx);
+	free(u);
 }
 
 static void
 parse_dests(struct parse *p, struct sect *top, struct ls_conf *c)
 {
-	yaml_node_t *n, **names;
+	yaml_node_t **nodes, *n;
+	struct place *at;
+	struct unit *u;
 	const char **strs;
-	size_t *first;
-	char vb[SHOWLEN + 4];
-	size_t i, j, count;
+	size_t i, count, nu, *idx;
 
-	if (need(top, T_DESTINATIONS) == -1)
-		return;
-	n = top->val[T_DESTINATIONS];
-	if (open_seq(p, n, "destinations", &count) == -1)
-		return;
+	u = units(p, top, &nu);
+	count = collect_items(
+	    u, nu, T_DESTINATIONS, "destinations", &nodes, &at, &idx);
+	n = sect_val(top, T_DESTINATIONS);
 	if (count == 0) {
-		perr(p, &n->start_mark,
-		    "destinations: at least one is required");
-		return;
+		if ((n != NULL && n->type == YAML_SEQUENCE_NODE)
+		    || (n == NULL && nu > 1))
+			perr(p,
+			    n != NULL ? &n->start_mark : &top->map->start_mark,
+			    "destinations: at least one is required");
+		goto out;
 	}
 	if (count > LS_MAX_DESTS)
-		perr(p, &n->start_mark,
+		perr(p, n != NULL ? &n->start_mark : &top->map->start_mark,
 		    "destinations: %zu is too many (at most %d)", count,
 		    LS_MAX_DESTS);
 	c->dests = xcalloc(count, sizeof *c->dests);
 	c->ndests = count;
-	names = xcalloc(count, sizeof *names);
 	for (i = 0; i < count; i++)
-		parse_dest(p, node(p, n->data.sequence.items.start[i]), i,
-		    &c->dests[i], &names[i]);
+		parse_dest(
+		    at[i].p, nodes[i], idx[i], &c->dests[i], &at[i].name);
 	strs = xcalloc(count, sizeof *strs);
 	for (i = 0; i < count; i++)
-		strs[i] = names[i] != NULL ? c->dests[i].name : NULL;
-	first = first_same(strs, count);
-	for (i = 0; i < count; i++) {
-		if ((j = first[i]) == SIZE_MAX)
-			continue;
-		perr(p, &names[i]->start_mark,
-		    "destinations[%zu].name: duplicate destination "
-		    "name "
-		    "\"%s\" (first at line %lu)",
-		    i, show(vb, c->dests[i].name),
-		    (unsigned long)names[j]->start_mark.line + 1);
-	}
-	free(first);
+		strs[i] = at[i].name != NULL ? c->dests[i].name : NULL;
+	report_duplicates("destinations", strs, at, idx, count);
 	free(strs);
-	free(names);
+out:
+	free(nodes);
+	free(at);
+	free(idx);
+	free(u);
 }
 
 /* What one route's items add up to. */
@@ -2444,24 +2563,49 @@ add_route(struct ls_conf *c, const struct route_acc *ra)
 	}
 }
 
+static void parse_route_list(
+    struct parse *, yaml_node_t *, size_t, struct ls_conf *);
+
+/* The routes of every file, the main one's first; without any, every
+ * severity goes everywhere. */
 static void
 parse_routes(struct parse *p, struct sect *top, struct ls_conf *c)
 {
-	struct route_acc ra;
-	struct sect s;
-	yaml_node_t *n, *item;
+	struct unit *uu;
+	yaml_node_t *n;
 	uint64_t all;
-	size_t i, count;
-	int sev;
+	size_t count, nu, k;
+	int sev, any;
 
 	all = c->ndests >= 64 ? UINT64_MAX : ((uint64_t)1 << c->ndests) - 1;
-	if ((n = sect_val(top, T_ROUTES)) == NULL) {
+	uu = units(p, top, &nu);
+	for (k = 0, any = 0; k < nu; k++)
+		any |= sect_val(uu[k].top, T_ROUTES) != NULL;
+	if (!any) {
 		for (sev = 0; sev < LS_SEV_COUNT; sev++)
 			c->route[sev] = all;
+		free(uu);
 		return;
 	}
-	if (open_seq(p, n, "routes", &count) == -1)
-		return;
+	for (k = 0; k < nu; k++) {
+		p = uu[k].p;
+		if ((n = sect_val(uu[k].top, T_ROUTES)) == NULL
+		    || open_seq(p, n, "routes", &count) == -1)
+			continue;
+		parse_route_list(p, n, count, c);
+	}
+	free(uu);
+}
+
+static void
+parse_route_list(
+    struct parse *p, yaml_node_t *n, size_t count, struct ls_conf *c)
+{
+	struct route_acc ra;
+	struct sect s;
+	yaml_node_t *item;
+	size_t i;
+
 	for (i = 0; i < count; i++) {
 		item = node(p, n->data.sequence.items.start[i]);
 		if (sect_open(p, &s, item, route_keys, "routes[%zu]", i) == -1)
@@ -2522,6 +2666,146 @@ parse_metrics(struct parse *p, struct sect *top, struct ls_conf *c)
 }
 
 static void free_strv(char **, size_t);
+static int check_depth(struct parse *, const char *, size_t);
+static void syntax_error(struct parse *, yaml_parser_t *);
+static int read_text(const char *, char **, size_t *);
+
+/* Loads one included file into inc (its errors in inc->p). */
+static void
+load_include(struct parse *main, struct incfile *inc, const char *path)
+{
+	yaml_parser_t parser;
+	yaml_node_t *root;
+	yaml_mark_t start = { 0, 0, 0 };
+	size_t len, i;
+
+	memset(inc, 0, sizeof *inc);
+	/* What the main file says for every file. */
+	inc->p.strict = main->strict;
+	inc->p.gtags = main->gtags;
+	inc->p.ngtags = main->ngtags;
+	inc->p.top_rules = main->top_rules;
+	inc->p.ntop_rules = main->ntop_rules;
+	inc->p.name = xstrdup(path);
+	if (read_text(path, &inc->text, &len) != 0) {
+		perr(&inc->p, &start, "cannot read it: %s", strerror(errno));
+		return;
+	}
+	inc->p.text = inc->text;
+	inc->p.len = len;
+	if (len > CONF_MAX_BYTES) {
+		perr(&inc->p, &start,
+		    "the file is larger than the limit of %" PRIu64 " KiB",
+		    CONF_MAX_BYTES / KiB);
+		return;
+	}
+	if (check_depth(&inc->p, inc->text, len) != 0)
+		return;
+	if (!yaml_parser_initialize(&parser))
+		fatalx("conf: out of memory");
+	yaml_parser_set_input_string(
+	    &parser, (const unsigned char *)inc->text, len);
+	if (!yaml_parser_load(&parser, &inc->doc)) {
+		syntax_error(&inc->p, &parser);
+		yaml_parser_delete(&parser);
+		return;
+	}
+	yaml_parser_delete(&parser);
+	inc->loaded = 1;
+	inc->p.doc = &inc->doc;
+	if ((root = yaml_document_get_root_node(&inc->doc)) == NULL)
+		return; /* empty: it adds nothing */
+	if (sect_open(&inc->p, &inc->top, root, top_keys, "%s", "") == -1)
+		return;
+	inc->opened = 1;
+	/* An included file brings parts of the pipeline, not settings. */
+	for (i = 0; i < T_NKEYS; i++)
+		if (inc->top.val[i] != NULL && i != T_SOURCES
+		    && i != T_DESTINATIONS && i != T_ROUTES)
+			perr(&inc->p, &inc->top.key[i]->start_mark,
+			    "%s: not allowed in an included file (only "
+			    "sources, destinations and routes are)",
+			    top_keys[i]);
+}
+
+static void
+add_include(struct parse *p, const char *path)
+{
+	p->inc = xreallocarray(p->inc, p->ninc + 1, sizeof *p->inc);
+	p->inc[p->ninc] = xcalloc(1, sizeof **p->inc);
+	load_include(p, p->inc[p->ninc++], path);
+}
+
+static void
+include_path_cb(
+    struct parse *p, const char *path, yaml_node_t *n, const char *v, void *arg)
+{
+	char full[PATH_MAX], *dir, vb[SHOWLEN + 4];
+	glob_t g;
+	size_t i;
+	int rc;
+
+	(void)arg;
+	/* Relative to the including file's directory. */
+	if (v[0] != '/') {
+		dir = xstrdup(p->name);
+		snprintf(full, sizeof full, "%s/%s", dirname(dir), v);
+		free(dir);
+	} else
+		snprintf(full, sizeof full, "%s", v);
+	if (strpbrk(full, "*?[") == NULL) {
+		add_include(p, full);
+		return;
+	}
+	/* A pattern may match nothing (an empty conf.d). */
+	if ((rc = glob(full, 0, NULL, &g)) != 0 && rc != GLOB_NOMATCH) {
+		perr(p, &n->start_mark, "%s: cannot expand \"%s\"", path,
+		    show(vb, v));
+		globfree(&g);
+		return;
+	}
+	for (i = 0; rc == 0 && i < g.gl_pathc; i++)
+		add_include(p, g.gl_pathv[i]);
+	globfree(&g);
+}
+
+/* The trees of the included files, once parsed; their errors stay, for
+ * flush_includes. */
+static void
+free_includes(struct parse *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->ninc; i++) {
+		if (p->inc[i]->loaded)
+			yaml_document_delete(&p->inc[i]->doc);
+		p->inc[i]->loaded = 0;
+		p->inc[i]->opened = 0;
+		free(p->inc[i]->text);
+		p->inc[i]->text = NULL;
+		free_strv(p->inc[i]->p.expanded, p->inc[i]->p.nexpanded);
+		p->inc[i]->p.expanded = NULL;
+		p->inc[i]->p.nexpanded = 0;
+	}
+}
+
+/* Prints the included files' errors after the main one's; frees them. */
+static size_t
+flush_includes(struct parse *p, FILE *errf)
+{
+	size_t i, n = 0;
+
+	free_includes(p);
+	for (i = 0; i < p->ninc; i++) {
+		n += flush_errors(&p->inc[i]->p, errf);
+		free((char *)p->inc[i]->p.name);
+		free(p->inc[i]);
+	}
+	free(p->inc);
+	p->inc = NULL;
+	p->ninc = 0;
+	return n;
+}
 
 static void
 parse_top(struct parse *p, yaml_node_t *root, struct ls_conf *c)
@@ -2561,9 +2845,12 @@ parse_top(struct parse *p, yaml_node_t *root, struct ls_conf *c)
 		c->max_open_files = (size_t)n;
 	if (get_int(&s, T_MAX_WATCHED_DIRS, &n, 1, 1000000) == 1)
 		c->max_watched_dirs = (size_t)n;
+	/* After the tags and rules, which included sources take too. */
+	foreach_item(&s, T_INCLUDE, include_path_cb, NULL);
 	parse_sources(p, &s, c);
 	parse_dests(p, &s, c);
 	parse_routes(p, &s, c);
+	free_includes(p);
 	free_strv(p->gtags, p->ngtags);
 	p->gtags = NULL;
 	p->ngtags = 0;
@@ -2623,8 +2910,6 @@ syntax_error(struct parse *p, yaml_parser_t *parser)
  * a few milliseconds whatever it holds: -n and a reload, which parses on
  * the main loop, are bounded in time. See check_conf.c (caps_*).
  */
-#define CONF_MAX_BYTES (1 * MiB)
-#define CONF_MAX_DEPTH 32
 
 /*
  * Walks text's events (no tree) to check the depth cap: 0 when the file
@@ -2676,6 +2961,48 @@ out:
 	yaml_parser_delete(&parser);
 	return ret;
 }
+
+/*
+ * Reads the file at path whole (up to just past CONF_MAX_BYTES, which the
+ * caller reports), so that reader errors, which libyaml reports as byte
+ * offsets, can be turned into lines and columns. 0 with *text (to free)
+ * and *len, or -1 with errno.
+ */
+static int
+read_text(const char *path, char **text, size_t *len)
+{
+	size_t cap = 0, n;
+	FILE *f;
+	int e;
+
+	*text = NULL;
+	*len = 0;
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	for (;;) {
+		if (cap - *len < 4096) {
+			cap = cap == 0 ? 8192 : cap * 2;
+			*text = xrealloc(*text, cap);
+		}
+		n = fread(*text + *len, 1, cap - *len, f);
+		*len += n;
+		if (n == 0 || *len >= CONF_MAX_BYTES + 1)
+			break;
+	}
+	if (ferror(f)) {
+		e = errno;
+		fclose(f);
+		free(*text);
+		*text = NULL;
+		errno = e;
+		return -1;
+	}
+	fclose(f);
+	return 0;
+}
+
+static void free_includes(struct parse *);
+static size_t flush_includes(struct parse *, FILE *);
 
 static struct ls_conf *
 load(const char *name, const char *text, size_t len, FILE *errf)
@@ -2747,48 +3074,26 @@ done:
 out:
 	free_rule_specs(p.top_rules, p.ntop_rules);
 	free_strv(p.expanded, p.nexpanded);
-	if (flush_errors(&p, errf) > 0) {
+	if (flush_errors(&p, errf) + flush_includes(&p, errf) > 0) {
 		ls_conf_free(c);
 		return NULL;
 	}
 	return c;
 }
 
-/* Whole-file reads stop just past the cap, which load() reports. */
-#define CONF_MAX (CONF_MAX_BYTES + 1)
-
 struct ls_conf *
 ls_conf_load(const char *path, FILE *errf)
 {
-	struct ls_conf *c = NULL;
-	char *text = NULL;
-	size_t len = 0, cap = 0, n;
-	FILE *f;
+	struct ls_conf *c;
+	char *text;
+	size_t len;
 
-	/* The file is read whole, so that reader errors, which libyaml
-	 * reports as byte offsets, can be turned into lines and columns. */
-	if ((f = fopen(path, "r")) == NULL)
-		goto fail;
-	for (;;) {
-		if (cap - len < 4096) {
-			cap = cap == 0 ? 8192 : cap * 2;
-			text = xrealloc(text, cap);
-		}
-		n = fread(text + len, 1, cap - len, f);
-		len += n;
-		if (n == 0 || len >= CONF_MAX)
-			break;
+	if (read_text(path, &text, &len) != 0) {
+		if (errf != NULL)
+			fprintf(errf, "%s: %s\n", path, strerror(errno));
+		return NULL;
 	}
-	if (ferror(f))
-		goto fail;
 	c = load(path, text, len, errf);
-	goto out;
-fail:
-	if (errf != NULL)
-		fprintf(errf, "%s: %s\n", path, strerror(errno));
-out:
-	if (f != NULL)
-		fclose(f);
 	free(text);
 	return c;
 }

@@ -34,7 +34,7 @@
 	"scan_interval, poll_interval, read_coalesce, checkpoint_interval, "   \
 	"close_inactive, close_removed_after, max_open_files, "                \
 	"max_watched_dirs, backlog_warn, metrics, strict_permissions, tags, "  \
-	"sources, destinations, routes or log_processing_rules"
+	"sources, destinations, routes, log_processing_rules or include"
 #define SOURCE_KEYS                                                            \
 	"name, paths, service, ddsource, tags, default_severity, start_at, "   \
 	"max_line_bytes, partial_flush, multiline, follow_symlinks, "          \
@@ -817,6 +817,101 @@ START_TEST(example_file)
 	free(keyfile);
 	free(yaml);
 	free(path);
+}
+END_TEST
+
+/* Writes text to dir/name. */
+static void
+put_file(const char *dir, const char *name, const char *text)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fputs(text, f);
+	fclose(f);
+}
+
+/* Loads dir/main.yaml; *errs gets its errors. */
+static struct ls_conf *
+load_dir(const char *dir, char **errs)
+{
+	struct ls_conf *c;
+	char path[512];
+	size_t len;
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/main.yaml", dir);
+	ck_assert_ptr_nonnull(f = open_memstream(errs, &len));
+	c = ls_conf_load(path, f);
+	fclose(f);
+	return c;
+}
+
+/*
+ * include: files and globs, relative to the including file: their
+ * sources, destinations and routes are merged in order (a route may name
+ * another file's destination); the top-level tags apply to them; a
+ * duplicate name is an error naming both files and lines; an included
+ * file may hold nothing else; a pattern that matches nothing is fine.
+ */
+START_TEST(includes)
+{
+	struct ls_conf *c;
+	char dir[] = "/tmp/check_conf_inc.XXXXXX", sub[600], *errs, *want;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(sub, sizeof sub, "%s/conf.d", dir);
+	ck_assert_int_eq(mkdir(sub, 0700), 0);
+	put_file(dir, "main.yaml",
+	    "tags: [\"team:core\"]\n"
+	    "include: [\"conf.d/*.yaml\", \"empty.d/*.yaml\"]\n" SRC DST);
+	put_file(sub, "a.yaml",
+	    "sources:\n"
+	    "  - name: web\n"
+	    "    paths: [/var/log/web/*.log]\n"
+	    "destinations:\n"
+	    "  - name: alerts\n"
+	    "    type: http\n"
+	    "    url: http://127.0.0.1:8089/in\n");
+	put_file(sub, "b.yaml",
+	    "routes:\n"
+	    "  - { severity: all, to: [out] }\n"
+	    "  - { severity: error, to: [alerts] }\n");
+	c = load_dir(dir, &errs);
+	ck_assert_str_eq(errs, "");
+	ck_assert_ptr_nonnull(c);
+	ck_assert_uint_eq(c->nsources, 2);
+	ck_assert_str_eq(c->sources[1].name, "web");
+	ck_assert_str_eq(c->sources[1].ddtags, "team:core");
+	ck_assert_uint_eq(c->ndests, 2);
+	ck_assert_uint_eq(c->route[LS_SEV_ERROR], 3);
+	ck_assert_uint_eq(c->route[LS_SEV_INFO], 1);
+	ls_conf_free(c);
+	free(errs);
+
+	/* A duplicate, and a key an included file may not hold. */
+	put_file(sub, "c.yaml",
+	    "state_dir: /tmp\n"
+	    "sources:\n"
+	    "  - name: app\n"
+	    "    paths: [/var/log/x/*.log]\n");
+	ck_assert_ptr_null(load_dir(dir, &errs));
+	ck_assert_int_ge(asprintf(&want,
+			     "%s/conf.d/c.yaml:1:1: state_dir: not allowed in "
+			     "an included file (only sources, destinations "
+			     "and routes are)\n"
+			     "%s/conf.d/c.yaml:3:11: sources[0].name: "
+			     "duplicate source name \"app\" (first at "
+			     "%s/main.yaml:4)\n",
+			     dir, dir, dir),
+	    0);
+	ck_assert_str_eq(errs, want);
+	free(want);
+	free(errs);
+	snprintf(sub, sizeof sub, "rm -rf %s", dir);
+	ck_assert_int_eq(system(sub), 0);
 }
 END_TEST
 
@@ -2065,6 +2160,7 @@ conf_suite(void)
 	tcase_add_test(tc, routes_all_and_overlap);
 	tcase_add_test(tc, routes_by_source);
 	tcase_add_test(tc, env_vars);
+	tcase_add_test(tc, includes);
 	tcase_add_test(tc, metrics_listen_off);
 	tcase_add_test(tc, max_dests);
 	tcase_add_test(tc, multiline_patterns);
