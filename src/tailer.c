@@ -992,13 +992,12 @@ ls_tailer_checkpoint(struct ls_tailer *t, int force)
 			e.path = "";
 		ls_ckpt_put(t->ckpt, &e);
 	}
-	if (ls_ckpt_write(t->ckpt) != 0) {
-		LS_COUNT(t->m->checkpoint_errors, 1);
+	/* Handed to the writer thread, which counts it; force waits for it
+	 * to be written and fsynced (the final one). */
+	ls_ckpt_set_fsync_interval(
+	    t->ckpt, t->conf->checkpoint_fsync_interval_ms);
+	if (ls_ckpt_commit(t->ckpt, force) != 0)
 		return -1;
-	}
-	LS_COUNT(t->m->checkpoint_writes, 1);
-	atomic_store_explicit(
-	    &t->m->checkpoint_ms, ls_now_ms(), memory_order_relaxed);
 	t->dirty = 0;
 	return 0;
 }

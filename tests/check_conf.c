@@ -511,7 +511,8 @@ START_TEST(defaults)
 	ck_assert_int_eq(c->scan_interval_ms, 10000);
 	ck_assert_int_eq(c->poll_interval_ms, 1000);
 	ck_assert_int_eq(c->read_coalesce_ms, 10);
-	ck_assert_int_eq(c->checkpoint_interval_ms, 1000);
+	ck_assert_int_eq(c->checkpoint_interval_ms, 100);
+	ck_assert_int_eq(c->checkpoint_fsync_interval_ms, 1000);
 	ck_assert_int_eq(c->close_inactive_ms, 300000);
 	ck_assert_int_eq(c->close_removed_after_ms, 300000);
 	ck_assert_uint_eq(c->max_open_files, 8192);
@@ -755,7 +756,7 @@ START_TEST(load_file)
 		"%s:8:1: unknown key \"bogus\" (valid keys: "
 		"state_dir, hostname, shutdown_timeout, "
 		"max_buffer_bytes, scan_interval, poll_interval, "
-		"read_coalesce, checkpoint_interval, close_inactive, "
+		"read_coalesce, checkpoint_interval, checkpoint_fsync_interval, allow_insecure_state_dir, close_inactive, "
 		"close_removed_after, max_open_files, backlog_warn, "
 		"metrics, strict_permissions, sources, "
 		"destinations or routes)\n",
@@ -799,6 +800,7 @@ static const struct {
 	    "t.yaml:8:1: unknown key \"sorces\" (valid keys: state_dir, "
 	    "hostname, shutdown_timeout, max_buffer_bytes, scan_interval, "
 	    "poll_interval, read_coalesce, checkpoint_interval, "
+	    "checkpoint_fsync_interval, allow_insecure_state_dir, "
 	    "close_inactive, "
 	    "close_removed_after, max_open_files, backlog_warn, metrics, "
 	    "strict_permissions, sources, destinations or "
@@ -1221,6 +1223,7 @@ START_TEST(many_errors)
 	    "t.yaml:16:1: unknown key \"extra\" (valid keys: state_dir, "
 	    "hostname, shutdown_timeout, max_buffer_bytes, scan_interval, "
 	    "poll_interval, read_coalesce, checkpoint_interval, "
+	    "checkpoint_fsync_interval, allow_insecure_state_dir, "
 	    "close_inactive, "
 	    "close_removed_after, max_open_files, backlog_warn, metrics, "
 	    "strict_permissions, sources, destinations or "
