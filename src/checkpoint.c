@@ -79,6 +79,11 @@ struct ls_ckpt {
 	struct ls_buf text;
 	struct ls_buf wtext; /* the one the writer writes from */
 
+	/* ls_ckpt_due: CLOCK_MONOTONIC microseconds; the main thread's. */
+	int64_t due_us; /* when due said 1; 0: not since the last commit */
+	int64_t handed_us; /* the last hand-over */
+	int64_t cost_us; /* the loop's cost of the last one */
+
 	/* The writer. */
 	pthread_t thr;
 	int started;
@@ -1017,14 +1022,44 @@ ls_ckpt_set_fsync_interval(struct ls_ckpt *c, int64_t fsync_ms)
 	pthread_mutex_unlock(&c->mu);
 }
 
+static int64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int
+ls_ckpt_due(struct ls_ckpt *c)
+{
+	int64_t now;
+
+	if (c == NULL)
+		return 1;
+	now = now_us();
+	if (now - c->handed_us < LS_CKPT_COST_RATIO * c->cost_us)
+		return 0;
+	c->due_us = now;
+	return 1;
+}
+
 int
 ls_ckpt_commit(struct ls_ckpt *c, int sync)
 {
+	int64_t now;
+
 	if (!c->started)
 		return ls_ckpt_write(c);
 	/* Serialized here, on the loop: the entries are the loop's. */
 	ls_buf_reset(&c->text);
 	encode(c, &c->text);
+	now = now_us();
+	if (c->due_us != 0)
+		c->cost_us = now - c->due_us;
+	c->due_us = 0;
+	c->handed_us = now;
 	pthread_mutex_lock(&c->mu);
 	buf_swap(&c->text, &c->pending); /* a text not yet taken is dropped */
 	c->has_pending = 1;

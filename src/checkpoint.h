@@ -158,6 +158,16 @@ int ls_ckpt_start(struct ls_ckpt *, struct ls_metrics *m, int64_t retry_ms,
 /* Sets the fsync interval (a reload); any time. */
 void ls_ckpt_set_fsync_interval(struct ls_ckpt *, int64_t fsync_ms);
 /*
+ * 1 if a checkpoint is worth handing over now: the loop's cost of the last
+ * one (from this call saying 1 to the hand-over in ls_ckpt_commit, the
+ * entries' rebuild included) times LS_CKPT_COST_RATIO has passed since it,
+ * so that checkpoints take at most 1/LS_CKPT_COST_RATIO of the loop however
+ * many files there are and however short checkpoint_interval is. Main
+ * thread; NULL: 1. Tested in check_checkpoint.c: due_spaces_by_cost.
+ */
+#define LS_CKPT_COST_RATIO 20
+int ls_ckpt_due(struct ls_ckpt *);
+/*
  * Serializes the entries and hands the text to the writer, replacing a
  * text it has not taken yet; returns at once, 0. With sync, then waits as
  * ls_ckpt_flush does and returns its result. Without a started writer,

@@ -1670,7 +1670,7 @@ load(const char *name, const char *text, size_t len, FILE *errf)
 	c->scan_interval_ms = 10000;
 	c->poll_interval_ms = 1000;
 	c->read_coalesce_ms = 10;
-	c->checkpoint_interval_ms = 100;
+	c->checkpoint_interval_ms = 50;
 	c->checkpoint_fsync_interval_ms = 1000;
 	c->close_inactive_ms = 5 * 60 * 1000;
 	c->close_removed_after_ms = 5 * 60 * 1000;

@@ -1005,8 +1005,13 @@ ls_tailer_checkpoint(struct ls_tailer *t, int force)
 static void
 ckpt_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	ls_tailer_checkpoint(w->data, 0);
-	backlog_ages(w->data);
+	struct ls_tailer *t = w->data;
+
+	/* Spaced further when a checkpoint costs the loop much (checkpoint.h:
+	 * ls_ckpt_due). */
+	if (ls_ckpt_due(t->ckpt))
+		ls_tailer_checkpoint(t, 0);
+	backlog_ages(t);
 }
 
 void

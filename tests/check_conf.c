@@ -511,7 +511,7 @@ START_TEST(defaults)
 	ck_assert_int_eq(c->scan_interval_ms, 10000);
 	ck_assert_int_eq(c->poll_interval_ms, 1000);
 	ck_assert_int_eq(c->read_coalesce_ms, 10);
-	ck_assert_int_eq(c->checkpoint_interval_ms, 100);
+	ck_assert_int_eq(c->checkpoint_interval_ms, 50);
 	ck_assert_int_eq(c->checkpoint_fsync_interval_ms, 1000);
 	ck_assert_int_eq(c->close_inactive_ms, 300000);
 	ck_assert_int_eq(c->close_removed_after_ms, 300000);
