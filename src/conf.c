@@ -919,9 +919,17 @@ read_key_file(struct sect *s, int i, char **key)
 	if (sect_scalar(s, i, &file) != 1)
 		return;
 	sect_path(s, i, path, sizeof path);
-	if ((fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+	/* Not through a link (whoever can plant one in its directory could
+	 * point it anywhere), and not waiting on a FIFO: the fstat below
+	 * takes only a regular file, read up to KEYFILE_MAX bytes. */
+	if ((fd = open(file,
+		 O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK))
+	    == -1) {
 		perr(s->p, &s->val[i]->start_mark,
-		    "%s: cannot open the file: %s", path, strerror(errno));
+		    "%s: cannot open the file: %s", path,
+		    errno == ELOOP ? "a symbolic link, not followed (name "
+				     "the file itself)"
+				   : strerror(errno));
 		return;
 	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {

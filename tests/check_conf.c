@@ -1286,6 +1286,37 @@ START_TEST(key_file_bad_contents)
 }
 END_TEST
 
+/* A FIFO is refused without blocking the load (O_NONBLOCK, then not a
+ * regular file), and a link to a good key file is not followed. */
+START_TEST(key_file_fifo_or_link)
+{
+	char *keyfile, *fifo, *link, *yaml;
+
+	keyfile = temp_file(KEY "\n");
+	ck_assert_int_ge(asprintf(&fifo, "%s.fifo", keyfile), 0);
+	ck_assert_int_ge(asprintf(&link, "%s.link", keyfile), 0);
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	ck_assert_int_eq(symlink(keyfile, link), 0);
+	ck_assert_int_ge(
+	    asprintf(&yaml, SRC DST "    api_key_file: %s\n", fifo), 0);
+	load_bad(yaml,
+	    "t.yaml:8:19: destinations[0].api_key_file: not a regular file\n");
+	free(yaml);
+	ck_assert_int_ge(
+	    asprintf(&yaml, SRC DST "    api_key_file: %s\n", link), 0);
+	load_bad(yaml,
+	    "t.yaml:8:19: destinations[0].api_key_file: cannot open the "
+	    "file: a symbolic link, not followed (name the file itself)\n");
+	free(yaml);
+	unlink(fifo);
+	unlink(link);
+	unlink(keyfile);
+	free(fifo);
+	free(link);
+	free(keyfile);
+}
+END_TEST
+
 START_TEST(key_file_too_large)
 {
 	char big[5000], *keyfile, *yaml;
@@ -1508,6 +1539,7 @@ conf_suite(void)
 	tcase_add_test(tc, key_from_file_trimmed);
 	tcase_add_loop_test(tc, key_file_bad_contents, 0, 4);
 	tcase_add_test(tc, key_file_too_large);
+	tcase_add_test(tc, key_file_fifo_or_link);
 	tcase_add_test(tc, key_file_unreadable);
 	tcase_add_loop_test(tc, key_file_mode, 0, 8);
 	tcase_add_test(tc, insecure_warns);
