@@ -110,7 +110,7 @@ void ls_ckpt_free(struct ls_ckpt *);
  * user, or one that group or others may write, unless allow_insecure (then
  * it is only warned about). 0; or -1, logged saying why and how to fix it,
  * with errno EPERM for an insecure directory, else the error of mkdir(2)
- * or open(2) (ELOOP for a link). A no-op once open. Load and write call it
+ * or open(2) (ENOTDIR or ELOOP for a link). A no-op once open. Load and write call it
  * (allow_insecure 0) if nobody did.
  */
 int ls_ckpt_open(struct ls_ckpt *, int allow_insecure) LS_WARN_UNUSED;
