@@ -154,8 +154,8 @@ dir_open(struct ls_ckpt *c, int allow_insecure, int quiet)
 		return 0;
 	if (mkdir(c->dir, 0700) == -1 && errno != EEXIST) {
 		if (!quiet)
-			log_warn("%s: cannot create the state directory",
-			    c->dir);
+			log_warn(
+			    "%s: cannot create the state directory", c->dir);
 		return -1;
 	}
 	fd = open(c->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -462,7 +462,8 @@ read_state(struct ls_ckpt *c, const char *name, const char *path,
 	ssize_t n = 0;
 	int fd, saved;
 
-	fd = openat(c->dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	fd = openat(
+	    c->dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd == -1) {
 		if (errno == ELOOP)
 			log_warnx("%s: a symbolic link, not followed", path);
@@ -845,8 +846,8 @@ sync_cur(struct ls_ckpt *c)
 fail:
 	saved = errno;
 	if (saved != c->werr) {
-		log_warn("%s: fsync (checkpoint not durable, will retry)",
-		    c->cur);
+		log_warn(
+		    "%s: fsync (checkpoint not durable, will retry)", c->cur);
 		c->werr = saved;
 	}
 	errno = saved;
@@ -901,8 +902,7 @@ next_step(struct ls_ckpt *c, int64_t now, int64_t *until)
 	int64_t sync_at = c->synced_at + c->fsync_ms;
 
 	*until = LS_FOREVER;
-	if (c->has_pending
-	    && (now >= c->retry_at || c->flush_req || c->stop))
+	if (c->has_pending && (now >= c->retry_at || c->flush_req || c->stop))
 		return 'w';
 	if (c->unsynced && (now >= sync_at || c->flush_req || c->stop))
 		return 's';
@@ -978,8 +978,8 @@ writer_main(void *arg)
 }
 
 int
-ls_ckpt_start(struct ls_ckpt *c, struct ls_metrics *m, int64_t retry_ms,
-    int64_t fsync_ms)
+ls_ckpt_start(
+    struct ls_ckpt *c, struct ls_metrics *m, int64_t retry_ms, int64_t fsync_ms)
 {
 	int err;
 

@@ -110,8 +110,8 @@ void ls_ckpt_free(struct ls_ckpt *);
  * user, or one that group or others may write, unless allow_insecure (then
  * it is only warned about). 0; or -1, logged saying why and how to fix it,
  * with errno EPERM for an insecure directory, else the error of mkdir(2)
- * or open(2) (ENOTDIR or ELOOP for a link). A no-op once open. Load and write call it
- * (allow_insecure 0) if nobody did.
+ * or open(2) (ENOTDIR or ELOOP for a link). A no-op once open. Load and
+ * write call it (allow_insecure 0) if nobody did.
  */
 int ls_ckpt_open(struct ls_ckpt *, int allow_insecure) LS_WARN_UNUSED;
 
@@ -138,12 +138,12 @@ void ls_ckpt_put(struct ls_ckpt *, const struct ls_ckpt_entry *e);
 
 /*
  * Writes the entries as the new checkpoint.json, synchronously and durably,
- * in the caller's thread; not while the writer runs. 0, or -1 with errno. On failure the files already there are
- * left as they were and the temporary file is removed (except when only
- * the final fsync of the directory fails: the new file is then in place,
- * but may not survive a crash). A failure is logged once per distinct
- * errno, not on every call, and the first success after failures is
- * logged too.
+ * in the caller's thread; not while the writer runs. 0, or -1 with errno. On
+ * failure the files already there are left as they were and the temporary file
+ * is removed (except when only the final fsync of the directory fails: the new
+ * file is then in place, but may not survive a crash). A failure is logged once
+ * per distinct errno, not on every call, and the first success after failures
+ * is logged too.
  */
 int ls_ckpt_write(struct ls_ckpt *) LS_WARN_UNUSED;
 

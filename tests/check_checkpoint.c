@@ -742,7 +742,6 @@ START_TEST(fingerprint_long_and_prefix)
 }
 END_TEST
 
-
 /* -- the writer thread ---------------------------------------------------- */
 
 static uint64_t
@@ -751,12 +750,26 @@ writes(struct ls_metrics *m)
 	return LS_LOAD(m->checkpoint_writes);
 }
 
+/* Waits (ten seconds at most) for m to count n failed writes: 1 if it
+ * did. */
+static int
+errors_reach(struct ls_metrics *m, uint64_t n)
+{
+	int i;
+
+	for (i = 0; i < 1000 && LS_LOAD(m->checkpoint_errors) < n; i++)
+		usleep(10 * 1000); /* ok-sleep: bounded poll */
+	return LS_LOAD(m->checkpoint_errors) >= n;
+}
+
 /* A text handed over while a failed one waits (an hour) for its retry
- * replaces it; flush writes the newest at once, and counts. */
+ * replaces it; flush writes the newest at once, reports a failure, and
+ * counts. */
 START_TEST(writer_latest_wins)
 {
 	struct ls_metrics *m;
 	struct ls_ckpt *c, *r;
+	uint64_t errs;
 
 	m = ls_metrics_new(0, 0);
 	c = ls_ckpt_new(tmpdir);
@@ -771,11 +784,16 @@ START_TEST(writer_latest_wins)
 	ck_assert_uint_eq(writes(m), 0);
 	ck_assert_uint_ge(LS_LOAD(m->checkpoint_errors), 1);
 	ck_assert_int_eq(LS_LOAD(m->checkpoint_ms), 0);
-	/* Generation 2 replaces 1, not yet written (the retry is far). */
+	/* Generation 2 fails too and waits for its retry, an hour away; 3
+	 * replaces it in the slot and fails in turn. Once writes work,
+	 * flush writes 3, and only 3: 2 is never retried. */
+	errs = LS_LOAD(m->checkpoint_errors);
 	ck_assert_int_eq(ls_ckpt_commit(c, 0), 0);
+	ck_assert(errors_reach(m, errs + 1));
 	fill(c, 10, 3);
-	ck_assert_int_eq(rmdir(in_tmp(0, "checkpoint.json.tmp")), 0);
 	ck_assert_int_eq(ls_ckpt_commit(c, 0), 0);
+	ck_assert(errors_reach(m, errs + 2));
+	ck_assert_int_eq(rmdir(in_tmp(0, "checkpoint.json.tmp")), 0);
 	ck_assert_int_eq(ls_ckpt_flush(c), 0);
 	ck_assert_uint_eq(writes(m), 1);
 	ck_assert_int_gt(LS_LOAD(m->checkpoint_ms), 0);
@@ -962,18 +980,21 @@ plant_big(const char *path)
 
 START_TEST(load_devzero_refused)
 {
+	/* A link: not followed (it was read until out of memory). */
 	load_refuses(plant_zero);
 }
 END_TEST
 
 START_TEST(load_fifo_refused)
 {
+	/* Not waited on in open(2), which blocked the start for good. */
 	load_refuses(plant_fifo);
 }
 END_TEST
 
 START_TEST(load_oversize_refused)
 {
+	/* Refused from its size, before a byte is read. */
 	load_refuses(plant_big);
 }
 END_TEST

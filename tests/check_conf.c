@@ -756,7 +756,9 @@ START_TEST(load_file)
 		"%s:8:1: unknown key \"bogus\" (valid keys: "
 		"state_dir, hostname, shutdown_timeout, "
 		"max_buffer_bytes, scan_interval, poll_interval, "
-		"read_coalesce, checkpoint_interval, checkpoint_fsync_interval, allow_insecure_state_dir, close_inactive, "
+		"read_coalesce, checkpoint_interval, "
+		"checkpoint_fsync_interval, allow_insecure_state_dir, "
+		"close_inactive, "
 		"close_removed_after, max_open_files, backlog_warn, "
 		"metrics, strict_permissions, sources, "
 		"destinations or routes)\n",
