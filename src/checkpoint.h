@@ -158,13 +158,21 @@ int ls_ckpt_start(struct ls_ckpt *, struct ls_metrics *m, int64_t retry_ms,
 /* Sets the fsync interval (a reload); any time. */
 void ls_ckpt_set_fsync_interval(struct ls_ckpt *, int64_t fsync_ms);
 /*
- * 1 if a checkpoint is worth handing over now: the loop's cost of the last
- * one (from this call saying 1 to the hand-over in ls_ckpt_commit, the
- * entries' rebuild included) times LS_CKPT_COST_RATIO has passed since it,
- * so that checkpoints take at most 1/LS_CKPT_COST_RATIO of the loop however
- * many files there are and however short checkpoint_interval is. Main
- * thread; NULL: 1. Tested in check_checkpoint.c: due_spaces_by_cost.
+ * 1 if a checkpoint is worth handing over now, asked at every
+ * checkpoint_interval: LS_CKPT_LINES lines were delivered since the last
+ * one (the destinations' sent counters, in the metrics given to start), or
+ * LS_CKPT_IDLE_MS passed; and in any case the loop's cost of the last one
+ * (from this call saying 1 to the hand-over in ls_ckpt_commit, the
+ * entries' rebuild included) times LS_CKPT_COST_RATIO has passed since it.
+ * So a fast stream is checkpointed at every interval (a kill -9 resends
+ * little), a slow one rarely (1,000 files each written a little cost 20
+ * rebuilds a second for nothing), and checkpoints take at most
+ * 1/LS_CKPT_COST_RATIO of the loop however many files there are. Without
+ * metrics, every interval. Main thread; NULL: 1. Tested in
+ * check_checkpoint.c: due_spaces_by_cost, due_by_lines.
  */
+#define LS_CKPT_LINES 5000
+#define LS_CKPT_IDLE_MS 1000
 #define LS_CKPT_COST_RATIO 20
 int ls_ckpt_due(struct ls_ckpt *);
 /*

@@ -16,7 +16,7 @@
  * one waits for its retry replaces it (the latest wins), and flush writes
  * it at once and waits; a failure reaches flush's result and the
  * counters; a thousand hand-overs racing the thread (for TSan) end with
- * the last one on disk; the cost gate (ls_ckpt_due).
+ * the last one on disk; ls_ckpt_due, by cost and by lines delivered.
  *
  * State security (tcase "security"): a link planted as the temporary file
  * is replaced, its target untouched (a dangling one creates nothing); a
@@ -895,6 +895,35 @@ START_TEST(due_spaces_by_cost)
 }
 END_TEST
 
+/* With metrics: due after LS_CKPT_LINES lines delivered, or after
+ * LS_CKPT_IDLE_MS, not at every interval. */
+START_TEST(due_by_lines)
+{
+	struct ls_metrics *m;
+	struct ls_ckpt *c;
+
+	m = ls_metrics_new(2, 0);
+	c = ls_ckpt_new(tmpdir);
+	ck_assert_int_eq(ls_ckpt_start(c, m, 100, 1000), 0);
+	ck_assert_int_eq(ls_ckpt_due(c), 1); /* the first */
+	fill(c, 10, 1);
+	ck_assert_int_eq(ls_ckpt_commit(c, 0), 0);
+	/* Past the cost gate (that commit cost microseconds). */
+	usleep(100 * 1000); /* ok-sleep: a time to pass */
+	ck_assert_int_eq(ls_ckpt_due(c), 0);
+	LS_COUNT(m->dest[0]->sent, LS_CKPT_LINES - 1);
+	ck_assert_int_eq(ls_ckpt_due(c), 0);
+	LS_COUNT(m->dest[1]->sent, 1);
+	ck_assert_int_eq(ls_ckpt_due(c), 1);
+	ck_assert_int_eq(ls_ckpt_commit(c, 0), 0);
+	ck_assert_int_eq(ls_ckpt_due(c), 0);
+	usleep((LS_CKPT_IDLE_MS + 50) * 1000); /* ok-sleep: the idle time */
+	ck_assert_int_eq(ls_ckpt_due(c), 1);
+	ls_ckpt_free(c);
+	ls_metrics_free(m);
+}
+END_TEST
+
 /* -- state security ------------------------------------------------------- */
 
 /* A link planted as the temporary file is removed, not written through. */
@@ -1076,6 +1105,7 @@ checkpoint_suite(void)
 	tcase_add_test(tc, writer_flush_waits);
 	tcase_add_test(tc, writer_concurrent);
 	tcase_add_test(tc, due_spaces_by_cost);
+	tcase_add_test(tc, due_by_lines);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 
