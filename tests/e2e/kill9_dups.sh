@@ -11,7 +11,7 @@
 # checkpoint's offset (all delivered; every line after it is read and sent
 # again). With the checkpoint written once a second on the loop, this was
 # 44,000 to 97,000 per kill here (~170,000 at 1,000,000 lines in issue 13);
-# the writer thread renames a fresh one every 50 ms: 8,000 to 12,000.
+# the writer thread renames a fresh one every 50 ms: 4,000 to 12,000.
 . "$(dirname "$0")/lib.sh"
 
 CHUNK=${KILL9_CHUNK:-300000}
