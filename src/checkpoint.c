@@ -14,6 +14,17 @@
  * Strings that are not valid UTF-8 (file names are bytes) cannot be JSON
  * strings; such a value is written as "<key>_hex" instead, the hex of its
  * bytes, and read back exactly.
+ *
+ * The writer (docs/internals/checkpoint.md) is Redis's bio in small: one
+ * mutex, one slot for the next text, two condition variables (work for the
+ * thread, results for the loop). Three buffers go round by swapping, so
+ * nothing is copied or allocated in steady state: the loop serializes
+ * into text, swaps it into pending, and the thread swaps pending into
+ * wtext, the one it writes from. Who owns what:
+ *  - entries, text: the main thread;
+ *  - pending and everything below "mu" in the struct: whoever holds mu;
+ *  - wtext, dfd's files, werr, cur_bad, cur_synced: the writer while it
+ *    runs, the caller before ls_ckpt_start and after ls_ckpt_stop.
  */
 #include "config.h"
 
@@ -21,6 +32,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,20 +43,26 @@
 
 #include "buf.h"
 #include "checkpoint.h"
+#include "ctx.h"
 #include "log.h"
+#include "metrics.h"
+#include "thread.h"
 #include "xmalloc.h"
 
 #define CKPT_VERSION 1
 #define CKPT_NAME "checkpoint.json"
+#define CKPT_PREV CKPT_NAME ".prev"
+#define CKPT_TMP CKPT_NAME ".tmp"
 
 /* CRC-64/XZ (ECMA-182 polynomial, reflected), as in xz and Go's crc64. */
 #define CRC64_POLY 0xc96c5795d7870f42ULL
 
 struct ls_ckpt {
 	char *dir;
-	char *cur; /* <dir>/checkpoint.json */
+	char *cur; /* <dir>/checkpoint.json, for messages */
 	char *prev; /* <dir>/checkpoint.json.prev */
 	char *tmp; /* <dir>/checkpoint.json.tmp */
+	int dfd; /* dir, opened once; -1 until then */
 	struct ls_ckpt_entry *v;
 	size_t n;
 	size_t cap;
@@ -52,10 +70,40 @@ struct ls_ckpt {
 	size_t tsize; /* 0 or a power of two */
 	int werr; /* errno of the last failed write, 0 after a success */
 	int cur_bad; /* checkpoint.json was unusable: .prev is the good one */
-	/* The text being written, kept from one write to the next: with
+	/* checkpoint.json was fsynced (or loaded at start): it may become
+	 * .prev, which must survive a power loss. */
+	int cur_synced;
+	struct ls_metrics *m; /* counted into; may be NULL */
+	/* The text being serialized, kept from one write to the next: with
 	 * 100,000 files it is 10 MB, and growing it anew every second cost
 	 * more than writing it. */
 	struct ls_buf text;
+	struct ls_buf wtext; /* the one the writer writes from */
+
+	/* ls_ckpt_due: CLOCK_MONOTONIC microseconds; the main thread's. */
+	int64_t due_us; /* when due said 1; 0: not since the last commit */
+	int64_t handed_us; /* the last hand-over */
+	int64_t cost_us; /* the loop's cost of the last one */
+	uint64_t sent_at_due; /* delivered() when due said 1 */
+	uint64_t sent_at_hand; /* and at the last hand-over */
+
+	/* The writer. */
+	pthread_t thr;
+	int started;
+	struct ls_ctx *ctx;
+	pthread_mutex_t mu;
+	pthread_cond_t work; /* to the writer: something to do */
+	pthread_cond_t done; /* to the loop: flush_req answered */
+	struct ls_buf pending; /* the next text to write, if has_pending */
+	int has_pending;
+	int64_t retry_at; /* ls_now_ms(): pending is a failed one, not before */
+	int unsynced; /* the last rename was not fsynced */
+	int64_t synced_at; /* ls_now_ms() of the last fsync */
+	int64_t retry_ms;
+	int64_t fsync_ms;
+	int flush_req; /* the loop waits for everything to be durable */
+	int flush_err; /* its answer: 0 or an errno value */
+	int stop;
 };
 
 struct ls_ckpt *
@@ -65,10 +113,13 @@ ls_ckpt_new(const char *state_dir)
 
 	c = xcalloc(1, sizeof *c);
 	c->dir = xstrdup(state_dir);
+	c->dfd = -1;
 	xasprintf(&c->cur, "%s/" CKPT_NAME, state_dir);
-	xasprintf(&c->prev, "%s/" CKPT_NAME ".prev", state_dir);
-	xasprintf(&c->tmp, "%s/" CKPT_NAME ".tmp", state_dir);
+	xasprintf(&c->prev, "%s/" CKPT_PREV, state_dir);
+	xasprintf(&c->tmp, "%s/" CKPT_TMP, state_dir);
 	ls_buf_init(&c->text);
+	ls_buf_init(&c->wtext);
+	ls_buf_init(&c->pending);
 	return c;
 }
 
@@ -77,6 +128,9 @@ ls_ckpt_free(struct ls_ckpt *c)
 {
 	if (c == NULL)
 		return;
+	ls_ckpt_stop(c);
+	if (c->dfd != -1)
+		close(c->dfd);
 	ls_ckpt_clear(c);
 	free(c->v);
 	free(c->tab);
@@ -85,7 +139,81 @@ ls_ckpt_free(struct ls_ckpt *c)
 	free(c->prev);
 	free(c->tmp);
 	ls_buf_cleanup(&c->text);
+	ls_buf_cleanup(&c->wtext);
+	ls_buf_cleanup(&c->pending);
 	free(c);
+}
+
+/* ls_ckpt_open; quiet leaves the failures of mkdir and open to the
+ * caller's once-per-errno warning (a write retried every interval). */
+static int
+dir_open(struct ls_ckpt *c, int allow_insecure, int quiet)
+{
+	struct stat st;
+	const char *why = NULL;
+	int fd, saved;
+
+	if (c->dfd != -1)
+		return 0;
+	if (mkdir(c->dir, 0700) == -1 && errno != EEXIST) {
+		if (!quiet)
+			log_warn(
+			    "%s: cannot create the state directory", c->dir);
+		return -1;
+	}
+	fd = open(c->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1) {
+		saved = errno;
+		if (!quiet && (errno == ELOOP || errno == ENOTDIR))
+			log_warnx("%s: the state directory is not a directory "
+				  "(a symbolic link is not followed): name the "
+				  "real directory in state_dir",
+			    c->dir);
+		else if (!quiet)
+			log_warn("%s: cannot open the state directory", c->dir);
+		errno = saved;
+		return -1;
+	}
+	if (fstat(fd, &st) == -1) {
+		saved = errno;
+		log_warn("%s: fstat", c->dir);
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	/* Whoever may write it can plant links and files for us to trust. */
+	if (st.st_uid != geteuid())
+		why = "is not owned by the user logshipd runs as";
+	else if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+		why = "may be written by group or others";
+	if (why != NULL && !allow_insecure) {
+		log_warnx("%s: the state directory %s (owner uid %u, mode "
+			  "%04o): give it to uid %u with mode 0700 (chown "
+			  "%u %s; chmod 0700 %s), or set "
+			  "allow_insecure_state_dir: true",
+		    c->dir, why, (unsigned)st.st_uid,
+		    (unsigned)(st.st_mode & 07777), (unsigned)geteuid(),
+		    (unsigned)geteuid(), c->dir, c->dir);
+		close(fd);
+		errno = EPERM;
+		return -1;
+	}
+	if (why != NULL)
+		log_warnx("%s: the state directory %s (owner uid %u, mode "
+			  "%04o); allowed by allow_insecure_state_dir",
+		    c->dir, why, (unsigned)st.st_uid,
+		    (unsigned)(st.st_mode & 07777));
+	c->dfd = fd;
+	/* What is there was there before us: the load fsyncs it, and a
+	 * write may keep it as .prev. */
+	c->cur_synced = 1;
+	return 0;
+}
+
+int
+ls_ckpt_open(struct ls_ckpt *c, int allow_insecure)
+{
+	return dir_open(c, allow_insecure, 0);
 }
 
 /* The splitmix64 finaliser: every input bit moves every output bit. */
@@ -322,12 +450,88 @@ parse_entry(struct ls_ckpt *c, json_t *o)
 }
 
 /*
+ * Reads name (in the state directory) whole into text: a regular file of
+ * LS_CKPT_MAX_BYTES at most, opened without following a link or waiting
+ * on a FIFO. 0; or -1, logged (except ENOENT), with errno: ENOENT, EINVAL
+ * for something that is not a regular file or too large, or the error of
+ * open(2) (ELOOP for a link) or read(2). If sync, the file is fsynced (it
+ * may have been renamed into place without one before a crash).
+ */
+static int
+read_state(struct ls_ckpt *c, const char *name, const char *path,
+    struct ls_buf *text, int sync)
+{
+	struct stat st;
+	ssize_t n = 0;
+	int fd, saved;
+
+	fd = openat(
+	    c->dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd == -1) {
+		if (errno == ELOOP)
+			log_warnx("%s: a symbolic link, not followed", path);
+		else if (errno != ENOENT)
+			log_warn("%s", path);
+		return -1;
+	}
+	if (fstat(fd, &st) == -1) {
+		saved = errno;
+		log_warn("%s: fstat", path);
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		log_warnx("%s: not a regular file, not read", path);
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	if (st.st_size > LS_CKPT_MAX_BYTES) {
+		log_warnx("%s: %lld bytes, over the %d a checkpoint may have",
+		    path, (long long)st.st_size, LS_CKPT_MAX_BYTES);
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	/* Read whole (json_loadfd reads a byte per read(2)), and never past
+	 * the cap, should the file grow meanwhile. */
+	while (text->len <= LS_CKPT_MAX_BYTES) {
+		ls_buf_reserve(text, 65536);
+		n = read(fd, text->data + text->len, text->cap - text->len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		text->len += (size_t)n;
+	}
+	saved = errno;
+	if (n == -1) {
+		close(fd);
+		errno = saved;
+		log_warn("%s: read", path);
+		return -1;
+	}
+	if (text->len > LS_CKPT_MAX_BYTES) {
+		close(fd);
+		log_warnx("%s: over the %d bytes a checkpoint may have", path,
+		    LS_CKPT_MAX_BYTES);
+		errno = EINVAL;
+		return -1;
+	}
+	if (sync)
+		(void)fsync(fd);
+	close(fd);
+	return 0;
+}
+
+/*
  * Loads one generation into c (emptied first). 0; or -1, logged, with
  * errno: ENOENT (not logged: the caller decides what a missing file
  * means), EINVAL for bad contents, or open(2)'s error.
  */
 static int
-load_file(struct ls_ckpt *c, const char *path)
+load_file(struct ls_ckpt *c, const char *name, const char *path, int sync)
 {
 	json_error_t jerr;
 	json_t *root = NULL, *files, *v;
@@ -335,31 +539,10 @@ load_file(struct ls_ckpt *c, const char *path)
 	char whybuf[160];
 	struct ls_buf text;
 	size_t i;
-	ssize_t n;
-	int fd, saved;
 
 	ls_ckpt_clear(c);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		if (errno != ENOENT)
-			log_warn("%s", path);
-		return -1;
-	}
-	/* Read whole: json_loadfd reads a byte per read(2). */
 	ls_buf_init(&text);
-	for (;;) {
-		ls_buf_reserve(&text, 65536);
-		n = read(fd, text.data + text.len, text.cap - text.len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		text.len += (size_t)n;
-	}
-	saved = errno;
-	close(fd);
-	if (n == -1) {
-		errno = saved;
-		log_warn("%s: read", path);
+	if (read_state(c, name, path, &text, sync) == -1) {
 		ls_buf_cleanup(&text);
 		return -1;
 	}
@@ -410,12 +593,22 @@ ls_ckpt_load(struct ls_ckpt *c)
 {
 	int err;
 
-	if (load_file(c, c->cur) == 0) {
+	if (ls_ckpt_open(c, 0) == -1) {
+		/* Not even its parent yet: a first run (the writes say it
+		 * if it stays so). */
+		if (errno != ENOENT)
+			return -1;
+		ls_ckpt_clear(c);
+		log_info("%s: no checkpoint (first run)", c->dir);
+		return 0;
+	}
+	if (load_file(c, CKPT_NAME, c->cur, 1) == 0) {
 		log_info("%s: %zu files", c->cur, c->n);
+		c->cur_synced = 1;
 		return 0;
 	}
 	err = errno;
-	if (load_file(c, c->prev) == 0) {
+	if (load_file(c, CKPT_PREV, c->prev, 0) == 0) {
 		c->cur_bad = 1;
 		/* The gap a rename fallback leaves between generations. */
 		if (err == ENOENT)
@@ -481,17 +674,66 @@ append_cb(const char *p, size_t len, void *arg)
 	return 0;
 }
 
+/* 1 if s can go into JSON between quotes as it is: printable ASCII, no
+ * quote or backslash (file names nearly always are). */
+static int
+plain(const char *s)
+{
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)s; *p != '\0'; p++)
+		if (*p < 0x20 || *p > 0x7e || *p == '"' || *p == '\\')
+			return 0;
+	return 1;
+}
+
+/* v as encode writes it: a JSON integer, or a decimal string above what
+ * those hold (as u64_json). */
+static void
+put_u64(struct ls_buf *b, const char *key, uint64_t v)
+{
+	if (v <= INT64_MAX)
+		ls_buf_printf(b, ",\"%s\":%" PRIu64, key, v);
+	else
+		ls_buf_printf(b, ",\"%s\":\"%" PRIu64 "\"", key, v);
+}
+
+/* Entry e through jansson: strings that need escaping or are not UTF-8
+ * ("<key>_hex"). The same text the fast path writes for plain ones. */
+static void
+encode_slow(const struct ls_ckpt_entry *e, struct ls_buf *b)
+{
+	json_t *o;
+	char fp[17];
+
+	if ((o = json_object()) == NULL)
+		fatalx("checkpoint: out of memory");
+	snprintf(fp, sizeof fp, "%016" PRIx64, e->fp);
+	set_str(o, "source", e->source);
+	set_str(o, "path", e->path);
+	json_object_set_new(o, "dev", u64_json(e->dev));
+	json_object_set_new(o, "ino", u64_json(e->ino));
+	json_object_set_new(o, "fp_len", json_integer(e->fp_len));
+	json_object_set_new(o, "fp", json_string(fp));
+	json_object_set_new(o, "offset", u64_json(e->offset));
+	if (json_dump_callback(
+		o, append_cb, b, JSON_COMPACT | JSON_PRESERVE_ORDER)
+	    == -1)
+		fatalx("checkpoint: cannot encode an entry");
+	json_decref(o);
+}
+
 /*
  * The checkpoint as text in b: one line per file, so that an operator can
- * read and grep it, and still a single JSON document.
+ * read and grep it, and still a single JSON document. It runs on the loop
+ * at every checkpoint, so plain strings are written directly: through
+ * jansson, objects and all, 1,000 files cost a millisecond.
  */
 static void
 encode(const struct ls_ckpt *c, struct ls_buf *b)
 {
 	const struct ls_ckpt_entry *e;
 	struct timespec ts;
-	json_t *o;
-	char fp[17];
 	size_t i;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -499,22 +741,20 @@ encode(const struct ls_ckpt *c, struct ls_buf *b)
 	    CKPT_VERSION, (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 	for (i = 0; i < c->n; i++) {
 		e = &c->v[i];
-		if ((o = json_object()) == NULL)
-			fatalx("checkpoint: out of memory");
-		snprintf(fp, sizeof fp, "%016" PRIx64, e->fp);
-		set_str(o, "source", e->source);
-		set_str(o, "path", e->path);
-		json_object_set_new(o, "dev", u64_json(e->dev));
-		json_object_set_new(o, "ino", u64_json(e->ino));
-		json_object_set_new(o, "fp_len", json_integer(e->fp_len));
-		json_object_set_new(o, "fp", json_string(fp));
-		json_object_set_new(o, "offset", u64_json(e->offset));
 		ls_buf_append(b, i == 0 ? "\n" : ",\n", i == 0 ? 1 : 2);
-		if (json_dump_callback(
-			o, append_cb, b, JSON_COMPACT | JSON_PRESERVE_ORDER)
-		    == -1)
-			fatalx("checkpoint: cannot encode an entry");
-		json_decref(o);
+		if (!plain(e->source) || !plain(e->path)) {
+			encode_slow(e, b);
+			continue;
+		}
+		ls_buf_printf(b, "{\"source\":\"%s\",\"path\":\"%s\"",
+		    e->source, e->path);
+		put_u64(b, "dev", e->dev);
+		put_u64(b, "ino", e->ino);
+		ls_buf_printf(b,
+		    ",\"fp_len\":%" PRIu32 ",\"fp\":\"%016" PRIx64 "\"",
+		    e->fp_len, e->fp);
+		put_u64(b, "offset", e->offset);
+		ls_buf_putc(b, '}');
 	}
 	ls_buf_append(b, "\n]}\n", 4);
 }
@@ -536,22 +776,33 @@ write_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
-int
-ls_ckpt_write(struct ls_ckpt *c)
+/*
+ * Writes text as the new checkpoint.json; durable: fsynced, file and
+ * directory. 0, or -1 with errno, logged once per distinct errno. The
+ * caller's thread: the writer's, or the only one.
+ */
+static int
+write_text(struct ls_ckpt *c, const struct ls_buf *text, int durable)
 {
 	const char *what, *step;
-	struct ls_buf *text = &c->text;
-	int fd = -1, dfd, made_tmp = 0, saved;
+	int fd = -1, made_tmp = 0, saved;
 
-	ls_buf_reset(text);
-	encode(c, text);
-	step = "create directory";
+	step = "open";
 	what = c->dir;
-	if (mkdir(c->dir, 0700) == -1 && errno != EEXIST)
+	if (dir_open(c, 0, 1) == -1)
+		goto fail;
+	/*
+	 * A leftover temporary file, or a link planted in its place, is
+	 * removed rather than opened: O_EXCL|O_NOFOLLOW then creates a new
+	 * file of our own or fails, never writes through a link.
+	 */
+	step = "remove";
+	what = c->tmp;
+	if (unlinkat(c->dfd, CKPT_TMP, 0) == -1 && errno != ENOENT)
 		goto fail;
 	step = "open";
-	what = c->tmp;
-	fd = open(c->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = openat(c->dfd, CKPT_TMP,
+	    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd == -1)
 		goto fail;
 	made_tmp = 1;
@@ -559,7 +810,7 @@ ls_ckpt_write(struct ls_ckpt *c)
 	if (write_all(fd, text->data, text->len) == -1)
 		goto fail;
 	step = "fsync";
-	if (fsync(fd) == -1)
+	if (durable && fsync(fd) == -1)
 		goto fail;
 	step = "close";
 	saved = close(fd);
@@ -568,43 +819,45 @@ ls_ckpt_write(struct ls_ckpt *c)
 		goto fail;
 
 	/*
-	 * Keep the current generation as .prev. A hard link leaves
-	 * checkpoint.json in place until the rename below replaces it, so
-	 * there is never a moment without one; where links are refused
-	 * (some FUSE and FAT filesystems) a rename does, and the load copes
-	 * with the gap it leaves.
+	 * Keep the current generation as .prev, if it is durable: .prev is
+	 * what a power loss cannot take. A hard link leaves checkpoint.json
+	 * in place until the rename below replaces it, so there is never a
+	 * moment without one; where links are refused (some FUSE and FAT
+	 * filesystems) a rename does, and the load copes with the gap it
+	 * leaves. After a fallback at load, the damaged current must not
+	 * replace the good previous generation.
 	 */
-	step = "remove";
-	what = c->prev;
-	/* After a fallback, the damaged current must not replace the good
-	 * previous generation: the first write keeps .prev as it is. */
-	if (!c->cur_bad && unlink(c->prev) == -1 && errno != ENOENT)
-		goto fail;
-	step = "link";
-	if (!c->cur_bad && link(c->cur, c->prev) == -1 && errno != ENOENT) {
-		step = "rename";
-		if (rename(c->cur, c->prev) == -1 && errno != ENOENT)
+	if (c->cur_synced && !c->cur_bad) {
+		step = "remove";
+		what = c->prev;
+		if (unlinkat(c->dfd, CKPT_PREV, 0) == -1 && errno != ENOENT)
 			goto fail;
+		step = "link";
+		if (linkat(c->dfd, CKPT_NAME, c->dfd, CKPT_PREV, 0) == -1
+		    && errno != ENOENT) {
+			step = "rename";
+			if (renameat(c->dfd, CKPT_NAME, c->dfd, CKPT_PREV) == -1
+			    && errno != ENOENT)
+				goto fail;
+		}
 	}
 	step = "rename";
 	what = c->cur;
-	if (rename(c->tmp, c->cur) == -1)
+	if (renameat(c->dfd, CKPT_TMP, c->dfd, CKPT_NAME) == -1)
 		goto fail;
 	made_tmp = 0;
+	c->cur_bad = 0;
+	c->cur_synced = 0;
 	/* The renames are durable only once the directory is. */
 	step = "fsync";
 	what = c->dir;
-	if ((dfd = open(c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+	if (durable && fsync(c->dfd) == -1)
 		goto fail;
-	saved = fsync(dfd);
-	close(dfd);
-	if (saved == -1)
-		goto fail;
+	c->cur_synced = durable;
 
 	if (c->werr != 0)
 		log_notice("%s: checkpoint written again", c->cur);
 	c->werr = 0;
-	c->cur_bad = 0;
 	return 0;
 
 fail:
@@ -612,8 +865,8 @@ fail:
 	if (fd != -1)
 		close(fd);
 	if (made_tmp)
-		unlink(c->tmp);
-	/* Called every second: say it when the reason changes. */
+		unlinkat(c->dfd, CKPT_TMP, 0);
+	/* Retried every interval: say it when the reason changes. */
 	if (saved != c->werr) {
 		errno = saved;
 		log_warn(
@@ -622,6 +875,309 @@ fail:
 	c->werr = saved;
 	errno = saved;
 	return -1;
+}
+
+/* Makes a generation renamed without an fsync durable. 0, or -1. */
+static int
+sync_cur(struct ls_ckpt *c)
+{
+	int fd, saved;
+
+	if ((fd = openat(c->dfd, CKPT_NAME,
+		 O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC))
+	    == -1)
+		goto fail;
+	saved = fsync(fd);
+	close(fd);
+	if (saved == -1 || fsync(c->dfd) == -1)
+		goto fail;
+	c->cur_synced = 1;
+	return 0;
+fail:
+	saved = errno;
+	if (saved != c->werr) {
+		log_warn(
+		    "%s: fsync (checkpoint not durable, will retry)", c->cur);
+		c->werr = saved;
+	}
+	errno = saved;
+	return -1;
+}
+
+/* write_text, counted: a failure in checkpoint_errors, a success in
+ * checkpoint_writes and checkpoint_ms. */
+static int
+write_counted(struct ls_ckpt *c, const struct ls_buf *text, int durable)
+{
+	int rc;
+
+	rc = write_text(c, text, durable);
+	if (c->m == NULL)
+		return rc;
+	if (rc == -1)
+		LS_COUNT(c->m->checkpoint_errors, 1);
+	else {
+		LS_COUNT(c->m->checkpoint_writes, 1);
+		atomic_store_explicit(
+		    &c->m->checkpoint_ms, ls_now_ms(), memory_order_relaxed);
+	}
+	return rc;
+}
+
+int
+ls_ckpt_write(struct ls_ckpt *c)
+{
+	ls_buf_reset(&c->text);
+	encode(c, &c->text);
+	return write_counted(c, &c->text, 1);
+}
+
+static void
+buf_swap(struct ls_buf *a, struct ls_buf *b)
+{
+	struct ls_buf t = *a;
+
+	*a = *b;
+	*b = t;
+}
+
+/*
+ * The writer's next step, mu held: 'w' write pending, 's' fsync the
+ * current generation, 'q' quit, or 0 to wait until *until (LS_FOREVER:
+ * a signal).
+ */
+static int
+next_step(struct ls_ckpt *c, int64_t now, int64_t *until)
+{
+	int64_t sync_at = c->synced_at + c->fsync_ms;
+
+	*until = LS_FOREVER;
+	if (c->has_pending && (now >= c->retry_at || c->flush_req || c->stop))
+		return 'w';
+	if (c->unsynced && (now >= sync_at || c->flush_req || c->stop))
+		return 's';
+	if (c->flush_req) {
+		/* Nothing pending, nothing unsynced: answered. */
+		c->flush_req = 0;
+		c->flush_err = 0;
+		pthread_cond_broadcast(&c->done);
+	}
+	if (c->stop)
+		return 'q';
+	if (c->has_pending)
+		*until = c->retry_at;
+	if (c->unsynced && sync_at < *until)
+		*until = sync_at;
+	return 0;
+}
+
+static void *
+writer_main(void *arg)
+{
+	struct ls_ckpt *c = arg;
+	int64_t now, until;
+	int step, durable, rc, err;
+
+	log_setname("ckpt");
+	pthread_mutex_lock(&c->mu);
+	for (;;) {
+		now = ls_now_ms();
+		if ((step = next_step(c, now, &until)) == 'q')
+			break;
+		if (step == 0) {
+			/* Woken, or the time came (ETIMEDOUT): look
+			 * again either way. */
+			rc = ls_ctx_wait(c->ctx, &c->mu, &c->work, until);
+			continue;
+		}
+		durable = c->flush_req || c->stop || c->fsync_ms == 0
+		    || now - c->synced_at >= c->fsync_ms;
+		if (step == 'w') {
+			buf_swap(&c->wtext, &c->pending);
+			c->has_pending = 0;
+		}
+		pthread_mutex_unlock(&c->mu);
+		if (step == 'w')
+			rc = write_counted(c, &c->wtext, durable);
+		else
+			rc = sync_cur(c);
+		err = rc == -1 ? errno : 0;
+		pthread_mutex_lock(&c->mu);
+		if (rc == 0 && (step == 's' || durable)) {
+			c->unsynced = 0;
+			c->synced_at = now;
+		} else if (rc == 0)
+			c->unsynced = 1;
+		if (rc == -1 && step == 'w' && !c->has_pending) {
+			/* Retried until it succeeds or a newer one comes. */
+			buf_swap(&c->wtext, &c->pending);
+			c->has_pending = 1;
+			c->retry_at = now + c->retry_ms;
+		} else if (rc == -1 && step == 's')
+			c->synced_at = now; /* retried an interval later */
+		if (rc == -1 && (c->flush_req || c->stop)) {
+			c->flush_req = 0;
+			c->flush_err = err;
+			pthread_cond_broadcast(&c->done);
+			if (c->stop)
+				break;
+		}
+	}
+	pthread_mutex_unlock(&c->mu);
+	return NULL;
+}
+
+int
+ls_ckpt_start(
+    struct ls_ckpt *c, struct ls_metrics *m, int64_t retry_ms, int64_t fsync_ms)
+{
+	int err;
+
+	c->m = m;
+	c->retry_ms = retry_ms;
+	c->fsync_ms = fsync_ms;
+	c->synced_at = ls_now_ms();
+	c->stop = 0;
+	pthread_mutex_init(&c->mu, NULL);
+	ls_cond_init(&c->work);
+	pthread_cond_init(&c->done, NULL);
+	/* Its waits' context: never cancelled, stop is a flag under mu. */
+	c->ctx = ls_ctx_new(NULL);
+	/* Signals blocked, named "ckpt" (thread.h). */
+	if ((err = ls_thread_start(&c->thr, "ckpt", writer_main, c)) != 0) {
+		pthread_cond_destroy(&c->work);
+		pthread_cond_destroy(&c->done);
+		pthread_mutex_destroy(&c->mu);
+		ls_ctx_free(c->ctx);
+		c->ctx = NULL;
+		return err;
+	}
+	pthread_setname_np(c->thr, "ckpt");
+	c->started = 1;
+	return 0;
+}
+
+void
+ls_ckpt_set_fsync_interval(struct ls_ckpt *c, int64_t fsync_ms)
+{
+	if (!c->started) {
+		c->fsync_ms = fsync_ms;
+		return;
+	}
+	pthread_mutex_lock(&c->mu);
+	if (c->fsync_ms != fsync_ms) {
+		c->fsync_ms = fsync_ms;
+		pthread_cond_signal(&c->work);
+	}
+	pthread_mutex_unlock(&c->mu);
+}
+
+static int64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Lines the destinations took so far (main thread: it owns m->dest). */
+static uint64_t
+delivered(const struct ls_metrics *m)
+{
+	uint64_t n = 0;
+	size_t i;
+
+	for (i = 0; i < m->ndests; i++)
+		n += LS_LOAD(m->dest[i]->sent);
+	return n;
+}
+
+int
+ls_ckpt_due(struct ls_ckpt *c)
+{
+	int64_t now;
+	uint64_t sent;
+
+	if (c == NULL)
+		return 1;
+	now = now_us();
+	if (now - c->handed_us < LS_CKPT_COST_RATIO * c->cost_us)
+		return 0;
+	if (c->m != NULL) {
+		/* A reload may drop a destination: less is also news. */
+		sent = delivered(c->m);
+		if (sent - c->sent_at_hand < LS_CKPT_LINES
+		    && now - c->handed_us < LS_CKPT_IDLE_MS * 1000)
+			return 0;
+		c->sent_at_due = sent;
+	}
+	c->due_us = now;
+	return 1;
+}
+
+int
+ls_ckpt_commit(struct ls_ckpt *c, int sync)
+{
+	int64_t now;
+
+	if (!c->started)
+		return ls_ckpt_write(c);
+	/* Serialized here, on the loop: the entries are the loop's. */
+	ls_buf_reset(&c->text);
+	encode(c, &c->text);
+	now = now_us();
+	if (c->due_us != 0)
+		c->cost_us = now - c->due_us;
+	c->due_us = 0;
+	c->handed_us = now;
+	c->sent_at_hand = c->sent_at_due;
+	pthread_mutex_lock(&c->mu);
+	buf_swap(&c->text, &c->pending); /* a text not yet taken is dropped */
+	c->has_pending = 1;
+	c->retry_at = 0;
+	pthread_cond_signal(&c->work);
+	pthread_mutex_unlock(&c->mu);
+	return sync ? ls_ckpt_flush(c) : 0;
+}
+
+int
+ls_ckpt_flush(struct ls_ckpt *c)
+{
+	int err;
+
+	if (!c->started)
+		return 0;
+	pthread_mutex_lock(&c->mu);
+	c->flush_req = 1;
+	pthread_cond_signal(&c->work);
+	while (c->flush_req)
+		pthread_cond_wait(&c->done, &c->mu);
+	err = c->flush_err;
+	pthread_mutex_unlock(&c->mu);
+	if (err != 0) {
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
+
+void
+ls_ckpt_stop(struct ls_ckpt *c)
+{
+	if (c == NULL || !c->started)
+		return;
+	pthread_mutex_lock(&c->mu);
+	c->stop = 1;
+	pthread_cond_signal(&c->work);
+	pthread_mutex_unlock(&c->mu);
+	pthread_join(c->thr, NULL);
+	c->started = 0;
+	pthread_cond_destroy(&c->work);
+	pthread_cond_destroy(&c->done);
+	pthread_mutex_destroy(&c->mu);
+	ls_ctx_free(c->ctx);
+	c->ctx = NULL;
 }
 
 static uint64_t

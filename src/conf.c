@@ -136,6 +136,8 @@ enum {
 	T_POLL_INTERVAL,
 	T_READ_COALESCE,
 	T_CHECKPOINT_INTERVAL,
+	T_CHECKPOINT_FSYNC_INTERVAL,
+	T_ALLOW_INSECURE_STATE_DIR,
 	T_CLOSE_INACTIVE,
 	T_CLOSE_REMOVED_AFTER,
 	T_MAX_OPEN_FILES,
@@ -160,6 +162,8 @@ static const char *const top_keys[] = {
 	[T_POLL_INTERVAL] = "poll_interval",
 	[T_READ_COALESCE] = "read_coalesce",
 	[T_CHECKPOINT_INTERVAL] = "checkpoint_interval",
+	[T_CHECKPOINT_FSYNC_INTERVAL] = "checkpoint_fsync_interval",
+	[T_ALLOW_INSECURE_STATE_DIR] = "allow_insecure_state_dir",
 	[T_CLOSE_INACTIVE] = "close_inactive",
 	[T_CLOSE_REMOVED_AFTER] = "close_removed_after",
 	[T_MAX_OPEN_FILES] = "max_open_files",
@@ -1134,9 +1138,17 @@ read_key_file(struct sect *s, int i, int spaces, char **key)
 	if (sect_scalar(s, i, &file) != 1)
 		return;
 	sect_path(s, i, path, sizeof path);
-	if ((fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+	/* Not through a link (whoever can plant one in its directory could
+	 * point it anywhere), and not waiting on a FIFO: the fstat below
+	 * takes only a regular file, read up to KEYFILE_MAX bytes. */
+	if ((fd = open(file,
+		 O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK))
+	    == -1) {
 		perr(s->p, &s->val[i]->start_mark,
-		    "%s: cannot open the file: %s", path, strerror(errno));
+		    "%s: cannot open the file: %s", path,
+		    errno == ELOOP ? "a symbolic link, not followed (name "
+				     "the file itself)"
+				   : strerror(errno));
 		return;
 	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
@@ -2827,6 +2839,9 @@ parse_top(struct parse *p, yaml_node_t *root, struct ls_conf *c)
 	get_duration(&s, T_POLL_INTERVAL, &c->poll_interval_ms, 10);
 	get_duration(&s, T_READ_COALESCE, &c->read_coalesce_ms, 0);
 	get_duration(&s, T_CHECKPOINT_INTERVAL, &c->checkpoint_interval_ms, 10);
+	get_duration(&s, T_CHECKPOINT_FSYNC_INTERVAL,
+	    &c->checkpoint_fsync_interval_ms, 0);
+	get_bool(&s, T_ALLOW_INSECURE_STATE_DIR, &c->allow_insecure_state_dir);
 	get_duration(&s, T_CLOSE_INACTIVE, &c->close_inactive_ms, 0);
 	get_duration(&s, T_CLOSE_REMOVED_AFTER, &c->close_removed_after_ms, 0);
 	get_duration(&s, T_BACKLOG_WARN, &c->backlog_warn_ms, 1000);
@@ -3023,7 +3038,8 @@ load(const char *name, const char *text, size_t len, FILE *errf)
 	c->scan_interval_ms = 10000;
 	c->poll_interval_ms = 1000;
 	c->read_coalesce_ms = 10;
-	c->checkpoint_interval_ms = 1000;
+	c->checkpoint_interval_ms = 50;
+	c->checkpoint_fsync_interval_ms = 1000;
 	c->close_inactive_ms = 5 * 60 * 1000;
 	c->close_removed_after_ms = 5 * 60 * 1000;
 	c->max_open_files = 8192;

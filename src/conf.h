@@ -140,7 +140,12 @@ struct ls_conf {
 	/* Under a steady stream of writes, the least time between two reads
 	 * of the files inotify names (0: read at every event). */
 	int64_t read_coalesce_ms;
+	/* A fresh checkpoint renamed into place (crash-safe) this often, and
+	 * fsynced (power-loss-safe) this often; allow_insecure_state_dir:
+	 * accept a state_dir others may write (checkpoint.h). */
 	int64_t checkpoint_interval_ms;
+	int64_t checkpoint_fsync_interval_ms;
+	int allow_insecure_state_dir;
 	int64_t close_inactive_ms; /* a rotated file idle this long */
 	int64_t close_removed_after_ms; /* a deleted file, at most this long */
 	size_t max_open_files;

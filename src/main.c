@@ -514,6 +514,10 @@ main(int argc, char *argv[])
 	 * silently ship every file again from its start.
 	 */
 	d.ckpt = ls_ckpt_new(d.conf->state_dir);
+	if (ls_ckpt_open(d.ckpt, d.conf->allow_insecure_state_dir) != 0) {
+		status = 78; /* EX_CONFIG: the message says how to fix it */
+		goto out;
+	}
 	if (ls_ckpt_load(d.ckpt) != 0) {
 		log_warnx("%s: no usable checkpoint; not starting (remove "
 			  "checkpoint.json and checkpoint.json.prev to ship "
@@ -522,6 +526,11 @@ main(int argc, char *argv[])
 		status = 1;
 		goto out;
 	}
+	/* The writer: after the signals are blocked, as every thread. */
+	if ((errno = ls_ckpt_start(d.ckpt, d.m, d.conf->checkpoint_interval_ms,
+		 d.conf->checkpoint_fsync_interval_ms))
+	    != 0)
+		fatal("cannot start the checkpoint writer");
 	d.acks = ls_acks_new(d.loop, ack_cb, &d);
 	ls_acks_start(d.acks);
 	ev_async_init(&d.poll_w, poll_async_cb);
@@ -573,9 +582,11 @@ main(int argc, char *argv[])
 	ls_pipeline_join(d.pipeline);
 	/* Every acknowledgement is in: the last committed offsets. */
 	ls_acks_apply(d.acks);
+	/* Written and fsynced before we go: force waits for the writer. */
 	if (ls_tailer_checkpoint(d.tailer, 1) != 0)
 		log_warnx("the final checkpoint was not written: lines shipped "
 			  "since the last one will be shipped again");
+	ls_ckpt_stop(d.ckpt);
 	if (summary_secs > 0) {
 		summary(&d, "", 1);
 		if (d.tty)

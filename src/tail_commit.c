@@ -78,13 +78,12 @@ ls_tailer_checkpoint(struct ls_tailer *t, int force)
 			e.path = "";
 		ls_ckpt_put(t->ckpt, &e);
 	}
-	if (ls_ckpt_write(t->ckpt) != 0) {
-		LS_COUNT(t->m->checkpoint_errors, 1);
+	/* Handed to the writer thread, which counts it; force waits for it
+	 * to be written and fsynced (the final one). */
+	ls_ckpt_set_fsync_interval(
+	    t->ckpt, t->conf->checkpoint_fsync_interval_ms);
+	if (ls_ckpt_commit(t->ckpt, force) != 0)
 		return -1;
-	}
-	LS_COUNT(t->m->checkpoint_writes, 1);
-	atomic_store_explicit(
-	    &t->m->checkpoint_ms, ls_now_ms(), memory_order_relaxed);
 	t->dirty = 0;
 	return 0;
 }
@@ -132,8 +131,13 @@ backlog_ages(struct ls_tailer *t)
 static void
 ckpt_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	ls_tailer_checkpoint(w->data, 0);
-	backlog_ages(w->data);
+	struct ls_tailer *t = w->data;
+
+	/* Spaced further when a checkpoint costs the loop much (checkpoint.h:
+	 * ls_ckpt_due). */
+	if (ls_ckpt_due(t->ckpt))
+		ls_tailer_checkpoint(t, 0);
+	backlog_ages(t);
 }
 
 void

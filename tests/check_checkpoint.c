@@ -12,12 +12,25 @@
  * are logged once per errno. Root ignores directory modes, so the
  * read-only case checks only when not root; the others hold for root too.
  *
+ * The writer thread (tcase "writer"): a text handed over while a failed
+ * one waits for its retry replaces it (the latest wins), and flush writes
+ * it at once and waits; a failure reaches flush's result and the
+ * counters; a thousand hand-overs racing the thread (for TSan) end with
+ * the last one on disk; ls_ckpt_due, by cost and by lines delivered.
+ *
+ * State security (tcase "security"): a link planted as the temporary file
+ * is replaced, its target untouched (a dangling one creates nothing); a
+ * checkpoint.json that is a link to /dev/zero, a FIFO, or over the size
+ * cap is refused at once and .prev used; a state_dir that group or others
+ * may write, or that is a link, is refused unless allowed; files are 0600.
+ *
  * Each test works in its own mkdtemp directory under /tmp.
  */
 #include "config.h"
 
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -31,6 +44,7 @@
 #include <check.h>
 
 #include "checkpoint.h"
+#include "metrics.h"
 #include "testutil.h"
 
 #define NENT 10000
@@ -728,6 +742,324 @@ START_TEST(fingerprint_long_and_prefix)
 }
 END_TEST
 
+/* -- the writer thread ---------------------------------------------------- */
+
+static uint64_t
+writes(struct ls_metrics *m)
+{
+	return LS_LOAD(m->checkpoint_writes);
+}
+
+/* Waits (ten seconds at most) for m to count n failed writes: 1 if it
+ * did. */
+static int
+errors_reach(struct ls_metrics *m, uint64_t n)
+{
+	int i;
+
+	for (i = 0; i < 1000 && LS_LOAD(m->checkpoint_errors) < n; i++)
+		usleep(10 * 1000); /* ok-sleep: bounded poll */
+	return LS_LOAD(m->checkpoint_errors) >= n;
+}
+
+/* A text handed over while a failed one waits (an hour) for its retry
+ * replaces it; flush writes the newest at once, reports a failure, and
+ * counts. */
+START_TEST(writer_latest_wins)
+{
+	struct ls_metrics *m;
+	struct ls_ckpt *c, *r;
+	uint64_t errs;
+
+	m = ls_metrics_new(0, 0);
+	c = ls_ckpt_new(tmpdir);
+	ck_assert_int_eq(ls_ckpt_start(c, m, 3600 * 1000, 3600 * 1000), 0);
+	/* A directory where the temporary file goes: writes fail. */
+	ck_assert_int_eq(mkdir(in_tmp(0, "checkpoint.json.tmp"), 0700), 0);
+	fill(c, 10, 1);
+	ck_assert_int_eq(ls_ckpt_commit(c, 0), 0);
+	fill(c, 10, 2);
+	ck_assert_int_eq(ls_ckpt_flush(c), -1);
+	ck_assert_int_eq(errno, EISDIR);
+	ck_assert_uint_eq(writes(m), 0);
+	ck_assert_uint_ge(LS_LOAD(m->checkpoint_errors), 1);
+	ck_assert_int_eq(LS_LOAD(m->checkpoint_ms), 0);
+	/* Generation 2 fails too and waits for its retry, an hour away; 3
+	 * replaces it in the slot and fails in turn. Once writes work,
+	 * flush writes 3, and only 3: 2 is never retried. */
+	errs = LS_LOAD(m->checkpoint_errors);
+	ck_assert_int_eq(ls_ckpt_commit(c, 0), 0);
+	ck_assert(errors_reach(m, errs + 1));
+	fill(c, 10, 3);
+	ck_assert_int_eq(ls_ckpt_commit(c, 0), 0);
+	ck_assert(errors_reach(m, errs + 2));
+	ck_assert_int_eq(rmdir(in_tmp(0, "checkpoint.json.tmp")), 0);
+	ck_assert_int_eq(ls_ckpt_flush(c), 0);
+	ck_assert_uint_eq(writes(m), 1);
+	ck_assert_int_gt(LS_LOAD(m->checkpoint_ms), 0);
+	r = ls_ckpt_new(tmpdir);
+	ck_assert_int_eq(ls_ckpt_load(r), 0);
+	expect(r, 10, 3);
+	ls_ckpt_free(r);
+	ls_ckpt_stop(c);
+	ls_ckpt_free(c);
+	ls_metrics_free(m);
+}
+END_TEST
+
+/* commit(sync) returns once written; without sync it returns at once, and
+ * the file appears soon after; stop after a commit writes it. */
+START_TEST(writer_flush_waits)
+{
+	struct ls_metrics *m;
+	struct ls_ckpt *c, *r;
+	struct stat st;
+	int i;
+
+	m = ls_metrics_new(0, 0);
+	c = ls_ckpt_new(tmpdir);
+	ck_assert_int_eq(ls_ckpt_start(c, m, 100, 3600 * 1000), 0);
+	fill(c, 100, 1);
+	ck_assert_int_eq(ls_ckpt_commit(c, 1), 0);
+	ck_assert_uint_eq(writes(m), 1);
+	r = ls_ckpt_new(tmpdir);
+	ck_assert_int_eq(ls_ckpt_load(r), 0);
+	expect(r, 100, 1);
+	/* Not durable yet (the fsync interval is an hour): flush makes it. */
+	fill(c, 100, 2);
+	ck_assert_int_eq(ls_ckpt_commit(c, 0), 0);
+	for (i = 0; i < 1000 && writes(m) < 2; i++)
+		usleep(10 * 1000); /* ok-sleep: bounded poll */
+	ck_assert_uint_eq(writes(m), 2);
+	ck_assert_int_eq(ls_ckpt_flush(c), 0);
+	ck_assert_int_eq(ls_ckpt_load(r), 0);
+	expect(r, 100, 2);
+	/* .prev is generation 1, the durable one, not a link to 2. */
+	ck_assert_int_eq(stat(in_tmp(0, "checkpoint.json.prev"), &st), 0);
+	ck_assert_uint_eq(st.st_nlink, 1);
+	fill(c, 100, 3);
+	ck_assert_int_eq(ls_ckpt_commit(c, 0), 0);
+	ls_ckpt_stop(c);
+	ck_assert_int_eq(ls_ckpt_load(r), 0);
+	expect(r, 100, 3);
+	ls_ckpt_free(r);
+	ls_ckpt_free(c);
+	ls_metrics_free(m);
+}
+END_TEST
+
+/* Hand-overs racing the writer: run under TSan. The last one is on disk. */
+START_TEST(writer_concurrent)
+{
+	struct ls_metrics *m;
+	struct ls_ckpt *c, *r;
+	size_t i, n = scaled(1000);
+
+	m = ls_metrics_new(0, 0);
+	c = ls_ckpt_new(tmpdir);
+	ck_assert_int_eq(ls_ckpt_start(c, m, 10, 5), 0);
+	for (i = 0; i < n; i++) {
+		fill(c, 20, (unsigned)i);
+		ck_assert_int_eq(ls_ckpt_commit(c, 0), 0);
+		if (i % 100 == 0)
+			ls_ckpt_set_fsync_interval(c, i % 200 == 0 ? 0 : 5);
+	}
+	ck_assert_int_eq(ls_ckpt_flush(c), 0);
+	ck_assert_uint_ge(writes(m), 1);
+	ck_assert_uint_le(writes(m), n);
+	ls_ckpt_stop(c);
+	r = ls_ckpt_new(tmpdir);
+	ck_assert_int_eq(ls_ckpt_load(r), 0);
+	expect(r, 20, (unsigned)(n - 1));
+	ls_ckpt_free(r);
+	ls_ckpt_free(c);
+	ls_metrics_free(m);
+}
+END_TEST
+
+/* Spaced by the loop's cost: after one that took ~20 ms between due and
+ * commit, the next is not due for ~400 ms. */
+START_TEST(due_spaces_by_cost)
+{
+	struct ls_ckpt *c;
+
+	ck_assert_int_eq(ls_ckpt_due(NULL), 1);
+	c = ls_ckpt_new(tmpdir);
+	ck_assert_int_eq(ls_ckpt_start(c, NULL, 100, 1000), 0);
+	ck_assert_int_eq(ls_ckpt_due(c), 1);
+	fill(c, 10, 1);
+	usleep(20 * 1000); /* ok-sleep: the cost being measured */
+	ck_assert_int_eq(ls_ckpt_commit(c, 0), 0);
+	ck_assert_int_eq(ls_ckpt_due(c), 0);
+	ls_ckpt_free(c);
+}
+END_TEST
+
+/* With metrics: due after LS_CKPT_LINES lines delivered, or after
+ * LS_CKPT_IDLE_MS, not at every interval. */
+START_TEST(due_by_lines)
+{
+	struct ls_metrics *m;
+	struct ls_ckpt *c;
+
+	m = ls_metrics_new(2, 0);
+	c = ls_ckpt_new(tmpdir);
+	ck_assert_int_eq(ls_ckpt_start(c, m, 100, 1000), 0);
+	ck_assert_int_eq(ls_ckpt_due(c), 1); /* the first */
+	fill(c, 10, 1);
+	ck_assert_int_eq(ls_ckpt_commit(c, 0), 0);
+	/* Past the cost gate (that commit cost microseconds). */
+	usleep(100 * 1000); /* ok-sleep: a time to pass */
+	ck_assert_int_eq(ls_ckpt_due(c), 0);
+	LS_COUNT(m->dest[0]->sent, LS_CKPT_LINES - 1);
+	ck_assert_int_eq(ls_ckpt_due(c), 0);
+	LS_COUNT(m->dest[1]->sent, 1);
+	ck_assert_int_eq(ls_ckpt_due(c), 1);
+	ck_assert_int_eq(ls_ckpt_commit(c, 0), 0);
+	ck_assert_int_eq(ls_ckpt_due(c), 0);
+	usleep((LS_CKPT_IDLE_MS + 50) * 1000); /* ok-sleep: the idle time */
+	ck_assert_int_eq(ls_ckpt_due(c), 1);
+	ls_ckpt_free(c);
+	ls_metrics_free(m);
+}
+END_TEST
+
+/* -- state security ------------------------------------------------------- */
+
+/* A link planted as the temporary file is removed, not written through. */
+START_TEST(tmp_link_not_followed)
+{
+	struct ls_ckpt *c;
+	struct stat st;
+	char *s;
+
+	spew(in_tmp(0, "victim"), "precious\n", 9);
+	ck_assert_int_eq(
+	    symlink(in_tmp(0, "victim"), in_tmp(1, "checkpoint.json.tmp")), 0);
+	c = ls_ckpt_new(tmpdir);
+	fill(c, 10, 1);
+	ck_assert_int_eq(ls_ckpt_write(c), 0);
+	ck_assert_ptr_nonnull(s = slurp(in_tmp(0, "victim")));
+	ck_assert_str_eq(s, "precious\n");
+	free(s);
+	ck_assert_int_eq(lstat(in_tmp(0, "checkpoint.json"), &st), 0);
+	ck_assert(S_ISREG(st.st_mode));
+	ck_assert_uint_eq(st.st_mode & 0777, 0600);
+	/* A dangling link creates nothing where it points. */
+	ck_assert_int_eq(
+	    symlink(in_tmp(0, "made"), in_tmp(1, "checkpoint.json.tmp")), 0);
+	ck_assert_int_eq(ls_ckpt_write(c), 0);
+	ck_assert_int_eq(lstat(in_tmp(0, "made"), &st), -1);
+	ck_assert_int_eq(lstat(in_tmp(0, "checkpoint.json.tmp"), &st), -1);
+	ls_ckpt_free(c);
+}
+END_TEST
+
+static int64_t
+ms_now(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+/* Loads with a good .prev and checkpoint.json made by plant(): .prev is
+ * used, within a second. */
+static void
+load_refuses(void (*plant)(const char *))
+{
+	struct ls_ckpt *c;
+	int64_t t0;
+
+	write_gen(10, 1);
+	write_gen(10, 2);
+	ck_assert_int_eq(unlink(in_tmp(0, "checkpoint.json")), 0);
+	plant(in_tmp(0, "checkpoint.json"));
+	c = ls_ckpt_new(tmpdir);
+	t0 = ms_now();
+	ck_assert_int_eq(ls_ckpt_load(c), 0);
+	ck_assert_int_lt(ms_now() - t0, 1000);
+	expect(c, 10, 1);
+	ls_ckpt_free(c);
+}
+
+static void
+plant_zero(const char *path)
+{
+	ck_assert_int_eq(symlink("/dev/zero", path), 0);
+}
+
+static void
+plant_fifo(const char *path)
+{
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+}
+
+static void
+plant_big(const char *path)
+{
+	int fd;
+
+	/* Sparse: LS_CKPT_MAX_BYTES + 1 bytes that take no room. */
+	ck_assert_int_ge(fd = open(path, O_WRONLY | O_CREAT, 0600), 0);
+	ck_assert_int_eq(ftruncate(fd, (off_t)LS_CKPT_MAX_BYTES + 1), 0);
+	close(fd);
+}
+
+START_TEST(load_devzero_refused)
+{
+	/* A link: not followed (it was read until out of memory). */
+	load_refuses(plant_zero);
+}
+END_TEST
+
+START_TEST(load_fifo_refused)
+{
+	/* Not waited on in open(2), which blocked the start for good. */
+	load_refuses(plant_fifo);
+}
+END_TEST
+
+START_TEST(load_oversize_refused)
+{
+	/* Refused from its size, before a byte is read. */
+	load_refuses(plant_big);
+}
+END_TEST
+
+/* Writable by group or others, or a link: refused unless allowed. */
+START_TEST(insecure_dir_refused)
+{
+	struct ls_ckpt *c;
+
+	ck_assert_int_eq(chmod(tmpdir, 0770), 0);
+	c = ls_ckpt_new(tmpdir);
+	ck_assert_int_eq(ls_ckpt_open(c, 0), -1);
+	ck_assert_int_eq(errno, EPERM);
+	ck_assert_int_eq(ls_ckpt_load(c), -1);
+	ck_assert_int_eq(ls_ckpt_open(c, 1), 0);
+	ck_assert_int_eq(ls_ckpt_load(c), 0);
+	ls_ckpt_free(c);
+	ck_assert_int_eq(chmod(tmpdir, 0702), 0);
+	c = ls_ckpt_new(tmpdir);
+	ck_assert_int_eq(ls_ckpt_open(c, 0), -1);
+	ck_assert_int_eq(errno, EPERM);
+	ls_ckpt_free(c);
+	ck_assert_int_eq(chmod(tmpdir, 0755), 0);
+	c = ls_ckpt_new(tmpdir);
+	ck_assert_int_eq(ls_ckpt_open(c, 0), 0);
+	ls_ckpt_free(c);
+	ck_assert_int_eq(mkdir(in_tmp(0, "real"), 0700), 0);
+	ck_assert_int_eq(symlink(in_tmp(0, "real"), in_tmp(1, "link")), 0);
+	c = ls_ckpt_new(in_tmp(1, "link"));
+	ck_assert_int_eq(ls_ckpt_open(c, 1), -1);
+	/* Linux says ENOTDIR for a link opened O_DIRECTORY|O_NOFOLLOW. */
+	ck_assert(errno == ELOOP || errno == ENOTDIR);
+	ls_ckpt_free(c);
+}
+END_TEST
+
 static Suite *
 checkpoint_suite(void)
 {
@@ -765,6 +1097,26 @@ checkpoint_suite(void)
 	tcase_add_test(tc, warns_once);
 	tcase_add_test(tc, warns_per_errno);
 	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("writer");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, writer_latest_wins);
+	tcase_add_test(tc, writer_flush_waits);
+	tcase_add_test(tc, writer_concurrent);
+	tcase_add_test(tc, due_spaces_by_cost);
+	tcase_add_test(tc, due_by_lines);
+	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("security");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, tmp_link_not_followed);
+	tcase_add_test(tc, load_devzero_refused);
+	tcase_add_test(tc, load_fifo_refused);
+	tcase_add_test(tc, load_oversize_refused);
+	tcase_add_test(tc, insecure_dir_refused);
+	tcase_set_timeout(tc, 10);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("fingerprint");

@@ -32,6 +32,7 @@
 #define TOP_KEYS                                                               \
 	"state_dir, hostname, shutdown_timeout, max_buffer_bytes, "            \
 	"scan_interval, poll_interval, read_coalesce, checkpoint_interval, "   \
+	"checkpoint_fsync_interval, allow_insecure_state_dir, "                \
 	"close_inactive, close_removed_after, max_open_files, "                \
 	"max_watched_dirs, backlog_warn, metrics, strict_permissions, tags, "  \
 	"sources, destinations, routes, log_processing_rules or include"
@@ -523,7 +524,8 @@ START_TEST(defaults)
 	ck_assert_int_eq(c->scan_interval_ms, 10000);
 	ck_assert_int_eq(c->poll_interval_ms, 1000);
 	ck_assert_int_eq(c->read_coalesce_ms, 10);
-	ck_assert_int_eq(c->checkpoint_interval_ms, 1000);
+	ck_assert_int_eq(c->checkpoint_interval_ms, 50);
+	ck_assert_int_eq(c->checkpoint_fsync_interval_ms, 1000);
 	ck_assert_int_eq(c->close_inactive_ms, 300000);
 	ck_assert_int_eq(c->close_removed_after_ms, 300000);
 	ck_assert_uint_eq(c->max_open_files, 8192);
@@ -1589,6 +1591,37 @@ START_TEST(key_file_bad_contents)
 }
 END_TEST
 
+/* A FIFO is refused without blocking the load (O_NONBLOCK, then not a
+ * regular file), and a link to a good key file is not followed. */
+START_TEST(key_file_fifo_or_link)
+{
+	char *keyfile, *fifo, *link, *yaml;
+
+	keyfile = temp_file(KEY "\n");
+	ck_assert_int_ge(asprintf(&fifo, "%s.fifo", keyfile), 0);
+	ck_assert_int_ge(asprintf(&link, "%s.link", keyfile), 0);
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	ck_assert_int_eq(symlink(keyfile, link), 0);
+	ck_assert_int_ge(
+	    asprintf(&yaml, SRC DST "    api_key_file: %s\n", fifo), 0);
+	load_bad(yaml,
+	    "t.yaml:8:19: destinations[0].api_key_file: not a regular file\n");
+	free(yaml);
+	ck_assert_int_ge(
+	    asprintf(&yaml, SRC DST "    api_key_file: %s\n", link), 0);
+	load_bad(yaml,
+	    "t.yaml:8:19: destinations[0].api_key_file: cannot open the "
+	    "file: a symbolic link, not followed (name the file itself)\n");
+	free(yaml);
+	unlink(fifo);
+	unlink(link);
+	unlink(keyfile);
+	free(fifo);
+	free(link);
+	free(keyfile);
+}
+END_TEST
+
 START_TEST(key_file_too_large)
 {
 	char big[5000], *keyfile, *yaml;
@@ -2187,6 +2220,7 @@ conf_suite(void)
 	tcase_add_test(tc, key_from_file_trimmed);
 	tcase_add_loop_test(tc, key_file_bad_contents, 0, 4);
 	tcase_add_test(tc, key_file_too_large);
+	tcase_add_test(tc, key_file_fifo_or_link);
 	tcase_add_test(tc, key_file_unreadable);
 	tcase_add_loop_test(tc, key_file_mode, 0, 8);
 	tcase_add_test(tc, insecure_warns);

@@ -3,7 +3,7 @@
 # blocked, those a reload starts too, and carries its name: after a SIGHUP
 # that changes the destination's workers from 1 to 3 (so a new batcher and
 # new workers start, from the loop thread, whose mask is empty by then),
-# the threads are exactly router, batch/dd, send/dd/0..2 and http, each
+# the threads are exactly ckpt, router, batch/dd, send/dd/0..2 and http, each
 # with the four signals in its SigBlk (/proc/PID/task/TID/status), and the
 # loop thread still takes them (a SIGUSR1 prints the summary; SIGTERM
 # drains, status 0); every line arrives exactly once.
@@ -75,9 +75,9 @@ config 1
 gen_lines "$T/logs/app.log" 300 first
 start_logshipd "$T/logshipd.yaml"
 wait_count /api/v2/logs 300 30
-wait_for 10 nthreads_is 4
+wait_for 10 nthreads_is 5
 masks_block
-names_are router batch/dd send/dd/0 http
+names_are ckpt router batch/dd send/dd/0 http
 
 config 3
 kill -HUP "$LS_PID"
@@ -86,9 +86,9 @@ reloaded() {
 }
 wait_for 20 reloaded
 # The old instance's threads end once it is retired.
-wait_for 20 nthreads_is 6
+wait_for 20 nthreads_is 7
 masks_block
-names_are router batch/dd send/dd/0 send/dd/1 send/dd/2 http
+names_are ckpt router batch/dd send/dd/0 send/dd/1 send/dd/2 http
 # The loop thread takes the signals still.
 kill -USR1 "$LS_PID"
 summary() {
