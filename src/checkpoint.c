@@ -733,12 +733,10 @@ static void
 encode(const struct ls_ckpt *c, struct ls_buf *b)
 {
 	const struct ls_ckpt_entry *e;
-	struct timespec ts;
 	size_t i;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
 	ls_buf_printf(b, "{\"version\":%d,\"written\":%lld,\"files\":[",
-	    CKPT_VERSION, (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	    CKPT_VERSION, (long long)ls_wall_ms());
 	for (i = 0; i < c->n; i++) {
 		e = &c->v[i];
 		ls_buf_append(b, i == 0 ? "\n" : ",\n", i == 0 ? 1 : 2);
@@ -1075,10 +1073,7 @@ ls_ckpt_set_fsync_interval(struct ls_ckpt *c, int64_t fsync_ms)
 static int64_t
 now_us(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	return ls_now_ns() / 1000;
 }
 
 /* Lines the destinations took so far (main thread: it owns m->dest). */

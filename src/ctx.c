@@ -67,13 +67,19 @@ struct ls_ctx {
 };
 
 int64_t
-ls_now_ms(void)
+ls_now_ns(void)
 {
 	struct timespec ts;
 
 	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
 		fatal("clock_gettime");
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t
+ls_now_ms(void)
+{
+	return ls_now_ns() / 1000000;
 }
 
 int64_t

@@ -25,9 +25,11 @@
 
 struct ls_ctx;
 
-/* Milliseconds on CLOCK_MONOTONIC; and since the epoch (CLOCK_REALTIME),
- * for timestamps only. */
+/* The program's clocks, the only ones: milliseconds (and nanoseconds) on
+ * CLOCK_MONOTONIC for every interval and deadline; milliseconds since the
+ * epoch (CLOCK_REALTIME) for timestamps only. */
 int64_t ls_now_ms(void);
+int64_t ls_now_ns(void);
 int64_t ls_wall_ms(void);
 
 /* Initialises a condition variable that waits on CLOCK_MONOTONIC, as every

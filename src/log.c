@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctx.h"
 #include "encode.h"
 #include "log.h"
 
@@ -46,13 +47,11 @@ struct rl_slot {
 	char text[RL_TEXT];
 };
 
-static int64_t monotonic_ms(void);
-
 static pthread_mutex_t rl_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct rl_slot rl_slots[RL_SLOTS];
 static unsigned rl_burst = LOG_RATELIMIT_BURST;
 static int64_t rl_window_ms = LOG_RATELIMIT_WINDOW_MS;
-static int64_t (*rl_clock)(void) = monotonic_ms;
+static int64_t (*rl_clock)(void) = ls_now_ms;
 /* Slots holding suppressed lines: lets every other line skip the sweep. */
 static atomic_uint rl_pending;
 
@@ -74,12 +73,6 @@ log_setverbose(int level)
 	log_verbose = level;
 }
 
-int
-log_getverbose(void)
-{
-	return log_verbose;
-}
-
 void
 log_setname(const char *name)
 {
@@ -90,15 +83,6 @@ void
 log_setfd(int fd)
 {
 	log_fd = fd;
-}
-
-static int64_t
-monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Writes one line: msg, tagged with the thread name. */
@@ -250,7 +234,7 @@ void
 log_setclock(int64_t (*now_ms)(void))
 {
 	pthread_mutex_lock(&rl_lock);
-	rl_clock = now_ms != NULL ? now_ms : monotonic_ms;
+	rl_clock = now_ms != NULL ? now_ms : ls_now_ms;
 	pthread_mutex_unlock(&rl_lock);
 }
 

@@ -36,7 +36,6 @@
 void log_init(int foreground, int facility);
 /* 0 quiet (warnings), 1 info, 2 debug. */
 void log_setverbose(int level);
-int log_getverbose(void);
 /* Tags this thread's lines; name is copied. */
 void log_setname(const char *name);
 

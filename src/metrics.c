@@ -30,7 +30,6 @@ struct ls_metrics *
 ls_metrics_new(size_t ndests, size_t nsources)
 {
 	struct ls_metrics *m;
-	struct timespec ts;
 	size_t i;
 
 	/* calloc'd atomics start at zero, as atomic_init would set them. */
@@ -45,8 +44,7 @@ ls_metrics_new(size_t ndests, size_t nsources)
 	m->source_lines = xcalloc(nsources + 1, sizeof *m->source_lines);
 	m->source_bytes = xcalloc(nsources + 1, sizeof *m->source_bytes);
 	m->start_ms = ls_now_ms();
-	clock_gettime(CLOCK_REALTIME, &ts);
-	m->start_wall_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	m->start_wall_ms = ls_wall_ms();
 	return m;
 }
 

@@ -90,15 +90,6 @@ files_free(struct files *fs)
 	free(fs->v);
 }
 
-static int64_t
-wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static const struct prev *
 find_prev(const struct ls_monitor *mon, const char *name)
 {
@@ -133,7 +124,7 @@ gather(struct ls_monitor *mon, struct ls_status_in *in, struct files *fs,
 	in->conf = src.conf;
 	in->m = src.m;
 	in->now_ms = ls_now_ms();
-	in->wall_ms = wall_ms();
+	in->wall_ms = ls_wall_ms();
 	n = src.m->ndests < src.conf->ndests ? src.m->ndests : src.conf->ndests;
 	sd = xcalloc(n ? n : 1, sizeof *sd);
 	next = update ? xcalloc(n ? n : 1, sizeof *next) : NULL;

@@ -21,6 +21,7 @@
 #include <systemd/sd-daemon.h>
 #endif
 
+#include "ctx.h"
 #include "log.h"
 #include "notify.h"
 #include "xmalloc.h"
@@ -142,13 +143,9 @@ ls_notify_ready(void)
 int
 ls_notify_reloading(void)
 {
-	struct timespec ts;
-
 	/* Type=notify-reload wants the time of the reload with it. */
-	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ls_notify_sendf("RELOADING=1\nMONOTONIC_USEC=%llu",
-	    (unsigned long long)ts.tv_sec * 1000000ULL
-		+ (unsigned long long)ts.tv_nsec / 1000);
+	    (unsigned long long)(ls_now_ns() / 1000));
 }
 
 int

@@ -46,18 +46,6 @@ struct ls_pool {
 	int joined;
 };
 
-/* Nanoseconds: process_cb often takes less than the millisecond that
- * ls_now_ms() counts in, and the sum of those would round to nothing. */
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
-		fatal("clock_gettime");
-	return (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
-}
-
 static void *
 pool_worker_main(void *arg)
 {
@@ -73,10 +61,10 @@ pool_worker_main(void *arg)
 		item = ls_queue_pop(p->q, p->ctx, LS_FOREVER, NULL);
 		if (item == NULL)
 			break;
-		t0 = now_ns();
+		t0 = (uint64_t)ls_now_ns();
 		p->ops.process_cb(item, state, p->ctx, p->arg);
-		atomic_fetch_add_explicit(
-		    &w->busy_ns, now_ns() - t0, memory_order_relaxed);
+		atomic_fetch_add_explicit(&w->busy_ns,
+		    (uint64_t)ls_now_ns() - t0, memory_order_relaxed);
 		atomic_fetch_add_explicit(&w->items, 1, memory_order_relaxed);
 	}
 	if (errno == EPIPE)
