@@ -33,6 +33,24 @@ from benchlib import http, wait_file  # noqa: E402
 TOP = os.path.dirname(HERE)
 
 
+# Ten rules a user carries over from the Datadog Agent: three excludes
+# (health checks, a noisy debug logger, load balancer pings) and seven
+# masks (emails, card numbers, bearer tokens, AWS keys, secrets in
+# key=value pairs, US SSNs, passwords in URLs).
+RULES = r"""    log_processing_rules:
+      - {type: exclude_at_match, name: health, pattern: 'GET /(health|ready)z? '}
+      - {type: exclude_at_match, name: noisy, pattern: 'com\.example\.noisy'}
+      - {type: exclude_at_match, name: lb_ping, pattern: 'ELB-HealthChecker'}
+      - {type: mask_sequences, name: email, replace_placeholder: '[email]', pattern: '[\w.+-]+@[\w-]+\.[\w.]+'}
+      - {type: mask_sequences, name: card, replace_placeholder: '[card]', pattern: '\b(?:\d[ -]?){13,16}\b'}
+      - {type: mask_sequences, name: bearer, replace_placeholder: 'Bearer [token]', pattern: '(?i)bearer\s+[\w.~+/-]+=*'}
+      - {type: mask_sequences, name: aws_key, replace_placeholder: '[aws-key]', pattern: '\bAKIA[0-9A-Z]{16}\b'}
+      - {type: mask_sequences, name: secret, replace_placeholder: '$1=[secret]', pattern: '(?i)\b(secret|token|api_key)=\S+'}
+      - {type: mask_sequences, name: ssn, replace_placeholder: '[ssn]', pattern: '\b\d{3}-\d{2}-\d{4}\b'}
+      - {type: mask_sequences, name: url_pass, replace_placeholder: '://$1:[pass]@', pattern: '://([^:/\s]+):[^@/\s]+@'}
+"""
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--lines", type=int, default=1000000)
@@ -55,6 +73,9 @@ def main():
     ap.add_argument("--save-bodies",
                     help="keep the sampled bodies in this directory")
     ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--rules", action="store_true",
+                    help="ten typical log_processing_rules on the source "
+                    "(the cost of issue 15's rules)")
     a = ap.parse_args()
     if a.repeat > 1:
         return repeat(a.repeat)
@@ -96,7 +117,7 @@ sources:
     service: bench
     ddsource: bench
     tags: ["env:bench"]
-destinations:
+%(rules)sdestinations:
   - name: sink
     type: datadog
     url: http://127.0.0.1:%(port)d/api/v2/logs
@@ -114,7 +135,8 @@ destinations:
                 "adaptive": "true" if a.adaptive else "false",
                 "batch": a.batch,
                 "buffer": "max_buffer_bytes: " + a.buffer if a.buffer
-                else ""})
+                else "",
+                "rules": RULES if a.rules else ""})
         env = dict(os.environ, DD_API_KEY="bench")
         t0 = time.monotonic()
         ls = subprocess.Popen([a.logshipd, "-d"] + (["-vv"] if os.environ.get("BENCH_DEBUG") else []) + ["-c", conf], env=env,
