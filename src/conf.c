@@ -681,8 +681,14 @@ expand(struct parse *p, yaml_node_t *n, const char *path, const char *v)
 		    "0123456789_");
 		end = name + nlen;
 		m.column = n->start_mark.column + at + (size_t)(q - v);
-		if (nlen == 0 || (name[0] >= '0' && name[0] <= '9')
-		    || (*end != '}' && strncmp(end, ":-", 2) != 0)
+		/* ${1}: a mask's capture group (replace_placeholder), no
+		 * variable: left as it is. */
+		if (nlen > 0 && name[0] >= '0' && name[0] <= '9') {
+			ls_buf_append(&b, "${", 2);
+			q += 2;
+			continue;
+		}
+		if (nlen == 0 || (*end != '}' && strncmp(end, ":-", 2) != 0)
 		    || (*end == ':' && strchr(end, '}') == NULL)) {
 			perr(p, &m,
 			    "%s: malformed variable reference in \"%s\" "

@@ -696,11 +696,15 @@ START_TEST(env_vars)
 	    "t.yaml:4:16: sources[0].service: environment variable LS_T_NONE "
 	    "is not set (and the reference has no :-default)\n");
 	free(errs);
-	ck_assert_ptr_null(load(SRC "    service: \"${1x}\"\n" DST, &errs));
+	ck_assert_ptr_null(load(SRC "    service: \"${ x}\"\n" DST, &errs));
 	ck_assert_str_eq(errs,
 	    "t.yaml:4:15: sources[0].service: malformed variable reference "
-	    "in \"${1x}\" (expected ${NAME} or ${NAME:-default})\n");
+	    "in \"${ x}\" (expected ${NAME} or ${NAME:-default})\n");
 	free(errs);
+	/* ${1}: a capture group, left to the mask. */
+	c = load_ok(SRC "    service: \"a${1}b\"\n" DST);
+	ck_assert_str_eq(c->sources[0].service, "a${1}b");
+	ls_conf_free(c);
 }
 END_TEST
 

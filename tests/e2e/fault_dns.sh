@@ -28,6 +28,8 @@ destinations:
     type: datadog
     url: $1
     api_key_env: DD_API_KEY
+    # A test key, to a name that resolves nowhere: http:// is allowed.
+    insecure: true
     workers: 2
     timeout: 3s
     batch: { max_entries: 100, max_wait: 100ms }
