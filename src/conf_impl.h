@@ -1,0 +1,249 @@
+/*
+ * conf_impl.h: private to the configuration's family of files; nothing
+ * else includes it (the API is conf.h).
+ *
+ *	conf.c		load and free, the top level, metrics
+ *	conf_yaml.c	the accessor layer over libyaml: errors, sections
+ *			(struct sect), typed getters, ${VAR}, the caps
+ *	conf_include.c	include: the files of one configuration, their items
+ *			collected and checked as one set
+ *	conf_units.c	durations, sizes, listen addresses (pure functions)
+ *	conf_secret.c	API keys, header values and basic_auth: secrets read
+ *			from files and the environment, never echoed
+ *	conf_source.c	sources, multiline and log_processing_rules
+ *	conf_dest.c	destinations: url, site, batch, retry, tls, proxy
+ *	conf_route.c	routes: severity and source to destinations
+ *
+ * Each schema mapping's keys are an enum and a table in the file that
+ * parses it; the top level's enum is here, since the family shares it.
+ *
+ * Threading: main thread only, while a configuration is loaded.
+ */
+#ifndef LS_CONF_IMPL_H
+#define LS_CONF_IMPL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <yaml.h>
+
+#include "conf.h"
+#include "log.h"
+
+#define KiB ((uint64_t)1024)
+#define MiB (KiB * 1024)
+#define GiB (MiB * 1024)
+
+/* The most keys one mapping of the schema has: a destination's. Each key
+ * table is checked against it at compile time (CONF_KEYS_FIT). */
+#define CONF_MAXKEYS 27
+#define CONF_KEYS_FIT(n, what)                                                 \
+	_Static_assert((n) <= CONF_MAXKEYS,                                    \
+	    what " has more keys than struct sect holds: raise CONF_MAXKEYS")
+/* The caps on a file (conf_check_depth()). */
+#define CONF_MAX_BYTES (1 * MiB)
+#define CONF_MAX_DEPTH 32
+/* How much of a value a message echoes (conf_show()). */
+#define SHOWLEN 64
+
+#define DURATION_HELP                                                          \
+	"a number and a unit ms, s, m or h, such as 500ms, 1.5s or 2m"
+#define SIZE_HELP                                                              \
+	"a number of bytes, or a number and a unit B, KB, MB, GB, KiB, MiB "   \
+	"or GiB, such as 4MiB or 4.25MB"
+#define LISTEN_HELP                                                            \
+	"an IPv4 address and a port such as 127.0.0.1:9809, or an IPv6 "       \
+	"address in brackets and a port such as [::1]:9809"
+#define SEVERITY_HELP                                                          \
+	"emergency, alert, critical, error, warning, notice, info or debug"
+
+struct rule_spec;
+
+/* One error, kept until all are found so they can be sorted. */
+struct conf_err {
+	unsigned long line;
+	unsigned long col;
+	size_t seq;
+	char *msg;
+};
+
+struct parse {
+	const char *name;
+	const char *text; /* the whole input, for marks from offsets */
+	size_t len;
+	yaml_document_t *doc;
+	struct conf_err *errs;
+	size_t nerrs;
+	int strict; /* strict_permissions: refuse a world-readable key file */
+	/* The top-level tags, which every source's come after. */
+	char **gtags;
+	size_t ngtags;
+	/* Values with ${VAR} expanded (conf_scalar_str()), freed when the load
+	 * ends. */
+	char **expanded;
+	size_t nexpanded;
+	/* The files the main one includes (include:), in order (each
+	 * allocated on its own: their sects point at their parse). */
+	struct incfile **inc;
+	size_t ninc;
+	/* The top-level log_processing_rules, applied to every source
+	 * before its own (conf_source.c). */
+	struct rule_spec *top_rules;
+	size_t ntop_rules;
+};
+
+/*
+ * One mapping of the schema: its value node for each known key, found once
+ * so that unknown and duplicate keys are reported in one place.
+ */
+struct sect {
+	struct parse *p;
+	yaml_node_t *map;
+	const char *const *keys; /* NULL-terminated */
+	char where[96]; /* "destinations[1].batch"; "" at the top */
+	yaml_node_t *key[CONF_MAXKEYS];
+	yaml_node_t *val[CONF_MAXKEYS];
+};
+
+/* A file the main one includes: its own parse (its errors are reported
+ * under its name), its text and tree while the load lasts, and its
+ * top-level mapping. */
+struct incfile {
+	struct parse p;
+	char *text;
+	yaml_document_t doc;
+	int loaded; /* doc holds a tree */
+	struct sect top;
+	int opened; /* top was opened */
+};
+
+/* Collects a list of strings, each checked by check_cb when not NULL. */
+struct strlist {
+	char **v;
+	size_t n;
+	int (*check_cb)(
+	    struct parse *, const char *, yaml_node_t *, const char *);
+};
+
+/* The top level's keys (conf.c: conf_top_keys). */
+enum {
+	T_STATE_DIR,
+	T_HOSTNAME,
+	T_SHUTDOWN_TIMEOUT,
+	T_MAX_BUFFER_BYTES,
+	T_SCAN_INTERVAL,
+	T_POLL_INTERVAL,
+	T_READ_COALESCE,
+	T_CHECKPOINT_INTERVAL,
+	T_CHECKPOINT_FSYNC_INTERVAL,
+	T_ALLOW_INSECURE_STATE_DIR,
+	T_CLOSE_INACTIVE,
+	T_CLOSE_REMOVED_AFTER,
+	T_MAX_OPEN_FILES,
+	T_MAX_WATCHED_DIRS,
+	T_BACKLOG_WARN,
+	T_METRICS,
+	T_STRICT_PERMISSIONS,
+	T_TAGS,
+	T_SOURCES,
+	T_DESTINATIONS,
+	T_ROUTES,
+	T_RULES,
+	T_INCLUDE,
+	T_NKEYS
+};
+extern const char *const conf_top_keys[];
+
+/* conf_yaml.c: errors. */
+void conf_perr(struct parse *, const yaml_mark_t *, const char *, ...)
+    LS_PRINTF(3, 4);
+size_t conf_flush_errors(struct parse *, FILE *errf);
+void conf_syntax_error(struct parse *, yaml_parser_t *);
+const char *conf_show(char *buf, const char *s);
+const char *conf_join_names(char *buf, size_t len, const char *const *names);
+
+/* conf_yaml.c: nodes and sections. */
+yaml_node_t *conf_node(struct parse *, int id);
+const char *conf_scalar(const yaml_node_t *);
+int conf_is_null(const yaml_node_t *);
+int conf_sect_open(struct parse *, struct sect *, yaml_node_t *,
+    const char *const *keys, const char *fmt, ...) LS_PRINTF(5, 6);
+const char *conf_sect_path(const struct sect *, int i, char *buf, size_t len);
+yaml_node_t *conf_sect_val(const struct sect *, int i);
+int conf_need(struct sect *, int i);
+int conf_open_seq(struct parse *, yaml_node_t *, const char *, size_t *);
+
+/* conf_yaml.c: typed getters; each returns 1 (set), 0 (absent or null:
+ * the default stays) or -1 (reported). */
+const char *conf_scalar_str(struct parse *, yaml_node_t *, const char *path);
+int conf_sect_scalar(struct sect *, int i, const char **out);
+int conf_get_str(struct sect *, int i, char **out);
+int conf_get_duration(struct sect *, int i, int64_t *out, int64_t min);
+int conf_get_size(
+    struct sect *, int i, uint64_t *out, uint64_t min, uint64_t max);
+int conf_get_int(
+    struct sect *, int i, long long *out, long long min, long long max);
+int conf_get_bool(struct sect *, int i, int *out);
+int conf_get_enum(struct sect *, int i, const char *const *names, int *out);
+int conf_get_severity(struct sect *, int i, enum ls_severity *out);
+int conf_foreach_item(struct sect *, int i,
+    void (*fn)(
+	struct parse *, const char *, yaml_node_t *, const char *, void *),
+    void *arg);
+void conf_strlist_add_cb(
+    struct parse *, const char *path, yaml_node_t *, const char *v, void *arg);
+void conf_free_strv(char **, size_t);
+
+/* conf_yaml.c: the caps and the file. */
+int conf_check_depth(struct parse *, const char *text, size_t len);
+int conf_read_text(const char *path, char **text, size_t *len);
+
+/* conf_include.c */
+void conf_include_path_cb(
+    struct parse *, const char *path, yaml_node_t *, const char *v, void *arg);
+void conf_free_includes(struct parse *);
+size_t conf_flush_includes(struct parse *, FILE *errf);
+/* A file whose sources, destinations and routes make the configuration:
+ * the main one, then those it includes, in order (conf_units()). */
+struct unit {
+	struct parse *p;
+	struct sect *top;
+};
+/* A name's place, for a duplicate's error: its line, and its file when
+ * that is not the duplicate's. */
+struct place {
+	struct parse *p;
+	yaml_node_t *name; /* NULL: it has none */
+};
+struct unit *conf_units(struct parse *, struct sect *top, size_t *n);
+size_t conf_collect_items(struct unit *u, size_t nu, int k, const char *what,
+    yaml_node_t ***nodes, struct place **at, size_t **idx);
+void conf_report_duplicates(const char *what, const char *const *strs,
+    const struct place *at, const size_t *idx, size_t count);
+
+/* conf_secret.c */
+int conf_take_key(struct parse *, yaml_node_t *, const char *path,
+    const char *buf, size_t len, const char *what, int spaces, char **key);
+void conf_read_key_file(struct sect *, int i, int spaces, char **key);
+void conf_read_key_env(struct sect *, int i, int spaces, char **key);
+void conf_parse_headers(
+    struct parse *, struct sect *, int i, struct ls_conf_dest *, int *secret);
+void conf_parse_basic_auth(
+    struct parse *, struct sect *, int i, struct ls_conf_dest *, int *secret);
+
+/* conf_source.c */
+int conf_check_tag_cb(
+    struct parse *, const char *path, yaml_node_t *, const char *v);
+void conf_parse_rule_list(struct parse *, yaml_node_t *, const char *where,
+    struct rule_spec **out, size_t *nout);
+void conf_free_rule_specs(struct rule_spec *, size_t);
+void conf_parse_sources(struct parse *, struct sect *top, struct ls_conf *);
+
+/* conf_dest.c */
+void conf_parse_dests(struct parse *, struct sect *top, struct ls_conf *);
+
+/* conf_route.c */
+void conf_parse_routes(struct parse *, struct sect *top, struct ls_conf *);
+
+#endif

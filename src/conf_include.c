@@ -1,0 +1,298 @@
+/*
+ * conf_include: the files of one configuration. include: names files and
+ * globs (relative to the including file) whose sources, destinations and
+ * routes join the main file's; each is loaded here with its own struct
+ * parse, so its errors name it. The items of every file are collected in
+ * order (conf_collect_items) and their names checked as one set
+ * (conf_report_duplicates), naming both files and lines.
+ *
+ * Tested in check_conf.c (includes) and tests/e2e/includes.sh.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <glob.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yaml.h>
+
+#include "conf_impl.h"
+#include "xmalloc.h"
+
+/* An item's name and place, for finding duplicates by sorting. */
+struct named {
+	const char *name;
+	size_t idx;
+};
+
+static int
+named_cmp(const void *a, const void *b)
+{
+	const struct named *x = a, *y = b;
+	int d = strcmp(x->name, y->name);
+
+	if (d != 0)
+		return d;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/*
+ * For each of the count names (NULL: none), the index of the first earlier
+ * one equal to it, or SIZE_MAX; to free. Sorted, not compared pairwise, so
+ * a list of many thousands is checked in milliseconds (the file size cap
+ * allows some 30,000 items).
+ */
+static size_t *
+first_same(const char **strs, size_t count)
+{
+	struct named *v;
+	size_t *first, i, n = 0;
+
+	first = xcalloc(count + 1, sizeof *first);
+	v = xcalloc(count + 1, sizeof *v);
+	for (i = 0; i < count; i++) {
+		first[i] = SIZE_MAX;
+		if (strs[i] != NULL)
+			v[n++] = (struct named) { strs[i], i };
+	}
+	qsort(v, n, sizeof *v, named_cmp);
+	for (i = 1; i < n; i++)
+		if (strcmp(v[i].name, v[i - 1].name) == 0)
+			first[v[i].idx] = first[v[i - 1].idx] != SIZE_MAX
+			    ? first[v[i - 1].idx]
+			    : v[i - 1].idx;
+	free(v);
+	return first;
+}
+
+struct unit *
+conf_units(struct parse *p, struct sect *top, size_t *n)
+{
+	struct unit *u;
+	size_t i;
+
+	u = xcalloc(p->ninc + 1, sizeof *u);
+	u[0].p = p;
+	u[0].top = top;
+	*n = 1;
+	for (i = 0; i < p->ninc; i++)
+		if (p->inc[i]->opened) {
+			u[*n].p = &p->inc[i]->p;
+			u[*n].top = &p->inc[i]->top;
+			(*n)++;
+		}
+	return u;
+}
+
+void
+conf_report_duplicates(const char *what, const char *const *strs,
+    const struct place *at, const size_t *idx, size_t count)
+{
+	size_t *first, i, j;
+	char vb[SHOWLEN + 4];
+
+	first = first_same((const char **)strs, count);
+	for (i = 0; i < count; i++) {
+		if ((j = first[i]) == SIZE_MAX)
+			continue;
+		if (at[j].p == at[i].p)
+			conf_perr(at[i].p, &at[i].name->start_mark,
+			    "%s[%zu].name: duplicate %.*s name \"%s\" "
+			    "(first at line %lu)",
+			    what, idx[i], (int)strlen(what) - 1, what,
+			    conf_show(vb, strs[i]),
+			    (unsigned long)at[j].name->start_mark.line + 1);
+		else
+			conf_perr(at[i].p, &at[i].name->start_mark,
+			    "%s[%zu].name: duplicate %.*s name \"%s\" "
+			    "(first at %s:%lu)",
+			    what, idx[i], (int)strlen(what) - 1, what,
+			    conf_show(vb, strs[i]), at[j].p->name,
+			    (unsigned long)at[j].name->start_mark.line + 1);
+	}
+	free(first);
+}
+
+/*
+ * The items of key k (sources or destinations) of every unit: their
+ * nodes, parses and indexes within their file, in order; the count. A
+ * unit without the key adds none; the main file must have it when it
+ * includes no other.
+ */
+size_t
+conf_collect_items(struct unit *u, size_t nu, int k, const char *what,
+    yaml_node_t ***nodes, struct place **at, size_t **idx)
+{
+	yaml_node_t *n;
+	size_t i, j, count, total = 0;
+
+	*nodes = NULL;
+	*at = NULL;
+	*idx = NULL;
+	for (i = 0; i < nu; i++) {
+		if ((n = conf_sect_val(u[i].top, k)) == NULL) {
+			if (nu == 1)
+				conf_need(u[i].top, k);
+			continue;
+		}
+		if (conf_open_seq(u[i].p, n, what, &count) == -1)
+			continue;
+		*nodes
+		    = xreallocarray(*nodes, total + count + 1, sizeof **nodes);
+		*at = xreallocarray(*at, total + count + 1, sizeof **at);
+		*idx = xreallocarray(*idx, total + count + 1, sizeof **idx);
+		for (j = 0; j < count; j++, total++) {
+			(*nodes)[total] = conf_node(
+			    u[i].p, n->data.sequence.items.start[j]);
+			(*at)[total].p = u[i].p;
+			(*at)[total].name = NULL;
+			(*idx)[total] = j;
+		}
+	}
+	return total;
+}
+
+/* Loads one included file into inc (its errors in inc->p). */
+static void
+load_include(struct parse *main, struct incfile *inc, const char *path)
+{
+	yaml_parser_t parser;
+	yaml_node_t *root;
+	yaml_mark_t start = { 0, 0, 0 };
+	size_t len, i;
+
+	memset(inc, 0, sizeof *inc);
+	/* What the main file says for every file. */
+	inc->p.strict = main->strict;
+	inc->p.gtags = main->gtags;
+	inc->p.ngtags = main->ngtags;
+	inc->p.top_rules = main->top_rules;
+	inc->p.ntop_rules = main->ntop_rules;
+	inc->p.name = xstrdup(path);
+	if (conf_read_text(path, &inc->text, &len) != 0) {
+		conf_perr(
+		    &inc->p, &start, "cannot read it: %s", strerror(errno));
+		return;
+	}
+	inc->p.text = inc->text;
+	inc->p.len = len;
+	if (len > CONF_MAX_BYTES) {
+		conf_perr(&inc->p, &start,
+		    "the file is larger than the limit of %" PRIu64 " KiB",
+		    CONF_MAX_BYTES / KiB);
+		return;
+	}
+	if (conf_check_depth(&inc->p, inc->text, len) != 0)
+		return;
+	if (!yaml_parser_initialize(&parser))
+		fatalx("conf: out of memory");
+	yaml_parser_set_input_string(
+	    &parser, (const unsigned char *)inc->text, len);
+	if (!yaml_parser_load(&parser, &inc->doc)) {
+		conf_syntax_error(&inc->p, &parser);
+		yaml_parser_delete(&parser);
+		return;
+	}
+	yaml_parser_delete(&parser);
+	inc->loaded = 1;
+	inc->p.doc = &inc->doc;
+	if ((root = yaml_document_get_root_node(&inc->doc)) == NULL)
+		return; /* empty: it adds nothing */
+	if (conf_sect_open(&inc->p, &inc->top, root, conf_top_keys, "%s", "")
+	    == -1)
+		return;
+	inc->opened = 1;
+	/* An included file brings parts of the pipeline, not settings. */
+	for (i = 0; i < T_NKEYS; i++)
+		if (inc->top.val[i] != NULL && i != T_SOURCES
+		    && i != T_DESTINATIONS && i != T_ROUTES)
+			conf_perr(&inc->p, &inc->top.key[i]->start_mark,
+			    "%s: not allowed in an included file (only "
+			    "sources, destinations and routes are)",
+			    conf_top_keys[i]);
+}
+
+static void
+add_include(struct parse *p, const char *path)
+{
+	p->inc = xreallocarray(p->inc, p->ninc + 1, sizeof *p->inc);
+	p->inc[p->ninc] = xcalloc(1, sizeof **p->inc);
+	load_include(p, p->inc[p->ninc++], path);
+}
+
+void
+conf_include_path_cb(
+    struct parse *p, const char *path, yaml_node_t *n, const char *v, void *arg)
+{
+	char full[PATH_MAX], *dir, vb[SHOWLEN + 4];
+	glob_t g;
+	size_t i;
+	int rc;
+
+	(void)arg;
+	/* Relative to the including file's directory. */
+	if (v[0] != '/') {
+		dir = xstrdup(p->name);
+		snprintf(full, sizeof full, "%s/%s", dirname(dir), v);
+		free(dir);
+	} else
+		snprintf(full, sizeof full, "%s", v);
+	if (strpbrk(full, "*?[") == NULL) {
+		add_include(p, full);
+		return;
+	}
+	/* A pattern may match nothing (an empty conf.d). */
+	if ((rc = glob(full, 0, NULL, &g)) != 0 && rc != GLOB_NOMATCH) {
+		conf_perr(p, &n->start_mark, "%s: cannot expand \"%s\"", path,
+		    conf_show(vb, v));
+		globfree(&g);
+		return;
+	}
+	for (i = 0; rc == 0 && i < g.gl_pathc; i++)
+		add_include(p, g.gl_pathv[i]);
+	globfree(&g);
+}
+
+/* The trees of the included files, once parsed; their errors stay, for
+ * conf_flush_includes. */
+void
+conf_free_includes(struct parse *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->ninc; i++) {
+		if (p->inc[i]->loaded)
+			yaml_document_delete(&p->inc[i]->doc);
+		p->inc[i]->loaded = 0;
+		p->inc[i]->opened = 0;
+		free(p->inc[i]->text);
+		p->inc[i]->text = NULL;
+		conf_free_strv(p->inc[i]->p.expanded, p->inc[i]->p.nexpanded);
+		p->inc[i]->p.expanded = NULL;
+		p->inc[i]->p.nexpanded = 0;
+	}
+}
+
+/* Prints the included files' errors after the main one's; frees them. */
+size_t
+conf_flush_includes(struct parse *p, FILE *errf)
+{
+	size_t i, n = 0;
+
+	conf_free_includes(p);
+	for (i = 0; i < p->ninc; i++) {
+		n += conf_flush_errors(&p->inc[i]->p, errf);
+		free((char *)p->inc[i]->p.name);
+		free(p->inc[i]);
+	}
+	free(p->inc);
+	p->inc = NULL;
+	p->ninc = 0;
+	return n;
+}
