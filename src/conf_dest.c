@@ -60,7 +60,7 @@ enum {
 	D_TLS,
 	D_NKEYS
 };
-static const char *const dest_keys[] = {
+const char *const conf_dest_keys[] = {
 	[D_NAME] = "name",
 	[D_TYPE] = "type",
 	[D_URL] = "url",
@@ -93,7 +93,7 @@ static const char *const dest_keys[] = {
 CONF_KEYS_FIT(D_NKEYS, "a destination");
 
 enum { TL_CA_FILE, TL_CERT_FILE, TL_KEY_FILE, TL_SERVER_NAME, TL_NKEYS };
-static const char *const tls_keys[] = {
+const char *const conf_tls_keys[] = {
 	[TL_CA_FILE] = "ca_file",
 	[TL_CERT_FILE] = "cert_file",
 	[TL_KEY_FILE] = "key_file",
@@ -103,7 +103,7 @@ static const char *const tls_keys[] = {
 CONF_KEYS_FIT(TL_NKEYS, "tls");
 
 enum { B_MAX_ENTRIES, B_MAX_BYTES, B_MAX_WAIT, B_NKEYS };
-static const char *const batch_keys[] = {
+const char *const conf_batch_keys[] = {
 	[B_MAX_ENTRIES] = "max_entries",
 	[B_MAX_BYTES] = "max_bytes",
 	[B_MAX_WAIT] = "max_wait",
@@ -112,7 +112,7 @@ static const char *const batch_keys[] = {
 CONF_KEYS_FIT(B_NKEYS, "batch");
 
 enum { RT_INITIAL, RT_MAX, RT_PROBE, RT_NKEYS };
-static const char *const retry_keys[] = {
+const char *const conf_retry_keys[] = {
 	[RT_INITIAL] = "initial",
 	[RT_MAX] = "max",
 	[RT_PROBE] = "probe",
@@ -163,7 +163,8 @@ parse_batch(struct parse *p, struct sect *ds, struct ls_conf_dest *d, int dd)
 
 	if ((n = conf_sect_val(ds, D_BATCH)) == NULL)
 		return;
-	if (conf_sect_open(p, &s, n, batch_keys, "%s.batch", ds->where) == -1)
+	if (conf_sect_open(p, &s, n, conf_batch_keys, "%s.batch", ds->where)
+	    == -1)
 		return;
 	/* The Datadog intake takes at most 1000 entries and 5 MB of
 	 * uncompressed body per request. */
@@ -184,7 +185,8 @@ parse_retry(struct parse *p, struct sect *ds, struct ls_conf_dest *d)
 
 	if ((n = conf_sect_val(ds, D_RETRY)) == NULL)
 		return;
-	if (conf_sect_open(p, &s, n, retry_keys, "%s.retry", ds->where) == -1)
+	if (conf_sect_open(p, &s, n, conf_retry_keys, "%s.retry", ds->where)
+	    == -1)
 		return;
 	ri = conf_get_duration(&s, RT_INITIAL, &d->retry_initial_ms, 1);
 	rm = conf_get_duration(&s, RT_MAX, &d->retry_max_ms, 1);
@@ -388,7 +390,7 @@ parse_tls(struct parse *p, struct sect *ds, struct ls_conf_dest *d)
 
 	if ((n = conf_sect_val(ds, D_TLS)) == NULL)
 		return;
-	if (conf_sect_open(p, &s, n, tls_keys, "%s.tls", ds->where) == -1)
+	if (conf_sect_open(p, &s, n, conf_tls_keys, "%s.tls", ds->where) == -1)
 		return;
 	if (conf_sect_val(&s, TL_CA_FILE) != NULL && d->ca_file != NULL)
 		conf_perr(p, &s.val[TL_CA_FILE]->start_mark,
@@ -483,7 +485,8 @@ parse_dest(struct parse *p, yaml_node_t *n, size_t idx, struct ls_conf_dest *d,
 	d->max_entry_bytes = 900000; /* the Datadog Agent's */
 	d->tls_verify = 1;
 	d->health_window_ms = 5 * 60 * 1000;
-	if (conf_sect_open(p, &s, n, dest_keys, "destinations[%zu]", idx) == -1)
+	if (conf_sect_open(p, &s, n, conf_dest_keys, "destinations[%zu]", idx)
+	    == -1)
 		return;
 
 	if (conf_need(&s, D_NAME) == 0
@@ -647,6 +650,64 @@ out:
 	free(u);
 }
 
+/*
+ * Every field of struct ls_conf_dest, in its order, and how a reload
+ * compares it: VAL by value, STR as a string (NULL equal only to NULL),
+ * HEADERS the list of headers, COUNT a count compared with its list. The
+ * one list: ls_conf_dest_same() walks it, and dest_probe below has one
+ * initializer per item, in order, so that a field added to the struct but
+ * not here leaves an initializer missing: an error at compile time
+ * (-Wmissing-field-initializers, made an error there), as does one left
+ * here after it is gone from the struct (no such member), or one named
+ * twice (struct dest_mirror). Tested in check_conf_schema.c.
+ */
+#define DEST_FIELDS(X)                                                         \
+	X(STR, name)                                                           \
+	X(VAL, type)                                                           \
+	X(VAL, format)                                                         \
+	X(STR, url)                                                            \
+	X(STR, api_key)                                                        \
+	X(VAL, workers)                                                        \
+	X(VAL, max_connections)                                                \
+	X(VAL, adaptive_concurrency)                                           \
+	X(VAL, batch_max_entries)                                              \
+	X(VAL, batch_max_bytes)                                                \
+	X(VAL, batch_max_wait_ms)                                              \
+	X(VAL, compression)                                                    \
+	X(VAL, compression_level)                                              \
+	X(VAL, timeout_ms)                                                     \
+	X(VAL, retry_initial_ms)                                               \
+	X(VAL, retry_max_ms)                                                   \
+	X(VAL, retry_probe_ms)                                                 \
+	X(VAL, max_entry_bytes)                                                \
+	X(VAL, reject_limit)                                                   \
+	X(VAL, tls_verify)                                                     \
+	X(VAL, on_full)                                                        \
+	X(VAL, max_buffer_bytes)                                               \
+	X(STR, ca_file)                                                        \
+	X(STR, site)                                                           \
+	X(STR, proxy)                                                          \
+	X(STR, no_proxy)                                                       \
+	X(HEADERS, headers)                                                    \
+	X(COUNT, nheaders)                                                     \
+	X(STR, cert_file)                                                      \
+	X(STR, key_file)                                                       \
+	X(STR, server_name)                                                    \
+	X(VAL, health_window_ms)
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic error "-Wmissing-field-initializers"
+#define DEST_PROBE(how, f) 0,
+static const struct ls_conf_dest dest_probe = { DEST_FIELDS(DEST_PROBE) };
+#undef DEST_PROBE
+#pragma GCC diagnostic pop
+/* And each field once: a member named twice here is an error. */
+#define DEST_MIRROR(how, f) __typeof__(dest_probe.f) f;
+struct dest_mirror {
+	DEST_FIELDS(DEST_MIRROR)
+};
+#undef DEST_MIRROR
+
 static int
 str_same(const char *a, const char *b)
 {
@@ -666,37 +727,20 @@ headers_same(const struct ls_conf_dest *x, const struct ls_conf_dest *y)
 	return 1;
 }
 
+#define SAME_VAL(f) (x->f == y->f)
+#define SAME_STR(f) str_same(x->f, y->f)
+#define SAME_HEADERS(f) headers_same(x, y)
+#define SAME_COUNT(f) 1 /* with its list */
+#define DEST_SAME(how, f) &&SAME_##how(f)
+
 int
 ls_conf_dest_same(const struct ls_conf *a, const struct ls_conf_dest *x,
     const struct ls_conf *b, const struct ls_conf_dest *y)
 {
+	(void)dest_probe;
 	/* Every field, and what the destination takes from the top level:
 	 * the hostname it sends, and the buffer that bounds drop_newest. */
-	return str_same(x->name, y->name) && x->type == y->type
-	    && x->format == y->format && str_same(x->url, y->url)
-	    && str_same(x->api_key, y->api_key) && x->workers == y->workers
-	    && x->max_connections == y->max_connections
-	    && x->adaptive_concurrency == y->adaptive_concurrency
-	    && x->batch_max_entries == y->batch_max_entries
-	    && x->batch_max_bytes == y->batch_max_bytes
-	    && x->batch_max_wait_ms == y->batch_max_wait_ms
-	    && x->compression == y->compression
-	    && x->compression_level == y->compression_level
-	    && x->reject_limit == y->reject_limit
-	    && x->timeout_ms == y->timeout_ms
-	    && x->retry_initial_ms == y->retry_initial_ms
-	    && x->retry_max_ms == y->retry_max_ms
-	    && x->retry_probe_ms == y->retry_probe_ms
-	    && x->max_entry_bytes == y->max_entry_bytes
-	    && x->tls_verify == y->tls_verify && x->on_full == y->on_full
-	    && x->max_buffer_bytes == y->max_buffer_bytes
-	    && str_same(x->ca_file, y->ca_file) && str_same(x->site, y->site)
-	    && str_same(x->proxy, y->proxy)
-	    && str_same(x->no_proxy, y->no_proxy) && headers_same(x, y)
-	    && str_same(x->cert_file, y->cert_file)
-	    && str_same(x->key_file, y->key_file)
-	    && str_same(x->server_name, y->server_name)
-	    && str_same(a->hostname, b->hostname)
+	return 1 DEST_FIELDS(DEST_SAME) && str_same(a->hostname, b->hostname)
 	    && (x->on_full != LS_ON_FULL_DROP_NEWEST || x->max_buffer_bytes != 0
 		|| a->max_buffer_bytes == b->max_buffer_bytes);
 }
