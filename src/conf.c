@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdint.h>
@@ -33,38 +34,36 @@
 #endif
 
 enum { MX_LISTEN, MX_NKEYS };
-static const char *const metrics_keys[] = {
+const char *const conf_metrics_keys[] = {
 	[MX_LISTEN] = "listen",
 	[MX_NKEYS] = NULL,
 };
 CONF_KEYS_FIT(MX_NKEYS, "metrics");
 
-const char *const conf_top_keys[] = {
-	[T_STATE_DIR] = "state_dir",
-	[T_HOSTNAME] = "hostname",
-	[T_SHUTDOWN_TIMEOUT] = "shutdown_timeout",
-	[T_MAX_BUFFER_BYTES] = "max_buffer_bytes",
-	[T_SCAN_INTERVAL] = "scan_interval",
-	[T_POLL_INTERVAL] = "poll_interval",
-	[T_READ_COALESCE] = "read_coalesce",
-	[T_CHECKPOINT_INTERVAL] = "checkpoint_interval",
-	[T_CHECKPOINT_FSYNC_INTERVAL] = "checkpoint_fsync_interval",
-	[T_ALLOW_INSECURE_STATE_DIR] = "allow_insecure_state_dir",
-	[T_CLOSE_INACTIVE] = "close_inactive",
-	[T_CLOSE_REMOVED_AFTER] = "close_removed_after",
-	[T_MAX_OPEN_FILES] = "max_open_files",
-	[T_MAX_WATCHED_DIRS] = "max_watched_dirs",
-	[T_BACKLOG_WARN] = "backlog_warn",
-	[T_METRICS] = "metrics",
-	[T_STRICT_PERMISSIONS] = "strict_permissions",
-	[T_TAGS] = "tags",
-	[T_SOURCES] = "sources",
-	[T_DESTINATIONS] = "destinations",
-	[T_ROUTES] = "routes",
-	[T_RULES] = "log_processing_rules",
-	[T_INCLUDE] = "include",
-	[T_NKEYS] = NULL,
-};
+#define NAME_S(id, name, type, field, def, min, max, late) [id] = name,
+#define NAME_N(id, name, def) [id] = name,
+const char *const conf_top_keys[] = { CONF_TOP_KEYS(NAME_S, NAME_N) NULL };
+#undef NAME_S
+#undef NAME_N
+
+/* The C type of each conf_type's field: a key whose field has another
+ * type is an error at compile time (_Generic has no match). */
+#define CTYPE_STR char *
+#define CTYPE_DURATION int64_t
+#define CTYPE_SIZE uint64_t
+#define CTYPE_COUNT size_t
+#define CTYPE_BOOL int
+#define FIELD(type, f)                                                         \
+	(offsetof(struct ls_conf, f)                                           \
+	    + 0                                                                \
+		* sizeof(char[_Generic(                                        \
+		    ((struct ls_conf *)0)->f, CTYPE_##type : 1)]))
+#define ROW_S(id, name, type, field, def, min, max, late)                      \
+	[id] = { CONF_##type, FIELD(type, field), def, min, max, late },
+#define ROW_N(id, name, def) [id] = { CONF_NODE, 0, def, 0, 0, 0 },
+const struct conf_key conf_top_table[] = { CONF_TOP_KEYS(ROW_S, ROW_N) };
+#undef ROW_S
+#undef ROW_N
 CONF_KEYS_FIT(T_NKEYS, "the top level");
 
 /*
@@ -83,7 +82,7 @@ parse_metrics(struct parse *p, struct sect *top, struct ls_conf *c)
 
 	if ((n = conf_sect_val(top, T_METRICS)) == NULL)
 		return;
-	if (conf_sect_open(p, &s, n, metrics_keys, "metrics") == -1)
+	if (conf_sect_open(p, &s, n, conf_metrics_keys, "metrics") == -1)
 		return;
 	if (conf_sect_scalar(&s, MX_LISTEN, &v) != 1)
 		return;
@@ -105,35 +104,105 @@ parse_metrics(struct parse *p, struct sect *top, struct ls_conf *c)
 	c->metrics_port = port;
 }
 
+/* The field of c that key k of conf_top_table is read into. */
+#define AT(c, k, type) ((type *)(void *)((char *)(c) + conf_top_table[k].off))
+
+/* The defaults of the table's scalars, parsed like values in the file. */
+static void
+top_defaults(struct ls_conf *c)
+{
+	const struct conf_key *k;
+	uint64_t sz;
+	int64_t ms;
+	size_t i;
+	int ok;
+
+	for (i = 0; i < T_NKEYS; i++) {
+		k = &conf_top_table[i];
+		if (k->type == CONF_NODE || k->def == NULL)
+			continue;
+		switch (k->type) {
+		case CONF_STR:
+			*AT(c, i, char *) = xstrdup(k->def);
+			ok = 1;
+			break;
+		case CONF_DURATION:
+			if ((ok = ls_conf_parse_duration(k->def, &ms) == 0))
+				*AT(c, i, int64_t) = ms;
+			break;
+		case CONF_SIZE:
+			if ((ok = ls_conf_parse_size(k->def, &sz) == 0))
+				*AT(c, i, uint64_t) = sz;
+			break;
+		case CONF_COUNT:
+			if ((ok = ls_conf_parse_size(k->def, &sz) == 0))
+				*AT(c, i, size_t) = (size_t)sz;
+			break;
+		case CONF_BOOL:
+			ok = strcmp(k->def, "false") == 0
+			    || strcmp(k->def, "true") == 0;
+			*AT(c, i, int) = strcmp(k->def, "true") == 0;
+			break;
+		default:
+			ok = 0;
+			break;
+		}
+		if (!ok)
+			fatalx("conf: bad built-in default for %s",
+			    conf_top_keys[i]);
+	}
+}
+
+/* Reads the table's scalars of s (late: those read after the rules). */
+static void
+top_scalars(struct sect *s, struct ls_conf *c, int late)
+{
+	const struct conf_key *k;
+	long long n;
+	uint64_t sz;
+	size_t i;
+
+	for (i = 0; i < T_NKEYS; i++) {
+		k = &conf_top_table[i];
+		if (k->type == CONF_NODE || k->late != late)
+			continue;
+		switch (k->type) {
+		case CONF_STR:
+			conf_get_str(s, (int)i, AT(c, i, char *));
+			break;
+		case CONF_DURATION:
+			conf_get_duration(
+			    s, (int)i, AT(c, i, int64_t), (int64_t)k->min);
+			break;
+		case CONF_SIZE:
+			if (conf_get_size(s, (int)i, &sz, k->min, k->max) == 1)
+				*AT(c, i, uint64_t) = sz;
+			break;
+		case CONF_COUNT:
+			if (conf_get_int(s, (int)i, &n, (long long)k->min,
+				(long long)k->max)
+			    == 1)
+				*AT(c, i, size_t) = (size_t)n;
+			break;
+		case CONF_BOOL:
+			conf_get_bool(s, (int)i, AT(c, i, int));
+			break;
+		default:
+			break;
+		}
+	}
+}
+
 static void
 parse_top(struct parse *p, yaml_node_t *root, struct ls_conf *c)
 {
 	struct strlist gtags = { NULL, 0, conf_check_tag_cb };
 	struct sect s;
 	char host[HOST_NAME_MAX + 1];
-	uint64_t sz;
-	long long n;
 
 	if (conf_sect_open(p, &s, root, conf_top_keys, "%s", "") == -1)
 		return;
-	conf_get_str(&s, T_STATE_DIR, &c->state_dir);
-	conf_get_str(&s, T_HOSTNAME, &c->hostname);
-	conf_get_duration(&s, T_SHUTDOWN_TIMEOUT, &c->shutdown_timeout_ms, 1);
-	if (conf_get_size(&s, T_MAX_BUFFER_BYTES, &sz, MiB, UINT64_MAX) == 1)
-		c->max_buffer_bytes = sz;
-	conf_get_duration(&s, T_SCAN_INTERVAL, &c->scan_interval_ms, 100);
-	conf_get_duration(&s, T_POLL_INTERVAL, &c->poll_interval_ms, 10);
-	conf_get_duration(&s, T_READ_COALESCE, &c->read_coalesce_ms, 0);
-	conf_get_duration(
-	    &s, T_CHECKPOINT_INTERVAL, &c->checkpoint_interval_ms, 10);
-	conf_get_duration(&s, T_CHECKPOINT_FSYNC_INTERVAL,
-	    &c->checkpoint_fsync_interval_ms, 0);
-	conf_get_bool(
-	    &s, T_ALLOW_INSECURE_STATE_DIR, &c->allow_insecure_state_dir);
-	conf_get_duration(&s, T_CLOSE_INACTIVE, &c->close_inactive_ms, 0);
-	conf_get_duration(
-	    &s, T_CLOSE_REMOVED_AFTER, &c->close_removed_after_ms, 0);
-	conf_get_duration(&s, T_BACKLOG_WARN, &c->backlog_warn_ms, 1000);
+	top_scalars(&s, c, 0);
 	/* Before the destinations: it decides how their key files are read. */
 	conf_get_bool(&s, T_STRICT_PERMISSIONS, &p->strict);
 	/* Before the sources: their tags come after these. */
@@ -145,10 +214,7 @@ parse_top(struct parse *p, yaml_node_t *root, struct ls_conf *c)
 	if (conf_sect_val(&s, T_RULES) != NULL)
 		conf_parse_rule_list(p, s.val[T_RULES], "log_processing_rules",
 		    &p->top_rules, &p->ntop_rules);
-	if (conf_get_int(&s, T_MAX_OPEN_FILES, &n, 8, 1000000) == 1)
-		c->max_open_files = (size_t)n;
-	if (conf_get_int(&s, T_MAX_WATCHED_DIRS, &n, 1, 1000000) == 1)
-		c->max_watched_dirs = (size_t)n;
+	top_scalars(&s, c, 1);
 	/* After the tags and rules, which included sources take too. */
 	conf_foreach_item(&s, T_INCLUDE, conf_include_path_cb, NULL);
 	conf_parse_sources(p, &s, c);
@@ -184,19 +250,7 @@ load(const char *name, const char *text, size_t len, FILE *errf)
 	c = xcalloc(1, sizeof *c);
 	atomic_init(&c->refs, 1);
 	c->path = xstrdup(name);
-	c->state_dir = xstrdup(LS_STATE_DIR);
-	c->shutdown_timeout_ms = 20000;
-	c->max_buffer_bytes = 32 * MiB;
-	c->scan_interval_ms = 10000;
-	c->poll_interval_ms = 1000;
-	c->read_coalesce_ms = 10;
-	c->checkpoint_interval_ms = 50;
-	c->checkpoint_fsync_interval_ms = 1000;
-	c->close_inactive_ms = 5 * 60 * 1000;
-	c->close_removed_after_ms = 5 * 60 * 1000;
-	c->max_open_files = 8192;
-	c->max_watched_dirs = 10000;
-	c->backlog_warn_ms = 60 * 60 * 1000;
+	top_defaults(c);
 	c->metrics_listen = xstrdup(LS_METRICS_LISTEN);
 	if (ls_conf_parse_listen(
 		c->metrics_listen, &c->metrics_host, &c->metrics_port)
@@ -320,6 +374,44 @@ ls_conf_free(struct ls_conf *c)
 	free(c->metrics_listen);
 	free(c->metrics_host);
 	free(c);
+}
+
+const char *const *
+ls_conf_keys(const char *mapping)
+{
+	static const struct {
+		const char *name;
+		const char *const *keys;
+	} maps[] = {
+		{ "", conf_top_keys },
+		{ "metrics", conf_metrics_keys },
+		{ "sources", conf_source_keys },
+		{ "multiline", conf_multiline_keys },
+		{ "log_processing_rules", conf_rule_keys },
+		{ "destinations", conf_dest_keys },
+		{ "batch", conf_batch_keys },
+		{ "retry", conf_retry_keys },
+		{ "tls", conf_tls_keys },
+		{ "basic_auth", conf_basic_auth_keys },
+		{ "routes", conf_route_keys },
+	};
+	size_t i;
+
+	for (i = 0; mapping != NULL && i < sizeof maps / sizeof maps[0]; i++)
+		if (strcmp(maps[i].name, mapping) == 0)
+			return maps[i].keys;
+	return NULL;
+}
+
+const char *
+ls_conf_key_default(const char *name)
+{
+	size_t i;
+
+	for (i = 0; name != NULL && i < T_NKEYS; i++)
+		if (strcmp(conf_top_keys[i], name) == 0)
+			return conf_top_table[i].def;
+	return NULL;
 }
 
 struct ls_conf *

@@ -196,6 +196,17 @@ int ls_conf_parse_size(const char *, uint64_t *bytes);
  * 1 to 65535): 0 and *host (the address without brackets, the caller's to
  * free) and *port set, or -1. */
 int ls_conf_parse_listen(const char *, char **host, unsigned *port);
+/*
+ * The keys of one mapping of the file, NULL-terminated: "" the top level,
+ * or "metrics", "sources", "multiline", "log_processing_rules",
+ * "destinations", "batch", "retry", "tls", "basic_auth", "routes"; NULL
+ * for another name. For checks of the documentation against the code
+ * (check_conf_schema.c), and anything that lists them.
+ */
+const char *const *ls_conf_keys(const char *mapping);
+/* The default of top-level key name as the file would write it ("20s"),
+ * or NULL when it has none written (or is no top-level key). */
+const char *ls_conf_key_default(const char *name);
 /* Index of the destination called name, or -1. */
 int ls_conf_dest_index(const struct ls_conf *, const char *name);
 

@@ -126,34 +126,94 @@ struct strlist {
 	    struct parse *, const char *, yaml_node_t *, const char *);
 };
 
-/* The top level's keys (conf.c: conf_top_keys). */
-enum {
-	T_STATE_DIR,
-	T_HOSTNAME,
-	T_SHUTDOWN_TIMEOUT,
-	T_MAX_BUFFER_BYTES,
-	T_SCAN_INTERVAL,
-	T_POLL_INTERVAL,
-	T_READ_COALESCE,
-	T_CHECKPOINT_INTERVAL,
-	T_CHECKPOINT_FSYNC_INTERVAL,
-	T_ALLOW_INSECURE_STATE_DIR,
-	T_CLOSE_INACTIVE,
-	T_CLOSE_REMOVED_AFTER,
-	T_MAX_OPEN_FILES,
-	T_MAX_WATCHED_DIRS,
-	T_BACKLOG_WARN,
-	T_METRICS,
-	T_STRICT_PERMISSIONS,
-	T_TAGS,
-	T_SOURCES,
-	T_DESTINATIONS,
-	T_ROUTES,
-	T_RULES,
-	T_INCLUDE,
-	T_NKEYS
+/*
+ * The top level's keys, in the order the file's messages list them: the
+ * one place each scalar's type, field of struct ls_conf, default (as the
+ * file would write it, parsed at load like a value from the file) and
+ * bounds are written. S(id, name, type, field, default, min, max, late):
+ * a scalar read by conf.c from this table (min: the least duration; min
+ * and max: the range of a size or a count; late: read after the rules,
+ * the order the parser always had, so that errors on one node shared by
+ * two keys, an alias, keep their order). N(id, name, default): a key
+ * parsed by code (default: as documented, or NULL). check_conf_schema.c
+ * holds etc/logshipd.yaml and logshipd.yaml(5) to these defaults.
+ */
+#define CONF_TOP_KEYS(S, N)                                                    \
+	S(T_STATE_DIR, "state_dir", STR, state_dir, LS_STATE_DIR, 0, 0, 0)     \
+	S(T_HOSTNAME, "hostname", STR, hostname, NULL, 0, 0, 0)                \
+	S(T_SHUTDOWN_TIMEOUT, "shutdown_timeout", DURATION,                    \
+	    shutdown_timeout_ms, "20s", 1, 0, 0)                               \
+	S(T_MAX_BUFFER_BYTES, "max_buffer_bytes", SIZE, max_buffer_bytes,      \
+	    "32MiB", MiB, UINT64_MAX, 0)                                       \
+	S(T_SCAN_INTERVAL, "scan_interval", DURATION, scan_interval_ms, "10s", \
+	    100, 0, 0)                                                         \
+	S(T_POLL_INTERVAL, "poll_interval", DURATION, poll_interval_ms, "1s",  \
+	    10, 0, 0)                                                          \
+	S(T_READ_COALESCE, "read_coalesce", DURATION, read_coalesce_ms,        \
+	    "10ms", 0, 0, 0)                                                   \
+	S(T_CHECKPOINT_INTERVAL, "checkpoint_interval", DURATION,              \
+	    checkpoint_interval_ms, "50ms", 10, 0, 0)                          \
+	S(T_CHECKPOINT_FSYNC_INTERVAL, "checkpoint_fsync_interval", DURATION,  \
+	    checkpoint_fsync_interval_ms, "1s", 0, 0, 0)                       \
+	S(T_ALLOW_INSECURE_STATE_DIR, "allow_insecure_state_dir", BOOL,        \
+	    allow_insecure_state_dir, "false", 0, 0, 0)                        \
+	S(T_CLOSE_INACTIVE, "close_inactive", DURATION, close_inactive_ms,     \
+	    "5m", 0, 0, 0)                                                     \
+	S(T_CLOSE_REMOVED_AFTER, "close_removed_after", DURATION,              \
+	    close_removed_after_ms, "5m", 0, 0, 0)                             \
+	S(T_MAX_OPEN_FILES, "max_open_files", COUNT, max_open_files, "8192",   \
+	    8, 1000000, 1)                                                     \
+	S(T_MAX_WATCHED_DIRS, "max_watched_dirs", COUNT, max_watched_dirs,     \
+	    "10000", 1, 1000000, 1)                                            \
+	S(T_BACKLOG_WARN, "backlog_warn", DURATION, backlog_warn_ms, "1h",     \
+	    1000, 0, 0)                                                        \
+	N(T_METRICS, "metrics", NULL)                                          \
+	N(T_STRICT_PERMISSIONS, "strict_permissions", "false")                 \
+	N(T_TAGS, "tags", NULL)                                                \
+	N(T_SOURCES, "sources", NULL)                                          \
+	N(T_DESTINATIONS, "destinations", NULL)                                \
+	N(T_ROUTES, "routes", NULL)                                            \
+	N(T_RULES, "log_processing_rules", NULL)                               \
+	N(T_INCLUDE, "include", NULL)
+
+#define CONF_TOP_ENUM_S(id, name, type, field, def, min, max, late) id,
+#define CONF_TOP_ENUM_N(id, name, def) id,
+enum { CONF_TOP_KEYS(CONF_TOP_ENUM_S, CONF_TOP_ENUM_N) T_NKEYS };
+#undef CONF_TOP_ENUM_S
+#undef CONF_TOP_ENUM_N
+
+/* How conf.c reads a key of CONF_TOP_KEYS, into a field of this C type. */
+enum conf_type {
+	CONF_NODE = 0, /* by code */
+	CONF_STR, /* char *, conf_get_str */
+	CONF_DURATION, /* int64_t ms, conf_get_duration */
+	CONF_SIZE, /* uint64_t bytes, conf_get_size */
+	CONF_COUNT, /* size_t, conf_get_int */
+	CONF_BOOL /* int, conf_get_bool */
 };
+
+struct conf_key {
+	enum conf_type type;
+	size_t off; /* in struct ls_conf */
+	const char *def; /* NULL: none (hostname: gethostname()) */
+	uint64_t min, max;
+	int late;
+};
+/* The names (for conf_sect_open) and the rest, indexed by T_*. */
 extern const char *const conf_top_keys[];
+extern const struct conf_key conf_top_table[];
+/* The other mappings' keys, NULL-terminated, each beside its parser. */
+extern const char *const conf_metrics_keys[],
+    *const conf_source_keys[],
+	*const conf_multiline_keys[],
+	    *const conf_rule_keys[],
+		*const conf_dest_keys[],
+		    *const conf_tls_keys[],
+			*const conf_batch_keys[],
+			    *const conf_retry_keys[],
+				*const conf_basic_auth_keys[],
+				    *const conf_header_value_keys[],
+					*const conf_route_keys[];
 
 /* conf_yaml.c: errors. */
 void conf_perr(struct parse *, const yaml_mark_t *, const char *, ...)

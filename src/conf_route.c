@@ -17,7 +17,7 @@
 #include "xmalloc.h"
 
 enum { R_SEVERITY, R_TO, R_SOURCE, R_NKEYS };
-static const char *const route_keys[] = {
+const char *const conf_route_keys[] = {
 	[R_SEVERITY] = "severity",
 	[R_TO] = "to",
 	[R_SOURCE] = "source",
@@ -172,7 +172,8 @@ parse_route_list(
 
 	for (i = 0; i < count; i++) {
 		item = conf_node(p, n->data.sequence.items.start[i]);
-		if (conf_sect_open(p, &s, item, route_keys, "routes[%zu]", i)
+		if (conf_sect_open(
+			p, &s, item, conf_route_keys, "routes[%zu]", i)
 		    == -1)
 			continue;
 		memset(&ra, 0, sizeof ra);

@@ -35,7 +35,7 @@
 #define KEYFILE_MAX 4096
 
 enum { BA_USER, BA_PASSWORD_FILE, BA_PASSWORD_ENV, BA_NKEYS };
-static const char *const basic_auth_keys[] = {
+const char *const conf_basic_auth_keys[] = {
 	[BA_USER] = "user",
 	[BA_PASSWORD_FILE] = "password_file",
 	[BA_PASSWORD_ENV] = "password_env",
@@ -46,7 +46,7 @@ CONF_KEYS_FIT(BA_NKEYS, "basic_auth");
 /* A header's value read from a file or the environment: { file: PATH } or
  * { env: NAME }. */
 enum { HV_FILE, HV_ENV, HV_NKEYS };
-static const char *const header_value_keys[] = {
+const char *const conf_header_value_keys[] = {
 	[HV_FILE] = "file",
 	[HV_ENV] = "env",
 	[HV_NKEYS] = NULL,
@@ -343,7 +343,7 @@ conf_parse_headers(
 				*secret = 1;
 		} else if (v->type == YAML_MAPPING_NODE) {
 			if (conf_sect_open(
-				p, &vs, v, header_value_keys, "%s", hpath)
+				p, &vs, v, conf_header_value_keys, "%s", hpath)
 			    == -1)
 				continue;
 			if ((conf_sect_val(&vs, HV_FILE) != NULL)
@@ -415,7 +415,7 @@ conf_parse_basic_auth(struct parse *p, struct sect *ds, int i,
 	if ((n = conf_sect_val(ds, i)) == NULL)
 		return;
 	if (conf_sect_open(
-		p, &s, n, basic_auth_keys, "%s.basic_auth", ds->where)
+		p, &s, n, conf_basic_auth_keys, "%s.basic_auth", ds->where)
 	    == -1)
 		return;
 	for (j = 0; j < d->nheaders; j++)

@@ -39,7 +39,7 @@ enum {
 	S_RULES,
 	S_NKEYS
 };
-static const char *const source_keys[] = {
+const char *const conf_source_keys[] = {
 	[S_NAME] = "name",
 	[S_PATHS] = "paths",
 	[S_SERVICE] = "service",
@@ -60,7 +60,7 @@ static const char *const source_keys[] = {
 CONF_KEYS_FIT(S_NKEYS, "a source");
 
 enum { M_START, M_FLUSH, M_NKEYS };
-static const char *const multiline_keys[] = {
+const char *const conf_multiline_keys[] = {
 	[M_START] = "start",
 	[M_FLUSH] = "flush",
 	[M_NKEYS] = NULL,
@@ -68,7 +68,7 @@ static const char *const multiline_keys[] = {
 CONF_KEYS_FIT(M_NKEYS, "multiline");
 
 enum { PR_TYPE, PR_NAME, PR_PATTERN, PR_PLACEHOLDER, PR_NKEYS };
-static const char *const rule_keys[] = {
+const char *const conf_rule_keys[] = {
 	[PR_TYPE] = "type",
 	[PR_NAME] = "name",
 	[PR_PATTERN] = "pattern",
@@ -151,7 +151,8 @@ parse_multiline(struct parse *p, struct sect *ss, struct ls_conf_source *src)
 		src->multiline_auto = 1;
 		return;
 	}
-	if (conf_sect_open(p, &s, n, multiline_keys, "%s.multiline", ss->where)
+	if (conf_sect_open(
+		p, &s, n, conf_multiline_keys, "%s.multiline", ss->where)
 	    == -1)
 		return;
 	conf_get_duration(&s, M_FLUSH, &src->multiline_flush_ms, 1);
@@ -207,7 +208,7 @@ parse_rule(struct parse *p, yaml_node_t *n, const char *where, size_t k,
 	int t = -1, ok = 1;
 
 	memset(r, 0, sizeof *r);
-	if (conf_sect_open(p, &s, n, rule_keys, "%s[%zu]", where, k) == -1)
+	if (conf_sect_open(p, &s, n, conf_rule_keys, "%s[%zu]", where, k) == -1)
 		return -1;
 	if (conf_need(&s, PR_TYPE) != 0
 	    || conf_sect_scalar(&s, PR_TYPE, &v) != 1)
@@ -388,7 +389,8 @@ parse_source(struct parse *p, yaml_node_t *n, size_t idx,
 	src->max_line_bytes = 256 * KiB;
 	src->partial_flush_ms = 5000;
 	src->multiline_flush_ms = 2000;
-	if (conf_sect_open(p, &s, n, source_keys, "sources[%zu]", idx) == -1)
+	if (conf_sect_open(p, &s, n, conf_source_keys, "sources[%zu]", idx)
+	    == -1)
 		return;
 
 	if (conf_need(&s, S_NAME) == 0
