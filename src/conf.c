@@ -320,6 +320,63 @@ ls_conf_load(const char *path, FILE *errf)
 	return c;
 }
 
+int
+ls_conf_load_listen(const char *path, FILE *errf, char **listen)
+{
+	struct ls_conf c = { .metrics_listen = NULL };
+	struct parse p = { .name = path };
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	yaml_node_t *root;
+	yaml_mark_t start = { 0, 0, 0 };
+	struct sect s;
+	char *text;
+	size_t len;
+
+	*listen = NULL;
+	if (conf_read_text(path, &text, &len) != 0) {
+		if (errf != NULL)
+			fprintf(errf, "%s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	p.text = text;
+	p.len = len;
+	c.metrics_listen = xstrdup(LS_METRICS_LISTEN);
+	if (len > CONF_MAX_BYTES)
+		conf_perr(&p, &start,
+		    "the file is larger than the limit of %" PRIu64 " KiB",
+		    CONF_MAX_BYTES / KiB);
+	else if (conf_check_depth(&p, text, len) == 0) {
+		if (!yaml_parser_initialize(&parser))
+			fatalx("conf: out of memory");
+		yaml_parser_set_input_string(
+		    &parser, (const unsigned char *)text, len);
+		if (!yaml_parser_load(&parser, &doc))
+			conf_syntax_error(&p, &parser);
+		else {
+			p.doc = &doc;
+			/* Not a mapping: a problem for the daemon, not here. */
+			if ((root = yaml_document_get_root_node(&doc)) != NULL
+			    && root->type == YAML_MAPPING_NODE
+			    && conf_sect_open(
+				   &p, &s, root, conf_top_keys, "%s", "")
+				== 0)
+				parse_metrics(&p, &s, &c);
+			yaml_document_delete(&doc);
+		}
+		yaml_parser_delete(&parser);
+	}
+	conf_free_strv(p.expanded, p.nexpanded);
+	free(text);
+	free(c.metrics_host);
+	if (conf_flush_errors(&p, errf) > 0) {
+		free(c.metrics_listen);
+		return -1;
+	}
+	*listen = c.metrics_listen;
+	return 0;
+}
+
 struct ls_conf *
 ls_conf_load_string(const char *name, const char *yaml, FILE *errf)
 {

@@ -177,6 +177,15 @@ struct ls_conf *ls_conf_load(const char *path, FILE *errf);
 /* The same from a string (tests); name is used in messages. */
 struct ls_conf *ls_conf_load_string(
     const char *name, const char *yaml, FILE *errf);
+/*
+ * Reads metrics.listen alone from the file at path, through the reader of
+ * ls_conf_load (its caps, ${VAR}, YAML's nulls and messages), and nothing
+ * else: no key file is opened, so any user may run it (logshipd status).
+ * 0 and *listen set (the caller's to free; NULL when the endpoint is off,
+ * LS_METRICS_LISTEN when the file does not set it), or -1 with the errors
+ * written to errf as ls_conf_load writes them.
+ */
+int ls_conf_load_listen(const char *path, FILE *errf, char **listen);
 /* Takes a reference: a reload keeps an old config alive while parts of
  * the pipeline made from it still run. Returns c. */
 struct ls_conf *ls_conf_ref(struct ls_conf *);

@@ -5,13 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sysexits.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
-#include <yaml.h>
 
 #include "buf.h"
 #include "conf.h"
@@ -31,80 +29,6 @@ usage(void)
 	return EX_USAGE;
 }
 
-static const char *
-scalar_of(yaml_node_t *n)
-{
-	return n != NULL && n->type == YAML_SCALAR_NODE
-	    ? (const char *)n->data.scalar.value
-	    : NULL;
-}
-
-/* The value of key in mapping map, or NULL. */
-static yaml_node_t *
-lookup(yaml_document_t *doc, yaml_node_t *map, const char *key)
-{
-	yaml_node_pair_t *p;
-	const char *k;
-
-	if (map == NULL || map->type != YAML_MAPPING_NODE)
-		return NULL;
-	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
-	     p++) {
-		k = scalar_of(yaml_document_get_node(doc, p->key));
-		if (k != NULL && strcmp(k, key) == 0)
-			return yaml_document_get_node(doc, p->value);
-	}
-	return NULL;
-}
-
-/*
- * metrics.listen of the configuration at path, into *listen (malloc'd; ""
- * when it is off), the default when it is not set. 0, or an exit status
- * (the reason printed).
- */
-static int
-read_listen(const char *path, char **listen)
-{
-	yaml_parser_t parser;
-	yaml_document_t doc;
-	yaml_node_t *n;
-	const char *v;
-	FILE *f;
-	int rc = 0;
-
-	if ((f = fopen(path, "r")) == NULL) {
-		fprintf(
-		    stderr, "logshipd status: %s: %s\n", path, strerror(errno));
-		return LS_EX_CONFIG;
-	}
-	if (!yaml_parser_initialize(&parser))
-		fatalx("status: out of memory");
-	yaml_parser_set_input_file(&parser, f);
-	if (!yaml_parser_load(&parser, &doc)) {
-		fprintf(stderr, "logshipd status: %s:%lu:%lu: %s\n", path,
-		    (unsigned long)parser.problem_mark.line + 1,
-		    (unsigned long)parser.problem_mark.column + 1,
-		    parser.problem != NULL ? parser.problem : "YAML error");
-		rc = LS_EX_CONFIG;
-		goto out;
-	}
-	n = lookup(&doc, yaml_document_get_root_node(&doc), "metrics");
-	n = lookup(&doc, n, "listen");
-	v = scalar_of(n);
-	/* YAML's null keeps the default, as conf.c reads it. */
-	if (v == NULL
-	    || (n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE
-		&& (*v == '\0' || strcmp(v, "~") == 0
-		    || strcasecmp(v, "null") == 0)))
-		v = LS_METRICS_LISTEN;
-	*listen = xstrdup(v);
-	yaml_document_delete(&doc);
-out:
-	yaml_parser_delete(&parser);
-	fclose(f);
-	return rc;
-}
-
 /* The /status URL of the daemon configured in path. 0, or an exit
  * status. */
 static int
@@ -113,11 +37,12 @@ url_from_conf(const char *path, char **url)
 	char *listen = NULL, *host = NULL;
 	const char *h;
 	unsigned port;
-	int rc;
+	int rc = 0;
 
-	if ((rc = read_listen(path, &listen)) != 0)
-		return rc;
-	if (*listen == '\0') {
+	/* The daemon's own reader, so the file means the same to both. */
+	if (ls_conf_load_listen(path, stderr, &listen) != 0)
+		return LS_EX_CONFIG;
+	if (listen == NULL) {
 		fprintf(stderr,
 		    "logshipd status: metrics.listen is off in %s: logshipd "
 		    "serves no status (set it, or give -u)\n",

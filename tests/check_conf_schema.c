@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <check.h>
 
@@ -258,6 +259,62 @@ START_TEST(dest_same_every_field)
 }
 END_TEST
 
+/* metrics.listen alone, read as the daemon reads it (logshipd status). */
+static const struct {
+	const char *yaml;
+	const char *listen; /* NULL: off; "!": refused */
+} listen_rows[] = {
+	{ "sources: []\n", LS_METRICS_LISTEN },
+	{ "metrics: { listen: \"[::1]:9\" }\n", "[::1]:9" },
+	{ "metrics: { listen: \"\" }\n", NULL },
+	{ "metrics: { listen: }\n", LS_METRICS_LISTEN },
+	{ "metrics: { listen: ~ }\n", LS_METRICS_LISTEN },
+	/* A string to the daemon, so not null here either. */
+	{ "metrics: { listen: nUlL }\n", "!" },
+	{ "metrics: { listen: \"${LS_SCHEMA_LISTEN}\" }\n", "127.0.0.1:7" },
+	{ "metrics: { listen: \"${LS_SCHEMA_UNSET:-127.0.0.1:8}\" }\n",
+	    "127.0.0.1:8" },
+	{ "metrics: { listen: \"${LS_SCHEMA_UNSET}\" }\n", "!" },
+	{ "metrics: { listen: bad }\n", "!" },
+	{ "metrics: [\n", "!" },
+	/* What else the file holds is the daemon's business: no key file
+	 * is opened, no other key checked. */
+	{ "metrics: { listen: \"127.0.0.1:5\" }\n"
+	  "destinations: [{ name: d, type: datadog, site: datadoghq.com, "
+	  "api_key_file: /nonexistent/key }]\n"
+	  "shutdown_timeout: 1y\n",
+	    "127.0.0.1:5" },
+};
+
+START_TEST(load_listen)
+{
+	char path[] = "/tmp/check_conf_schema.XXXXXX", *listen = (char *)"x";
+	FILE *f;
+	int fd, r;
+
+	setenv("LS_SCHEMA_LISTEN", "127.0.0.1:7", 1);
+	unsetenv("LS_SCHEMA_UNSET");
+	ck_assert_int_ge(fd = mkstemp(path), 0);
+	ck_assert_ptr_nonnull(f = fdopen(fd, "w"));
+	fputs(listen_rows[_i].yaml, f);
+	fclose(f);
+	r = ls_conf_load_listen(path, NULL, &listen);
+	unlink(path);
+	if (listen_rows[_i].listen != NULL
+	    && strcmp(listen_rows[_i].listen, "!") == 0) {
+		ck_assert_int_eq(r, -1);
+		ck_assert_ptr_null(listen);
+		return;
+	}
+	ck_assert_int_eq(r, 0);
+	if (listen_rows[_i].listen == NULL)
+		ck_assert_ptr_null(listen);
+	else
+		ck_assert_str_eq(listen, listen_rows[_i].listen);
+	free(listen);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -272,6 +329,10 @@ main(void)
 	tc = tcase_create("dest_same");
 	tcase_add_loop_test(tc, dest_same_every_field, 0,
 	    sizeof dest_changes / sizeof dest_changes[0]);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("load_listen");
+	tcase_add_loop_test(
+	    tc, load_listen, 0, sizeof listen_rows / sizeof listen_rows[0]);
 	suite_add_tcase(s, tc);
 	return ls_test_run(s);
 }
