@@ -11,7 +11,7 @@
  *
  * Each rule works on what the rules before it left (a mask before an
  * exclude hides what the exclude sees). The fourth type of the schema,
- * multi_line, is no per-entry rule: conf.c makes it the source's
+ * multi_line, is no per-entry rule: conf_source.c makes it the source's
  * multiline start pattern.
  *
  * A pattern that cannot be evaluated on an entry (a match limit hit:

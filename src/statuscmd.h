@@ -3,9 +3,10 @@
  * a running logshipd for its /status document and prints it as the table
  * SIGUSR1 logs.
  *
- * It reads only metrics.listen from the configuration, with libyaml, not
- * the whole file through conf.c: an operator's shell need not be able to
- * read the API key file, nor have the key's environment variable set.
+ * It reads only metrics.listen from the configuration, through the
+ * daemon's own reader (ls_conf_load_listen), not the whole file: an
+ * operator's shell need not be able to read the API key file, nor have
+ * the key's environment variable set.
  */
 #ifndef LS_STATUSCMD_H
 #define LS_STATUSCMD_H
