@@ -73,8 +73,9 @@ START_TEST(duration_edges)
 		snprintf(buf, sizeof buf, "%" PRId64 "%s", top, dunits[u].name);
 		ck_assert_int_eq(ls_conf_parse_duration(buf, &ms), 0);
 		ck_assert_int_eq(ms, top * dunits[u].ms);
-		snprintf(
-		    buf, sizeof buf, "%" PRId64 "%s", top + 1, dunits[u].name);
+		/* Unsigned: one past INT64_MAX ms itself. */
+		snprintf(buf, sizeof buf, "%" PRIu64 "%s", (uint64_t)top + 1,
+		    dunits[u].name);
 		ms = -7;
 		ck_assert_int_eq(ls_conf_parse_duration(buf, &ms), -1);
 		ck_assert_int_eq(ms, -7);
