@@ -46,21 +46,10 @@ const char *const conf_top_keys[] = { CONF_TOP_KEYS(NAME_S, NAME_N) NULL };
 #undef NAME_S
 #undef NAME_N
 
-/* The C type of each conf_type's field: a key whose field has another
- * type is an error at compile time (_Generic has no match). */
-#define CTYPE_STR char *
-#define CTYPE_DURATION int64_t
-#define CTYPE_SIZE uint64_t
-#define CTYPE_COUNT size_t
-#define CTYPE_BOOL int
-#define FIELD(type, f)                                                         \
-	(offsetof(struct ls_conf, f)                                           \
-	    + 0                                                                \
-		* sizeof(char[_Generic(                                        \
-		    ((struct ls_conf *)0)->f, CTYPE_##type : 1)]))
 #define ROW_S(id, name, type, field, def, min, max, late)                      \
-	[id] = { CONF_##type, FIELD(type, field), def, min, max, late },
-#define ROW_N(id, name, def) [id] = { CONF_NODE, 0, def, 0, 0, 0 },
+	[id] = { CONF_##type, CONF_FIELD(struct ls_conf, type, field), def,    \
+		min, max, late, NULL },
+#define ROW_N(id, name, def) [id] = { CONF_NODE, 0, def, 0, 0, 0, NULL },
 const struct conf_key conf_top_table[] = { CONF_TOP_KEYS(ROW_S, ROW_N) };
 #undef ROW_S
 #undef ROW_N
@@ -104,95 +93,6 @@ parse_metrics(struct parse *p, struct sect *top, struct ls_conf *c)
 	c->metrics_port = port;
 }
 
-/* The field of c that key k of conf_top_table is read into. */
-#define AT(c, k, type) ((type *)(void *)((char *)(c) + conf_top_table[k].off))
-
-/* The defaults of the table's scalars, parsed like values in the file. */
-static void
-top_defaults(struct ls_conf *c)
-{
-	const struct conf_key *k;
-	uint64_t sz;
-	int64_t ms;
-	size_t i;
-	int ok;
-
-	for (i = 0; i < T_NKEYS; i++) {
-		k = &conf_top_table[i];
-		if (k->type == CONF_NODE || k->def == NULL)
-			continue;
-		switch (k->type) {
-		case CONF_STR:
-			*AT(c, i, char *) = xstrdup(k->def);
-			ok = 1;
-			break;
-		case CONF_DURATION:
-			if ((ok = ls_conf_parse_duration(k->def, &ms) == 0))
-				*AT(c, i, int64_t) = ms;
-			break;
-		case CONF_SIZE:
-			if ((ok = ls_conf_parse_size(k->def, &sz) == 0))
-				*AT(c, i, uint64_t) = sz;
-			break;
-		case CONF_COUNT:
-			if ((ok = ls_conf_parse_size(k->def, &sz) == 0))
-				*AT(c, i, size_t) = (size_t)sz;
-			break;
-		case CONF_BOOL:
-			ok = strcmp(k->def, "false") == 0
-			    || strcmp(k->def, "true") == 0;
-			*AT(c, i, int) = strcmp(k->def, "true") == 0;
-			break;
-		default:
-			ok = 0;
-			break;
-		}
-		if (!ok)
-			fatalx("conf: bad built-in default for %s",
-			    conf_top_keys[i]);
-	}
-}
-
-/* Reads the table's scalars of s (late: those read after the rules). */
-static void
-top_scalars(struct sect *s, struct ls_conf *c, int late)
-{
-	const struct conf_key *k;
-	long long n;
-	uint64_t sz;
-	size_t i;
-
-	for (i = 0; i < T_NKEYS; i++) {
-		k = &conf_top_table[i];
-		if (k->type == CONF_NODE || k->late != late)
-			continue;
-		switch (k->type) {
-		case CONF_STR:
-			conf_get_str(s, (int)i, AT(c, i, char *));
-			break;
-		case CONF_DURATION:
-			conf_get_duration(
-			    s, (int)i, AT(c, i, int64_t), (int64_t)k->min);
-			break;
-		case CONF_SIZE:
-			if (conf_get_size(s, (int)i, &sz, k->min, k->max) == 1)
-				*AT(c, i, uint64_t) = sz;
-			break;
-		case CONF_COUNT:
-			if (conf_get_int(s, (int)i, &n, (long long)k->min,
-				(long long)k->max)
-			    == 1)
-				*AT(c, i, size_t) = (size_t)n;
-			break;
-		case CONF_BOOL:
-			conf_get_bool(s, (int)i, AT(c, i, int));
-			break;
-		default:
-			break;
-		}
-	}
-}
-
 static void
 parse_top(struct parse *p, yaml_node_t *root, struct ls_conf *c)
 {
@@ -202,7 +102,7 @@ parse_top(struct parse *p, yaml_node_t *root, struct ls_conf *c)
 
 	if (conf_sect_open(p, &s, root, conf_top_keys, "%s", "") == -1)
 		return;
-	top_scalars(&s, c, 0);
+	conf_table_read(&s, conf_top_table, T_NKEYS, c, 0);
 	/* Before the destinations: it decides how their key files are read. */
 	conf_get_bool(&s, T_STRICT_PERMISSIONS, &p->strict);
 	/* Before the sources: their tags come after these. */
@@ -214,7 +114,7 @@ parse_top(struct parse *p, yaml_node_t *root, struct ls_conf *c)
 	if (conf_sect_val(&s, T_RULES) != NULL)
 		conf_parse_rule_list(p, s.val[T_RULES], "log_processing_rules",
 		    &p->top_rules, &p->ntop_rules);
-	top_scalars(&s, c, 1);
+	conf_table_read(&s, conf_top_table, T_NKEYS, c, 1);
 	/* After the tags and rules, which included sources take too. */
 	conf_foreach_item(&s, T_INCLUDE, conf_include_path_cb, NULL);
 	conf_parse_sources(p, &s, c);
@@ -250,7 +150,7 @@ load(const char *name, const char *text, size_t len, FILE *errf)
 	c = xcalloc(1, sizeof *c);
 	atomic_init(&c->refs, 1);
 	c->path = xstrdup(name);
-	top_defaults(c);
+	conf_table_defaults(conf_top_table, conf_top_keys, T_NKEYS, c);
 	c->metrics_listen = xstrdup(LS_METRICS_LISTEN);
 	if (ls_conf_parse_listen(
 		c->metrics_listen, &c->metrics_host, &c->metrics_port)
@@ -461,13 +361,24 @@ ls_conf_keys(const char *mapping)
 }
 
 const char *
-ls_conf_key_default(const char *name)
+ls_conf_key_default(const char *mapping, const char *name)
 {
+	const struct conf_key *t;
+	const char *const *keys;
 	size_t i;
 
-	for (i = 0; name != NULL && i < T_NKEYS; i++)
-		if (strcmp(conf_top_keys[i], name) == 0)
-			return conf_top_table[i].def;
+	if (mapping == NULL || name == NULL)
+		return NULL;
+	if (strcmp(mapping, "") == 0)
+		t = conf_top_table;
+	else if (strcmp(mapping, "sources") == 0)
+		t = conf_source_table;
+	else
+		return NULL;
+	keys = ls_conf_keys(mapping);
+	for (i = 0; keys[i] != NULL; i++)
+		if (strcmp(keys[i], name) == 0)
+			return t[i].def;
 	return NULL;
 }
 

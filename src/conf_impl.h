@@ -182,38 +182,68 @@ enum { CONF_TOP_KEYS(CONF_TOP_ENUM_S, CONF_TOP_ENUM_N) T_NKEYS };
 #undef CONF_TOP_ENUM_S
 #undef CONF_TOP_ENUM_N
 
-/* How conf.c reads a key of CONF_TOP_KEYS, into a field of this C type. */
+/*
+ * How a key of a table (CONF_TOP_KEYS, CONF_SOURCE_KEYS) is read, into a
+ * field of which C type (conf_table.c).
+ */
 enum conf_type {
 	CONF_NODE = 0, /* by code */
 	CONF_STR, /* char *, conf_get_str */
-	CONF_DURATION, /* int64_t ms, conf_get_duration */
-	CONF_SIZE, /* uint64_t bytes, conf_get_size */
-	CONF_COUNT, /* size_t, conf_get_int */
-	CONF_BOOL /* int, conf_get_bool */
+	CONF_DURATION, /* int64_t ms, conf_get_duration (min: the least) */
+	CONF_SIZE, /* uint64_t bytes, conf_get_size in [min, max] */
+	CONF_SIZET, /* size_t bytes, the same */
+	CONF_COUNT, /* size_t, conf_get_int in [min, max] */
+	CONF_BOOL, /* int, conf_get_bool */
+	CONF_SEVERITY, /* enum ls_severity, conf_get_severity */
+	CONF_ENUM /* an enum, conf_get_enum: one of names */
 };
 
+/* A field's type checked at compile time: _Generic has no match (or the
+ * array a negative size) when it is not the conf_type's. */
+#define CONF_OK_STR(e) _Generic((e), char * : 1)
+#define CONF_OK_DURATION(e) _Generic((e), int64_t : 1)
+#define CONF_OK_SIZE(e) _Generic((e), uint64_t : 1)
+#define CONF_OK_SIZET(e) _Generic((e), size_t : 1)
+#define CONF_OK_COUNT(e) _Generic((e), size_t : 1)
+#define CONF_OK_BOOL(e) _Generic((e), int : 1)
+#define CONF_OK_SEVERITY(e) _Generic((e), enum ls_severity : 1)
+#define CONF_OK_ENUM(e) (sizeof(e) == sizeof(int) ? 1 : -1)
+#define CONF_FIELD(stype, type, f)                                             \
+	(offsetof(stype, f) + 0 * sizeof(char[CONF_OK_##type(((stype *)0)->f)]))
+
+/* One key of a table, indexed like the mapping's names. */
 struct conf_key {
 	enum conf_type type;
-	size_t off; /* in struct ls_conf */
-	const char *def; /* NULL: none (hostname: gethostname()) */
+	size_t off; /* of the field in the struct the table fills */
+	const char *def; /* as the file would write it; NULL: none */
 	uint64_t min, max;
-	int late;
+	int late; /* read by a second conf_table_read() */
+	const char *const *names; /* CONF_ENUM */
 };
 /* The names (for conf_sect_open) and the rest, indexed by T_*. */
 extern const char *const conf_top_keys[];
 extern const struct conf_key conf_top_table[];
 /* The other mappings' keys, NULL-terminated, each beside its parser. */
-extern const char *const conf_metrics_keys[],
-    *const conf_source_keys[],
-	*const conf_multiline_keys[],
-	    *const conf_rule_keys[],
-		*const conf_dest_keys[],
-		    *const conf_tls_keys[],
-			*const conf_batch_keys[],
-			    *const conf_retry_keys[],
-				*const conf_basic_auth_keys[],
-				    *const conf_header_value_keys[],
-					*const conf_route_keys[];
+extern const char *const conf_metrics_keys[];
+extern const char *const conf_source_keys[];
+extern const struct conf_key conf_source_table[];
+extern const char *const conf_multiline_keys[];
+extern const char *const conf_rule_keys[];
+extern const char *const conf_dest_keys[];
+extern const char *const conf_tls_keys[];
+extern const char *const conf_batch_keys[];
+extern const char *const conf_retry_keys[];
+extern const char *const conf_basic_auth_keys[];
+extern const char *const conf_header_value_keys[];
+extern const char *const conf_route_keys[];
+
+/* conf_table.c: the defaults of table t (n keys) into base, parsed like
+ * values in the file (a bad one is fatal: a bug); and the values of its
+ * scalars that s holds (those with late set or not). */
+void conf_table_defaults(
+    const struct conf_key *t, const char *const *names, size_t n, void *base);
+void conf_table_read(
+    struct sect *s, const struct conf_key *t, size_t n, void *base, int late);
 
 /* conf_yaml.c: errors. */
 void conf_perr(struct parse *, const yaml_mark_t *, const char *, ...)

@@ -21,42 +21,55 @@
 #include "rules.h"
 #include "xmalloc.h"
 
-enum {
-	S_NAME,
-	S_PATHS,
-	S_SERVICE,
-	S_DDSOURCE,
-	S_TAGS,
-	S_DEFAULT_SEVERITY,
-	S_START_AT,
-	S_MAX_LINE_BYTES,
-	S_PARTIAL_FLUSH,
-	S_MULTILINE,
-	S_FOLLOW_SYMLINKS,
-	S_PARSE_TIMESTAMP,
-	S_EXCLUDE_PATHS,
-	S_FILE_TAGS,
-	S_RULES,
-	S_NKEYS
-};
-const char *const conf_source_keys[] = {
-	[S_NAME] = "name",
-	[S_PATHS] = "paths",
-	[S_SERVICE] = "service",
-	[S_DDSOURCE] = "ddsource",
-	[S_TAGS] = "tags",
-	[S_DEFAULT_SEVERITY] = "default_severity",
-	[S_START_AT] = "start_at",
-	[S_MAX_LINE_BYTES] = "max_line_bytes",
-	[S_PARTIAL_FLUSH] = "partial_flush",
-	[S_MULTILINE] = "multiline",
-	[S_FOLLOW_SYMLINKS] = "follow_symlinks",
-	[S_PARSE_TIMESTAMP] = "parse_timestamp",
-	[S_EXCLUDE_PATHS] = "exclude_paths",
-	[S_FILE_TAGS] = "file_tags",
-	[S_RULES] = "log_processing_rules",
-	[S_NKEYS] = NULL,
-};
+static const char *const start_at_names[]
+    = { [LS_START_BEGINNING] = "beginning", [LS_START_END] = "end", NULL };
+
+/*
+ * A source's keys, in the order messages list them: S(id, name, type,
+ * field, default, min, max, names) a scalar read from the table
+ * (conf_table.c), N(id, name) a key parsed by code below.
+ */
+#define CONF_SOURCE_KEYS(S, N)                                                 \
+	N(S_NAME, "name")                                                      \
+	N(S_PATHS, "paths")                                                    \
+	N(S_SERVICE, "service")                                                \
+	N(S_DDSOURCE, "ddsource")                                              \
+	N(S_TAGS, "tags")                                                      \
+	S(S_DEFAULT_SEVERITY, "default_severity", SEVERITY, default_severity,  \
+	    "info", 0, 0, NULL)                                                \
+	S(S_START_AT, "start_at", ENUM, start_at, "beginning", 0, 0,           \
+	    start_at_names)                                                    \
+	S(S_MAX_LINE_BYTES, "max_line_bytes", SIZET, max_line_bytes, "256KiB", \
+	    KiB, 64 * MiB, NULL)                                               \
+	S(S_PARTIAL_FLUSH, "partial_flush", DURATION, partial_flush_ms, "5s",  \
+	    1, 0, NULL)                                                        \
+	N(S_MULTILINE, "multiline")                                            \
+	S(S_FOLLOW_SYMLINKS, "follow_symlinks", BOOL, follow_symlinks,         \
+	    "false", 0, 0, NULL)                                               \
+	S(S_PARSE_TIMESTAMP, "parse_timestamp", BOOL, parse_timestamp, "true", \
+	    0, 0, NULL)                                                        \
+	N(S_EXCLUDE_PATHS, "exclude_paths")                                    \
+	S(S_FILE_TAGS, "file_tags", BOOL, file_tags, "true", 0, 0, NULL)       \
+	N(S_RULES, "log_processing_rules")
+
+#define ENUM_S(id, name, type, field, def, min, max, names) id,
+#define ENUM_N(id, name) id,
+enum { CONF_SOURCE_KEYS(ENUM_S, ENUM_N) S_NKEYS };
+#undef ENUM_S
+#undef ENUM_N
+#define NAME_S(id, name, type, field, def, min, max, names) [id] = name,
+#define NAME_N(id, name) [id] = name,
+const char *const conf_source_keys[]
+    = { CONF_SOURCE_KEYS(NAME_S, NAME_N)[S_NKEYS] = NULL };
+#undef NAME_S
+#undef NAME_N
+#define ROW_S(id, name, type, field, def, min, max, names)                     \
+	[id] = { CONF_##type, CONF_FIELD(struct ls_conf_source, type, field),  \
+		def, min, max, 0, names },
+#define ROW_N(id, name) [id] = { CONF_NODE, 0, NULL, 0, 0, 0, NULL },
+const struct conf_key conf_source_table[] = { CONF_SOURCE_KEYS(ROW_S, ROW_N) };
+#undef ROW_S
+#undef ROW_N
 CONF_KEYS_FIT(S_NKEYS, "a source");
 
 enum { M_START, M_FLUSH, M_NKEYS };
@@ -76,9 +89,6 @@ const char *const conf_rule_keys[] = {
 	[PR_NKEYS] = NULL,
 };
 CONF_KEYS_FIT(PR_NKEYS, "a rule");
-
-static const char *const start_at_names[]
-    = { [LS_START_BEGINNING] = "beginning", [LS_START_END] = "end", NULL };
 
 static int
 check_path_cb(struct parse *p, const char *path, yaml_node_t *n, const char *v)
@@ -373,21 +383,14 @@ parse_source(struct parse *p, yaml_node_t *n, size_t idx,
 	struct strlist excl = { NULL, 0, check_path_cb };
 	struct strlist tags = { NULL, 0, conf_check_tag_cb };
 	struct sect s;
-	uint64_t sz;
 	size_t i, len;
-	int e;
 
-	src->default_severity = LS_SEV_INFO;
-	src->start_at = LS_START_BEGINNING;
-	src->parse_timestamp = 1;
-	src->file_tags = 1;
+	conf_table_defaults(conf_source_table, conf_source_keys, S_NKEYS, src);
 	/* The top-level tags first, then the source's own. */
 	for (i = 0; i < p->ngtags; i++) {
 		tags.v = xreallocarray(tags.v, tags.n + 1, sizeof *tags.v);
 		tags.v[tags.n++] = xstrdup(p->gtags[i]);
 	}
-	src->max_line_bytes = 256 * KiB;
-	src->partial_flush_ms = 5000;
 	src->multiline_flush_ms = 2000;
 	if (conf_sect_open(p, &s, n, conf_source_keys, "sources[%zu]", idx)
 	    == -1)
@@ -423,15 +426,7 @@ parse_source(struct parse *p, yaml_node_t *n, size_t idx,
 	}
 	src->labels
 	    = ls_labels_intern(src->service, src->ddsource, src->ddtags);
-	conf_get_severity(&s, S_DEFAULT_SEVERITY, &src->default_severity);
-	if (conf_get_enum(&s, S_START_AT, start_at_names, &e) == 1)
-		src->start_at = (enum ls_start_at)e;
-	if (conf_get_size(&s, S_MAX_LINE_BYTES, &sz, KiB, 64 * MiB) == 1)
-		src->max_line_bytes = (size_t)sz;
-	conf_get_duration(&s, S_PARTIAL_FLUSH, &src->partial_flush_ms, 1);
-	conf_get_bool(&s, S_FOLLOW_SYMLINKS, &src->follow_symlinks);
-	conf_get_bool(&s, S_PARSE_TIMESTAMP, &src->parse_timestamp);
-	conf_get_bool(&s, S_FILE_TAGS, &src->file_tags);
+	conf_table_read(&s, conf_source_table, S_NKEYS, src, 0);
 	conf_foreach_item(&s, S_EXCLUDE_PATHS, conf_strlist_add_cb, &excl);
 	src->exclude_paths = excl.v;
 	src->nexclude_paths = excl.n;

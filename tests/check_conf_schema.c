@@ -116,59 +116,69 @@ START_TEST(docs_mention_every_key)
 END_TEST
 
 /*
- * Each top-level key with a default: the man page's entry says "The
- * default is <it>", and the example file sets it to it ("key: it", or
- * "#key: it" when commented out). A path default is set by configure
- * (localstatedir), so only its presence is checked.
+ * Each key with a default (the top level's and a source's): the man
+ * page's entry says "The default is <it>", and the example file sets it
+ * to it ("key: it", or "#key: it" when commented out, indented for a
+ * source's). A path default is set by configure (localstatedir), so only
+ * its presence is checked.
  */
 START_TEST(docs_state_every_default)
 {
+	static const char *const maps[] = { "", "sources" };
 	char *man = slurp_src("man/logshipd.yaml.5");
 	char *ex = slurp_src("etc/logshipd.yaml");
 	const char *const *k;
 	const char *def, *at, *end;
 	char word[160], *entry, *w, *r;
 	int bad = 0, checked = 0;
+	size_t m;
 
-	for (k = ls_conf_keys(""); *k != NULL; k++) {
-		if ((def = ls_conf_key_default(*k)) == NULL || *def == '/')
-			continue;
-		checked++;
-		snprintf(word, sizeof word, "%s: %s", *k, def);
-		if (!has_line(ex, "#", word, "\n")) {
-			fprintf(stderr, "etc/logshipd.yaml: no \"%s\"\n", word);
-			bad++;
-		}
-		/* The entry: from ".It Ic key" to the next ".It". */
-		snprintf(word, sizeof word, "\n.It Ic %s ", *k);
-		ck_assert_msg((at = strstr(man, word)) != NULL, "%s", word);
-		end = strstr(at + 1, "\n.It ");
-		entry = strndup(
-		    at, end != NULL ? (size_t)(end - at) : strlen(at));
-		/* Lines joined, and macros like .Cm dropped. */
-		for (w = r = entry; *r != '\0'; r++) {
-			if (*r == '\n' && r[1] == '.'
-			    && isupper((unsigned char)r[2])
-			    && islower((unsigned char)r[3]) && r[4] == ' ') {
-				*w++ = ' ';
-				r += 4;
+	for (m = 0; m < sizeof maps / sizeof maps[0]; m++)
+		for (k = ls_conf_keys(maps[m]); *k != NULL; k++) {
+			if ((def = ls_conf_key_default(maps[m], *k)) == NULL
+			    || *def == '/')
 				continue;
+			checked++;
+			snprintf(word, sizeof word, "%s: %s", *k, def);
+			if (!has_line(ex, " #", word, "\n")) {
+				fprintf(stderr,
+				    "etc/logshipd.yaml: no \"%s\"\n", word);
+				bad++;
 			}
-			*w++ = *r == '\n' ? ' ' : *r;
+			/* The entry: from ".It Ic key" to the next key's. */
+			snprintf(word, sizeof word, "\n.It Ic %s ", *k);
+			ck_assert_msg(
+			    (at = strstr(man, word)) != NULL, "%s", word);
+			end = strstr(at + 1, "\n.It Ic ");
+			entry = strndup(
+			    at, end != NULL ? (size_t)(end - at) : strlen(at));
+			/* Lines joined, and macros like .Cm dropped. */
+			for (w = r = entry; *r != '\0'; r++) {
+				if (*r == '\n' && r[1] == '.'
+				    && isupper((unsigned char)r[2])
+				    && islower((unsigned char)r[3])
+				    && r[4] == ' ') {
+					*w++ = ' ';
+					r += 4;
+					continue;
+				}
+				*w++ = *r == '\n' ? ' ' : *r;
+			}
+			*w = '\0';
+			snprintf(word, sizeof word, "The default is %s", def);
+			if ((at = strstr(entry, word)) == NULL
+			    || strchr(" .,", at[strlen(word)]) == NULL) {
+				fprintf(stderr,
+				    "logshipd.yaml.5: %s: no \"%s\"\n", *k,
+				    word);
+				bad++;
+			}
+			free(entry);
 		}
-		*w = '\0';
-		snprintf(word, sizeof word, "The default is %s", def);
-		if ((at = strstr(entry, word)) == NULL
-		    || strchr(" .,", at[strlen(word)]) == NULL) {
-			fprintf(stderr, "logshipd.yaml.5: %s: no \"%s\"\n", *k,
-			    word);
-			bad++;
-		}
-		free(entry);
-	}
-	ck_assert_int_ge(checked, 10);
+	ck_assert_int_ge(checked, 20);
 	ck_assert_int_eq(bad, 0);
-	ck_assert_ptr_null(ls_conf_key_default("nosuch"));
+	ck_assert_ptr_null(ls_conf_key_default("", "nosuch"));
+	ck_assert_ptr_null(ls_conf_key_default("routes", "to"));
 	free(man);
 	free(ex);
 }
