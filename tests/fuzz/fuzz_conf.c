@@ -6,12 +6,13 @@
  * so NUL bytes and the reader's byte-offset errors are covered too. Every
  * input must either load, with nothing written to the error stream, or
  * fail with one or more lines that each read "file:line:col: message",
- * with line and column inside the input. ASan checks that neither path
- * leaks.
+ * with line and column inside the input when the file is the input (an
+ * include: may name others). ASan checks that neither path leaks.
  */
 #include "config.h"
 
 #include <sys/mman.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,18 +24,14 @@
 static int conf_fd = -1;
 static char conf_path[64];
 
-/* 1 if line (len bytes, no newline) is "<conf_path>:N:N: message" with
- * 1 <= N <= limit for both numbers. */
+/* 1 if line[i..len) is "N:N: message" with 1 <= N <= limit for both
+ * numbers. */
 static int
-good_error(const char *line, size_t len, size_t limit)
+good_place(const char *line, size_t i, size_t len, unsigned long long limit)
 {
-	size_t plen = strlen(conf_path), i, k;
 	unsigned long long v;
+	size_t k;
 
-	if (len < plen + 1 || memcmp(line, conf_path, plen) != 0
-	    || line[plen] != ':')
-		return 0;
-	i = plen + 1;
 	for (k = 0; k < 2; k++) {
 		v = 0;
 		if (i >= len || line[i] < '0' || line[i] > '9')
@@ -51,6 +48,26 @@ good_error(const char *line, size_t len, size_t limit)
 	}
 	/* A space, then a message that is not empty. */
 	return i + 1 < len && line[i] == ' ';
+}
+
+/*
+ * 1 if line (len bytes, no newline) is "<conf_path>:N:N: message" with
+ * 1 <= N <= limit for both numbers; or, since the input may include
+ * other files (include:, relative to /proc/self/fd/), "<file>:N:N:
+ * message" naming another file, whose text the input does not bound.
+ */
+static int
+good_error(const char *line, size_t len, size_t limit)
+{
+	size_t plen = strlen(conf_path), i;
+
+	if (len > plen && memcmp(line, conf_path, plen) == 0
+	    && line[plen] == ':' && good_place(line, plen + 1, len, limit))
+		return 1;
+	for (i = 1; i < len; i++)
+		if (line[i - 1] == ':' && good_place(line, i, len, ULLONG_MAX))
+			return 1;
+	return 0;
 }
 
 int
