@@ -91,6 +91,11 @@ const char *const conf_dest_keys[] = {
 	[D_NKEYS] = NULL,
 };
 CONF_KEYS_FIT(D_NKEYS, "a destination");
+/* And no more room than that: CONF_MAXKEYS is the largest table's count,
+ * this one's, not a guess. */
+_Static_assert(D_NKEYS == CONF_MAXKEYS,
+    "CONF_MAXKEYS must be the destination's key count, the most of any "
+    "mapping");
 
 enum { TL_CA_FILE, TL_CERT_FILE, TL_KEY_FILE, TL_SERVER_NAME, TL_NKEYS };
 const char *const conf_tls_keys[] = {

@@ -35,8 +35,10 @@
 #define MiB (KiB * 1024)
 #define GiB (MiB * 1024)
 
-/* The most keys one mapping of the schema has: a destination's. Each key
- * table is checked against it at compile time (CONF_KEYS_FIT). */
+/* The most keys one mapping of the schema has: a destination's (checked
+ * equal in conf_dest.c). Each key table is checked against it at compile
+ * time (CONF_KEYS_FIT), so a table that outgrows it is a build error, not
+ * a fatal load. */
 #define CONF_MAXKEYS 27
 #define CONF_KEYS_FIT(n, what)                                                 \
 	_Static_assert((n) <= CONF_MAXKEYS,                                    \
