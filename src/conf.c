@@ -373,6 +373,8 @@ ls_conf_key_default(const char *mapping, const char *name)
 		t = conf_top_table;
 	else if (strcmp(mapping, "sources") == 0)
 		t = conf_source_table;
+	else if (strcmp(mapping, "destinations") == 0)
+		t = conf_dest_table;
 	else
 		return NULL;
 	keys = ls_conf_keys(mapping);

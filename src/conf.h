@@ -213,8 +213,9 @@ int ls_conf_parse_listen(const char *, char **host, unsigned *port);
  * (check_conf_schema.c), and anything that lists them.
  */
 const char *const *ls_conf_keys(const char *mapping);
-/* The default of key name of mapping ("" the top level, or "sources") as
- * the file would write it ("20s"), or NULL when none is written there. */
+/* The default of key name of mapping ("" the top level, "sources" or
+ * "destinations") as the file would write it ("20s"), or NULL when none
+ * is written there (or it depends on the destination's type). */
 const char *ls_conf_key_default(const char *mapping, const char *name);
 /* Index of the destination called name, or -1. */
 int ls_conf_dest_index(const struct ls_conf *, const char *name);

@@ -30,66 +30,58 @@
 #include "conf_impl.h"
 #include "xmalloc.h"
 
-enum {
-	D_NAME,
-	D_TYPE,
-	D_URL,
-	D_FORMAT,
-	D_API_KEY_FILE,
-	D_API_KEY_ENV,
-	D_WORKERS,
-	D_MAX_CONNECTIONS,
-	D_BATCH,
-	D_COMPRESSION,
-	D_COMPRESSION_LEVEL,
-	D_TIMEOUT,
-	D_RETRY,
-	D_MAX_ENTRY_BYTES,
-	D_INSECURE,
-	D_CA_FILE,
-	D_ON_FULL,
-	D_MAX_BUFFER_BYTES,
-	D_HEALTH_WINDOW,
-	D_ADAPTIVE,
-	D_REJECT_LIMIT,
-	D_SITE,
-	D_PROXY,
-	D_NO_PROXY,
-	D_HEADERS,
-	D_BASIC_AUTH,
-	D_TLS,
-	D_NKEYS
-};
-const char *const conf_dest_keys[] = {
-	[D_NAME] = "name",
-	[D_TYPE] = "type",
-	[D_URL] = "url",
-	[D_FORMAT] = "format",
-	[D_API_KEY_FILE] = "api_key_file",
-	[D_API_KEY_ENV] = "api_key_env",
-	[D_WORKERS] = "workers",
-	[D_MAX_CONNECTIONS] = "max_connections",
-	[D_BATCH] = "batch",
-	[D_COMPRESSION] = "compression",
-	[D_COMPRESSION_LEVEL] = "compression_level",
-	[D_TIMEOUT] = "timeout",
-	[D_RETRY] = "retry",
-	[D_MAX_ENTRY_BYTES] = "max_entry_bytes",
-	[D_REJECT_LIMIT] = "reject_limit",
-	[D_INSECURE] = "insecure",
-	[D_CA_FILE] = "ca_file",
-	[D_ON_FULL] = "on_full",
-	[D_MAX_BUFFER_BYTES] = "max_buffer_bytes",
-	[D_HEALTH_WINDOW] = "health_window",
-	[D_ADAPTIVE] = "adaptive_concurrency",
-	[D_SITE] = "site",
-	[D_PROXY] = "proxy",
-	[D_NO_PROXY] = "no_proxy",
-	[D_HEADERS] = "headers",
-	[D_BASIC_AUTH] = "basic_auth",
-	[D_TLS] = "tls",
-	[D_NKEYS] = NULL,
-};
+/*
+ * A destination's keys, in the order messages list them: S(id, name,
+ * type, field, default, min, max, names, phase) a scalar read from the
+ * table (conf_table.c) in that phase of parse_dest, N(id, name) a key
+ * parsed by code (with its default, when that depends on the type).
+ */
+#define CONF_DEST_KEYS(S, N)                                                   \
+	N(D_NAME, "name")                                                      \
+	N(D_TYPE, "type")                                                      \
+	N(D_URL, "url")                                                        \
+	N(D_FORMAT, "format")                                                  \
+	N(D_API_KEY_FILE, "api_key_file")                                      \
+	N(D_API_KEY_ENV, "api_key_env")                                        \
+	S(D_WORKERS, "workers", UINT, workers, "2", 1, 64, NULL, 1)            \
+	N(D_MAX_CONNECTIONS, "max_connections")                                \
+	N(D_BATCH, "batch")                                                    \
+	S(D_COMPRESSION, "compression", ENUM, compression, "gzip", 0, 0,       \
+	    compression_names, 3)                                              \
+	N(D_COMPRESSION_LEVEL, "compression_level")                            \
+	S(D_TIMEOUT, "timeout", DURATION, timeout_ms, "10s", 1, 0, NULL, 5)    \
+	N(D_RETRY, "retry")                                                    \
+	N(D_MAX_ENTRY_BYTES, "max_entry_bytes")                                \
+	N(D_INSECURE, "insecure")                                              \
+	S(D_CA_FILE, "ca_file", STR, ca_file, NULL, 0, 0, NULL, 6)             \
+	S(D_ON_FULL, "on_full", ENUM, on_full, "block", 0, 0, on_full_names,   \
+	    7)                                                                 \
+	S(D_MAX_BUFFER_BYTES, "max_buffer_bytes", SIZE, max_buffer_bytes,      \
+	    NULL, MiB, UINT64_MAX, NULL, 7)                                    \
+	S(D_HEALTH_WINDOW, "health_window", DURATION, health_window_ms, "5m",  \
+	    1, 0, NULL, 7)                                                     \
+	S(D_ADAPTIVE, "adaptive_concurrency", BOOL, adaptive_concurrency,      \
+	    "false", 0, 0, NULL, 2)                                            \
+	S(D_REJECT_LIMIT, "reject_limit", UINT, reject_limit, "10", 1,         \
+	    1000000, NULL, 4)                                                  \
+	N(D_SITE, "site")                                                      \
+	N(D_PROXY, "proxy")                                                    \
+	N(D_NO_PROXY, "no_proxy")                                              \
+	N(D_HEADERS, "headers")                                                \
+	N(D_BASIC_AUTH, "basic_auth")                                          \
+	N(D_TLS, "tls")
+
+#define ENUM_S(id, name, type, field, def, min, max, names, phase) id,
+#define ENUM_N(id, name) id,
+enum { CONF_DEST_KEYS(ENUM_S, ENUM_N) D_NKEYS };
+#undef ENUM_S
+#undef ENUM_N
+#define NAME_S(id, name, type, field, def, min, max, names, phase) [id] = name,
+#define NAME_N(id, name) [id] = name,
+const char *const conf_dest_keys[]
+    = { CONF_DEST_KEYS(NAME_S, NAME_N)[D_NKEYS] = NULL };
+#undef NAME_S
+#undef NAME_N
 CONF_KEYS_FIT(D_NKEYS, "a destination");
 /* And no more room than that: CONF_MAXKEYS is the largest table's count,
  * this one's, not a guess. */
@@ -157,6 +149,14 @@ static const char *const on_full_names[] = {
 	[LS_ON_FULL_DROP_NEWEST] = "drop_newest",
 	NULL,
 };
+
+#define ROW_S(id, name, type, field, def, min, max, names, phase)              \
+	[id] = { CONF_##type, CONF_FIELD(struct ls_conf_dest, type, field),    \
+		def, min, max, phase, names },
+#define ROW_N(id, name) [id] = { CONF_NODE, 0, NULL, 0, 0, 0, NULL },
+const struct conf_key conf_dest_table[] = { CONF_DEST_KEYS(ROW_S, ROW_N) };
+#undef ROW_S
+#undef ROW_N
 
 static void
 parse_batch(struct parse *p, struct sect *ds, struct ls_conf_dest *d, int dd)
@@ -476,20 +476,16 @@ parse_dest(struct parse *p, yaml_node_t *n, size_t idx, struct ls_conf_dest *d,
 
 	d->type = LS_DEST_DATADOG;
 	d->format = LS_FORMAT_JSON;
-	d->workers = 2;
 	d->batch_max_entries = 1000;
 	d->batch_max_bytes = 4250000;
 	d->batch_max_wait_ms = 1000;
-	d->compression = LS_COMPRESS_GZIP;
 	d->compression_level = 0; /* the codec's own: below */
-	d->reject_limit = 10;
-	d->timeout_ms = 10000;
 	d->retry_initial_ms = 500;
 	d->retry_max_ms = 60000;
 	d->retry_probe_ms = 1000;
 	d->max_entry_bytes = 900000; /* the Datadog Agent's */
 	d->tls_verify = 1;
-	d->health_window_ms = 5 * 60 * 1000;
+	conf_table_defaults(conf_dest_table, conf_dest_keys, D_NKEYS, d);
 	if (conf_sect_open(p, &s, n, conf_dest_keys, "destinations[%zu]", idx)
 	    == -1)
 		return;
@@ -548,15 +544,13 @@ parse_dest(struct parse *p, yaml_node_t *n, size_t idx, struct ls_conf_dest *d,
 		    "api_key_env",
 		    s.where);
 
-	if (conf_get_int(&s, D_WORKERS, &v, 1, 64) == 1)
-		d->workers = (unsigned)v;
+	conf_table_read(&s, conf_dest_table, D_NKEYS, d, 1);
 	d->max_connections = d->workers;
 	if (conf_get_int(&s, D_MAX_CONNECTIONS, &v, 1, 256) == 1)
 		d->max_connections = (unsigned)v;
-	conf_get_bool(&s, D_ADAPTIVE, &d->adaptive_concurrency);
+	conf_table_read(&s, conf_dest_table, D_NKEYS, d, 2);
 	parse_batch(p, &s, d, dd);
-	if (conf_get_enum(&s, D_COMPRESSION, compression_names, &e) == 1)
-		d->compression = (enum ls_compression)e;
+	conf_table_read(&s, conf_dest_table, D_NKEYS, d, 3);
 	/* gzip (libdeflate) goes to 12, zstd to 19. */
 	if (conf_get_int(&s, D_COMPRESSION_LEVEL, &v, 1, 19) == 1) {
 		d->compression_level = (int)v;
@@ -580,9 +574,8 @@ parse_dest(struct parse *p, yaml_node_t *n, size_t idx, struct ls_conf_dest *d,
 		    "if this intake refuses it (415 or 400), gzip is sent "
 		    "instead",
 		    s.where, d->name != NULL ? d->name : "?");
-	if (conf_get_int(&s, D_REJECT_LIMIT, &v, 1, 1000000) == 1)
-		d->reject_limit = (unsigned)v;
-	conf_get_duration(&s, D_TIMEOUT, &d->timeout_ms, 1);
+	conf_table_read(&s, conf_dest_table, D_NKEYS, d, 4);
+	conf_table_read(&s, conf_dest_table, D_NKEYS, d, 5);
 	parse_retry(p, &s, d);
 	/* Datadog keeps at most 1 MB of one log; more is cut. */
 	max_entry = dd ? 1000000 : SIZE_MAX;
@@ -595,7 +588,7 @@ parse_dest(struct parse *p, yaml_node_t *n, size_t idx, struct ls_conf_dest *d,
 		log_warnx("%s (%s): insecure: true: TLS certificates are not "
 			  "verified",
 		    s.where, d->name != NULL ? d->name : "?");
-	conf_get_str(&s, D_CA_FILE, &d->ca_file);
+	conf_table_read(&s, conf_dest_table, D_NKEYS, d, 6);
 	parse_tls(p, &s, d);
 	parse_proxy(p, &s, d);
 	conf_parse_headers(p, &s, D_HEADERS, d, &secret);
@@ -606,11 +599,7 @@ parse_dest(struct parse *p, yaml_node_t *n, size_t idx, struct ls_conf_dest *d,
 		    d->name != NULL ? d->name : "?", d->site,
 		    conf_sect_val(&s, D_URL) != NULL ? "url is set, and wins"
 						     : d->url);
-	if (conf_get_enum(&s, D_ON_FULL, on_full_names, &e) == 1)
-		d->on_full = (enum ls_on_full)e;
-	if (conf_get_size(&s, D_MAX_BUFFER_BYTES, &sz, MiB, UINT64_MAX) == 1)
-		d->max_buffer_bytes = sz;
-	conf_get_duration(&s, D_HEALTH_WINDOW, &d->health_window_ms, 1);
+	conf_table_read(&s, conf_dest_table, D_NKEYS, d, 7);
 }
 
 void

@@ -195,6 +195,7 @@ enum conf_type {
 	CONF_SIZE, /* uint64_t bytes, conf_get_size in [min, max] */
 	CONF_SIZET, /* size_t bytes, the same */
 	CONF_COUNT, /* size_t, conf_get_int in [min, max] */
+	CONF_UINT, /* unsigned, conf_get_int in [min, max] */
 	CONF_BOOL, /* int, conf_get_bool */
 	CONF_SEVERITY, /* enum ls_severity, conf_get_severity */
 	CONF_ENUM /* an enum, conf_get_enum: one of names */
@@ -207,6 +208,7 @@ enum conf_type {
 #define CONF_OK_SIZE(e) _Generic((e), uint64_t : 1)
 #define CONF_OK_SIZET(e) _Generic((e), size_t : 1)
 #define CONF_OK_COUNT(e) _Generic((e), size_t : 1)
+#define CONF_OK_UINT(e) _Generic((e), unsigned : 1)
 #define CONF_OK_BOOL(e) _Generic((e), int : 1)
 #define CONF_OK_SEVERITY(e) _Generic((e), enum ls_severity : 1)
 #define CONF_OK_ENUM(e) (sizeof(e) == sizeof(int) ? 1 : -1)
@@ -219,7 +221,7 @@ struct conf_key {
 	size_t off; /* of the field in the struct the table fills */
 	const char *def; /* as the file would write it; NULL: none */
 	uint64_t min, max;
-	int late; /* read by a second conf_table_read() */
+	int phase; /* read by the conf_table_read() of this phase */
 	const char *const *names; /* CONF_ENUM */
 };
 /* The names (for conf_sect_open) and the rest, indexed by T_*. */
@@ -232,6 +234,7 @@ extern const struct conf_key conf_source_table[];
 extern const char *const conf_multiline_keys[];
 extern const char *const conf_rule_keys[];
 extern const char *const conf_dest_keys[];
+extern const struct conf_key conf_dest_table[];
 extern const char *const conf_tls_keys[];
 extern const char *const conf_batch_keys[];
 extern const char *const conf_retry_keys[];
@@ -241,11 +244,13 @@ extern const char *const conf_route_keys[];
 
 /* conf_table.c: the defaults of table t (n keys) into base, parsed like
  * values in the file (a bad one is fatal: a bug); and the values of its
- * scalars that s holds (those with late set or not). */
+ * scalars that s holds, those of one phase (the parser reads its keys
+ * in phases between the keys it parses by code, in the order it always
+ * had, so that errors on one node shared by two keys keep their order). */
 void conf_table_defaults(
     const struct conf_key *t, const char *const *names, size_t n, void *base);
 void conf_table_read(
-    struct sect *s, const struct conf_key *t, size_t n, void *base, int late);
+    struct sect *s, const struct conf_key *t, size_t n, void *base, int phase);
 
 /* conf_yaml.c: errors. */
 void conf_perr(struct parse *, const yaml_mark_t *, const char *, ...)

@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <limits.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -51,6 +52,11 @@ conf_table_defaults(
 			if ((ok = ls_conf_parse_size(t[i].def, &sz) == 0))
 				*AT(base, t, i, size_t) = (size_t)sz;
 			break;
+		case CONF_UINT:
+			if ((ok = ls_conf_parse_size(t[i].def, &sz) == 0
+				    && sz <= UINT_MAX))
+				*AT(base, t, i, unsigned) = (unsigned)sz;
+			break;
 		case CONF_BOOL:
 			ok = strcmp(t[i].def, "false") == 0
 			    || strcmp(t[i].def, "true") == 0;
@@ -80,7 +86,7 @@ conf_table_defaults(
 
 void
 conf_table_read(
-    struct sect *s, const struct conf_key *t, size_t n, void *base, int late)
+    struct sect *s, const struct conf_key *t, size_t n, void *base, int phase)
 {
 	long long v;
 	uint64_t sz;
@@ -88,7 +94,7 @@ conf_table_read(
 	int e;
 
 	for (i = 0; i < n; i++) {
-		if (t[i].type == CONF_NODE || t[i].late != late)
+		if (t[i].type == CONF_NODE || t[i].phase != phase)
 			continue;
 		switch (t[i].type) {
 		case CONF_STR:
@@ -113,6 +119,12 @@ conf_table_read(
 				(long long)t[i].max)
 			    == 1)
 				*AT(base, t, i, size_t) = (size_t)v;
+			break;
+		case CONF_UINT:
+			if (conf_get_int(s, (int)i, &v, (long long)t[i].min,
+				(long long)t[i].max)
+			    == 1)
+				*AT(base, t, i, unsigned) = (unsigned)v;
 			break;
 		case CONF_BOOL:
 			conf_get_bool(s, (int)i, AT(base, t, i, int));

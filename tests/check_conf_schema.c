@@ -116,15 +116,18 @@ START_TEST(docs_mention_every_key)
 END_TEST
 
 /*
- * Each key with a default (the top level's and a source's): the man
- * page's entry says "The default is <it>", and the example file sets it
- * to it ("key: it", or "#key: it" when commented out, indented for a
- * source's). A path default is set by configure (localstatedir), so only
- * its presence is checked.
+ * Each key with a default (the top level's, a source's, a destination's
+ * unless it depends on the type): the man page's entry, in the mapping's
+ * section, says "The default is <it>", and the example file sets it to it
+ * ("key: it", or "#key: it" when commented out, indented in a list). A path
+ * default is set by configure (localstatedir), so only its presence is checked.
  */
 START_TEST(docs_state_every_default)
 {
-	static const char *const maps[] = { "", "sources" };
+	/* Each mapping, and where its entries begin in the man page. */
+	static const char *const maps[] = { "", "sources", "destinations" };
+	static const char *const sections[] = { "\n.Sh GLOBAL SETTINGS",
+		"\n.Sh SOURCES", "\n.Sh DESTINATIONS" };
 	char *man = slurp_src("man/logshipd.yaml.5");
 	char *ex = slurp_src("etc/logshipd.yaml");
 	const char *const *k;
@@ -147,8 +150,9 @@ START_TEST(docs_state_every_default)
 			}
 			/* The entry: from ".It Ic key" to the next key's. */
 			snprintf(word, sizeof word, "\n.It Ic %s ", *k);
+			ck_assert_ptr_nonnull(at = strstr(man, sections[m]));
 			ck_assert_msg(
-			    (at = strstr(man, word)) != NULL, "%s", word);
+			    (at = strstr(at, word)) != NULL, "%s", word);
 			end = strstr(at + 1, "\n.It Ic ");
 			entry = strndup(
 			    at, end != NULL ? (size_t)(end - at) : strlen(at));
@@ -175,7 +179,7 @@ START_TEST(docs_state_every_default)
 			}
 			free(entry);
 		}
-	ck_assert_int_ge(checked, 20);
+	ck_assert_int_ge(checked, 25);
 	ck_assert_int_eq(bad, 0);
 	ck_assert_ptr_null(ls_conf_key_default("", "nosuch"));
 	ck_assert_ptr_null(ls_conf_key_default("routes", "to"));
