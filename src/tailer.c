@@ -7,7 +7,9 @@
  *	tail_index.c	the indexes: files by identity and by path, bad paths
  *	tail_scan.c	discovery (globs, links, renamed while stopped) and
  *			the descriptor limit
+ *	tail_glob.c	path patterns: "**", exclude_paths, compressed rotations
  *	tail_watch.c	inotify and the stat poll: when files are read
+ *	tail_idle.c	idle files: partial lines shipped, unnamed files closed
  *	tail_file.c	one followed file: open, read, truncation
  *	tail_copy.c	copytruncate: the copy is a followed file of its own
  *	tail_record.c	lines into records: multiline, counts, the push

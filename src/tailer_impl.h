@@ -278,6 +278,16 @@ void tail_check_all(struct ls_tailer *t);
 void tail_read_all(struct ls_tailer *t);
 
 /*
+ * tail_idle.c: files left idle (the poll's).
+ */
+
+/* Ships partial last lines and multiline entries left idle. */
+void tail_flush_idle(struct ls_tailer *t);
+/* Closes the files no name leads to once read to their end and idle, and
+ * forgets those whose lines are delivered. */
+void tail_close_idle(struct ls_tailer *t);
+
+/*
  * tail_file.c: one followed file.
  */
 
