@@ -8,7 +8,8 @@ libcurl4-openssl-dev libjansson-dev libev-dev libyaml-dev zlib1g-dev check
 python3 procps curl logrotate mandoc clang-format libsystemd-dev systemd
 openssl
 libmicrohttpd-dev python3-prometheus-client
-libdeflate-dev libzstd-dev python3-zstandard"
+libdeflate-dev libzstd-dev python3-zstandard
+debhelper dpkg-dev fakeroot lintian piuparts debootstrap"
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 $SUDO apt-get update

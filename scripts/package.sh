@@ -60,10 +60,16 @@ trap 'rm -rf "$work"' EXIT
 src=$work/logshipd-$version
 mkdir "$src"
 # The tree as git sees it: tracked files and new ones not ignored, without
-# builds, generated files or earlier packages.
-(cd "$top" && git ls-files -co --exclude-standard -z |
-    xargs -0 sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh |
-    tar --null -T - -cf -) | tar -C "$src" -xf -
+# builds, generated files or earlier packages. Outside git (a tarball),
+# all of it but the build directories.
+if git -C "$top" rev-parse --git-dir >/dev/null 2>&1; then
+	(cd "$top" && git ls-files -co --exclude-standard -z |
+	    xargs -0 sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh |
+	    tar --null -T - -cf -) | tar -C "$src" -xf -
+else
+	(cd "$top" && tar --exclude='./build*' --exclude='./logshipd*.deb' -cf - .) |
+	    tar -C "$src" -xf -
+fi
 
 if [ -n "${LS_PKG_VERSION:-}" ]; then
 	sed -i "s/^AC_INIT(\[logshipd\], *\[[^]]*\]/AC_INIT([logshipd], [$version]/" \
