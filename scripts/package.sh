@@ -57,6 +57,9 @@ version=${LS_PKG_VERSION:-$(sed -n \
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/logshipd-pkg.XXXXXX")
 trap 'rm -rf "$work"' EXIT
+# Reachable by every user, as a tree in /work or /home is: make check's
+# security tests run parts of themselves as a user of their own.
+chmod 0755 "$work"
 src=$work/logshipd-$version
 mkdir "$src"
 # The tree as git sees it: tracked files and new ones not ignored, without
