@@ -11,10 +11,14 @@
 #      Debian 12 machine that runs the unit): install and purge, then
 #      install the previous build with apt, upgrade to this one, purge;
 #      nothing may be left behind.
-#   4. tests/pkg/dpkg_sequence.sh, on this machine with dpkg: install the
+#   4. and 5. tests/pkg/dpkg_sequence.sh, with dpkg: install the
 #      previous build, configure, upgrade (the edited conffile stays), run
 #      the daemon as the unit does against the bundled intake, remove
 #      (configuration and state stay), purge (the file list is as before).
+#      It runs twice: in the piuparts chroot booted with systemd-nspawn,
+#      where systemd runs (the unit is skipped without the key, started by
+#      systemctl enable --now, restarted by the upgrade), then on this
+#      machine, with or without a running systemd.
 # Runs as root on Debian 12. Prints PASS:/FAIL: per check and
 # "N passed, N failed"; the counts also go to
 # build-package/test-suite.log.summary for scripts/test.sh.
@@ -22,6 +26,7 @@
 #   LS_PKG_PREV=DIR     the previous build's .deb files (default: built)
 #   LS_PKG_PIUPARTS=0   skip piuparts (the dpkg sequence still runs)
 #   LS_PKG_HOST=0       skip the dpkg sequence on this machine
+#   LS_PKG_SYSTEMD=0    skip the dpkg sequence in a systemd container
 #   LS_PKG_MIRROR=URL   the Debian mirror for debootstrap and piuparts
 #                       (default: the first one apt is configured with)
 set -eu
@@ -38,7 +43,7 @@ if [ -z "${LS_SKIP_DEPS:-}" ]; then
 	$SUDO apt-get update >/dev/null
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y \
 	    --no-install-recommends lintian piuparts debootstrap systemd \
-	    python3 >/dev/null
+	    systemd-container python3 >/dev/null
 fi
 
 since() {
@@ -171,7 +176,58 @@ else
 	result piuparts $st "$(since "$t")"
 fi
 
-# 4. The dpkg sequence on this machine.
+# 4. The same dpkg sequence (5. below), in a container that boots systemd (the
+# piuparts chroot, copied, under systemd-nspawn): systemctl starts the
+# unit, the upgrade restarts it. Skipped where no container boots.
+if [ "${LS_PKG_SYSTEMD:-1}" = 0 ]; then
+	echo "=== package: systemd container skipped (LS_PKG_SYSTEMD=0)"
+elif ! command -v systemd-nspawn >/dev/null || [ ! -f "$out/chroot.ok" ]; then
+	echo "=== package: systemd container skipped: needs systemd-nspawn (systemd-container) and the piuparts chroot"
+else
+	t=$(date +%s)
+	echo "=== package: dpkg sequence in a container running systemd"
+	ns=$out/nspawn
+	rm -rf "$ns" "$out/nspawn-out"
+	cp -a "$out/chroot" "$ns"
+	mkdir -p "$ns/pkgtest/src" "$ns/pkgtest/debs/prev" "$ns/pkgtest/debs/new" \
+	    "$ns/pkgtest/out" "$out/nspawn-out"
+	echo "$version" >"$out/nspawn-out/version"
+	cat >"$ns/etc/systemd/system/pkgtest.service" <<'UNIT'
+[Unit]
+Description=logshipd package test (tests/pkg/container_run.sh)
+After=multi-user.target
+[Service]
+Type=oneshot
+ExecStart=/bin/sh /pkgtest/src/tests/pkg/container_run.sh
+TimeoutStartSec=600
+[Install]
+WantedBy=multi-user.target
+UNIT
+	mkdir -p "$ns/etc/systemd/system/multi-user.target.wants"
+	ln -s /etc/systemd/system/pkgtest.service \
+	    "$ns/etc/systemd/system/multi-user.target.wants/pkgtest.service"
+	st=0
+	timeout 900 systemd-nspawn -D "$ns" --register=no --keep-unit \
+	    --bind-ro="$top:/pkgtest/src" --bind-ro="$out/prev:/pkgtest/debs/prev" \
+	    --bind-ro="$out/new:/pkgtest/debs/new" \
+	    --bind="$out/nspawn-out:/pkgtest/out" -b \
+	    </dev/null >"$out/nspawn.log" 2>&1 || st=$?
+	if [ -f "$out/nspawn-out/rc" ]; then
+		st=$(cat "$out/nspawn-out/rc")
+		grep -E '^(dpkg_sequence|FAIL)' "$out/nspawn-out/log" || true
+		[ "$st" -eq 0 ] || tail -n 60 "$out/nspawn-out/log"
+		result systemd-container "$st" "$(since "$t")"
+	elif [ ! -s "$out/nspawn-out/log" ]; then
+		tail -n 20 "$out/nspawn.log"
+		echo "=== package: systemd container skipped: it did not boot (systemd-nspawn exited $st; see $out/nspawn.log)"
+	else
+		tail -n 60 "$out/nspawn-out/log"
+		result systemd-container 1 "$(since "$t")"
+	fi
+	rm -rf "$ns"
+fi
+
+# 5. The dpkg sequence on this machine.
 if [ "${LS_PKG_HOST:-1}" = 0 ]; then
 	echo "=== package: dpkg sequence skipped (LS_PKG_HOST=0)"
 else

@@ -1,17 +1,25 @@
 #!/bin/sh
-# The package's life on this machine, with dpkg and no container: install
-# the previous build, configure it, upgrade to this build, run the daemon
-# the way the unit does, remove, purge; the list of files on the system
-# must be the same after the purge as before the install.
+# The package's life on a machine, with dpkg and no container of its own:
+# install the previous build (where systemd runs, the unit is enabled and
+# skipped for want of the key), configure it (the key, then an edit of the
+# conffile that ships a file only adm may read to the bundled intake),
+# start it (systemctl enable --now, where systemd runs), upgrade to this
+# build (the edit stays without a question; a running logshipd is
+# restarted), check the unit (systemd-analyze verify) and that every line
+# written before and after the upgrade arrived exactly once (where no
+# systemd runs, the unit's ExecStartPre= and ExecStart= run as its User=
+# with its groups and UMask=), remove (configuration and state stay),
+# purge: the list of files on the system must be the same as before the
+# install.
 #
 #   tests/pkg/dpkg_sequence.sh PREV_DIR NEW_DIR VERSION
 #
 # PREV_DIR and NEW_DIR hold logshipd_*.deb and logshipd-dbgsym_*.deb of
 # the previous build and of this one; VERSION is configure.ac's, which
-# the installed logshipd -V must print. Needs root. It changes this
+# the installed logshipd -V must print. Needs root. It changes the
 # machine: it purges any installed logshipd first and leaves the system
 # user logshipd behind (as Debian keeps every system user). Run by
-# scripts/package-check.sh.
+# scripts/package-check.sh, on its machine and in a systemd container.
 . "$(dirname "$0")/../e2e/lib.sh"
 
 [ $# -eq 3 ] || fail "usage: $0 PREV_DIR NEW_DIR VERSION"
@@ -114,49 +122,19 @@ _rc=0
 $LOGSHIPD -n -c "$CONF" >"$T/n0.out" 2>&1 || _rc=$?
 assert_eq "$_rc" 78 "logshipd -n without the key file"
 
-# 2. Configure it as the README says: the key, an edit of the YAML, state.
+# With a running systemd, the unconfigured unit was started and skipped.
+if [ -d /run/systemd/system ]; then
+	assert_eq "$(systemctl show -p ConditionResult --value logshipd)" no \
+	    "the unit's condition at install (no key)"
+	systemctl is-failed --quiet logshipd && fail "the unconfigured unit failed"
+	log "systemd: enabled, and skipped without the key"
+fi
+
+# 2. Configure it as the README says: the key; the shipped configuration
+# then passes logshipd -n (for root and for logshipd). Then the edit of
+# the conffile: a configuration that ships a file only adm may read to the
+# bundled intake.
 printf '%s\n' "$DD_API_KEY" | install -m 0640 -o root -g logshipd /dev/stdin "$KEY"
-echo "# edited by dpkg_sequence.sh" >>"$CONF"
-cp "$CONF" "$T/conf.edited"
-
-# 3. Upgrade to this build: the edited conffile stays, without a question
-# (dpkg_run has no terminal), and nothing is put beside it.
-# shellcheck disable=SC2086
-dpkg_run -i $NEW_DEBS
-status_is "install ok installed"
-assert_eq "$(dpkg-query -W -f='${Version}' logshipd)" "$NEW_VERSION" "installed version"
-assert_eq "$($LOGSHIPD -V)" "logshipd $VERSION" "logshipd -V (configure.ac's AC_INIT)"
-cmp -s "$CONF" "$T/conf.edited" || fail "the upgrade changed the edited $CONF"
-if ls /etc/logshipd/*.dpkg-* 2>/dev/null; then
-	fail "the upgrade left files beside the conffile"
-fi
-[ -f "$KEY" ] || fail "the upgrade lost $KEY"
-# Where a systemd runs, the upgrade restarts a running logshipd after the
-# new files are in place (it is not stopped before): what the maintainer
-# scripts say, as no systemd runs here to show it.
-grep -q '_dh_action=restart' /var/lib/dpkg/info/logshipd.postinst ||
-    fail "the postinst does not restart logshipd on upgrade"
-prerm=/var/lib/dpkg/info/logshipd.prerm
-if grep -q 'deb-systemd-invoke stop' "$prerm" &&
-    ! grep -qF '[ "$1" = remove ]' "$prerm"; then
-	fail "the prerm stops logshipd on upgrade too"
-fi
-assert_eq "$(stat -c '%U:%G %a' "$STATE")" "logshipd:logshipd 750" "$STATE after the upgrade"
-
-# 4. The installed unit verifies clean, and the shipped configuration
-# passes once the key exists, for root and for logshipd.
-if command -v systemd-analyze >/dev/null 2>&1; then
-	_rc=0
-	SYSTEMD_LOG_COLOR=0 SYSTEMD_PAGER='' systemd-analyze verify "$UNIT" \
-	    >"$T/verify.out" 2>&1 || _rc=$?
-	if [ "$_rc" -ne 0 ] || grep -q logshipd "$T/verify.out"; then
-		cat "$T/verify.out" >&2
-		fail "systemd-analyze verify $UNIT"
-	fi
-	log "systemd-analyze verify: clean"
-else
-	log "no systemd-analyze: unit not verified"
-fi
 $LOGSHIPD -n -c "$CONF" >"$T/n1.out" 2>&1 || {
 	cat "$T/n1.out" >&2
 	fail "logshipd -n on the shipped configuration"
@@ -166,20 +144,16 @@ setpriv --reuid=logshipd --regid=logshipd --init-groups \
 	cat "$T/n2.out" >&2
 	fail "logshipd -n on the shipped configuration, as logshipd"
 }
-
-# 5. The daemon, run as the unit runs it, ships a file only adm may read
-# to the bundled intake. With a running systemd, systemctl starts the
-# unit; otherwise its ExecStartPre= and ExecStart= lines run as its User=
-# with its groups (setpriv --init-groups: logshipd and adm) and UMask=.
 start_intake --api-key "$DD_API_KEY"
 METRICS_PORT=$(free_port)
 mkdir -m 0750 "$TESTLOGS"
 chgrp adm "$TESTLOGS"
 N=500
-gen_lines "$TESTLOGS/app.log" $N pkgcheck
+gen_lines "$TESTLOGS/app.log" $N before
 chgrp adm "$TESTLOGS/app.log"
 chmod 0640 "$TESTLOGS/app.log"
 cat >"$CONF" <<YAML
+# edited by dpkg_sequence.sh
 shutdown_timeout: 10s
 metrics: { listen: "127.0.0.1:$METRICS_PORT" }
 sources:
@@ -195,15 +169,82 @@ routes:
   - severity: all
     to: [dd]
 YAML
+cp "$CONF" "$T/conf.edited"
+
+# mainpid: the unit's main pid (0: not running).
+mainpid() {
+	systemctl show -p MainPID --value logshipd
+}
 if [ -d /run/systemd/system ]; then
-	log "systemctl start logshipd"
-	systemctl daemon-reload
-	systemctl start logshipd || {
+	log "systemctl enable --now logshipd (the previous build)"
+	systemctl enable --now logshipd || {
 		systemctl status logshipd >&2 || true
-		fail "systemctl start logshipd"
+		fail "systemctl enable --now logshipd"
 	}
 	wait_count /api/v2/logs $N 60
-	$LOGSHIPD status -c "$CONF" >"$T/status.out" 2>&1 || {
+	PID0=$(mainpid)
+	[ "$PID0" -gt 0 ] || fail "logshipd is not running after systemctl start"
+fi
+
+# 3. Upgrade to this build: the edited conffile stays, without a question
+# (dpkg_run has no terminal), and nothing is put beside it. A running
+# logshipd is restarted, once, after the new files are in place.
+# shellcheck disable=SC2086
+dpkg_run -i $NEW_DEBS
+status_is "install ok installed"
+assert_eq "$(dpkg-query -W -f='${Version}' logshipd)" "$NEW_VERSION" "installed version"
+assert_eq "$($LOGSHIPD -V)" "logshipd $VERSION" "logshipd -V (configure.ac's AC_INIT)"
+cmp -s "$CONF" "$T/conf.edited" || fail "the upgrade changed the edited $CONF"
+if ls /etc/logshipd/*.dpkg-* 2>/dev/null; then
+	fail "the upgrade left files beside the conffile"
+fi
+[ -f "$KEY" ] || fail "the upgrade lost $KEY"
+assert_eq "$(stat -c '%U:%G %a' "$STATE")" "logshipd:logshipd 750" "$STATE after the upgrade"
+if [ -d /run/systemd/system ]; then
+	systemctl is-active --quiet logshipd || fail "logshipd is not running after the upgrade"
+	PID1=$(mainpid)
+	[ "$PID1" -gt 0 ] && [ "$PID1" != "$PID0" ] ||
+	    fail "the upgrade did not restart logshipd (pid $PID0, then $PID1)"
+	log "systemd: the upgrade restarted logshipd (pid $PID0, then $PID1)"
+else
+	# No systemd to show it: what the maintainer scripts say.
+	grep -q '_dh_action=restart' /var/lib/dpkg/info/logshipd.postinst ||
+	    fail "the postinst does not restart logshipd on upgrade"
+	prerm=/var/lib/dpkg/info/logshipd.prerm
+	if grep -q 'deb-systemd-invoke stop' "$prerm" &&
+	    ! grep -qF '[ "$1" = remove ]' "$prerm"; then
+		fail "the prerm stops logshipd on upgrade too"
+	fi
+fi
+
+# 4. The installed unit verifies clean (its man pages open, with man).
+if command -v systemd-analyze >/dev/null 2>&1; then
+	_rc=0
+	_man=
+	command -v man >/dev/null 2>&1 || {
+		_man=--man=no
+		log "no man(1): systemd-analyze verify --man=no"
+	}
+	SYSTEMD_LOG_COLOR=0 SYSTEMD_PAGER='' systemd-analyze verify $_man "$UNIT" \
+	    >"$T/verify.out" 2>&1 || _rc=$?
+	if [ "$_rc" -ne 0 ] || grep -q logshipd "$T/verify.out"; then
+		cat "$T/verify.out" >&2
+		fail "systemd-analyze verify $UNIT"
+	fi
+	log "systemd-analyze verify: clean"
+else
+	log "no systemd-analyze: unit not verified"
+fi
+
+# 5. The daemon of this build, run as the unit runs it, ships the lines
+# written after the upgrade too: every line exactly once. With a running
+# systemd, the unit restarted by the upgrade; otherwise the unit's
+# ExecStartPre= and ExecStart= lines, run as its User= with its groups
+# (setpriv --init-groups: logshipd and adm) and UMask=.
+gen_lines "$TESTLOGS/app.log" $N after
+if [ -d /run/systemd/system ]; then
+	wait_count /api/v2/logs $((2 * N)) 60
+	$LOGSHIPD status >"$T/status.out" 2>&1 || {
 		cat "$T/status.out" >&2
 		fail "logshipd status"
 	}
@@ -226,23 +267,21 @@ else
 	(umask "$umask_" && exec setpriv --reuid="$user" --regid="$user" \
 	    --init-groups $start) >>"$T/logshipd.log" 2>&1 &
 	LS_PID=$!
-	wait_count /api/v2/logs $N 60
-	$LOGSHIPD status -c "$CONF" >"$T/status.out" 2>&1 || {
+	wait_count /api/v2/logs $((2 * N)) 60
+	$LOGSHIPD status >"$T/status.out" 2>&1 || {
 		cat "$T/status.out" >&2
 		fail "logshipd status"
 	}
 	stop_logshipd TERM 30
 	assert_eq "$LS_STATUS" 0 "logshipd exit status"
-	assert_eq "$(stat -c %U "$STATE/checkpoint.json")" logshipd \
-	    "owner of the checkpoint"
 fi
-assert_eq "$(intake count --path /api/v2/logs)" $N "entries at the intake"
+assert_eq "$(intake count --path /api/v2/logs)" $((2 * N)) "entries at the intake"
 intake messages --path /api/v2/logs | sort -u | wc -l | tr -d ' ' >"$T/uniq"
-assert_eq "$(cat "$T/uniq")" $N "distinct messages at the intake"
+assert_eq "$(cat "$T/uniq")" $((2 * N)) "distinct messages at the intake"
 stop_intake
-log "shipped $N lines as the unit would, status: $(head -n 1 "$T/status.out")"
-cp "$T/conf.edited" "$CONF"
+log "shipped $((2 * N)) lines as the unit runs it, status: $(head -n 1 "$T/status.out")"
 [ -f "$STATE/checkpoint.json" ] || fail "no checkpoint in $STATE"
+assert_eq "$(stat -c %U "$STATE/checkpoint.json")" logshipd "owner of the checkpoint"
 
 # 6. Remove: the configuration (edited), the key and the state stay.
 dpkg_run -r logshipd logshipd-dbgsym
