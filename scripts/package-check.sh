@@ -199,7 +199,9 @@ After=multi-user.target
 [Service]
 Type=oneshot
 ExecStart=/bin/sh /pkgtest/src/tests/pkg/container_run.sh
-TimeoutStartSec=600
+TimeoutStartSec=240
+# Powers off however it ended (container_run.sh does too, when it ends).
+ExecStopPost=/bin/systemctl poweroff --no-block
 [Install]
 WantedBy=multi-user.target
 UNIT
@@ -207,7 +209,7 @@ UNIT
 	ln -s /etc/systemd/system/pkgtest.service \
 	    "$ns/etc/systemd/system/multi-user.target.wants/pkgtest.service"
 	st=0
-	timeout 900 systemd-nspawn -D "$ns" --register=no --keep-unit \
+	timeout 300 systemd-nspawn -D "$ns" --register=no --keep-unit \
 	    --bind-ro="$top:/pkgtest/src" --bind-ro="$out/prev:/pkgtest/debs/prev" \
 	    --bind-ro="$out/new:/pkgtest/debs/new" \
 	    --bind="$out/nspawn-out:/pkgtest/out" -b \
