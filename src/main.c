@@ -34,6 +34,9 @@
 #include "pipeline.h"
 #include "statuscmd.h"
 #include "tailer.h"
+#ifdef LS_FAULTS
+#include "faults.h" /* tests/logshipd_faults only */
+#endif
 
 /*
  * The whole pipeline on one screen: who runs each stage, how many threads,
@@ -604,6 +607,9 @@ main(int argc, char *argv[])
 	hooks.wake_cb = pipeline_wake_cb;
 	hooks.fail_cb = pipeline_fail_cb;
 	hooks.arg = &d;
+#ifdef LS_FAULTS
+	hooks.send = ls_fault_send_ops();
+#endif
 	if ((d.pipeline = ls_pipeline_new(d.conf, d.acks, d.m, d.root, &hooks))
 		== NULL
 	    || ls_pipeline_start(d.pipeline) != 0) {
