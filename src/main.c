@@ -245,7 +245,7 @@ pipeline_wake_cb(void *arg)
  * SIGHUP: reload. The file is parsed and checked whole first: a bad one
  * changes nothing (its errors are logged). A good one replaces the running
  * config part by part, on this thread: destinations and routes (unchanged
- * destinations keep running; pipeline.c), the per-source counters, then
+ * destinations keep running; reload.c), the per-source counters, then
  * the sources. Every thread keeps a reference to the config its part was
  * made from, so the old one is freed only when its last user is gone.
  */
