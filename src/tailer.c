@@ -70,7 +70,8 @@ budget_resume_cb(void *arg)
 
 struct ls_tailer *
 ls_tailer_new(struct ev_loop *loop, const struct ls_conf *conf,
-    struct ls_queue *out, struct ls_ckpt *ckpt, struct ls_metrics *m)
+    struct ls_queue *out, struct ls_budget *budget, struct ls_ckpt *ckpt,
+    struct ls_metrics *m)
 {
 	struct ls_tailer *t;
 
@@ -90,18 +91,19 @@ ls_tailer_new(struct ev_loop *loop, const struct ls_conf *conf,
 	ls_ts_cache_init(&t->tscache);
 	t->rbuf = xmalloc(READ_CHUNK);
 	ls_buf_init(&t->scratch);
-	ls_budget_init(&t->budget, conf->max_buffer_bytes, budget_resume_cb, t);
+	t->budget = budget;
 	tail_watch_init(t);
 	tail_commit_init(t);
 	ev_async_init(&t->resume_w, resume_async_cb);
 	t->resume_w.data = t;
+	ls_budget_watch(budget, budget_resume_cb, t);
 	return t;
 }
 
 struct ls_budget *
 ls_tailer_budget(struct ls_tailer *t)
 {
-	return &t->budget;
+	return t->budget;
 }
 
 int
@@ -253,6 +255,8 @@ ls_tailer_free(struct ls_tailer *t)
 	if (t == NULL)
 		return;
 	ls_tailer_stop(t);
+	/* Records may outlive it: their last release must not wake it. */
+	ls_budget_watch(t->budget, NULL, NULL);
 	ev_timer_stop(t->loop, &t->ckpt_w);
 	while ((f = t->files) != NULL) {
 		t->files = f->next;
