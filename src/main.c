@@ -32,6 +32,7 @@
 #include "monitor.h"
 #include "notify.h"
 #include "pipeline.h"
+#include "rules.h"
 #include "statuscmd.h"
 #include "tailer.h"
 #ifdef LS_FAULTS
@@ -390,8 +391,9 @@ static void
 final_report(struct daemon *d)
 {
 	struct ls_dest_metrics *dm;
+	struct ls_rule_stats st;
 	uint64_t sent, dropped;
-	size_t i;
+	size_t i, k;
 
 	log_notice("final: read=%llu lines in %lld ms of drain",
 	    (unsigned long long)LS_LOAD(d->m->lines_read),
@@ -407,6 +409,18 @@ final_report(struct daemon *d)
 	    (unsigned long long)LS_LOAD(d->m->removed_unread_bytes),
 	    (unsigned long long)LS_LOAD(d->m->checkpoint_errors),
 	    (unsigned long long)LS_LOAD(d->m->inotify_wakeups));
+	/* What the processing rules did, per source and rule. */
+	for (i = 0; i < d->conf->nsources; i++)
+		for (k = 0; k < ls_rules_count(d->conf->sources[i].rules); k++) {
+			ls_rules_stats(d->conf->sources[i].rules, k, &st);
+			log_notice("rule %s/%s (%s): excluded=%llu "
+				   "not_included=%llu masked=%llu errors=%llu",
+			    d->conf->sources[i].name, st.name, st.type,
+			    (unsigned long long)st.excluded,
+			    (unsigned long long)st.not_included,
+			    (unsigned long long)st.masked,
+			    (unsigned long long)st.errors);
+		}
 	for (i = 0; i < d->conf->ndests; i++) {
 		dm = d->m->dest[i];
 		sent = LS_LOAD(dm->sent);
