@@ -5,11 +5,13 @@ body (bench/run.py --compression gzip --save-bodies DIR keeps every
 level 6 (the reference: what Fluent Bit sends) and of libdeflate at each
 level, gzip-wrapped as on the wire.
 
-  levels.py DIR [--levels 1-9] [--repeat N] [--split K]
+  levels.py DIR [--levels 1-9] [--zstd-levels 1-9] [--repeat N] [--split K]
 
 Prints, per compressor and level: bytes, bytes relative to zlib level 6,
-and compressor CPU seconds per million lines (one core, the best of N
-passes, process CPU time), so that a level can be chosen by measurement.
+bytes per line, and compressor CPU seconds per million lines (one core,
+the best of N passes, process CPU time), so that a level can be chosen by
+measurement; then zstd at each of --zstd-levels (python3-zstandard, the
+system libzstd), one frame per body as logshipd sends it.
 libdeflate is called through ctypes (libdeflate.so.0, the library
 logshipd links), zlib through Python's own module (the system zlib).
 --split K cuts each body into K pieces compressed apart (both compressors
@@ -50,6 +52,14 @@ def libdeflate():
     return lib
 
 
+def parse_levels(spec):
+    """"6-8" or "6,7" into a list of levels."""
+    lo_hi = [int(x) for x in spec.replace(",", "-").split("-")]
+    if "," in spec:
+        return lo_hi
+    return list(range(lo_hi[0], lo_hi[-1] + 1))
+
+
 def best_of(repeat, one_pass):
     """(bytes, best CPU seconds) of `repeat` passes over every body."""
     best = None
@@ -66,14 +76,13 @@ def main():
     ap.add_argument("dir")
     ap.add_argument("--levels", default="1-9",
                     help="libdeflate levels, e.g. 6-8 or 6,7 (default 1-9)")
+    ap.add_argument("--zstd-levels", default="1-9",
+                    help="zstd levels (default 1-9; none: skip)")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--split", type=int, default=1)
     a = ap.parse_args()
-    lo_hi = [int(x) for x in a.levels.replace(",", "-").split("-")]
-    if "," in a.levels:
-        levels = lo_hi
-    else:
-        levels = list(range(lo_hi[0], lo_hi[-1] + 1))
+    levels = parse_levels(a.levels)
+    zlevels = [] if a.zstd_levels == "none" else parse_levels(a.zstd_levels)
 
     bodies, lines, nbodies = load_bodies(a.dir, max(a.split, 1))
     if not bodies:
@@ -90,8 +99,10 @@ def main():
         return n
 
     ref, t = best_of(a.repeat, zlib6)
-    print("%-14s %12s %8s %14s" % ("", "bytes", "vs zlib6", "CPU s/M lines"))
-    print("%-14s %12d %8.4f %14.2f" % ("zlib 6", ref, 1.0, t * 1e6 / lines))
+    print("%-14s %12s %8s %9s %14s" % ("", "bytes", "vs zlib6", "B/line",
+                                       "CPU s/M lines"))
+    row = "%-14s %12d %8.4f %9.1f %14.2f"
+    print(row % ("zlib 6", ref, 1.0, ref / lines, t * 1e6 / lines))
 
     lib = libdeflate()
     cap = max(len(b) for b in bodies) * 2 + 1024
@@ -112,8 +123,19 @@ def main():
 
         size, t = best_of(a.repeat, one)
         lib.libdeflate_free_compressor(c)
-        print("%-14s %12d %8.4f %14.2f" % ("libdeflate %d" % level, size,
-                                          size / ref, t * 1e6 / lines))
+        print(row % ("libdeflate %d" % level, size, size / ref, size / lines,
+                     t * 1e6 / lines))
+    if zlevels:
+        import zstandard
+    for level in zlevels:
+        cctx = zstandard.ZstdCompressor(level=level)
+
+        def onez(cctx=cctx):
+            return sum(len(cctx.compress(b)) for b in bodies)
+
+        size, t = best_of(a.repeat, onez)
+        print(row % ("zstd %d" % level, size, size / ref, size / lines,
+                     t * 1e6 / lines))
 
 
 if __name__ == "__main__":

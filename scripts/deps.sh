@@ -9,7 +9,8 @@ python3 procps curl logrotate mandoc clang-format libsystemd-dev systemd
 openssl
 libmicrohttpd-dev python3-prometheus-client
 libdeflate-dev libzstd-dev python3-zstandard
-libpcre2-dev"
+libpcre2-dev
+debhelper dpkg-dev fakeroot lintian piuparts debootstrap systemd-container"
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 $SUDO apt-get update

@@ -2,16 +2,20 @@
 # Builds logshipd three ways and runs the whole test suite in each: plain
 # with -Werror, under AddressSanitizer+UndefinedBehaviorSanitizer, and under
 # ThreadSanitizer, each in its own build directory; then the libFuzzer
-# targets (clang), each for FUZZ_SECONDS; then make distcheck.
-# Any failing test, sanitizer report or fuzzer crash fails the run.
+# targets (clang), each for FUZZ_SECONDS; then make distcheck; then the
+# Debian package (scripts/package-check.sh: build, lintian, piuparts, the
+# install/upgrade/remove/purge sequence with dpkg).
+# Any failing test, sanitizer report, fuzzer crash or package check fails
+# the run.
 #   LS_SKIP_DEPS=1  do not apt-get install the dependencies first
-#   LS_LEGS="plain" run only some legs (plain asan tsan fuzz distcheck)
-#   FUZZ_SECONDS=60 how long each fuzz target runs
+#   LS_LEGS="plain" run only some legs (plain asan tsan fuzz distcheck
+#                   package)
+#   FUZZ_SECONDS=30 how long each fuzz target runs
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 [ -n "${LS_SKIP_DEPS:-}" ] || scripts/deps.sh
-legs=${LS_LEGS:-"plain asan tsan fuzz distcheck"}
+legs=${LS_LEGS:-"plain asan tsan fuzz distcheck package"}
 jobs=$(nproc 2>/dev/null || echo 2)
 passed=0
 failed=0
@@ -65,8 +69,8 @@ for l in $legs; do
 		mkdir -p build-fuzz
 		(cd build-fuzz && CC=clang "$top/configure" --enable-fuzz >configure.out) ||
 		    { cat build-fuzz/configure.out; exit 1; }
-		echo "=== fuzz: make fuzz, ${FUZZ_SECONDS:-60} s a target"
-		if make -C build-fuzz -j"$jobs" fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-60}" \
+		echo "=== fuzz: make fuzz, ${FUZZ_SECONDS:-30} s a target"
+		if make -C build-fuzz -j"$jobs" fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-30}" \
 		    >build-fuzz/fuzz.out 2>&1; then
 			status=0
 		else
@@ -86,10 +90,34 @@ for l in $legs; do
 		mkdir -p build-plain
 		[ -f build-plain/Makefile ] ||
 		    (cd build-plain && "$top/configure" >/dev/null)
+		# The tarball builds and installs from a clean tree (what
+		# distcheck is for); its tests are a smoke run of a few suites
+		# and one end-to-end test, the three legs above having run
+		# them all.
 		make -C build-plain -j"$jobs" distcheck \
-		    DISTCHECK_CONFIGURE_FLAGS=--enable-werror >build-plain/distcheck.out 2>&1 ||
+		    DISTCHECK_CONFIGURE_FLAGS=--enable-werror \
+		    TESTS="tests/check_conf tests/check_tail tests/e2e/routing.sh" \
+		    >build-plain/distcheck.out 2>&1 ||
 		    { tail -n 100 build-plain/distcheck.out; echo "$passed passed, 1 failed"; exit 1; }
 		echo "distcheck: ok"
+		;;
+	package)
+		# Installs, upgrades and purges the package on this machine: a
+		# CI machine, or a developer's who asked for it. Its output is
+		# kept in build-package/check.out.
+		mkdir -p build-package
+		if LS_SKIP_DEPS=1 scripts/package-check.sh >build-package/check.out 2>&1; then
+			status=0
+		else
+			status=1
+		fi
+		grep -E '^(=== |(PASS|FAIL): |package: )' build-package/check.out || true
+		count build-package
+		if [ $status -ne 0 ]; then
+			tail -n 100 build-package/check.out
+			echo "$passed passed, $((failed > 0 ? failed : 1)) failed"
+			exit 1
+		fi
 		;;
 	*) echo "unknown leg $l" >&2; exit 64 ;;
 	esac

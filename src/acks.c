@@ -2,7 +2,7 @@
  * acks: see acks.h.
  *
  * The queue holds a reference to each done record, so the record (and the
- * file it points at, which the tailer keeps while records are outstanding)
+ * origin it points at, which the tailer keeps while records are outstanding)
  * lives until the loop has applied it. Workers push a whole batch's done
  * records with one push_many and one ev_async_send; libev coalesces the
  * wakeups, and the callback drains until the queue is empty (ev.pod,
@@ -18,7 +18,6 @@
 #include "queue.h"
 #include "xmalloc.h"
 
-#define APPLY_BATCH 1024
 #define DONE_BATCH 256
 
 struct ls_acks {

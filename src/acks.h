@@ -1,13 +1,15 @@
 /*
  * acks: the fan-in of delivery acknowledgements.
  *
- * Every destination's workers report the records they are done with
- * (delivered, or given up by a counted policy); so does the router for the
- * records routed nowhere. A record is done when every destination it went
- * to is done with it: its "pending" count, set by the router, falls to
- * zero. Done records go on one queue, and one ev_async wakes the main
- * loop, which applies them (the tailer advances each file's committed
- * offset) on its own thread. So the offsets, the files and the checkpoint
+ * One caller reports the records a destination is done with (delivered,
+ * or given up by a counted policy): pl_settle() in pipeline.c, for the
+ * workers' batches, the reload's leftovers, and the records the router
+ * routed to no destination that is waited for. A record is done when
+ * every destination it went to is done with it: its "pending" count, set
+ * by the router, falls to zero. Done records go on one queue, and one
+ * ev_async wakes the main loop, which applies them (main hands each to its
+ * origin, ls_origin_ack: the file's committed offset advances) on its own
+ * thread. So the offsets, the files and the checkpoint
  * are only ever touched by the main thread, without locks.
  *
  * A record that is never done (unsent at the drain deadline) is simply

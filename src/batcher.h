@@ -7,7 +7,7 @@
  * When its input is closed and drained it flushes the partial batch and
  * closes its output (the drain); when its context is cancelled it stops,
  * puts the partial batch in its output too, where a reload may still hand
- * it on (pipeline.c), and closes it; at shutdown those records stay unsent
+ * it on (reload.c), and closes it; at shutdown those records stay unsent
  * and are not checkpointed.
  *
  * Threading: new/start/join/free from the owner; the loop runs in the

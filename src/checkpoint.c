@@ -1,11 +1,12 @@
 /*
  * checkpoint: see checkpoint.h.
  *
- * The entries are an array in the order they were put, plus an open
- * addressing hash table of indices keyed by (source, dev, ino), so that
- * find() stays O(1) with 10,000 files and get() can walk them in order.
- * The table is rebuilt when half full; clear() keeps both allocations, as
- * the tailer rebuilds the whole generation on every write.
+ * The entries are an array in the order they were put, so that get() can
+ * walk them in order, indexed by (source, dev, ino) in the program's one
+ * hash table (htab.h) so that find() stays O(1) with 10,000 files: entry
+ * i's node is nodes[i], and the index is rebuilt when the arrays move.
+ * clear() keeps the arrays, as the tailer rebuilds the whole generation
+ * on every write.
  *
  * The JSON is checked field by field on load, and any doubt makes the
  * whole generation unusable: a checkpoint half believed would resume some
@@ -44,6 +45,7 @@
 #include "buf.h"
 #include "checkpoint.h"
 #include "ctx.h"
+#include "htab.h"
 #include "log.h"
 #include "metrics.h"
 #include "thread.h"
@@ -64,10 +66,10 @@ struct ls_ckpt {
 	char *tmp; /* <dir>/checkpoint.json.tmp */
 	int dfd; /* dir, opened once; -1 until then */
 	struct ls_ckpt_entry *v;
+	struct ls_hnode *nodes; /* nodes[i]: v[i] in idx */
+	struct ls_htab idx;
 	size_t n;
 	size_t cap;
-	size_t *tab; /* index + 1 into v, 0 for an empty slot */
-	size_t tsize; /* 0 or a power of two */
 	int werr; /* errno of the last failed write, 0 after a success */
 	int cur_bad; /* checkpoint.json was unusable: .prev is the good one */
 	/* checkpoint.json was fsynced (or loaded at start): it may become
@@ -133,7 +135,9 @@ ls_ckpt_free(struct ls_ckpt *c)
 		close(c->dfd);
 	ls_ckpt_clear(c);
 	free(c->v);
-	free(c->tab);
+	free(c->nodes);
+	if (c->idx.b != NULL)
+		ls_htab_cleanup(&c->idx);
 	free(c->dir);
 	free(c->cur);
 	free(c->prev);
@@ -241,37 +245,36 @@ hash_id(const char *source, uint64_t dev, uint64_t ino)
 	return mix64(h ^ mix64(dev ^ mix64(ino)));
 }
 
-/* The slot holding this identity, or the empty slot where it would go. */
+/* The index of the entry with this identity, or SIZE_MAX. */
 static size_t
-slot_of(const struct ls_ckpt *c, const char *source, uint64_t dev, uint64_t ino)
+index_of(const struct ls_ckpt *c, uint64_t h, const char *source, uint64_t dev,
+    uint64_t ino)
 {
 	const struct ls_ckpt_entry *e;
-	size_t i, mask = c->tsize - 1;
+	struct ls_hnode *n;
 
-	i = (size_t)hash_id(source, dev, ino) & mask;
-	while (c->tab[i] != 0) {
-		e = &c->v[c->tab[i] - 1];
+	if (c->idx.b == NULL)
+		return SIZE_MAX;
+	for (n = ls_htab_first(&c->idx, h); n != NULL; n = ls_htab_next(n)) {
+		e = &c->v[n - c->nodes];
 		if (e->dev == dev && e->ino == ino
 		    && strcmp(e->source, source) == 0)
-			break;
-		i = (i + 1) & mask;
+			return (size_t)(n - c->nodes);
 	}
-	return i;
+	return SIZE_MAX;
 }
 
+/* The index anew, over the entries where they are now. */
 static void
-rehash(struct ls_ckpt *c, size_t tsize)
+reindex(struct ls_ckpt *c)
 {
-	const struct ls_ckpt_entry *e;
 	size_t i;
 
-	free(c->tab);
-	c->tab = xcalloc(tsize, sizeof *c->tab);
-	c->tsize = tsize;
-	for (i = 0; i < c->n; i++) {
-		e = &c->v[i];
-		c->tab[slot_of(c, e->source, e->dev, e->ino)] = i + 1;
-	}
+	if (c->idx.b != NULL)
+		ls_htab_cleanup(&c->idx);
+	ls_htab_init(&c->idx, c->cap);
+	for (i = 0; i < c->n; i++)
+		ls_htab_insert(&c->idx, &c->nodes[i], c->nodes[i].hash);
 }
 
 size_t
@@ -296,8 +299,8 @@ ls_ckpt_find(
 
 	if (c->n == 0)
 		return NULL;
-	i = slot_of(c, source, dev, ino);
-	return c->tab[i] == 0 ? NULL : &c->v[c->tab[i] - 1];
+	i = index_of(c, hash_id(source, dev, ino), source, dev, ino);
+	return i == SIZE_MAX ? NULL : &c->v[i];
 }
 
 void
@@ -310,30 +313,32 @@ ls_ckpt_clear(struct ls_ckpt *c)
 		free(c->v[i].path);
 	}
 	c->n = 0;
-	if (c->tab != NULL)
-		memset(c->tab, 0, c->tsize * sizeof *c->tab);
+	if (c->idx.b != NULL)
+		reindex(c);
 }
 
 void
 ls_ckpt_put(struct ls_ckpt *c, const struct ls_ckpt_entry *e)
 {
 	struct ls_ckpt_entry *d;
+	uint64_t h = hash_id(e->source, e->dev, e->ino);
 	size_t i;
 
-	if (c->tsize == 0)
-		rehash(c, 64);
-	i = slot_of(c, e->source, e->dev, e->ino);
-	if (c->tab[i] != 0) {
-		d = &c->v[c->tab[i] - 1];
+	if ((i = index_of(c, h, e->source, e->dev, e->ino)) != SIZE_MAX) {
+		d = &c->v[i];
 		free(d->source);
 		free(d->path);
 	} else {
 		if (c->n == c->cap) {
+			/* The nodes move with the arrays: index them anew. */
 			c->cap = c->cap == 0 ? 64 : c->cap * 2;
 			c->v = xreallocarray(c->v, c->cap, sizeof *c->v);
+			c->nodes
+			    = xreallocarray(c->nodes, c->cap, sizeof *c->nodes);
+			reindex(c);
 		}
-		d = &c->v[c->n++];
-		c->tab[i] = c->n;
+		d = &c->v[c->n];
+		ls_htab_insert(&c->idx, &c->nodes[c->n++], h);
 	}
 	d->source = xstrdup(e->source);
 	d->path = xstrdup(e->path != NULL ? e->path : "");
@@ -342,9 +347,6 @@ ls_ckpt_put(struct ls_ckpt *c, const struct ls_ckpt_entry *e)
 	d->fp_len = e->fp_len;
 	d->fp = e->fp;
 	d->offset = e->offset;
-	/* Half full at most, so probe runs stay short. */
-	if (c->n * 2 > c->tsize)
-		rehash(c, c->tsize * 2);
 }
 
 /* Decodes lower- or upper-case hex; NULL if s is not even-length hex. */

@@ -1,8 +1,9 @@
 /*
  * logshipd: tails log files and ships their lines to HTTP log intakes.
  *
- * main owns the libev loop (tailing, signals, timers) and the order of
- * start and stop. The pipeline, stage by stage:
+ * main owns the libev loop (tailing, signals, timers, acknowledgements),
+ * the memory budget, and the order of start and stop. The stages of a
+ * line's delivery are in the table below (and the README's).
  */
 #include "config.h"
 
@@ -31,22 +32,42 @@
 #include "monitor.h"
 #include "notify.h"
 #include "pipeline.h"
+#include "rules.h"
 #include "statuscmd.h"
 #include "tailer.h"
+#ifdef LS_FAULTS
+#include "faults.h" /* tests/logshipd_faults only */
+#endif
 
 /*
  * The whole pipeline on one screen: who runs each stage, how many threads,
- * and the queues in and out.
+ * and what goes in and out. A line goes down the table; its
+ * acknowledgement comes back up it (acks, then the checkpoint).
+ *
+ *   tail -> queue -> router -> batcher -> workers -> acks -> checkpoint
+ *
+ * One owner per fact: the router adds a record's bytes to its
+ * destinations' held_bytes and sets how many must be done with it; the
+ * worker's batch handler (pipeline.c, pl_settle) alone takes the bytes
+ * off and acknowledges, from what the sender says it took; the record's
+ * origin (its file) commits it on the main thread.
  */
 static const struct {
 	const char *stage, *threads, *in, *out;
 } stages[] = {
-	{ "tailer (tailer.c)", "main loop", "log files", "ingest queue" },
+	{ "tailer (tail_*.c)", "main loop", "log files (budget)",
+	    "ingest queue" },
 	{ "router (router.c)", "1", "ingest queue", "destination queues" },
 	{ "batcher (batcher.c)", "1 per destination", "destination queue",
 	    "batch queue" },
-	{ "sender (sender.c, pool.c)", "workers per destination", "batch queue",
-	    "HTTP intake" },
+	{ "workers (pipeline.c, sender.c, pool.c)", "workers per destination",
+	    "batch queue", "HTTP intake; acks" },
+	{ "reload handover (reload.c)", "main loop", "retired instance",
+	    "its heir's queue; acks" },
+	{ "acks (acks.c)", "main loop (ev_async)", "done records",
+	    "origin: file offsets" },
+	{ "checkpoint (checkpoint.c)", "1 (ckpt)", "committed offsets",
+	    "checkpoint.json" },
 };
 
 struct daemon {
@@ -57,6 +78,7 @@ struct daemon {
 	struct ls_pipeline *pipeline;
 	struct ls_tailer *tailer;
 	struct ls_acks *acks;
+	struct ls_budget *budget; /* made first, freed last */
 	struct ls_ckpt *ckpt;
 	struct ls_notify *notify; /* systemd: READY, STATUS, WATCHDOG */
 	struct ls_monitor *monitor; /* /metrics, /status; SIGUSR1's table */
@@ -65,11 +87,13 @@ struct daemon {
 	ev_timer summary_w;
 	ev_async done_w;
 	ev_async poll_w; /* the pipeline has retiring work (a reload) */
+	ev_async fail_w; /* a destination met an internal error */
 	ev_timer retire_w; /* and its deadlines, every second */
 	int stopping;
 	int started; /* every part is running: the loop may run */
 	int tty; /* stderr is a terminal */
 	int64_t stop_started_ms;
+	int status; /* the exit status */
 };
 
 static void
@@ -126,6 +150,21 @@ deadline_cb(struct ev_loop *loop, ev_timer *w, int revents)
  * (the loop run during the start), the callbacks find d->started unset
  * and leave alone the parts that do not exist yet.
  */
+/* Begins the drain: stop reading, then close the queues front to back. */
+static void
+begin_stop(struct daemon *d)
+{
+	d->stopping = 1;
+	d->stop_started_ms = ls_now_ms();
+	if (d->tailer != NULL)
+		ls_tailer_stop(d->tailer);
+	if (d->pipeline != NULL)
+		ls_pipeline_drain(d->pipeline);
+	(void)ls_notify_stopping();
+	ev_timer_set(&d->deadline_w, d->conf->shutdown_timeout_ms / 1000.0, 0);
+	ev_timer_start(d->loop, &d->deadline_w);
+}
+
 static void
 stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
@@ -136,18 +175,38 @@ stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		ls_ctx_cancel(d->root);
 		return;
 	}
-	d->stopping = 1;
-	d->stop_started_ms = ls_now_ms();
 	log_notice("received signal %d: draining (at most %lld ms)", w->signum,
 	    (long long)d->conf->shutdown_timeout_ms);
-	/* Stop reading, then close the queues front to back. */
-	if (d->tailer != NULL)
-		ls_tailer_stop(d->tailer);
-	if (d->pipeline != NULL)
-		ls_pipeline_drain(d->pipeline);
-	(void)ls_notify_stopping();
-	ev_timer_set(&d->deadline_w, d->conf->shutdown_timeout_ms / 1000.0, 0);
-	ev_timer_start(loop, &d->deadline_w);
+	begin_stop(d);
+}
+
+/*
+ * A destination met an internal error (pipeline.h: logged there): the
+ * daemon does not die on the spot, it drains what the others can send,
+ * writes the checkpoint, and exits 1. The failed destination's lines are
+ * not committed: they are shipped after the restart.
+ */
+static void
+fail_async_cb(struct ev_loop *loop, ev_async *w, int revents)
+{
+	struct daemon *d = w->data;
+
+	d->status = 1;
+	if (d->stopping || !d->started)
+		return;
+	log_warnx("a destination cannot send: draining (at most %lld ms), "
+		  "then exiting 1",
+	    (long long)d->conf->shutdown_timeout_ms);
+	begin_stop(d);
+}
+
+/* From a worker: only a wakeup. */
+static void
+pipeline_fail_cb(void *arg)
+{
+	struct daemon *d = arg;
+
+	ev_async_send(d->loop, &d->fail_w);
 }
 
 static size_t raise_nofile(size_t want);
@@ -187,7 +246,7 @@ pipeline_wake_cb(void *arg)
  * SIGHUP: reload. The file is parsed and checked whole first: a bad one
  * changes nothing (its errors are logged). A good one replaces the running
  * config part by part, on this thread: destinations and routes (unchanged
- * destinations keep running; pipeline.c), the per-source counters, then
+ * destinations keep running; reload.c), the per-source counters, then
  * the sources. Every thread keeps a reference to the config its part was
  * made from, so the old one is freed only when its last user is gone.
  */
@@ -276,13 +335,12 @@ done_cb(struct ev_loop *loop, ev_async *w, int revents)
 	ev_break(loop, EVBREAK_ALL);
 }
 
-/* A record is done everywhere: on to its file's offsets (main thread). */
+/* A record is done everywhere: back to its origin, which commits it (its
+ * file's offsets; main thread). */
 static void
 ack_cb(struct ls_record *r, void *arg)
 {
-	struct daemon *d = arg;
-
-	ls_tailer_ack(d->tailer, r);
+	ls_origin_ack(r);
 }
 
 /* From the last pipeline thread to exit: any thread, so only a wakeup. */
@@ -333,8 +391,9 @@ static void
 final_report(struct daemon *d)
 {
 	struct ls_dest_metrics *dm;
+	struct ls_rule_stats st;
 	uint64_t sent, dropped;
-	size_t i;
+	size_t i, k;
 
 	log_notice("final: read=%llu lines in %lld ms of drain",
 	    (unsigned long long)LS_LOAD(d->m->lines_read),
@@ -350,6 +409,18 @@ final_report(struct daemon *d)
 	    (unsigned long long)LS_LOAD(d->m->removed_unread_bytes),
 	    (unsigned long long)LS_LOAD(d->m->checkpoint_errors),
 	    (unsigned long long)LS_LOAD(d->m->inotify_wakeups));
+	/* What the processing rules did, per source and rule. */
+	for (i = 0; i < d->conf->nsources; i++)
+		for (k = 0; k < ls_rules_count(d->conf->sources[i].rules); k++) {
+			ls_rules_stats(d->conf->sources[i].rules, k, &st);
+			log_notice("rule %s/%s (%s): excluded=%llu "
+				   "not_included=%llu masked=%llu errors=%llu",
+			    d->conf->sources[i].name, st.name, st.type,
+			    (unsigned long long)st.excluded,
+			    (unsigned long long)st.not_included,
+			    (unsigned long long)st.masked,
+			    (unsigned long long)st.errors);
+		}
 	for (i = 0; i < d->conf->ndests; i++) {
 		dm = d->m->dest[i];
 		sent = LS_LOAD(dm->sent);
@@ -413,9 +484,10 @@ int
 main(int argc, char *argv[])
 {
 	struct daemon d;
+	struct ls_pipeline_hooks hooks = { 0 };
 	const char *conffile = LS_CONF_PATH;
 	sigset_t sigs;
-	int ch, foreground = 0, noaction = 0, verbose = 0, status = 0;
+	int ch, foreground = 0, noaction = 0, verbose = 0;
 	double summary_secs = 0;
 	size_t i;
 
@@ -507,6 +579,9 @@ main(int argc, char *argv[])
 	signal_watch(&d, &d.sigusr1_w, usr1_cb, SIGUSR1);
 	d.root = ls_ctx_new(NULL);
 	d.m = ls_metrics_new(d.conf->ndests, d.conf->nsources);
+	/* Outlives both ends: the tailer charges it, any thread's last
+	 * unref releases it. */
+	d.budget = ls_budget_new(d.conf->max_buffer_bytes);
 	ev_async_init(&d.done_w, done_cb);
 	ev_async_start(d.loop, &d.done_w);
 	/*
@@ -515,7 +590,7 @@ main(int argc, char *argv[])
 	 */
 	d.ckpt = ls_ckpt_new(d.conf->state_dir);
 	if (ls_ckpt_open(d.ckpt, d.conf->allow_insecure_state_dir) != 0) {
-		status = 78; /* EX_CONFIG: the message says how to fix it */
+		d.status = 78; /* EX_CONFIG: the message says how to fix it */
 		goto out;
 	}
 	if (ls_ckpt_load(d.ckpt) != 0) {
@@ -523,7 +598,7 @@ main(int argc, char *argv[])
 			  "checkpoint.json and checkpoint.json.prev to ship "
 			  "every file again from the start)",
 		    d.conf->state_dir);
-		status = 1;
+		d.status = 1;
 		goto out;
 	}
 	/* The writer: after the signals are blocked, as every thread. */
@@ -536,28 +611,37 @@ main(int argc, char *argv[])
 	ev_async_init(&d.poll_w, poll_async_cb);
 	d.poll_w.data = &d;
 	ev_async_start(d.loop, &d.poll_w);
+	ev_async_init(&d.fail_w, fail_async_cb);
+	d.fail_w.data = &d;
+	ev_async_start(d.loop, &d.fail_w);
 	ev_init(&d.retire_w, retire_timer_cb);
 	d.retire_w.repeat = 1.0;
 	d.retire_w.data = &d;
-	if ((d.pipeline = ls_pipeline_new(d.conf, d.acks, d.m, d.root,
-		 pipeline_done_cb, pipeline_wake_cb, &d))
+	hooks.done_cb = pipeline_done_cb;
+	hooks.wake_cb = pipeline_wake_cb;
+	hooks.fail_cb = pipeline_fail_cb;
+	hooks.arg = &d;
+#ifdef LS_FAULTS
+	hooks.send = ls_fault_send_ops();
+#endif
+	if ((d.pipeline = ls_pipeline_new(d.conf, d.acks, d.m, d.root, &hooks))
 		== NULL
 	    || ls_pipeline_start(d.pipeline) != 0) {
 		log_warnx("cannot start the pipeline");
-		status = 1;
+		d.status = 1;
 		goto out;
 	}
 
-	d.tailer = ls_tailer_new(
-	    d.loop, d.conf, ls_pipeline_input(d.pipeline), d.ckpt, d.m);
+	d.tailer = ls_tailer_new(d.loop, d.conf, ls_pipeline_input(d.pipeline),
+	    d.budget, d.ckpt, d.m);
 	log_info("scanning %zu sources", d.conf->nsources);
 	if (ls_tailer_start(d.tailer) != 0) {
-		status = 1;
+		d.status = 1;
 		goto out;
 	}
 	d.monitor = ls_monitor_new(d.loop, monitor_src_cb, &d);
 	if (ls_monitor_start(d.monitor) != 0) {
-		status = 1;
+		d.status = 1;
 		goto out;
 	}
 	ev_init(&d.deadline_w, deadline_cb);
@@ -598,8 +682,6 @@ main(int argc, char *argv[])
 out:
 	/* The status server first: it joins its thread. */
 	ls_monitor_free(d.monitor);
-	/* The pipeline first: freeing its records may still wake the
-	 * tailer's budget watcher. */
 	ls_pipeline_free(d.pipeline);
 	ls_acks_free(d.acks);
 	ls_tailer_free(d.tailer);
@@ -611,7 +693,9 @@ out:
 		ev_loop_destroy(d.loop);
 	curl_global_cleanup();
 	ls_conf_free(d.conf);
-	/* No record is left: the labels they carried can go. */
+	/* No record is left: the labels they carried and the budget they
+	 * were charged to can go. */
+	ls_budget_free(d.budget);
 	ls_labels_cleanup();
-	return status;
+	return d.status;
 }

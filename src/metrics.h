@@ -85,7 +85,8 @@ struct ls_dest_metrics {
 	 * concurrency allows. */
 	atomic_uint_fast64_t concurrency_limit;
 	/* Bytes of records routed here and not yet done here (the router
-	 * adds, the sender subtracts): what on_full weighs. */
+	 * adds; pl_settle in pipeline.c, the one place records leave a
+	 * destination, subtracts): what on_full weighs. */
 	atomic_uint_fast64_t held_bytes;
 	/* Every request by its answer: requests, entries, body bytes. */
 	atomic_uint_fast64_t req_by_code[LS_CODE_COUNT];

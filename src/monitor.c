@@ -167,8 +167,7 @@ gather(struct ls_monitor *mon, struct ls_status_in *in, struct files *fs,
 	if (src.tailer != NULL) {
 		ls_tailer_foreach_file(src.tailer, file_cb, fs);
 		in->paused = ls_tailer_paused(src.tailer);
-		in->buffer_used
-		    = atomic_load(&ls_tailer_budget(src.tailer)->used);
+		in->buffer_used = ls_budget_used(ls_tailer_budget(src.tailer));
 	}
 	in->files = fs->v;
 	in->nfiles = fs->n;

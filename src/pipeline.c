@@ -4,24 +4,17 @@
  * The table in main.c shows the stages on one screen; this file builds
  * them. Each destination is independent: its own queue, batcher, pool and
  * connection semaphore, so a slow intake stalls nobody else's network work.
+ * The reload handover (retire, heir, hand-on, finish) is in reload.c.
  *
- * A reload, destination by destination:
- *   unchanged (ls_conf_dest_same): the running instance stays, queues,
- *     connections, backoff and all;
- *   changed: a new instance starts, and the old one retires;
- *   removed: the old one retires;
- *   added: a new instance starts.
- * Then the router gets the new table (router.h: it takes effect at a
- * barrier in the stream). A retiring instance waits for the router to
- * adopt the table, so that nothing more reaches it; then its input is
- * closed and it drains like at shutdown, for at most shutdown_timeout.
- * When its threads have ended, whatever it did not finish (queued,
- * batched, or cut short by the deadline) goes to its successor, the new
- * instance of the same name (if that one is stopping too, at shutdown, it
- * stays unsent and is not checkpointed), or, for a removed destination,
- * is given up: counted (dropped, reason "reload") and acknowledged, so the
- * checkpoint goes on. Each line goes through exactly one instance at a
- * time: none is lost or sent twice by the reload itself.
+ * A record's life after the router, and who does what:
+ *   the router adds its bytes to the destination's held_bytes and sets
+ *     its pending count (the destinations the checkpoint waits for);
+ *   the sender sends a batch and says which prefix it took (sent, or
+ *     dropped by a counted policy) and why not the rest;
+ *   worker_process_cb, here, settles the prefix (pl_settle: bytes off
+ *     held_bytes, acknowledged if waited for) and hands the rest on:
+ *     deferred entries back to the destination's queue, lines a stop cut
+ *     short to the leftovers (reload.c hands those to a successor).
  */
 #include "config.h"
 
@@ -30,63 +23,56 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "batcher.h"
 #include "encode.h"
 #include "log.h"
-#include "pipeline.h"
-#include "pool.h"
-#include "record.h"
-#include "router.h"
-#include "sender.h"
+#include "pipeline_impl.h"
 #include "xmalloc.h"
 
-enum dest_state {
-	D_ACTIVE, /* in the router's table */
-	D_UNROUTED, /* retiring: until the router adopts a table without it */
-	D_DRAINING, /* retiring: input closed, sending what it has */
-};
+/* The HTTP sender (sender.h) as send ops. */
+static void *
+http_dest_new(const struct ls_conf_dest *c, const char *hostname,
+    struct ls_dest_metrics *m)
+{
+	return ls_sender_dest_new(c, hostname, m);
+}
 
-/* One instance of a destination. */
-struct dest {
-	struct ls_pipeline *p;
-	struct ls_conf *confref; /* the config it was made from */
-	const struct ls_conf_dest *conf; /* in confref */
-	size_t host_len; /* ls_encode_host_len(confref->hostname) */
-	struct ls_dest_metrics *m; /* shared with its other instances */
-	struct ls_ctx *ctx; /* child of the pipeline's */
-	struct ls_queue *in; /* records routed here */
-	struct ls_queue *batches; /* batcher -> workers */
-	struct ls_queue *leftover; /* records a cancelled worker had */
-	struct ls_batcher *batcher;
-	struct ls_sender_dest *sd;
-	struct ls_pool *pool;
-	uint64_t shed_limit; /* 0: on_full block */
-	atomic_uint live; /* its threads still running */
-	int started;
-	enum dest_state state;
-	unsigned retire_gen; /* the table that no longer has it */
-	int64_t deadline_ms; /* draining: cancelled then */
-	struct dest *successor; /* the instance that takes over; NULL */
-	struct dest *next; /* in the retiring list */
-};
+static void
+http_dest_free(void *sd)
+{
+	ls_sender_dest_free(sd);
+}
 
-struct ls_pipeline {
-	struct ls_conf *conf; /* the running one */
-	struct ls_acks *acks;
-	struct ls_metrics *m;
-	struct ls_ctx *ctx;
-	struct ls_queue *ingest;
-	struct ls_router *router;
-	struct dest **cur; /* the running config's, in its order */
-	size_t ncur;
-	struct dest *retiring;
-	unsigned gen; /* of the newest routing table */
-	atomic_uint live; /* threads still running, all instances */
-	int started;
-	int draining;
-	void (*done_cb)(void *);
-	void (*wake_cb)(void *);
-	void *arg;
+static void *
+http_worker_new(void *sd, unsigned idx)
+{
+	return ls_sender_new(sd, idx);
+}
+
+static void
+http_worker_free(void *w)
+{
+	ls_sender_free(w);
+}
+
+static struct ls_send_outcome
+http_send(void *w, struct ls_batch *b, struct ls_ctx *ctx)
+{
+	return ls_sender_send(w, b, ctx);
+}
+
+static int64_t
+http_backoff_ms(void *sd)
+{
+	return ls_sender_dest_backoff_ms(sd);
+}
+
+const struct ls_send_ops ls_http_send_ops = {
+	.dest_new = http_dest_new,
+	.dest_free = http_dest_free,
+	.worker_new = http_worker_new,
+	.worker_free = http_worker_free,
+	.send = http_send,
+	.backoff_ms = http_backoff_ms,
 };
 
 /* Every stage thread calls this as its last act. */
@@ -96,10 +82,10 @@ thread_exit(struct ls_pipeline *p, struct dest *d)
 	/* A retiring instance's end is news for ls_pipeline_poll(), which
 	 * may free d as soon as live is 0: d is not touched after that. */
 	if (d != NULL && atomic_fetch_sub(&d->live, 1) == 1
-	    && p->wake_cb != NULL)
-		p->wake_cb(p->arg);
-	if (atomic_fetch_sub(&p->live, 1) == 1 && p->done_cb != NULL)
-		p->done_cb(p->arg);
+	    && p->hooks.wake_cb != NULL)
+		p->hooks.wake_cb(p->hooks.arg);
+	if (atomic_fetch_sub(&p->live, 1) == 1 && p->hooks.done_cb != NULL)
+		p->hooks.done_cb(p->hooks.arg);
 }
 
 static void
@@ -129,56 +115,94 @@ adopted_cb(unsigned gen, void *arg)
 {
 	struct ls_pipeline *p = arg;
 
-	if (p->wake_cb != NULL)
-		p->wake_cb(p->arg);
+	if (p->hooks.wake_cb != NULL)
+		p->hooks.wake_cb(p->hooks.arg);
 }
 
+/* Records that wait for no destination (router.h). */
+static void
+settled_cb(struct ls_record *const *recs, size_t n, void *arg)
+{
+	pl_settle(arg, NULL, recs, n, 1);
+}
+
+/* The senders are made on the main thread (pl_dest_new), so that one
+ * that cannot be made fails the start or undoes the reload. */
 static void *
 worker_init_cb(unsigned idx, void *arg)
 {
 	struct dest *d = arg;
-	struct ls_sender *s;
 
-	if ((s = ls_sender_new(d->sd, idx)) == NULL)
-		fatalx("%s: worker %u cannot start", d->conf->name, idx);
-	return s;
+	return d->workers[idx];
+}
+
+void
+pl_settle(struct ls_pipeline *p, struct dest *d, struct ls_record *const *recs,
+    size_t n, int taken)
+{
+	uint64_t bytes = 0;
+	size_t i;
+
+	if (n == 0)
+		return;
+	if (d != NULL) {
+		for (i = 0; i < n; i++)
+			bytes += ls_record_size(recs[i]);
+		atomic_fetch_sub_explicit(
+		    &d->m->held_bytes, bytes, memory_order_relaxed);
+	}
+	/* The checkpoint waits for on_full: block destinations only. */
+	if (taken && (d == NULL || d->shed_limit == 0) && p->acks != NULL)
+		ls_acks_done(p->acks, recs, n);
+}
+
+/* A worker met an internal error: said once per instance. */
+static void
+report_failure(struct dest *d, const char *why)
+{
+	if (atomic_exchange(&d->failed, 1))
+		return;
+	log_warnx("%s: %s; the destination cannot send: its lines stay "
+		  "unsent, not committed",
+	    d->conf->name, why != NULL ? why : "internal error");
+	if (d->p->hooks.fail_cb != NULL)
+		d->p->hooks.fail_cb(d->p->hooks.arg);
 }
 
 /*
- * Sends a batch. What a cancel cut short is kept for a successor. What the
- * sender deferred (entries the intake refused, not proven bad: sender.h)
- * goes back to the destination's queue, to be batched again after what is
- * there; once that queue is closed (a drain), to the leftovers.
+ * The worker's batch handler: the one place a batch's outcome is acted
+ * on. The taken prefix is settled. What the sender deferred (entries the
+ * intake refused, not proven bad: sender.h) goes back to the
+ * destination's queue, to be batched again after what is there; once that
+ * queue is closed (a drain), to the leftovers, like what a cancel or a
+ * failure cut short: kept for a successor (reload.c).
  */
 static void
 worker_process_cb(void *item, void *wstate, struct ls_ctx *ctx, void *arg)
 {
 	struct dest *d = arg;
 	struct ls_batch *b = item;
-	size_t done, i;
+	struct ls_send_outcome o;
+	size_t i;
 
-	done = ls_sender_send(wstate, b, ctx);
-	for (i = done; i < b->n; i++) {
+	o = d->p->send->send(wstate, b, ctx);
+	pl_settle(d->p, d, b->recs, o.taken, 1);
+	for (i = o.taken; i < b->n; i++) {
 		ls_record_ref(b->recs[i]);
-		if (!ls_ctx_done(ctx)
+		if (o.verdict == LS_SEND_DEFERRED
 		    && ls_queue_push(d->in, b->recs[i], 0) == 0)
 			continue;
 		if (ls_queue_push(d->leftover, b->recs[i], 0) != 0)
 			ls_record_unref(b->recs[i]);
 	}
+	if (o.verdict == LS_SEND_FAILED)
+		report_failure(d, o.why);
 	ls_batch_free(b);
-}
-
-static void
-worker_fini_cb(void *wstate, void *arg)
-{
-	ls_sender_free(wstate);
 }
 
 static const struct ls_pool_ops worker_ops = {
 	.init_cb = worker_init_cb,
 	.process_cb = worker_process_cb,
-	.fini_cb = worker_fini_cb,
 	.exit_cb = worker_exit_cb,
 };
 
@@ -190,15 +214,22 @@ estimate_cb(const struct ls_record *r, void *arg)
 	return ls_encode_estimate(r, d->host_len);
 }
 
-static void
-dest_free(struct dest *d)
+void
+pl_dest_free(struct dest *d)
 {
+	unsigned i;
+
 	if (d == NULL)
 		return;
 	ls_ctx_cancel(d->ctx);
 	ls_batcher_free(d->batcher);
 	ls_pool_free(d->pool);
-	ls_sender_dest_free(d->sd);
+	for (i = 0; d->workers != NULL && i < d->conf->workers; i++)
+		if (d->workers[i] != NULL)
+			d->p->send->worker_free(d->workers[i]);
+	free(d->workers);
+	if (d->sd != NULL)
+		d->p->send->dest_free(d->sd);
 	ls_queue_free(d->batches);
 	ls_queue_free(d->in);
 	ls_queue_free(d->leftover);
@@ -208,15 +239,14 @@ dest_free(struct dest *d)
 	free(d);
 }
 
-/* An instance of conf's destination i, counting into m (a reference is
- * taken). NULL if it cannot be made. */
-static struct dest *
-dest_new(struct ls_pipeline *p, struct ls_conf *conf, size_t i,
+struct dest *
+pl_dest_new(struct ls_pipeline *p, struct ls_conf *conf, size_t i,
     struct ls_dest_metrics *m)
 {
 	struct ls_batcher_limits lim;
 	struct dest *d;
 	char name[96];
+	unsigned k;
 
 	d = xcalloc(1, sizeof *d);
 	d->p = p;
@@ -237,11 +267,15 @@ dest_new(struct ls_pipeline *p, struct ls_conf *conf, size_t i,
 	lim.max_wait_ms = d->conf->batch_max_wait_ms;
 	d->batcher = ls_batcher_new(d->conf->name, d->in, d->batches, &lim,
 	    estimate_cb, d, d->ctx, batcher_exit_cb, d);
-	/* The checkpoint waits for on_full: block destinations only. */
-	if ((d->sd = ls_sender_dest_new(d->conf, conf->hostname,
-		 d->shed_limit == 0 ? p->acks : NULL, d->m))
-	    == NULL)
+	if ((d->sd = p->send->dest_new(d->conf, conf->hostname, d->m)) == NULL)
 		goto fail;
+	d->workers = xcalloc(d->conf->workers, sizeof *d->workers);
+	for (k = 0; k < d->conf->workers; k++)
+		if ((d->workers[k] = p->send->worker_new(d->sd, k)) == NULL) {
+			log_warnx(
+			    "%s: worker %u cannot start", d->conf->name, k);
+			goto fail;
+		}
 	snprintf(name, sizeof name, "send/%s", d->conf->name);
 	if ((d->pool = ls_pool_new(
 		 name, d->conf->workers, d->batches, &worker_ops, d, d->ctx))
@@ -249,13 +283,13 @@ dest_new(struct ls_pipeline *p, struct ls_conf *conf, size_t i,
 		goto fail;
 	return d;
 fail:
-	dest_free(d);
+	pl_dest_free(d);
 	return NULL;
 }
 
-/* Starts an instance's threads, consumers first. 0 or -1 (cancelled). */
-static int
-dest_start(struct dest *d)
+/* Consumers first. */
+int
+pl_dest_start(struct dest *d)
 {
 	unsigned n = 1 + ls_pool_size(d->pool), never;
 
@@ -281,9 +315,8 @@ dest_start(struct dest *d)
 	return 0;
 }
 
-/* The routing table for the running instances. */
-static struct ls_route_table *
-make_table(struct ls_pipeline *p)
+struct ls_route_table *
+pl_make_table(struct ls_pipeline *p)
 {
 	struct ls_route_table *t;
 	size_t i;
@@ -305,8 +338,8 @@ make_table(struct ls_pipeline *p)
 	return t;
 }
 
-static void
-publish_metrics(struct ls_pipeline *p)
+void
+pl_publish_metrics(struct ls_pipeline *p)
 {
 	struct ls_dest_metrics **m;
 	size_t i;
@@ -320,9 +353,10 @@ publish_metrics(struct ls_pipeline *p)
 
 struct ls_pipeline *
 ls_pipeline_new(struct ls_conf *conf, struct ls_acks *acks,
-    struct ls_metrics *m, struct ls_ctx *root, void (*done_cb)(void *),
-    void (*wake_cb)(void *), void *arg)
+    struct ls_metrics *m, struct ls_ctx *root,
+    const struct ls_pipeline_hooks *hooks)
 {
+	struct ls_router_cbs cbs = { 0 };
 	struct ls_pipeline *p;
 	size_t i;
 
@@ -330,20 +364,22 @@ ls_pipeline_new(struct ls_conf *conf, struct ls_acks *acks,
 	p->conf = ls_conf_ref(conf);
 	p->acks = acks;
 	p->m = m;
-	p->done_cb = done_cb;
-	p->wake_cb = wake_cb;
-	p->arg = arg;
+	p->hooks = *hooks;
+	p->send = hooks->send != NULL ? hooks->send : &ls_http_send_ops;
 	p->ctx = ls_ctx_new(root);
 	p->ingest = ls_queue_new(ls_record_unref_cb, NULL);
 	p->ncur = conf->ndests;
 	p->cur = xcalloc(p->ncur ? p->ncur : 1, sizeof *p->cur);
 	/* m was made for conf: its destinations are conf's, in order. */
 	for (i = 0; i < p->ncur; i++)
-		if ((p->cur[i] = dest_new(p, conf, i, m->dest[i])) == NULL)
+		if ((p->cur[i] = pl_dest_new(p, conf, i, m->dest[i])) == NULL)
 			goto fail;
-	publish_metrics(p);
-	p->router = ls_router_new(p->ingest, make_table(p), acks, m, p->ctx,
-	    adopted_cb, router_exit_cb, p);
+	pl_publish_metrics(p);
+	cbs.settled_cb = settled_cb;
+	cbs.adopted_cb = adopted_cb;
+	cbs.exit_cb = router_exit_cb;
+	cbs.arg = p;
+	p->router = ls_router_new(p->ingest, pl_make_table(p), m, p->ctx, &cbs);
 	return p;
 fail:
 	ls_pipeline_free(p);
@@ -363,7 +399,7 @@ ls_pipeline_start(struct ls_pipeline *p)
 	 * On failure the caller frees the pipeline, which cancels and joins
 	 * what did start. */
 	for (i = 0; i < p->ncur; i++)
-		if (dest_start(p->cur[i]) != 0)
+		if (pl_dest_start(p->cur[i]) != 0)
 			goto fail;
 	if (ls_router_start(p->router) != 0)
 		goto fail;
@@ -377,222 +413,6 @@ struct ls_queue *
 ls_pipeline_input(struct ls_pipeline *p)
 {
 	return p->ingest;
-}
-
-/* The running instance called name, or NULL. */
-static struct dest *
-by_name(struct ls_pipeline *p, const char *name)
-{
-	size_t k;
-
-	for (k = 0; k < p->ncur; k++)
-		if (strcmp(p->cur[k]->conf->name, name) == 0)
-			return p->cur[k];
-	return NULL;
-}
-
-/* drain_ms: the new configuration's shutdown_timeout, which bounds the
- * drain (ls_pipeline_poll). Its successor, if any, is set afterwards. */
-static void
-retire(struct ls_pipeline *p, struct dest *d, int64_t drain_ms)
-{
-	d->state = D_UNROUTED;
-	d->retire_gen = p->gen;
-	d->successor = NULL;
-	d->next = p->retiring;
-	p->retiring = d;
-	log_notice("%s: retiring; it sends what it holds, for at most %lld "
-		   "ms",
-	    d->conf->name, (long long)drain_ms);
-}
-
-int
-ls_pipeline_reload(struct ls_pipeline *p, struct ls_conf *conf)
-{
-	struct ls_dest_metrics *m;
-	struct dest **next, *old;
-	size_t i, k, kept = 0;
-
-	if (p->draining)
-		return -1;
-	next = xcalloc(conf->ndests ? conf->ndests : 1, sizeof *next);
-	for (i = 0; i < conf->ndests; i++) {
-		old = by_name(p, conf->dests[i].name);
-		if (old != NULL
-		    && ls_conf_dest_same(
-			old->confref, old->conf, conf, &conf->dests[i])) {
-			next[i] = old;
-			kept++;
-			continue;
-		}
-		/* A changed destination keeps counting where it was. */
-		m = old != NULL ? ls_dest_metrics_ref(old->m)
-				: ls_dest_metrics_new();
-		next[i] = dest_new(p, conf, i, m);
-		ls_dest_metrics_unref(m);
-		if (next[i] == NULL || dest_start(next[i]) != 0) {
-			log_warnx("%s: cannot start; the reload is undone",
-			    conf->dests[i].name);
-			goto undo;
-		}
-	}
-	/* The instances the new config does not keep retire; a changed
-	 * one's successor is its new instance. */
-	p->gen++;
-	for (k = 0; k < p->ncur; k++) {
-		for (i = 0; i < conf->ndests; i++)
-			if (next[i] == p->cur[k])
-				break;
-		if (i == conf->ndests)
-			retire(p, p->cur[k], conf->shutdown_timeout_ms);
-	}
-	for (i = 0; i < conf->ndests; i++)
-		for (old = p->retiring; old != NULL; old = old->next)
-			if (old->retire_gen == p->gen
-			    && strcmp(old->conf->name, conf->dests[i].name)
-				== 0)
-				old->successor = next[i];
-	free(p->cur);
-	p->cur = next;
-	p->ncur = conf->ndests;
-	ls_conf_free(p->conf);
-	p->conf = ls_conf_ref(conf);
-	publish_metrics(p);
-	ls_router_set_table(p->router, make_table(p));
-	log_notice("reloaded: %zu of %zu destinations kept running", kept,
-	    conf->ndests);
-	return 0;
-undo:
-	/* The new instances never got a line: stop and free them. */
-	for (k = 0; k <= i && k < conf->ndests; k++)
-		if (next[k] != NULL
-		    && by_name(p, conf->dests[k].name) != next[k])
-			dest_free(next[k]);
-	free(next);
-	return -1;
-}
-
-/* The running instance that takes over from d, if any. */
-static struct dest *
-heir(struct dest *d)
-{
-	struct dest *s = d->successor;
-
-	while (s != NULL && s->state != D_ACTIVE)
-		s = s->successor;
-	/* Only between instances the checkpoint waits for alike: a record
-	 * routed to a best-effort instance is not waited for, and one
-	 * waited for must be acknowledged by somebody. */
-	if (s != NULL && (s->shed_limit == 0) != (d->shed_limit == 0))
-		return NULL;
-	return s;
-}
-
-/*
- * Hands r (a reference of the retired instance d's) on, or gives it up.
- * An heir whose input is closed is stopping with the whole pipeline (the
- * router closed it): r is then left unsent and unacknowledged, like every
- * line a stop cuts short, so that it is read again after the restart.
- * Giving it up would commit its offset though no destination took it.
- */
-static void
-hand_on(struct dest *d, struct dest *to, struct ls_record *r, size_t *given,
-    size_t *kept, size_t *unsent)
-{
-	if (to != NULL) {
-		if (ls_queue_push(to->in, r, 0) == 0)
-			(*kept)++;
-		else {
-			atomic_fetch_sub(&d->m->held_bytes, ls_record_size(r));
-			ls_record_unref(r);
-			(*unsent)++;
-		}
-		return;
-	}
-	LS_COUNT(d->m->dropped[LS_DROP_RELOAD], 1);
-	atomic_fetch_sub(&d->m->held_bytes, ls_record_size(r));
-	if (d->shed_limit == 0 && d->p->acks != NULL)
-		ls_acks_done(d->p->acks, &r, 1);
-	ls_record_unref(r);
-	(*given)++;
-}
-
-/* A retired instance whose threads have ended: what it did not finish
- * goes to its heir, or is given up; then it is freed. */
-static void
-finish_retired(struct ls_pipeline *p, struct dest *d)
-{
-	struct dest *to = heir(d), *o;
-	struct ls_record *r;
-	struct ls_batch *b;
-	size_t given = 0, kept = 0, unsent = 0, i;
-
-	ls_batcher_join(d->batcher);
-	ls_pool_join(d->pool);
-	while ((b = ls_queue_trypop(d->batches, NULL)) != NULL) {
-		for (i = 0; i < b->n; i++) {
-			ls_record_ref(b->recs[i]);
-			hand_on(d, to, b->recs[i], &given, &kept, &unsent);
-		}
-		ls_batch_free(b);
-	}
-	while ((r = ls_queue_trypop(d->leftover, NULL)) != NULL)
-		hand_on(d, to, r, &given, &kept, &unsent);
-	while ((r = ls_queue_trypop(d->in, NULL)) != NULL)
-		hand_on(d, to, r, &given, &kept, &unsent);
-	if (kept > 0)
-		log_notice("%s: the old instance handed %zu lines to the new "
-			   "one",
-		    d->conf->name, kept);
-	if (unsent > 0)
-		log_warnx("%s: the old instance stopped with %zu lines unsent, "
-			  "as the new one is stopping: not committed",
-		    d->conf->name, unsent);
-	if (given > 0)
-		log_warnx("%s: removed with %zu lines it could not send in "
-			  "time; given up (dropped, reason reload)",
-		    d->conf->name, given);
-	else if (to == NULL)
-		log_notice("%s: retired, nothing left unsent", d->conf->name);
-	for (o = p->retiring; o != NULL; o = o->next)
-		if (o->successor == d)
-			o->successor = d->successor;
-	dest_free(d);
-}
-
-int
-ls_pipeline_poll(struct ls_pipeline *p)
-{
-	struct dest **dp, *d;
-	unsigned gen = ls_router_gen(p->router);
-	int64_t now = ls_now_ms();
-
-	for (dp = &p->retiring; (d = *dp) != NULL;) {
-		if (d->state == D_UNROUTED && (int)(gen - d->retire_gen) >= 0) {
-			/* The router will not push to it again. */
-			d->state = D_DRAINING;
-			d->deadline_ms = now + p->conf->shutdown_timeout_ms;
-			ls_queue_close(d->in);
-			log_info("%s: the old instance drains, for at most "
-				 "%lld ms",
-			    d->conf->name,
-			    (long long)p->conf->shutdown_timeout_ms);
-		}
-		if (d->state == D_DRAINING && now >= d->deadline_ms
-		    && !ls_ctx_done(d->ctx)) {
-			log_warnx("%s: not drained in %lld ms; stopping it",
-			    d->conf->name,
-			    (long long)p->conf->shutdown_timeout_ms);
-			ls_ctx_cancel(d->ctx);
-		}
-		if (d->state == D_DRAINING && atomic_load(&d->live) == 0) {
-			*dp = d->next;
-			finish_retired(p, d);
-			continue;
-		}
-		dp = &d->next;
-	}
-	return p->retiring != NULL;
 }
 
 void
@@ -645,7 +465,9 @@ ls_pipeline_dest_queued(
 int64_t
 ls_pipeline_dest_backoff_ms(struct ls_pipeline *p, size_t i)
 {
-	return ls_sender_dest_backoff_ms(p->cur[i]->sd);
+	if (p->send->backoff_ms == NULL)
+		return 0;
+	return p->send->backoff_ms(p->cur[i]->sd);
 }
 
 void
@@ -659,10 +481,10 @@ ls_pipeline_free(struct ls_pipeline *p)
 	ls_ctx_cancel(p->ctx);
 	ls_router_free(p->router);
 	for (i = 0; i < p->ncur; i++)
-		dest_free(p->cur[i]);
+		pl_dest_free(p->cur[i]);
 	while ((d = p->retiring) != NULL) {
 		p->retiring = d->next;
-		dest_free(d);
+		pl_dest_free(d);
 	}
 	ls_queue_free(p->ingest);
 	free(p->cur);

@@ -1,13 +1,16 @@
 /*
  * record: see record.h.
  *
- * The budget is two atomics and no lock: the tailer (main thread) charges
- * records and reads "used"; any thread may free the last reference. The
- * resume edge is taken with an exchange on "paused", so resume_cb runs once
- * per pause however many threads cross the low mark together.
+ * The budget is two atomics and no lock on the hot path: the tailer (main
+ * thread) charges records and reads "used"; any thread may free the last
+ * reference. The resume edge is taken with an exchange on "paused", so the
+ * watcher runs once per pause however many threads cross the low mark
+ * together; that rare edge alone takes the budget's mutex, so that
+ * ls_budget_watch(NULL) can wait for a call under way.
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,16 +18,58 @@
 #include "record.h"
 #include "xmalloc.h"
 
-void
-ls_budget_init(
-    struct ls_budget *b, uint64_t high, void (*resume_cb)(void *), void *arg)
+struct ls_budget {
+	_Atomic uint64_t used; /* bytes of live records */
+	uint64_t high; /* pause reading at or above this */
+	uint64_t low; /* resume below this */
+	atomic_int paused;
+	pthread_mutex_t mu; /* the watcher */
+	void (*resume_cb)(void *arg); /* any thread; must not block */
+	void *arg;
+};
+
+struct ls_budget *
+ls_budget_new(uint64_t high)
 {
+	struct ls_budget *b;
+
+	b = xcalloc(1, sizeof *b);
 	atomic_init(&b->used, 0);
 	atomic_init(&b->paused, 0);
 	b->high = high;
 	b->low = high / 4 * 3;
+	pthread_mutex_init(&b->mu, NULL);
+	return b;
+}
+
+void
+ls_budget_free(struct ls_budget *b)
+{
+	if (b == NULL)
+		return;
+	pthread_mutex_destroy(&b->mu);
+	free(b);
+}
+
+void
+ls_budget_watch(struct ls_budget *b, void (*resume_cb)(void *), void *arg)
+{
+	pthread_mutex_lock(&b->mu);
 	b->resume_cb = resume_cb;
 	b->arg = arg;
+	pthread_mutex_unlock(&b->mu);
+}
+
+uint64_t
+ls_budget_used(struct ls_budget *b)
+{
+	return atomic_load(&b->used);
+}
+
+uint64_t
+ls_budget_high(const struct ls_budget *b)
+{
+	return b->high;
 }
 
 int
@@ -51,8 +96,12 @@ budget_release(struct ls_budget *b, uint64_t n)
 
 	before = atomic_fetch_sub(&b->used, n);
 	if (before - n < b->low && atomic_load(&b->paused)
-	    && atomic_exchange(&b->paused, 0) == 1 && b->resume_cb != NULL)
-		b->resume_cb(b->arg);
+	    && atomic_exchange(&b->paused, 0) == 1) {
+		pthread_mutex_lock(&b->mu);
+		if (b->resume_cb != NULL)
+			b->resume_cb(b->arg);
+		pthread_mutex_unlock(&b->mu);
+	}
 }
 
 struct ls_record *
@@ -74,7 +123,7 @@ ls_record_new_labels(const struct ls_labels *labels, struct ls_budget *budget,
 	r = xmalloc(sizeof *r + len + 1);
 	atomic_init(&r->refs, 1);
 	atomic_init(&r->pending, 0);
-	r->owner = NULL;
+	r->origin = NULL;
 	r->seq = 0;
 	r->severity = (uint8_t)sev;
 	r->flags = 0;
@@ -122,6 +171,13 @@ ls_record_set_pending(struct ls_record *r, unsigned n)
 {
 	/* Relaxed: the queue push that follows publishes it. */
 	atomic_store_explicit(&r->pending, n, memory_order_relaxed);
+}
+
+void
+ls_origin_ack(struct ls_record *r)
+{
+	if (r->origin != NULL)
+		r->origin->ops->ack(r->origin, r);
 }
 
 void

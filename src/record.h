@@ -1,16 +1,27 @@
 /*
- * record: one log line on its way through the pipeline, and the memory
- * budget that all live records share.
+ * record: one log line on its way through the pipeline, where it came
+ * from, and the memory budget that all live records share.
  *
- * A record is made once by the tailer and shared, never copied, by every
- * destination it is routed to, through an atomic reference count. Its bytes
- * are charged to a budget while it lives; the tailer pauses reading above
- * the budget's high watermark and is told (resume_cb, from whichever thread
- * frees the record that crosses it) when usage falls below the low one.
- * So the queues themselves stay unbounded and non-blocking, and the log
- * files are the buffer.
+ * A record is made once by a source (the tailer) and shared, never
+ * copied, by every destination it is routed to, through an atomic
+ * reference count. Its bytes are charged to a budget while it lives; the
+ * source pauses reading above the budget's high watermark and is told
+ * (the watch callback, from whichever thread frees the record that
+ * crosses it) when usage falls below the low one. So the queues themselves
+ * stay unbounded and non-blocking, and the log files are the buffer.
  *
- * Threading: records and the budget are used from every thread.
+ * The budget is an object of its own, which main makes first and frees
+ * last: it outlives both ends, the source that charges it and the threads
+ * that free records.
+ *
+ * A record names its origin with a typed handle (struct ls_origin, which
+ * the source embeds in its own object, a followed file): when every
+ * destination is done with the record, the main thread hands it back to
+ * its origin (ls_origin_ack), which commits it. A second kind of source (a
+ * journal reader, say) brings its own ops.
+ *
+ * Threading: records and the budget are used from every thread; an
+ * origin's ops run on the main thread only.
  */
 #ifndef LS_RECORD_H
 #define LS_RECORD_H
@@ -22,13 +33,17 @@
 #include "conf.h"
 #include "severity.h"
 
-struct ls_budget {
-	_Atomic uint64_t used; /* bytes of live records */
-	uint64_t high; /* pause reading at or above this */
-	uint64_t low; /* resume below this */
-	atomic_int paused;
-	void (*resume_cb)(void *arg); /* any thread; must not block */
-	void *arg;
+struct ls_budget;
+struct ls_record;
+
+/* Where a record came from: embedded in the source's object. */
+struct ls_origin {
+	const struct ls_origin_ops *ops;
+};
+
+struct ls_origin_ops {
+	/* Every destination is done with r (main thread): commit it. */
+	void (*ack)(struct ls_origin *, struct ls_record *r);
 };
 
 #define LS_REC_NO_SOURCE UINT16_MAX
@@ -48,7 +63,7 @@ struct ls_record {
 	uint16_t source;
 	const struct ls_labels *labels; /* interned: outlive any config */
 	struct ls_budget *budget;
-	void *owner; /* the tailer's file; touched on the main thread only */
+	struct ls_origin *origin; /* NULL: none; used on the main thread */
 	uint64_t seq; /* the record's number in its file (offtrack.c) */
 	uint64_t offset; /* file offset just past the line (for acks) */
 	int64_t time_ms; /* wall-clock read time, ms since the epoch */
@@ -56,12 +71,21 @@ struct ls_record {
 	char msg[]; /* len bytes, then a NUL */
 };
 
-/* Initialises a budget of high bytes (low = 3/4 of it). */
-void ls_budget_init(
-    struct ls_budget *, uint64_t high, void (*resume_cb)(void *), void *arg);
+/* A budget of high bytes (low = 3/4 of it), watched by nobody yet. */
+struct ls_budget *ls_budget_new(uint64_t high);
+/* Frees it; every record charged to it must be gone. NULL is a no-op. */
+void ls_budget_free(struct ls_budget *);
+/* resume_cb(arg) runs, from any thread and without blocking, when usage
+ * falls below the low mark after a pause. NULL stops it; once this
+ * returns no call of the old one is under way. */
+void ls_budget_watch(
+    struct ls_budget *, void (*resume_cb)(void *arg), void *arg);
 /* Non-zero when usage has reached the high watermark; marks the budget
- * paused so that falling below the low mark calls resume_cb. */
+ * paused so that falling below the low mark calls the watcher. */
 int ls_budget_should_pause(struct ls_budget *);
+/* Bytes of live records charged to it (any thread), and its high mark. */
+uint64_t ls_budget_used(struct ls_budget *);
+uint64_t ls_budget_high(const struct ls_budget *);
 
 /* A new record holding a copy of msg, with one reference, charged to
  * budget (may be NULL), carrying src's labels (src may be NULL: none), or
@@ -80,6 +104,9 @@ void ls_record_unref(struct ls_record *);
 /* Sets how many destinations must be done with it before it is
  * acknowledged (the router, before it hands the record on). */
 void ls_record_set_pending(struct ls_record *, unsigned n);
+/* Hands r back to its origin (main thread): every destination is done
+ * with it. A record of no origin is ignored. */
+void ls_origin_ack(struct ls_record *r);
 /* ls_record_unref() shaped as a queue free callback. */
 void ls_record_unref_cb(void *rec, void *arg);
 

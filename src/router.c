@@ -29,12 +29,9 @@ struct ls_router {
 	struct ls_route_table *table; /* the router thread's own */
 	_Atomic(struct ls_route_table *) next; /* parked until the barrier */
 	atomic_uint gen; /* table->gen, for other threads */
-	struct ls_acks *acks;
 	struct ls_metrics *m;
 	struct ls_ctx *ctx;
-	void (*adopted_cb)(unsigned, void *);
-	void (*exit_cb)(void *);
-	void *arg;
+	struct ls_router_cbs cbs;
 	pthread_t thread;
 	int running;
 	uint64_t waited; /* the table's on_full: block destinations */
@@ -44,6 +41,10 @@ struct ls_router {
 	size_t *nout;
 	uint64_t *held;
 	uint64_t *routed;
+	/* This pass's records that wait for no destination, each with a
+	 * reference of the router's (settled_cb). */
+	struct ls_record *settled[ROUTER_BATCH];
+	size_t nsettled;
 };
 
 struct ls_route_table *
@@ -95,8 +96,8 @@ size_buffers(struct ls_router *r)
 
 struct ls_router *
 ls_router_new(struct ls_queue *in, struct ls_route_table *table,
-    struct ls_acks *acks, struct ls_metrics *m, struct ls_ctx *parent,
-    void (*adopted_cb)(unsigned, void *), void (*exit_cb)(void *), void *arg)
+    struct ls_metrics *m, struct ls_ctx *parent,
+    const struct ls_router_cbs *cbs)
 {
 	struct ls_router *r;
 
@@ -105,12 +106,9 @@ ls_router_new(struct ls_queue *in, struct ls_route_table *table,
 	r->table = table;
 	atomic_init(&r->next, NULL);
 	atomic_init(&r->gen, table->gen);
-	r->acks = acks;
 	r->m = m;
 	r->ctx = ls_ctx_new(parent);
-	r->adopted_cb = adopted_cb;
-	r->exit_cb = exit_cb;
-	r->arg = arg;
+	r->cbs = *cbs;
 	size_buffers(r);
 	return r;
 }
@@ -151,8 +149,14 @@ static void
 deliver_all(struct ls_router *r)
 {
 	struct ls_dest_metrics *dm;
-	size_t d;
+	size_t d, i;
 
+	/* First, while the destination queues' references keep them. */
+	if (r->nsettled > 0 && r->cbs.settled_cb != NULL)
+		r->cbs.settled_cb(r->settled, r->nsettled, r->cbs.arg);
+	for (i = 0; i < r->nsettled; i++)
+		ls_record_unref(r->settled[i]);
+	r->nsettled = 0;
 	for (d = 0; d < r->table->nouts; d++) {
 		/* Held before the push: a worker may be done with them (and
 		 * take their bytes off) as soon as they are in the queue. */
@@ -183,8 +187,8 @@ adopt(struct ls_router *r)
 	r->table = t;
 	size_buffers(r);
 	atomic_store(&r->gen, t->gen);
-	if (r->adopted_cb != NULL)
-		r->adopted_cb(t->gen, r->arg);
+	if (r->cbs.adopted_cb != NULL)
+		r->cbs.adopted_cb(t->gen, r->cbs.arg);
 }
 
 /*
@@ -235,14 +239,16 @@ route(struct ls_router *r, struct ls_record *rec)
 		LS_COUNT(r->m->unrouted, 1);
 	mask = shed(r, rec, mask);
 	/* Acknowledged when every on_full: block destination it goes to is
-	 * done with it; at once if there is none (routed nowhere, shed, or
-	 * only to best-effort drop_newest destinations): the checkpoint does
-	 * not wait for those. */
+	 * done with it; at the end of this pass if there is none (routed
+	 * nowhere, shed, or only to best-effort drop_newest destinations):
+	 * the checkpoint does not wait for those. */
 	wait = mask & r->waited;
 	ls_record_set_pending(
 	    rec, wait ? (unsigned)__builtin_popcountll(wait) : 1);
-	if (wait == 0 && r->acks != NULL)
-		ls_acks_done(r->acks, &rec, 1);
+	if (wait == 0) {
+		ls_record_ref(rec);
+		r->settled[r->nsettled++] = rec;
+	}
 	for (d = 0; d < t->nouts; d++) {
 		if ((mask & ((uint64_t)1 << d)) == 0)
 			continue;
@@ -282,8 +288,8 @@ router_main(void *arg)
 		log_debug("cancelled");
 	for (d = 0; d < r->table->nouts; d++)
 		ls_queue_close(r->table->outs[d]);
-	if (r->exit_cb != NULL)
-		r->exit_cb(r->arg);
+	if (r->cbs.exit_cb != NULL)
+		r->cbs.exit_cb(r->cbs.arg);
 	return NULL;
 }
 

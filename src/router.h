@@ -12,6 +12,12 @@
  * will never push to them again. The stream itself orders the change, so
  * there is no lock on the hot path and no polling.
  *
+ * The router acknowledges nothing itself: a record that no destination the
+ * checkpoint waits for takes (routed nowhere, shed, or only to
+ * best-effort destinations) is handed, with the others of its pass, to
+ * settled_cb, whose owner acknowledges it (pipeline.c: the one place that
+ * does).
+ *
  * When the ingest queue is closed and drained the router closes every
  * destination queue of its table, so the end of the stream flows down the
  * pipeline; when its context is cancelled it stops at once and also closes
@@ -25,7 +31,6 @@
 
 #include <stdint.h>
 
-#include "acks.h"
 #include "ctx.h"
 #include "metrics.h"
 #include "queue.h"
@@ -36,9 +41,9 @@ struct ls_router;
 /* Where records go: bit d of route[sev] set sends records of severity sev
  * to outs[d]. shed_limit[d], when not 0, is how many bytes outs[d] may
  * hold (on_full: drop_newest) before records are dropped for it. m[d] are
- * its counters. A record's acknowledgement on acks waits for the outs with
- * no shed_limit (on_full: block) it goes to; one that goes to none of
- * those is acknowledged at once. */
+ * its counters. A record's acknowledgement waits for the outs with no
+ * shed_limit (on_full: block) it goes to (its pending count); one that
+ * goes to none of those is handed to settled_cb at once. */
 struct ls_route_table {
 	unsigned gen; /* the owner's number for it */
 	size_t nouts;
@@ -58,16 +63,24 @@ struct ls_route_table {
 struct ls_route_table *ls_route_table_new(unsigned gen, size_t nouts);
 void ls_route_table_free(struct ls_route_table *);
 
-/*
- * A router from in by table (which it takes). acks may be NULL.
- * adopted_cb (may be NULL) runs in the router's thread each time it adopts
- * a new table: it must not block. exit_cb (may be NULL) runs in the thread
- * as its last act. Borrows in, acks and metrics.
- */
+/* What the router tells its owner, in the router's thread; none may
+ * block, each may be NULL. */
+struct ls_router_cbs {
+	/* recs[0..n-1] wait for no destination (borrowed: the router holds
+	 * them until it returns). */
+	void (*settled_cb)(struct ls_record *const *recs, size_t n, void *arg);
+	/* It routes by the table of gen from now on. */
+	void (*adopted_cb)(unsigned gen, void *arg);
+	/* Its last act. */
+	void (*exit_cb)(void *arg);
+	void *arg;
+};
+
+/* A router from in by table (which it takes). Borrows in, metrics and
+ * cbs. */
 struct ls_router *ls_router_new(struct ls_queue *in,
-    struct ls_route_table *table, struct ls_acks *, struct ls_metrics *,
-    struct ls_ctx *parent, void (*adopted_cb)(unsigned gen, void *arg),
-    void (*exit_cb)(void *arg), void *arg);
+    struct ls_route_table *table, struct ls_metrics *, struct ls_ctx *parent,
+    const struct ls_router_cbs *);
 int ls_router_start(struct ls_router *) LS_WARN_UNUSED;
 /* Routes by table (which it takes) from the next record pushed to the
  * ingest queue on: pushes the barrier. A table set before an earlier one

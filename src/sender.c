@@ -51,7 +51,6 @@
 struct ls_sender_dest {
 	const struct ls_conf_dest *conf;
 	const char *hostname;
-	struct ls_acks *acks;
 	struct ls_dest_metrics *m;
 	struct ls_sem *sem;
 	/* ls_now_ms() times, shared by the destination's workers:
@@ -113,6 +112,7 @@ struct ls_sender {
 	struct ls_record *const *base; /* the batch under way's records */
 	unsigned char *isdone; /* per record of it: finished */
 	size_t isdone_cap;
+	const char *failed; /* the batch under way met an internal error */
 	unsigned seed;
 };
 
@@ -220,14 +220,13 @@ ls_backoff_ms(int64_t initial, int64_t max, unsigned attempt, uint32_t rnd)
 
 struct ls_sender_dest *
 ls_sender_dest_new(const struct ls_conf_dest *conf, const char *hostname,
-    struct ls_acks *acks, struct ls_dest_metrics *m)
+    struct ls_dest_metrics *m)
 {
 	struct ls_sender_dest *d;
 
 	d = xcalloc(1, sizeof *d);
 	d->conf = conf;
 	d->hostname = hostname;
-	d->acks = acks;
 	d->m = m;
 	if ((d->sem = ls_sem_new(conf->max_connections)) == NULL) {
 		free(d);
@@ -785,20 +784,13 @@ deferred_forget(
 	pthread_mutex_unlock(&d->deferred_mu);
 }
 
-/* The destination is done with these records, sent or dropped. */
+/* The destination is done with these records, sent or dropped: marked
+ * taken (the caller acknowledges them: ls_sender_send). */
 static void
 finish(struct ls_sender *s, struct ls_record *const *recs, size_t n)
 {
 	struct ls_sender_dest *d = s->d;
-	uint64_t bytes = 0;
-	size_t i;
 
-	for (i = 0; i < n; i++)
-		bytes += ls_record_size(recs[i]);
-	atomic_fetch_sub_explicit(
-	    &d->m->held_bytes, bytes, memory_order_relaxed);
-	if (d->acks != NULL)
-		ls_acks_done(d->acks, recs, n);
 	/* Not always a prefix: a deferred entry is left out. */
 	memset(s->isdone + (recs - s->base), 1, n);
 	s->done += n;
@@ -1073,8 +1065,12 @@ send_range(struct ls_sender *s, struct ls_record *const *recs, size_t n,
 	long status;
 	int rc;
 
-	if (sync_codec(s) != 0)
-		fatalx("%s: cannot switch compression", c->name);
+	if (s->failed != NULL)
+		return;
+	if (sync_codec(s) != 0) {
+		s->failed = "cannot switch compression";
+		return;
+	}
 	ls_buf_reset(&s->body);
 	restamped = ls_encode_batch(&s->body, c->format, d->hostname, recs, n,
 	    max_msg, c->type == LS_DEST_DATADOG ? ls_wall_ms() : 0);
@@ -1090,8 +1086,10 @@ compress:
 	payload = &s->body;
 	if (s->comp != NULL) {
 		if (ls_compress(s->comp, &s->gz, s->body.data, s->body.len)
-		    != 0)
-			fatalx("%s: compression failed", c->name);
+		    != 0) {
+			s->failed = "compression failed";
+			return;
+		}
 		payload = &s->gz;
 	}
 
@@ -1140,9 +1138,10 @@ compress:
 			ls_metrics_request(
 			    d->m, status, n, payload->len, elapsed);
 			fall_back(s, status);
-			if (sync_codec(s) != 0)
-				fatalx(
-				    "%s: cannot switch compression", c->name);
+			if (sync_codec(s) != 0) {
+				s->failed = "cannot switch compression";
+				return;
+			}
 			goto compress;
 		}
 		if (res == LS_SEND_RETRY_FEW)
@@ -1225,9 +1224,10 @@ compress:
 	}
 }
 
-size_t
+struct ls_send_outcome
 ls_sender_send(struct ls_sender *s, struct ls_batch *batch, struct ls_ctx *ctx)
 {
+	struct ls_send_outcome o;
 	struct ls_record *tmp;
 	size_t i, k;
 
@@ -1238,6 +1238,7 @@ ls_sender_send(struct ls_sender *s, struct ls_batch *batch, struct ls_ctx *ctx)
 	memset(s->isdone, 0, batch->n);
 	s->base = batch->recs;
 	s->done = 0;
+	s->failed = NULL;
 	send_range(
 	    s, batch->recs, batch->n, s->d->conf->max_entry_bytes, ctx, 0, 0);
 	/* What is done goes to the front, in order; the rest (deferred or
@@ -1250,7 +1251,20 @@ ls_sender_send(struct ls_sender *s, struct ls_batch *batch, struct ls_ctx *ctx)
 			batch->recs[k++] = tmp;
 		}
 	s->base = NULL;
-	return s->done;
+	o.taken = s->done;
+	o.why = s->failed;
+	if (s->failed != NULL)
+		o.verdict = LS_SEND_FAILED;
+	else if (s->done == batch->n)
+		o.verdict = LS_SEND_ALL_TAKEN;
+	else if (ls_ctx_done(ctx))
+		o.verdict = LS_SEND_CUT;
+	else
+		o.verdict = LS_SEND_DEFERRED;
+	if (s->failed != NULL)
+		log_warnx("%s: %s: %zu entries unsent", s->d->conf->name,
+		    s->failed, batch->n - s->done);
+	return o;
 }
 
 int64_t

@@ -38,7 +38,6 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "acks.h"
 #include "batcher.h"
 #include "conf.h"
 #include "ctx.h"
@@ -70,23 +69,47 @@ int64_t ls_backoff_ms(
 struct ls_sender_dest;
 struct ls_sender;
 
-/* The shared state of one destination's workers. Records sent or dropped
- * are acknowledged on acks (may be NULL). Borrows conf, acks and
+/*
+ * What became of a batch (ls_sender_send). The sender only sends: it
+ * neither acknowledges nor accounts bytes, nor queues anything again; its
+ * caller (the worker's batch handler, pipeline.c) does, from this.
+ */
+enum ls_send_verdict {
+	LS_SEND_ALL_TAKEN = 0, /* taken == n: none is left */
+	/* The rest were refused alone, not proven bad: send them again
+	 * after what is queued. */
+	LS_SEND_DEFERRED,
+	LS_SEND_CUT, /* the context ended the work: the rest are unsent */
+	/* An internal error (compression): the rest are unsent, and the
+	 * destination cannot send; report it, do not retry. */
+	LS_SEND_FAILED,
+};
+
+struct ls_send_outcome {
+	/* The first taken records of the batch (reordered) are done for
+	 * this destination: sent, or dropped by a counted policy. */
+	size_t taken;
+	enum ls_send_verdict verdict;
+	const char *why; /* LS_SEND_FAILED: what failed (static) */
+};
+
+/* The shared state of one destination's workers. Borrows conf and
  * metrics. */
 struct ls_sender_dest *ls_sender_dest_new(const struct ls_conf_dest *,
-    const char *hostname, struct ls_acks *, struct ls_dest_metrics *);
+    const char *hostname, struct ls_dest_metrics *);
 void ls_sender_dest_free(struct ls_sender_dest *);
 
-/* A worker's sender. NULL if curl could not be set up. */
+/* A worker's sender (made on any thread, used by one at a time). NULL if
+ * curl could not be set up (logged). */
 struct ls_sender *ls_sender_new(struct ls_sender_dest *, unsigned idx);
 void ls_sender_free(struct ls_sender *);
 /* Sends batch, retrying until it is sent, dropped, deferred, or ctx is
  * done (then the rest of its records stay unsent). Reorders batch->recs so
  * that the records this destination is done with (sent or dropped) come
- * first, and returns how many: all of them unless ctx ended the work
- * first or entries were deferred (to be sent again: queue them anew). The
- * caller keeps the batch. */
-size_t ls_sender_send(struct ls_sender *, struct ls_batch *, struct ls_ctx *);
+ * first, in order, and says how many and why not all. The caller keeps the
+ * batch. */
+struct ls_send_outcome ls_sender_send(
+    struct ls_sender *, struct ls_batch *, struct ls_ctx *);
 /* How long the destination still backs off (no request but a probe before
  * then), in ms; 0 when it does not. Any thread (status). */
 int64_t ls_sender_dest_backoff_ms(struct ls_sender_dest *);

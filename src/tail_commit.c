@@ -13,6 +13,7 @@
  */
 #include "config.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 
 #include <ev.h>
@@ -140,18 +141,22 @@ ckpt_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	backlog_ages(t);
 }
 
-void
-ls_tailer_ack(struct ls_tailer *t, struct ls_record *r)
+/* Every destination is done with r, a record of the file o is in. */
+static void
+file_ack(struct ls_origin *o, struct ls_record *r)
 {
-	struct tfile *f = r->owner;
+	struct tfile *f = (struct tfile *)(void *)((char *)o
+	    - offsetof(struct tfile, origin));
 
-	if (f == NULL)
-		return;
 	/* After a truncation the tracker ignores the seqs it forgot. */
 	(void)ls_offtrack_done(f->track, r->seq);
 	f->inflight--;
-	t->dirty = 1;
+	f->t->dirty = 1;
 }
+
+const struct ls_origin_ops tail_origin_ops = {
+	.ack = file_ack,
+};
 
 void
 tail_commit_init(struct ls_tailer *t)

@@ -158,7 +158,7 @@ tail_read_file(struct ls_tailer *t, struct tfile *f, size_t limit)
 		return 0;
 	tail_stamp(t);
 	while (total < limit) {
-		if (ls_budget_should_pause(&t->budget)) {
+		if (ls_budget_should_pause(t->budget)) {
 			t->paused = 1;
 			ls_metrics_set_paused(t->m, 1, ls_now_ms());
 			break;
@@ -446,6 +446,7 @@ tail_new_file(
 	struct tfile *f;
 
 	f = xcalloc(1, sizeof *f);
+	f->origin.ops = &tail_origin_ops;
 	f->t = t;
 	f->src = src;
 	f->labels = tail_file_labels(src, path);

@@ -141,11 +141,11 @@ emit(struct tfile *f, const char *msg, size_t len, uint64_t end_off,
 		LS_COUNT(t->m->lines_truncated, 1);
 	}
 	r = ls_record_new_labels(
-	    f->labels, &t->budget, msg, len, sev, end_off, time_ms);
+	    f->labels, t->budget, msg, len, sev, end_off, time_ms);
 	if (dropped > 0)
 		r->flags |= LS_REC_TRUNCATED;
 	r->source = (uint16_t)tail_source_index(t, f->src);
-	r->owner = f;
+	r->origin = &f->origin;
 	r->seq = ls_offtrack_add_at(f->track, end_off, t->now_ms);
 	f->inflight++;
 	count_line(t, f->src, sev);

@@ -7,7 +7,9 @@
  *	tail_index.c	the indexes: files by identity and by path, bad paths
  *	tail_scan.c	discovery (globs, links, renamed while stopped) and
  *			the descriptor limit
+ *	tail_glob.c	path patterns: "**", exclude_paths, compressed rotations
  *	tail_watch.c	inotify and the stat poll: when files are read
+ *	tail_idle.c	idle files: partial lines shipped, unnamed files closed
  *	tail_file.c	one followed file: open, read, truncation
  *	tail_copy.c	copytruncate: the copy is a followed file of its own
  *	tail_record.c	lines into records: multiline, counts, the push
@@ -68,7 +70,8 @@ budget_resume_cb(void *arg)
 
 struct ls_tailer *
 ls_tailer_new(struct ev_loop *loop, const struct ls_conf *conf,
-    struct ls_queue *out, struct ls_ckpt *ckpt, struct ls_metrics *m)
+    struct ls_queue *out, struct ls_budget *budget, struct ls_ckpt *ckpt,
+    struct ls_metrics *m)
 {
 	struct ls_tailer *t;
 
@@ -88,18 +91,19 @@ ls_tailer_new(struct ev_loop *loop, const struct ls_conf *conf,
 	ls_ts_cache_init(&t->tscache);
 	t->rbuf = xmalloc(READ_CHUNK);
 	ls_buf_init(&t->scratch);
-	ls_budget_init(&t->budget, conf->max_buffer_bytes, budget_resume_cb, t);
+	t->budget = budget;
 	tail_watch_init(t);
 	tail_commit_init(t);
 	ev_async_init(&t->resume_w, resume_async_cb);
 	t->resume_w.data = t;
+	ls_budget_watch(budget, budget_resume_cb, t);
 	return t;
 }
 
 struct ls_budget *
 ls_tailer_budget(struct ls_tailer *t)
 {
-	return &t->budget;
+	return t->budget;
 }
 
 int
@@ -251,6 +255,8 @@ ls_tailer_free(struct ls_tailer *t)
 	if (t == NULL)
 		return;
 	ls_tailer_stop(t);
+	/* Records may outlive it: their last release must not wake it. */
+	ls_budget_watch(t->budget, NULL, NULL);
 	ev_timer_stop(t->loop, &t->ckpt_w);
 	while ((f = t->files) != NULL) {
 		t->files = f->next;

@@ -29,10 +29,11 @@
 
 struct ls_tailer;
 
-/* A tailer for conf's sources pushing to out. Borrows everything. It owns
- * the memory budget (conf's max_buffer_bytes) its records are charged to. */
+/* A tailer for conf's sources pushing to out, its records charged to
+ * budget, which it watches until it is freed. Borrows everything. */
 struct ls_tailer *ls_tailer_new(struct ev_loop *, const struct ls_conf *,
-    struct ls_queue *out, struct ls_ckpt *, struct ls_metrics *);
+    struct ls_queue *out, struct ls_budget *, struct ls_ckpt *,
+    struct ls_metrics *);
 /* The budget the tailer's records are charged to (for status). */
 struct ls_budget *ls_tailer_budget(struct ls_tailer *);
 /* Scans and starts watching; the first reads happen in the loop. 0, or -1
@@ -46,9 +47,6 @@ void ls_tailer_reload(struct ls_tailer *, const struct ls_conf *);
 /* Stops reading for good (shutdown). A partial last line is not shipped:
  * it was never a complete line. */
 void ls_tailer_stop(struct ls_tailer *);
-/* A record of the tailer's is done (delivered or given up everywhere):
- * its file's committed offset may advance. Main thread (acks.c). */
-void ls_tailer_ack(struct ls_tailer *, struct ls_record *);
 /* Writes the checkpoint if a committed offset changed since the last one
  * (or always, with force). 0, or -1 (logged, counted). Main thread. */
 int ls_tailer_checkpoint(struct ls_tailer *, int force);

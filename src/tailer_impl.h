@@ -71,6 +71,8 @@ struct mline {
 };
 
 struct tfile {
+	/* What its records point at (record.h): tail_commit.c acks them. */
+	struct ls_origin origin;
 	struct ls_tailer *t;
 	const struct ls_conf_source *src;
 	/* Its lines' labels: its source's, with filename: and dirname: tags
@@ -122,7 +124,7 @@ struct ls_tailer {
 	struct ls_queue *out;
 	struct ls_metrics *m;
 	struct ls_ckpt *ckpt;
-	struct ls_budget budget;
+	struct ls_budget *budget; /* main's */
 	struct tfile *files;
 	struct tfile *open_files; /* those with a descriptor */
 	size_t nfiles; /* structs, open or not */
@@ -278,6 +280,16 @@ void tail_check_all(struct ls_tailer *t);
 void tail_read_all(struct ls_tailer *t);
 
 /*
+ * tail_idle.c: files left idle (the poll's).
+ */
+
+/* Ships partial last lines and multiline entries left idle. */
+void tail_flush_idle(struct ls_tailer *t);
+/* Closes the files no name leads to once read to their end and idle, and
+ * forgets those whose lines are delivered. */
+void tail_close_idle(struct ls_tailer *t);
+
+/*
  * tail_file.c: one followed file.
  */
 
@@ -363,8 +375,12 @@ size_t tail_source_index(struct ls_tailer *t, const struct ls_conf_source *src);
 
 /*
  * tail_commit.c: acknowledgements, offsets, the checkpoint (and
- * ls_tailer_ack, ls_tailer_checkpoint).
+ * ls_tailer_checkpoint).
  */
+
+/* A followed file as its records' origin: acking one (ls_origin_ack, main
+ * thread) lets the file's committed offset advance. */
+extern const struct ls_origin_ops tail_origin_ops;
 
 /* Sets up the checkpoint timer. */
 void tail_commit_init(struct ls_tailer *t);

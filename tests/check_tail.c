@@ -3,7 +3,7 @@
  * on the test's own libev loop, in a temporary directory: no HTTP, no
  * daemon. The test plays the pipeline: it pops the records the tailer
  * pushes to the ingest queue, checks their text and end offsets, and
- * "delivers" them (ls_tailer_ack, then drops its reference, as acks.c and
+ * "delivers" them (ls_origin_ack, then drops its reference, as acks.c and
  * the router do), or drops them undelivered (a crash or a kill).
  *
  * The loop is driven by pump(): EVRUN_ONCE turns, with a 5 ms tick so a
@@ -63,6 +63,7 @@ struct fx {
 	struct ls_queue *q;
 	struct ls_ckpt *ckpt;
 	struct ls_metrics *m;
+	struct ls_budget *budget; /* main's, as in main.c */
 	struct ls_tailer *t;
 	/* Every record popped, in order; NULL once delivered or dropped. */
 	struct ls_record **recs;
@@ -151,6 +152,8 @@ tailer_down(void)
 	ls_tailer_stop(x.t);
 	ls_tailer_free(x.t);
 	x.t = NULL;
+	ls_budget_free(x.budget);
+	x.budget = NULL;
 	ls_ckpt_free(x.ckpt);
 	x.ckpt = NULL;
 	ls_metrics_free(x.m);
@@ -324,7 +327,8 @@ tailer_up(void)
 	x.ckpt = ls_ckpt_new(x.conf->state_dir);
 	ck_assert_int_eq(ls_ckpt_load(x.ckpt), 0);
 	x.m = ls_metrics_new(x.conf->ndests, x.conf->nsources);
-	x.t = ls_tailer_new(x.loop, x.conf, x.q, x.ckpt, x.m);
+	x.budget = ls_budget_new(x.conf->max_buffer_bytes);
+	x.t = ls_tailer_new(x.loop, x.conf, x.q, x.budget, x.ckpt, x.m);
 	ck_assert_ptr_nonnull(x.t);
 	ck_assert_int_eq(ls_tailer_start(x.t), 0);
 }
@@ -473,7 +477,7 @@ deliver(size_t from, size_t n)
 	ck_assert_uint_le(from + n, x.n);
 	for (i = from; i < from + n; i++) {
 		ck_assert_ptr_nonnull(x.recs[i]);
-		ls_tailer_ack(x.t, x.recs[i]);
+		ls_origin_ack(x.recs[i]);
 		ls_record_unref(x.recs[i]);
 		x.recs[i] = NULL;
 	}
@@ -1117,7 +1121,7 @@ deliver_held_async(void)
 	for (i = 0; i < x.n; i++) {
 		if (x.recs[i] == NULL)
 			continue;
-		ls_tailer_ack(x.t, x.recs[i]);
+		ls_origin_ack(x.recs[i]);
 		j.recs[j.n++] = x.recs[i];
 		x.recs[i] = NULL;
 	}
@@ -1156,14 +1160,14 @@ START_TEST(test_budget)
 	make_conf("1MiB", 0);
 	tailer_up();
 	b = ls_tailer_budget(x.t);
-	ck_assert_uint_eq(b->high, 1024 * 1024);
+	ck_assert_uint_eq(ls_budget_high(b), 1024 * 1024);
 	while (x.n < nlines) {
 		ck_assert_msg(pump(paused_or_n, &nlines),
 		    "neither paused nor done at %zu records", x.n);
 		if (!ls_tailer_paused(x.t))
 			continue;
 		pauses++;
-		ck_assert_uint_ge(atomic_load(&b->used), b->high);
+		ck_assert_uint_ge(ls_budget_used(b), ls_budget_high(b));
 		/* Held: nothing more is read, however long the loop
 		 * turns. */
 		before = x.n;
@@ -1176,7 +1180,7 @@ START_TEST(test_budget)
 		deliver_held_async();
 		ck_assert_msg(pump(more_than, &before),
 		    "not resumed: %llu bytes used, %zu records",
-		    (unsigned long long)atomic_load(&b->used), x.n);
+		    (unsigned long long)ls_budget_used(b), x.n);
 	}
 	wait_all_read(1);
 	ck_assert_uint_eq(x.n, nlines);
@@ -1185,7 +1189,7 @@ START_TEST(test_budget)
 	ck_assert_uint_ge(pauses, 3);
 	ck_assert_int_gt(ls_metrics_paused_ms(x.m, ls_now_ms()), 0);
 	deliver_held_async();
-	ck_assert_uint_eq(atomic_load(&b->used), 0);
+	ck_assert_uint_eq(ls_budget_used(b), 0);
 	ck_assert_uint_eq(file_named(app).committed, nlines * W);
 }
 END_TEST
@@ -1219,14 +1223,14 @@ START_TEST(test_budget_copy)
 		if (!ls_tailer_paused(x.t))
 			continue;
 		pauses++;
-		used = atomic_load(&b->used);
+		used = ls_budget_used(b);
 		if (used > most)
 			most = used;
 		before = x.n;
 		deliver_held_async();
 		ck_assert_msg(pump(more_than, &before),
 		    "not resumed: %llu bytes used, %zu records",
-		    (unsigned long long)atomic_load(&b->used), x.n);
+		    (unsigned long long)ls_budget_used(b), x.n);
 	}
 	wait_all_read(1);
 	ck_assert_uint_eq(x.n, nlines);
@@ -1236,10 +1240,10 @@ START_TEST(test_budget_copy)
 	/* The high mark, and at most one read(2) of 256 KiB in records
 	 * of 64 bytes beyond it. */
 	ck_assert_uint_lt(
-	    most, b->high + 4096 * (sizeof(struct ls_record) + W));
+	    most, ls_budget_high(b) + 4096 * (sizeof(struct ls_record) + W));
 	ck_assert_uint_eq(LS_LOAD(x.m->truncations_no_copy), 0);
 	deliver_held_async();
-	ck_assert_uint_eq(atomic_load(&b->used), 0);
+	ck_assert_uint_eq(ls_budget_used(b), 0);
 }
 END_TEST
 

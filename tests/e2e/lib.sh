@@ -662,8 +662,16 @@ attacker_user() {
 	LS_USERS="$LS_USERS $ATTACKER"
 	ATTACKER_UID=$(id -u "$ATTACKER")
 	ATTACKER_GID=$(id -g "$ATTACKER")
-	# The attacker must reach $T (mktemp made it 0700).
+	# The attacker must reach $T (mktemp made it 0700); a build tree
+	# under a private home is out of its reach: then $T moves to /tmp
+	# (call attacker_user first, before anything is in $T).
 	chmod 755 "$T"
+	if ! as_attacker sh -c 'cd "$1"' sh "$T" 2>/dev/null; then
+		rm -rf "$T"
+		T=$(mktemp -d "/tmp/logshipd-e2e-$TEST_NAME.XXXXXX")
+		chmod 755 "$T"
+		log "$ATTACKER cannot reach the build tree: working in $T"
+	fi
 	log "attacker: $ATTACKER (uid $ATTACKER_UID)"
 }
 

@@ -254,6 +254,9 @@ grep -q "could not be evaluated on an entry: the match limit was hit" \
 # names the rules that did something.
 ls_run_log | grep -q "| rules slow: slow_ex errors 40, slow_mask errors 40" ||
     fail "the final summary lacks slow's rules"
+# And the final report has a line per rule.
+ls_run_log | grep -q "rule slow/slow_mask (mask_sequences): excluded=0 not_included=0 masked=0 errors=40" ||
+    fail "the final report lacks the rule slow/slow_mask"
 log "ok: $CK_RECEIVED received of $CK_EXPECTED expected, 0 duplicated;" \
     "checkpoint at app.log's end ($size) after excluded tail lines;" \
     "120 pathological/plain lines in ${slow_ms}ms"
