@@ -411,7 +411,8 @@ final_report(struct daemon *d)
 	    (unsigned long long)LS_LOAD(d->m->inotify_wakeups));
 	/* What the processing rules did, per source and rule. */
 	for (i = 0; i < d->conf->nsources; i++)
-		for (k = 0; k < ls_rules_count(d->conf->sources[i].rules); k++) {
+		for (k = 0; k < ls_rules_count(d->conf->sources[i].rules);
+		     k++) {
 			ls_rules_stats(d->conf->sources[i].rules, k, &st);
 			log_notice("rule %s/%s (%s): excluded=%llu "
 				   "not_included=%llu masked=%llu errors=%llu",
