@@ -73,6 +73,9 @@ def main():
     ap.add_argument("--save-bodies",
                     help="keep the sampled bodies in this directory")
     ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--source-keys", default="",
+                    help="more keys of the source, one YAML line each, "
+                    "separated by ';' (e.g. 'file_tags: false')")
     ap.add_argument("--rules", action="store_true",
                     help="ten typical log_processing_rules on the source "
                     "(the cost of issue 15's rules)")
@@ -117,7 +120,7 @@ sources:
     service: bench
     ddsource: bench
     tags: ["env:bench"]
-%(rules)sdestinations:
+%(srckeys)s%(rules)sdestinations:
   - name: sink
     type: datadog
     url: http://127.0.0.1:%(port)d/api/v2/logs
@@ -136,7 +139,9 @@ sources:
                 "batch": a.batch,
                 "buffer": "max_buffer_bytes: " + a.buffer if a.buffer
                 else "",
-                "rules": RULES if a.rules else ""})
+                "rules": RULES if a.rules else "",
+                "srckeys": "".join("    %s\n" % k.strip() for k in
+                                   a.source_keys.split(";") if k.strip())})
         env = dict(os.environ, DD_API_KEY="bench")
         t0 = time.monotonic()
         ls = subprocess.Popen([a.logshipd, "-d"] + (["-vv"] if os.environ.get("BENCH_DEBUG") else []) + ["-c", conf], env=env,

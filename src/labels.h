@@ -3,14 +3,14 @@
  * on the wire (service, ddsource, ddtags), interned and refcounted.
  * A record lives on past the configuration it was read under: a reload
  * may free that configuration while the record waits out an outage in a
- * destination's queue. So a record holds a reference to interned labels,
- * never a pointer into a struct ls_conf. A source holds one for its
- * labels, a file for its own (its source's, with its filename: and
- * dirname: tags), a record for the ones it carries; the last reference
- * frees them, so the files of a long run (one a day, or one a request)
- * cost nothing once gone. Each also holds its fields as they go on the
- * wire, escaped once at interning, so that encoding a line appends them
- * with one copy.
+ * destination's queue. So a record points at interned labels, never into
+ * a struct ls_conf. A source holds a reference for its labels, a file for
+ * its own (its source's, with its filename: and dirname: tags), which it
+ * keeps while its records, which borrow them, are in flight (record.h);
+ * the last reference frees them, so the files of a long run (one a day, or
+ * one a request) cost nothing once gone. Each also holds its fields as
+ * they go on the wire, escaped once at interning, so that encoding a line
+ * appends them with one copy.
  * Threading: any thread. Intern and the last unref take a mutex; the
  * other refs and unrefs are one atomic operation each.
  */

@@ -128,8 +128,7 @@ ls_record_new_labels(const struct ls_labels *labels, struct ls_budget *budget,
 	r->severity = (uint8_t)sev;
 	r->flags = 0;
 	r->source = LS_REC_NO_SOURCE;
-	r->labels = labels;
-	ls_labels_ref(labels);
+	r->labels = labels; /* borrowed: see record.h */
 	r->budget = budget;
 	r->offset = offset;
 	r->time_ms = time_ms;
@@ -160,7 +159,6 @@ ls_record_unref(struct ls_record *r)
 		return;
 	if (atomic_fetch_sub_explicit(&r->refs, 1, memory_order_acq_rel) != 1)
 		return;
-	ls_labels_unref(r->labels);
 	if (r->budget != NULL)
 		budget_release(r->budget, ls_record_size(r));
 	free(r);

@@ -457,9 +457,21 @@ tail_new_file(
 	return f;
 }
 
+/* Keeps f's labels, which its records in flight borrow, until f is
+ * freed; f->labels is then the caller's to set. */
+void
+tail_retire_labels(struct tfile *f)
+{
+	f->old_labels = xreallocarray(
+	    f->old_labels, f->nold_labels + 1, sizeof *f->old_labels);
+	f->old_labels[f->nold_labels++] = f->labels;
+	f->labels = NULL;
+}
+
 void
 tail_free_file(struct tfile *f)
 {
+	size_t i;
 	struct tfile **pp;
 
 	if (f->dirty) /* named while reading was paused */
@@ -474,6 +486,9 @@ tail_free_file(struct tfile *f)
 	ls_buf_cleanup(&f->ml.buf);
 	ls_offtrack_free(f->track);
 	ls_labels_unref(f->labels);
+	for (i = 0; i < f->nold_labels; i++)
+		ls_labels_unref(f->old_labels[i]);
+	free(f->old_labels);
 	tail_set_path(f, NULL);
 	free(f->last_path);
 	free(f);

@@ -196,9 +196,10 @@ ls_tailer_reload(struct ls_tailer *t, const struct ls_conf *conf)
 			    && !src->multiline_auto)
 				tail_ml_flush(f);
 			f->src = src;
-			/* Its labels as the new configuration says (records
-			 * in flight keep theirs). */
-			ls_labels_unref(f->labels);
+			/* Its labels as the new configuration says; records
+			 * in flight borrow the old ones, kept until the file
+			 * is forgotten. */
+			tail_retire_labels(f);
 			f->labels = tail_file_labels(
 			    src, f->path != NULL ? f->path : f->last_path);
 			continue;

@@ -78,6 +78,10 @@ struct tfile {
 	/* Its lines' labels: its source's, with filename: and dirname: tags
 	 * (file_tags); a reference (tail_file_labels). */
 	const struct ls_labels *labels;
+	/* Labels it had before a reload: its records in flight borrow them
+	 * (record.h), so they are kept until it is freed. */
+	const struct ls_labels **old_labels;
+	size_t nold_labels;
 	char *path; /* NULL once the name is not (known to be) this file's */
 	/* The last name it had, kept once path is NULL: the checkpoint
 	 * needs its directory to find it again after a restart. */
@@ -331,6 +335,8 @@ void tail_close_file(struct tfile *f);
  * and returns it, open (or -1 if f had none). */
 void tail_attach_fd(struct ls_tailer *t, struct tfile *f, int fd);
 int tail_detach_fd(struct tfile *f);
+/* Keeps f's labels until f is freed (a reload replaces them). */
+void tail_retire_labels(struct tfile *f);
 /* Closes f, takes it out of the indexes, and frees it (the caller takes
  * it off the file list first, if it was on it). */
 void tail_free_file(struct tfile *f);
