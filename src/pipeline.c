@@ -442,18 +442,6 @@ ls_pipeline_join(struct ls_pipeline *p)
 	}
 }
 
-uint64_t
-ls_pipeline_queued_bytes(struct ls_pipeline *p)
-{
-	uint64_t n = ls_queue_bytes(p->ingest);
-	size_t i;
-
-	for (i = 0; i < p->ncur; i++)
-		n += ls_queue_bytes(p->cur[i]->in)
-		    + ls_queue_bytes(p->cur[i]->batches);
-	return n;
-}
-
 void
 ls_pipeline_dest_queued(
     struct ls_pipeline *p, size_t i, uint64_t *records, uint64_t *batches)

@@ -94,8 +94,6 @@ int ls_pipeline_poll(struct ls_pipeline *);
 void ls_pipeline_drain(struct ls_pipeline *);
 /* Waits for every thread (after the drain, or a cancel of root). */
 void ls_pipeline_join(struct ls_pipeline *);
-/* Bytes waiting in the pipeline's queues (for the status line). */
-uint64_t ls_pipeline_queued_bytes(struct ls_pipeline *);
 /* Destination i (in conf order): records waiting for its batcher and
  * batches waiting for a worker (for status; the bytes it holds are in its
  * metrics' held_bytes). */
