@@ -105,7 +105,7 @@ getent passwd logshipd >/dev/null || fail "no user logshipd"
 getent group logshipd >/dev/null || fail "no group logshipd"
 id -nG logshipd | tr ' ' '\n' | grep -qx adm || fail "logshipd is not in adm: $(id logshipd)"
 assert_eq "$(getent passwd logshipd | cut -d: -f7)" /usr/sbin/nologin "logshipd's shell"
-assert_eq "$(stat -c '%U:%G %a' "$STATE")" "logshipd:logshipd 750" "$STATE"
+assert_eq "$(stat -c '%U:%G %a' "$STATE")" "logshipd:logshipd 700" "$STATE"
 [ -L "$WANTS" ] || fail "the unit is not enabled ($WANTS)"
 dpkg-query -W -f='${Conffiles}\n' logshipd | grep -q " $CONF " ||
     fail "$CONF is not a conffile: $(dpkg-query -W -f='${Conffiles}' logshipd)"
@@ -199,7 +199,7 @@ if ls /etc/logshipd/*.dpkg-* 2>/dev/null; then
 	fail "the upgrade left files beside the conffile"
 fi
 [ -f "$KEY" ] || fail "the upgrade lost $KEY"
-assert_eq "$(stat -c '%U:%G %a' "$STATE")" "logshipd:logshipd 750" "$STATE after the upgrade"
+assert_eq "$(stat -c '%U:%G %a' "$STATE")" "logshipd:logshipd 700" "$STATE after the upgrade"
 if [ -d /run/systemd/system ]; then
 	systemctl is-active --quiet logshipd || fail "logshipd is not running after the upgrade"
 	PID1=$(mainpid)
