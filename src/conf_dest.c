@@ -602,46 +602,27 @@ parse_dest(struct parse *p, yaml_node_t *n, size_t idx, struct ls_conf_dest *d,
 	conf_table_read(&s, conf_dest_table, D_NKEYS, d, 7);
 }
 
+static void
+parse_dest_cb(struct parse *p, yaml_node_t *n, size_t idx, void *item,
+    yaml_node_t **namep)
+{
+	parse_dest(p, n, idx, item, namep);
+}
+
+static const char *
+dest_name_cb(const void *item)
+{
+	return ((const struct ls_conf_dest *)item)->name;
+}
+
 void
 conf_parse_dests(struct parse *p, struct sect *top, struct ls_conf *c)
 {
-	yaml_node_t **nodes, *n;
-	struct place *at;
-	struct unit *u;
-	const char **strs;
-	size_t i, count, nu, *idx;
+	void *v;
 
-	u = conf_units(p, top, &nu);
-	count = conf_collect_items(
-	    u, nu, T_DESTINATIONS, "destinations", &nodes, &at, &idx);
-	n = conf_sect_val(top, T_DESTINATIONS);
-	if (count == 0) {
-		if ((n != NULL && n->type == YAML_SEQUENCE_NODE)
-		    || (n == NULL && nu > 1))
-			conf_perr(p,
-			    n != NULL ? &n->start_mark : &top->map->start_mark,
-			    "destinations: at least one is required");
-		goto out;
-	}
-	if (count > LS_MAX_DESTS)
-		conf_perr(p, n != NULL ? &n->start_mark : &top->map->start_mark,
-		    "destinations: %zu is too many (at most %d)", count,
-		    LS_MAX_DESTS);
-	c->dests = xcalloc(count, sizeof *c->dests);
-	c->ndests = count;
-	for (i = 0; i < count; i++)
-		parse_dest(
-		    at[i].p, nodes[i], idx[i], &c->dests[i], &at[i].name);
-	strs = xcalloc(count, sizeof *strs);
-	for (i = 0; i < count; i++)
-		strs[i] = at[i].name != NULL ? c->dests[i].name : NULL;
-	conf_report_duplicates("destinations", strs, at, idx, count);
-	free(strs);
-out:
-	free(nodes);
-	free(at);
-	free(idx);
-	free(u);
+	c->ndests = conf_parse_items(p, top, T_DESTINATIONS, "destinations",
+	    LS_MAX_DESTS, sizeof *c->dests, &v, parse_dest_cb, dest_name_cb);
+	c->dests = v;
 }
 
 /*

@@ -318,6 +318,12 @@ size_t conf_collect_items(struct unit *u, size_t nu, int k, const char *what,
     yaml_node_t ***nodes, struct place **at, size_t **idx);
 void conf_report_duplicates(const char *what, const char *const *strs,
     const struct place *at, const size_t *idx, size_t count);
+/* Sources or destinations (key k) of every file, parsed into *arr. */
+size_t conf_parse_items(struct parse *, struct sect *top, int k,
+    const char *what, size_t max, size_t size, void **arr,
+    void (*parse_cb)(struct parse *, yaml_node_t *, size_t idx, void *item,
+	yaml_node_t **namep),
+    const char *(*name_cb)(const void *item));
 
 /* conf_secret.c */
 int conf_take_key(struct parse *, yaml_node_t *, const char *path,

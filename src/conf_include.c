@@ -296,3 +296,55 @@ conf_flush_includes(struct parse *p, FILE *errf)
 	p->ninc = 0;
 	return n;
 }
+
+/*
+ * The items of key k (sources or destinations) of every file, the main
+ * one's first: at least one (else reported, unless it is no sequence,
+ * which open_seq said), at most max (0: no bound), each parsed by
+ * parse_cb into an array of count items of size bytes (*arr; NULL when
+ * none), their names checked for duplicates across the files. The count.
+ */
+size_t
+conf_parse_items(struct parse *p, struct sect *top, int k, const char *what,
+    size_t max, size_t size, void **arr,
+    void (*parse_cb)(struct parse *, yaml_node_t *, size_t idx, void *item,
+	yaml_node_t **namep),
+    const char *(*name_cb)(const void *item))
+{
+	yaml_node_t **nodes, *n = conf_sect_val(top, k);
+	const yaml_mark_t *at_key;
+	struct place *at;
+	struct unit *u;
+	const char **strs;
+	size_t i, count, nu, *idx;
+	char *v;
+
+	*arr = NULL;
+	u = conf_units(p, top, &nu);
+	count = conf_collect_items(u, nu, k, what, &nodes, &at, &idx);
+	at_key = n != NULL ? &n->start_mark : &top->map->start_mark;
+	if (count == 0) {
+		if ((n != NULL && n->type == YAML_SEQUENCE_NODE)
+		    || (n == NULL && nu > 1))
+			conf_perr(
+			    p, at_key, "%s: at least one is required", what);
+		goto out;
+	}
+	if (max > 0 && count > max)
+		conf_perr(p, at_key, "%s: %zu is too many (at most %zu)", what,
+		    count, max);
+	*arr = v = xcalloc(count, size);
+	for (i = 0; i < count; i++)
+		parse_cb(at[i].p, nodes[i], idx[i], v + i * size, &at[i].name);
+	strs = xcalloc(count, sizeof *strs);
+	for (i = 0; i < count; i++)
+		strs[i] = at[i].name != NULL ? name_cb(v + i * size) : NULL;
+	conf_report_duplicates(what, strs, at, idx, count);
+	free(strs);
+out:
+	free(nodes);
+	free(at);
+	free(idx);
+	free(u);
+	return count;
+}

@@ -434,44 +434,25 @@ parse_source(struct parse *p, yaml_node_t *n, size_t idx,
 	parse_rules(p, &s, src);
 }
 
+static void
+parse_source_cb(struct parse *p, yaml_node_t *n, size_t idx, void *item,
+    yaml_node_t **namep)
+{
+	parse_source(p, n, idx, item, namep);
+}
+
+static const char *
+source_name_cb(const void *item)
+{
+	return ((const struct ls_conf_source *)item)->name;
+}
+
 void
 conf_parse_sources(struct parse *p, struct sect *top, struct ls_conf *c)
 {
-	yaml_node_t **nodes;
-	struct place *at;
-	struct unit *u;
-	const char **strs;
-	size_t i, count, nu, *idx;
+	void *v;
 
-	u = conf_units(p, top, &nu);
-	count = conf_collect_items(
-	    u, nu, T_SOURCES, "sources", &nodes, &at, &idx);
-	if (count == 0) {
-		/* Said already when it is no sequence (conf_open_seq). */
-		if ((conf_sect_val(top, T_SOURCES) != NULL
-			&& conf_sect_val(top, T_SOURCES)->type
-			    == YAML_SEQUENCE_NODE)
-		    || (conf_sect_val(top, T_SOURCES) == NULL && nu > 1))
-			conf_perr(p,
-			    conf_sect_val(top, T_SOURCES) != NULL
-				? &conf_sect_val(top, T_SOURCES)->start_mark
-				: &top->map->start_mark,
-			    "sources: at least one is required");
-		goto out;
-	}
-	c->sources = xcalloc(count, sizeof *c->sources);
-	c->nsources = count;
-	for (i = 0; i < count; i++)
-		parse_source(
-		    at[i].p, nodes[i], idx[i], &c->sources[i], &at[i].name);
-	strs = xcalloc(count, sizeof *strs);
-	for (i = 0; i < count; i++)
-		strs[i] = at[i].name != NULL ? c->sources[i].name : NULL;
-	conf_report_duplicates("sources", strs, at, idx, count);
-	free(strs);
-out:
-	free(nodes);
-	free(at);
-	free(idx);
-	free(u);
+	c->nsources = conf_parse_items(p, top, T_SOURCES, "sources", 0,
+	    sizeof *c->sources, &v, parse_source_cb, source_name_cb);
+	c->sources = v;
 }
