@@ -215,7 +215,8 @@ produce(void *arg)
 			ls_record_unref(r);
 		atomic_fetch_add(&pushed, 1);
 		if (i % 200 == 0)
-			usleep(1000);
+			usleep(1000); /* ok-sleep: the producer's pace,
+				       * spreading lines over the reload */
 	}
 	return NULL;
 }
@@ -259,7 +260,7 @@ pump_until(struct fx *x, int (*cond)(struct fx *))
 			return 0;
 		(void)ls_pipeline_poll(x->p);
 		(void)ls_acks_apply(x->acks);
-		usleep(1000);
+		usleep(1000); /* ok-sleep: bounded poll, as main's loop */
 	}
 	(void)ls_acks_apply(x->acks);
 	return 1;
