@@ -47,7 +47,7 @@
 #include "ctx.h"
 #include "htab.h"
 #include "log.h"
-#include "metrics.h"
+#include "status_metrics.h"
 #include "thread.h"
 #include "xmalloc.h"
 

@@ -28,12 +28,12 @@
 #include "ctx.h"
 #include "labels.h"
 #include "log.h"
-#include "metrics.h"
-#include "monitor.h"
+#include "status_metrics.h"
+#include "status_monitor.h"
 #include "notify.h"
 #include "pipeline.h"
 #include "rules.h"
-#include "statuscmd.h"
+#include "status_cmd.h"
 #include "tailer.h"
 #ifdef LS_FAULTS
 #include "faults.h" /* tests/logshipd_faults only */

@@ -37,7 +37,7 @@
 #include "batcher.h"
 #include "conf.h"
 #include "ctx.h"
-#include "metrics.h"
+#include "status_metrics.h"
 #include "queue.h"
 #include "sender.h"
 

@@ -32,7 +32,7 @@
 #include <stdint.h>
 
 #include "ctx.h"
-#include "metrics.h"
+#include "status_metrics.h"
 #include "queue.h"
 #include "severity.h"
 

@@ -41,7 +41,7 @@
 #include "batcher.h"
 #include "conf.h"
 #include "ctx.h"
-#include "metrics.h"
+#include "status_metrics.h"
 #include "sem.h"
 
 enum ls_send_result {

@@ -5,7 +5,7 @@
  * rendered from the JSON document so that both show the same thing.
  *
  * The renderers are pure: everything they show is in struct ls_status_in,
- * which the caller fills on the main thread (monitor.c), and they touch
+ * which the caller fills on the main thread (status_monitor.c), and they touch
  * nothing else. So they are tested without a daemon, and they cannot reach
  * into live pipeline state from the wrong thread. The counters they read
  * are atomics that any thread may be adding to: a rendering is a snapshot
@@ -26,7 +26,7 @@
 
 #include "buf.h"
 #include "conf.h"
-#include "metrics.h"
+#include "status_metrics.h"
 #include "tailer.h"
 
 /* At most this many files of each source are listed in /status (the

@@ -20,7 +20,7 @@
 
 #include "checkpoint.h"
 #include "log.h"
-#include "metrics.h"
+#include "status_metrics.h"
 #include "offtrack.h"
 #include "record.h"
 #include "tailer_impl.h"

@@ -14,7 +14,7 @@
 
 #include "linebuf.h"
 #include "log.h"
-#include "metrics.h"
+#include "status_metrics.h"
 #include "tailer_impl.h"
 
 /* Unlinks f from the list and frees it. */

@@ -18,7 +18,7 @@
 
 #include "htab.h"
 #include "log.h"
-#include "metrics.h"
+#include "status_metrics.h"
 #include "tailer_impl.h"
 #include "xmalloc.h"
 

@@ -17,7 +17,7 @@
 #include "buf.h"
 #include "linebuf.h"
 #include "log.h"
-#include "metrics.h"
+#include "status_metrics.h"
 #include "multiline.h"
 #include "offtrack.h"
 #include "pattern.h"

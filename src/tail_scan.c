@@ -28,7 +28,7 @@
 
 #include "checkpoint.h"
 #include "log.h"
-#include "metrics.h"
+#include "status_metrics.h"
 #include "tailer_impl.h"
 #include "xmalloc.h"
 

@@ -26,7 +26,7 @@
 
 #include "linebuf.h"
 #include "log.h"
-#include "metrics.h"
+#include "status_metrics.h"
 #include "tailer_impl.h"
 #include "xmalloc.h"
 

@@ -32,7 +32,7 @@
 #include "labels.h"
 #include "linebuf.h"
 #include "log.h"
-#include "metrics.h"
+#include "status_metrics.h"
 #include "offtrack.h"
 #include "tailer.h"
 #include "tailer_impl.h"

@@ -23,7 +23,7 @@
 
 #include "checkpoint.h"
 #include "conf.h"
-#include "metrics.h"
+#include "status_metrics.h"
 #include "queue.h"
 #include "record.h"
 

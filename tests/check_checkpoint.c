@@ -44,7 +44,7 @@
 #include <check.h>
 
 #include "checkpoint.h"
-#include "metrics.h"
+#include "status_metrics.h"
 #include "testutil.h"
 
 #define NENT 10000

@@ -29,7 +29,7 @@
 #include "acks.h"
 #include "conf.h"
 #include "ctx.h"
-#include "metrics.h"
+#include "status_metrics.h"
 #include "pipeline.h"
 #include "record.h"
 #include "testutil.h"

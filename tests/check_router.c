@@ -14,7 +14,7 @@
 #include <check.h>
 
 #include "ctx.h"
-#include "metrics.h"
+#include "status_metrics.h"
 #include "queue.h"
 #include "record.h"
 #include "router.h"

@@ -22,8 +22,8 @@
 #include "buf.h"
 #include "conf.h"
 #include "ctx.h"
-#include "metrics.h"
-#include "snapshot.h"
+#include "status_metrics.h"
+#include "status_snapshot.h"
 #include "status.h"
 #include "testutil.h"
 

@@ -43,7 +43,7 @@
 #include "checkpoint.h"
 #include "conf.h"
 #include "ctx.h"
-#include "metrics.h"
+#include "status_metrics.h"
 #include "queue.h"
 #include "record.h"
 #include "tailer.h"

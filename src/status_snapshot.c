@@ -1,4 +1,4 @@
-/* snapshot: see snapshot.h. */
+/* status_snapshot: see status_snapshot.h. */
 #include "config.h"
 
 #include <pthread.h>
@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "log.h"
-#include "snapshot.h"
+#include "status_snapshot.h"
 #include "xmalloc.h"
 
 struct ls_snapslot {

@@ -1,5 +1,5 @@
 /*
- * metrics: counters of what logshipd did, written by any thread with
+ * status_metrics: counters of what logshipd did, written by any thread with
  * relaxed atomics and read by the main thread for the live summary, the
  * SIGUSR1 status and the final totals.
  *
@@ -7,8 +7,8 @@
  * reason), or left unsent at shutdown (routed - sent - dropped). Tests and
  * operators rely on that identity.
  */
-#ifndef LS_METRICS_H
-#define LS_METRICS_H
+#ifndef LS_STATUS_METRICS_H
+#define LS_STATUS_METRICS_H
 
 #include <stdatomic.h>
 #include <stdint.h>

@@ -1,4 +1,4 @@
-/* statuscmd: see statuscmd.h. */
+/* status_cmd: see status_cmd.h. */
 #include "config.h"
 
 #include <errno.h>
@@ -14,7 +14,7 @@
 #include "buf.h"
 #include "conf.h"
 #include "status.h"
-#include "statuscmd.h"
+#include "status_cmd.h"
 #include "xmalloc.h"
 
 /* The whole exchange, connection included, must fit in this. */

@@ -1,5 +1,5 @@
 /*
- * httpd: see httpd.h.
+ * status_httpd: see status_httpd.h.
  *
  * An answer is built straight on the snapshot's bytes, not a copy: the
  * response holds a reference to the snapshot, given up by libmicrohttpd's
@@ -57,7 +57,7 @@
 #include <microhttpd.h>
 
 #include "ctx.h"
-#include "httpd.h"
+#include "status_httpd.h"
 #include "log.h"
 #include "thread.h"
 #include "xmalloc.h"

@@ -1,9 +1,9 @@
 /*
- * monitor: the main thread's side of the status endpoint. Every second
+ * status_monitor: the main thread's side of the status endpoint. Every second
  * (and once at start) it gathers what there is to show from the live
  * objects, renders it with status.c, and publishes the result as an
- * immutable snapshot (snapshot.h) that the HTTP server thread (httpd.c)
- * serves; on SIGUSR1 it logs the same thing as a table.
+ * immutable snapshot (status_snapshot.h) that the HTTP server thread
+ * (status_httpd.c) serves; on SIGUSR1 it logs the same thing as a table.
  *
  * It holds no pointer to the configuration, the metrics, the pipeline or
  * the tailer: it asks src_cb for the current ones each time, so a reload
@@ -12,14 +12,14 @@
  * Threading: main thread only. The server it starts has a thread of its
  * own, which sees only snapshots.
  */
-#ifndef LS_MONITOR_H
-#define LS_MONITOR_H
+#ifndef LS_STATUS_MONITOR_H
+#define LS_STATUS_MONITOR_H
 
 #include <ev.h>
 
 #include "conf.h"
 #include "log.h"
-#include "metrics.h"
+#include "status_metrics.h"
 #include "pipeline.h"
 #include "tailer.h"
 

@@ -1,4 +1,4 @@
-/* metrics: see metrics.h. */
+/* status_metrics: see status_metrics.h. */
 #include "config.h"
 
 #include <stdlib.h>
@@ -6,7 +6,7 @@
 #include <time.h>
 
 #include "ctx.h"
-#include "metrics.h"
+#include "status_metrics.h"
 #include "rules.h"
 #include "xmalloc.h"
 

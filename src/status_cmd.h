@@ -1,5 +1,5 @@
 /*
- * statuscmd: "logshipd status [-c file] [-u url]", the command that asks
+ * status_cmd: "logshipd status [-c file] [-u url]", the command that asks
  * a running logshipd for its /status document and prints it as the table
  * SIGUSR1 logs.
  *
@@ -8,8 +8,8 @@
  * operator's shell need not be able to read the API key file, nor have
  * the key's environment variable set.
  */
-#ifndef LS_STATUSCMD_H
-#define LS_STATUSCMD_H
+#ifndef LS_STATUS_CMD_H
+#define LS_STATUS_CMD_H
 
 /* Runs the command on argv[0] == "status" ...; returns the exit status:
  * 0, 1 when logshipd cannot be reached or answers nonsense, 64 for a usage

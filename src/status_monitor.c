@@ -1,5 +1,5 @@
 /*
- * monitor: see monitor.h.
+ * status_monitor: see status_monitor.h.
  *
  * A rendering costs a walk over the files (an fstat each, for the size)
  * and the text of every series: a few milliseconds for thousands of files,
@@ -17,11 +17,11 @@
 
 #include "buf.h"
 #include "ctx.h"
-#include "httpd.h"
+#include "status_httpd.h"
 #include "log.h"
-#include "monitor.h"
+#include "status_monitor.h"
 #include "record.h"
-#include "snapshot.h"
+#include "status_snapshot.h"
 #include "status.h"
 #include "xmalloc.h"
 

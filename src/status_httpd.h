@@ -1,6 +1,6 @@
 /*
- * httpd: the status endpoint, an HTTP server (libmicrohttpd, one internal
- * thread) that serves the newest published snapshot:
+ * status_httpd: the status endpoint, an HTTP server (libmicrohttpd, one
+ * internal thread) that serves the newest published snapshot:
  *
  *   GET /metrics  the Prometheus text exposition format 0.0.4
  *   GET /status   the JSON document of status.c
@@ -10,24 +10,24 @@
  *
  * 404 for any other path, 405 for any method but GET and HEAD.
  *
- * The server thread touches nothing but the snapshot slot: see snapshot.h
- * for why that makes it safe under a reload. It binds the configured
- * address only, and stays answerable under one local user's connections:
- * a request must be whole within 5 s of its connection's accept (not an
- * idle timer that each byte restarts), and past 16 connections from one
+ * The server thread touches nothing but the snapshot slot: see
+ * status_snapshot.h for why that makes it safe under a reload. It binds the
+ * configured address only, and stays answerable under one local user's
+ * connections: a request must be whole within 5 s of its connection's accept
+ * (not an idle timer that each byte restarts), and past 16 connections from one
  * address or 256 in all the oldest go once they have had 250 ms, so a
- * client that sends its request at once is always answered (httpd.c).
+ * client that sends its request at once is always answered (status_httpd.c).
  *
  * Threading: new/free from the main thread; requests are answered in the
  * server's thread ("http", which runs libmicrohttpd's loop), started with
  * every signal blocked.
  */
-#ifndef LS_HTTPD_H
-#define LS_HTTPD_H
+#ifndef LS_STATUS_HTTPD_H
+#define LS_STATUS_HTTPD_H
 
 #include <stdint.h>
 
-#include "snapshot.h"
+#include "status_snapshot.h"
 
 struct ls_httpd;
 

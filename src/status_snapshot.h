@@ -1,5 +1,5 @@
 /*
- * snapshot: safe publication of an immutable snapshot, from the thread
+ * status_snapshot: safe publication of an immutable snapshot, from the thread
  * that owns the live state to threads that only read.
  *
  * The problem. The HTTP server runs in a thread of its own (libmicrohttpd's)
@@ -36,8 +36,8 @@
  * ls_snapslot_take and ls_snapshot_unref from any thread.
  * Tested in check_status.c: snapshot_*.
  */
-#ifndef LS_SNAPSHOT_H
-#define LS_SNAPSHOT_H
+#ifndef LS_STATUS_SNAPSHOT_H
+#define LS_STATUS_SNAPSHOT_H
 
 #include <stdatomic.h>
 #include <stddef.h>
