@@ -56,7 +56,7 @@
  * fp_len says how much, and is compared over that prefix only: the
  * fingerprint of a growing file is refreshed until it covers 1024 bytes.
  * Changing the algorithm would make every file look new, so it is part of
- * the format.
+ * the format (fingerprint.h, included here).
  *
  * Threading. The entries belong to the main thread (the loop): put, find,
  * clear and the serialization into JSON happen there. Once started, a
@@ -76,12 +76,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fingerprint.h"
 #include "log.h"
 
 struct ls_metrics;
 
-/* Bytes a fingerprint covers at most. */
-#define LS_FP_MAX 1024
 /* The largest checkpoint file loaded, about 600,000 files' entries; a
  * larger one is taken as damaged. */
 #define LS_CKPT_MAX_BYTES (64 * 1024 * 1024)
@@ -191,15 +190,5 @@ int ls_ckpt_flush(struct ls_ckpt *) LS_WARN_UNUSED;
 /* Asks the writer to finish (a pending text is written first) and joins
  * it; a no-op if not started. ls_ckpt_free does it too. */
 void ls_ckpt_stop(struct ls_ckpt *);
-
-/*
- * Fingerprints fd: the CRC-64 of its first min(size, LS_FP_MAX) bytes, read
- * with pread (the file offset does not move). *len is the number of bytes
- * covered. 0, or -1 with errno.
- */
-int ls_fingerprint(int fd, uint32_t *len, uint64_t *fp) LS_WARN_UNUSED;
-/* 1 if fd's first len bytes exist and hash to fp (len 0 always matches),
- * 0 if not, -1 with errno on a read error or a len above LS_FP_MAX. */
-int ls_fingerprint_matches(int fd, uint32_t len, uint64_t fp);
 
 #endif

@@ -66,7 +66,7 @@ static const struct {
 	    "its heir's queue; acks" },
 	{ "acks (acks.c)", "main loop (ev_async)", "done records",
 	    "origin: file offsets" },
-	{ "checkpoint (checkpoint.c)", "1 (ckpt)", "committed offsets",
+	{ "checkpoint (checkpoint*.c)", "1 (ckpt)", "committed offsets",
 	    "checkpoint.json" },
 };
 
