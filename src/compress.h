@@ -7,7 +7,7 @@
  * (Content-Encoding: zstd) is the Datadog Agent's default towards its own
  * host, agent-http-intake.logs.<site>: far cheaper than gzip for the same
  * ratio, but not in the public intake's documented contract, so a
- * destination falls back to gzip when it is refused (sender.c).
+ * destination falls back to gzip when it is refused (sender_http.c).
  *
  * A compressor keeps its tables between calls: one per worker thread.
  */

@@ -60,7 +60,7 @@ static const struct {
 	{ "router (router.c)", "1", "ingest queue", "destination queues" },
 	{ "batcher (batcher.c)", "1 per destination", "destination queue",
 	    "batch queue" },
-	{ "workers (pipeline.c, sender.c, pool.c)", "workers per destination",
+	{ "workers (pipeline.c, sender*.c, pool.c)", "workers per destination",
 	    "batch queue", "HTTP intake; acks" },
 	{ "reload handover (reload.c)", "main loop", "retired instance",
 	    "its heir's queue; acks" },

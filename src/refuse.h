@@ -3,7 +3,7 @@
  * (400, 422, and the other 4xx once retried), the state machine of issue
  * 16's "never discard a stream silently".
  *
- * A refused batch is bisected (sender.c) until the refused entries stand
+ * A refused batch is halved (sender_refused.c) until the refused entries stand
  * alone. One entry refused alone is dropped only when there is proof that
  * the intake takes other entries: a request sent after the refusal that
  * began the entry's bisection was accepted. Without that proof the entry

@@ -6,7 +6,8 @@
  * from the context, give the permit back, and act on the answer:
  *
  *   LS_SEND_OK      2xx: the records are sent (a datadog destination also
- *                   wants a JSON body: see sender.c, not_the_intake).
+ *                   wants a JSON body: see sender_http.c,
+ *                   sender_not_the_intake).
  *   LS_SEND_RETRY   408, 429, 5xx, 401/403, network and TLS errors: wait,
  *                   resend. A wrong url (3xx, never followed; 404, 405,
  *                   410) or an encoding the intake does not take (415):

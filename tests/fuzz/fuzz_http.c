@@ -14,7 +14,7 @@
  * 2^attempt)].
  *
  * header_cb(), which takes Retry-After off the answer's headers, is static
- * in sender.c and not fuzzed here.
+ * in sender_http.c and not fuzzed here.
  */
 #include "config.h"
 
@@ -54,7 +54,7 @@ check_classify(int rc, long status)
 		    (int)want);
 }
 
-/* 1 and *secs if v is delta-seconds as sender.c reads them: blanks,
+/* 1 and *secs if v is delta-seconds as sender_retry.c reads them: blanks,
  * digits, then only blanks and line ends. */
 static int
 delta_seconds(const char *v, unsigned long long *secs)
