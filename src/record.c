@@ -26,6 +26,9 @@ struct ls_budget {
 	pthread_mutex_t mu; /* the watcher */
 	void (*resume_cb)(void *arg); /* any thread; must not block */
 	void *arg;
+	/* Tests only (ls_budget_set_test_hook); NULL in the daemon. */
+	void (*test_hook)(void *arg);
+	void *test_arg;
 };
 
 struct ls_budget *
@@ -72,11 +75,20 @@ ls_budget_high(const struct ls_budget *b)
 	return b->high;
 }
 
+void
+ls_budget_set_test_hook(struct ls_budget *b, void (*hook)(void *arg), void *arg)
+{
+	b->test_hook = hook;
+	b->test_arg = arg;
+}
+
 int
 ls_budget_should_pause(struct ls_budget *b)
 {
 	if (atomic_load(&b->used) < b->high)
 		return 0;
+	if (b->test_hook != NULL)
+		b->test_hook(b->test_arg); /* the window, held open */
 	atomic_store(&b->paused, 1);
 	/*
 	 * The last records may have been freed between the load and the

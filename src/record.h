@@ -83,6 +83,18 @@ void ls_budget_watch(
 /* Non-zero when usage has reached the high watermark; marks the budget
  * paused so that falling below the low mark calls the watcher. */
 int ls_budget_should_pause(struct ls_budget *);
+/*
+ * Tests only (check_budget.c), never called by the daemon: hook(arg) runs
+ * inside ls_budget_should_pause, in the caller's thread, after its first
+ * look found usage at or above the high mark and before it marks the
+ * budget paused. That is the window in which the last records can be
+ * freed with nobody left to see the pause; the hook holds it open, so a
+ * test can free them there and check that the caller is not left paused
+ * without a resume. NULL removes it. Set it from the thread that calls
+ * should_pause, before it does.
+ */
+void ls_budget_set_test_hook(
+    struct ls_budget *, void (*hook)(void *arg), void *arg);
 /* Bytes of live records charged to it (any thread), and its high mark. */
 uint64_t ls_budget_used(struct ls_budget *);
 uint64_t ls_budget_high(const struct ls_budget *);

@@ -9,8 +9,12 @@
  * few records only, so that every round crosses both marks and the freers
  * run close to the reader. The window is a few instructions wide: a
  * mutant without the second look in ls_budget_should_pause survived
- * 20,000 rounds here, so this is a stress and TSan test of the protocol,
- * not a proof of that line.
+ * 20,000 rounds of that stress test, so it is a stress and TSan test of
+ * the protocol, not a proof of that line. The proof is
+ * test_pause_window: the budget's test hook (record.h) holds the window
+ * open and every record is freed inside it, deterministically; without
+ * the second look the reader stays paused with no resume to come, and
+ * the test fails at its deadline.
  */
 #include "config.h"
 
@@ -100,6 +104,90 @@ START_TEST(test_pause_resume_race)
 }
 END_TEST
 
+/* Records charged until usage reaches the high mark, freed by free_all. */
+struct held {
+	struct ls_record *r[64];
+	int n;
+	int hooked; /* free_all ran, inside the window */
+};
+
+/* The test hook: every record freed between should_pause's first look
+ * and its "paused = 1", while nobody has the budget paused yet. */
+static void
+free_all(void *arg)
+{
+	struct held *h = arg;
+
+	while (h->n > 0)
+		ls_record_unref(h->r[--h->n]);
+	h->hooked = 1;
+}
+
+/* 1 if a resume beyond seen came within ms. Here a resume comes from the
+ * freeing itself, in this thread, or never: the deadline bounds the
+ * failure, no timing is hoped for. */
+static int
+resumed_within(int seen, int64_t ms)
+{
+	struct timespec ts;
+
+	pthread_mutex_lock(&mu);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	while (atomic_load(&resumes) == seen)
+		if (pthread_cond_timedwait(&cv, &mu, &ts) != 0)
+			break;
+	pthread_mutex_unlock(&mu);
+	return atomic_load(&resumes) != seen;
+}
+
+/*
+ * The race of test_pause_resume_race, made certain: the last records are
+ * freed inside should_pause's window. The reader is then either not
+ * paused (the second look took the pause back) or resumed by someone; it
+ * must not stay paused with nobody to resume it. A second round with no
+ * freeing in the window checks the other side: paused, and resumed once
+ * the records go.
+ */
+START_TEST(test_pause_window)
+{
+	struct ls_budget *b = ls_budget_new(256);
+	struct held h = { .n = 0 };
+	int seen, paused;
+
+	ls_budget_watch(b, resume_cb, NULL);
+	while (ls_budget_used(b) < ls_budget_high(b)) {
+		ck_assert_int_lt(h.n, 64);
+		h.r[h.n++] = ls_record_new(
+		    NULL, b, "0123456789abcdef", 16, LS_SEV_INFO, 0, 0);
+	}
+	seen = atomic_load(&resumes);
+	ls_budget_set_test_hook(b, free_all, &h);
+	paused = ls_budget_should_pause(b);
+	ck_assert_int_eq(h.hooked, 1);
+	ck_assert_uint_eq(ls_budget_used(b), 0);
+	ck_assert_msg(!paused || resumed_within(seen, 2000),
+	    "paused with every record freed, and no resume came");
+
+	/* The window left alone: a plain pause, resumed once. */
+	ls_budget_set_test_hook(b, NULL, NULL);
+	while (ls_budget_used(b) < ls_budget_high(b))
+		h.r[h.n++] = ls_record_new(
+		    NULL, b, "0123456789abcdef", 16, LS_SEV_INFO, 0, 0);
+	ck_assert_int_eq(ls_budget_should_pause(b), 1);
+	seen = atomic_load(&resumes);
+	free_all(&h);
+	ck_assert(resumed_within(seen, 2000));
+	ck_assert_int_eq(atomic_load(&resumes), seen + 1);
+	ls_budget_free(b);
+}
+END_TEST
+
 /* Unwatched, a release never calls the old watcher. */
 START_TEST(test_unwatch)
 {
@@ -132,6 +220,7 @@ suite(void)
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_pause_resume_race);
+	tcase_add_test(tc, test_pause_window);
 	tcase_add_test(tc, test_unwatch);
 	suite_add_tcase(s, tc);
 	return s;
