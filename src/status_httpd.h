@@ -3,7 +3,7 @@
  * internal thread) that serves the newest published snapshot:
  *
  *   GET /metrics  the Prometheus text exposition format 0.0.4
- *   GET /status   the JSON document of status.c
+ *   GET /status   the JSON document of status_json.c
  *   GET /healthz  200 "ok", or 503 and why: a destination is unhealthy, or
  *                 the newest snapshot is older than stale_ms (the main
  *                 loop is wedged), or none was published yet

@@ -1,9 +1,10 @@
 /*
  * status_monitor: the main thread's side of the status endpoint. Every second
  * (and once at start) it gathers what there is to show from the live
- * objects, renders it with status.c, and publishes the result as an
- * immutable snapshot (status_snapshot.h) that the HTTP server thread
- * (status_httpd.c) serves; on SIGUSR1 it logs the same thing as a table.
+ * objects, renders it with status.h (status_prom.c, status_json.c), and
+ * publishes the result as an immutable snapshot (status_snapshot.h) that
+ * the HTTP server thread (status_httpd.c) serves; on SIGUSR1 it logs the
+ * same thing as a table (status_table.c).
  *
  * It holds no pointer to the configuration, the metrics, the pipeline or
  * the tailer: it asks src_cb for the current ones each time, so a reload

@@ -572,6 +572,148 @@ START_TEST(table_tolerant)
 }
 END_TEST
 
+/* Each drop reason under its own name, in /metrics and in /status (both
+ * read the one table of names in status_impl.h). */
+START_TEST(drop_reasons)
+{
+	static const char *const names[] = { "rejected", "oversize", "full",
+		"reload", "unprocessable", "client_error" };
+	struct rig g;
+	json_t *doc, *by;
+	char *text, series[256], v[64], want[16];
+	int k;
+
+	ck_assert_int_eq(sizeof names / sizeof names[0], LS_DROP_COUNT);
+	rig_init(&g);
+	for (k = 0; k < LS_DROP_COUNT; k++)
+		LS_COUNT(g.m->dest[0]->dropped[k], (uint64_t)k + 1);
+	text = render(&g);
+	doc = ls_status_json(&g.in);
+	by = json_object_get(
+	    jpath(doc, "destinations", 0), "dropped_by_reason");
+	for (k = 0; k < LS_DROP_COUNT; k++) {
+		snprintf(series, sizeof series,
+		    "logshipd_destination_dropped_lines_total{"
+		    "destination=\"dd\",reason=\"%s\"}",
+		    names[k]);
+		snprintf(want, sizeof want, "%d", k + 1);
+		ck_assert_str_eq(sample(text, series, v, sizeof v), want);
+		ck_assert_int_eq(
+		    json_integer_value(json_object_get(by, names[k])), k + 1);
+	}
+	ck_assert_int_eq(json_integer_value(json_object_get(
+			     jpath(doc, "destinations", 0), "dropped")),
+	    21);
+	json_decref(doc);
+	free(text);
+	rig_cleanup(&g);
+}
+END_TEST
+
+/* A source with more files than /status lists: LS_STATUS_MAX_FILES of
+ * them in the document, all counted, and the table says how many more. */
+START_TEST(files_capped)
+{
+	struct rig g;
+	struct ls_file_info *many;
+	struct ls_buf b;
+	json_t *doc, *s;
+	size_t i, n = LS_STATUS_MAX_FILES + 2;
+	char name[64];
+
+	rig_init(&g);
+	many = calloc(n, sizeof *many);
+	ck_assert_ptr_nonnull(many);
+	for (i = 0; i < n; i++)
+		many[i] = (struct ls_file_info) { .source = "app",
+			.path = "/var/log/app/x.log",
+			.ino = i + 1,
+			.open = 1 };
+	g.in.files = many;
+	g.in.nfiles = n;
+	doc = ls_status_json(&g.in);
+	s = jpath(doc, "sources", 0);
+	ck_assert_uint_eq(
+	    json_array_size(json_object_get(s, "files")), LS_STATUS_MAX_FILES);
+	ck_assert_int_eq(
+	    json_integer_value(json_object_get(s, "files_total")), n);
+	ls_buf_init(&b);
+	ls_status_table(doc, &b);
+	snprintf(name, sizeof name, "(and %zu more)", n - LS_STATUS_MAX_FILES);
+	ck_assert_ptr_nonnull(strstr(b.data, name));
+	/* The other source has no file. */
+	ck_assert_ptr_nonnull(strstr(b.data, "(no file)"));
+	ls_buf_cleanup(&b);
+	json_decref(doc);
+	free(many);
+	rig_cleanup(&g);
+}
+END_TEST
+
+/* Runs of spaces made one, and none at the end of a line: the table's
+ * columns, whatever their widths. */
+static void
+squeeze(char *p)
+{
+	char *w = p;
+
+	for (; *p != '\0'; p++) {
+		if (*p == ' ' && (p[1] == ' ' || p[1] == '\n' || p[1] == '\0'))
+			continue;
+		*w++ = *p;
+	}
+	*w = '\0';
+}
+
+/* The table of a document written by hand: durations and sizes for
+ * people, HOLD, FAIL and ok, the rules table, a source without files. */
+START_TEST(table_rows)
+{
+	static const char doc_text[]
+	    = "{\"version\": \"9\", \"uptime_s\": 182, \"healthy\": true,"
+	      " \"reading\": {\"lines\": 5, \"bytes\": 1468006,"
+	      " \"paused\": false, \"paused_s\": 3720, \"buffer_bytes\": 512,"
+	      " \"buffer_limit_bytes\": 1610612736, \"open_files\": 2},"
+	      " \"checkpoint\": {\"age_s\": 273600},"
+	      " \"destinations\": ["
+	      "  {\"name\": \"d\", \"healthy\": false, \"holding\": \"x\","
+	      "   \"backoff\": {\"active\": true, \"remaining_s\": 0.4},"
+	      "   \"last_success_age_s\": 12.7, \"pending\": 3},"
+	      "  {\"name\": \"e\", \"healthy\": true, \"rate\": 2.5,"
+	      "   \"sent\": 7, \"last_success_age_s\": 0.2},"
+	      "  {\"name\": \"f\", \"healthy\": false, \"errors\": 4,"
+	      "   \"retries\": 4, \"dropped\": 1, \"queued\": 2,"
+	      "   \"in_flight\": 1}],"
+	      " \"sources\": [{\"name\": \"s\", \"files\": [],"
+	      "  \"rules\": [{\"name\": \"r\", \"type\": \"mask_sequences\","
+	      "   \"masked\": 3}]}]}";
+	static const char want[]
+	    = "logshipd 9, up 3m02s: healthy\n"
+	      "read 5 lines, 1.4MiB; paused no (1h02m in all); buffer 512B of "
+	      "1.5GiB; files open 2; checkpoint 3d04h ago\n"
+	      "DESTINATION HEALTH SENT RATE/S PENDING QUEUED IN-FLIGHT RETRIES "
+	      "ERRORS DROPPED BACKOFF LAST-OK\n"
+	      "d HOLD 0 - 3 0 0 0 0 0 0.4s 12s\n"
+	      "e ok 7 2.5 0 0 0 0 0 0 - 0.2s\n"
+	      "f FAIL 0 - 0 2 1 4 4 1 - never\n"
+	      "SOURCE FILE COMMITTED READ SIZE LAG\n"
+	      "s (no file)\n"
+	      "SOURCE RULE TYPE EXCLUDED NOT INCLUDED MASKED ERRORS\n"
+	      "s r mask_sequences 0 0 3 0\n";
+	struct ls_buf b;
+	json_t *doc;
+
+	doc = json_loads(doc_text, 0, NULL);
+	ck_assert_ptr_nonnull(doc);
+	ls_buf_init(&b);
+	ls_status_table(doc, &b);
+	squeeze(b.data);
+	ck_assert_str_eq(b.data, want);
+	ls_buf_cleanup(&b);
+	json_decref(doc);
+}
+END_TEST
+
 /* The slot: empty, then the newest snapshot; a reader's reference keeps
  * a replaced snapshot alive. ASan sees any use after free or leak. */
 START_TEST(snapshot_slot)
@@ -687,6 +829,9 @@ status_suite(void)
 	tcase_add_test(tc, json_shape);
 	tcase_add_test(tc, table);
 	tcase_add_test(tc, table_tolerant);
+	tcase_add_test(tc, drop_reasons);
+	tcase_add_test(tc, files_capped);
+	tcase_add_test(tc, table_rows);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("snapshot");
