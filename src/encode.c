@@ -19,14 +19,13 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "buf.h"
 #include "encode.h"
 #include "log.h"
 #include "timestamp.h"
-
-#define TRUNC_MARK "...[truncated by logshipd]"
 
 /* Byte classes for escaping. */
 #define E_SAFE 0 /* copied as is */
@@ -370,6 +369,65 @@ escaped_cut(const unsigned char *s, size_t len, size_t budget, size_t *esc)
 }
 
 size_t
+ls_trunc_mark(struct ls_buf *out, size_t n)
+{
+	size_t at = out->len;
+
+	ls_buf_printf(out, LS_TRUNC_MARK_FMT, n);
+	return out->len - at;
+}
+
+size_t
+ls_trunc_mark_len(size_t n)
+{
+	return (size_t)snprintf(NULL, 0, LS_TRUNC_MARK_FMT, n);
+}
+
+size_t
+ls_trunc_mark_find(const char *s, size_t len, size_t *n)
+{
+	static const char head[] = " [logshipd: truncated ", tail[] = " bytes]";
+	size_t h = sizeof head - 1, t = sizeof tail - 1, end, d, i, v = 0;
+
+	if (len < h + 1 + t || memcmp(s + len - t, tail, t) != 0)
+		return len;
+	end = len - t;
+	for (d = end; d > 0 && s[d - 1] >= '0' && s[d - 1] <= '9'; d--)
+		;
+	/* At most 19 digits: the count cannot overflow. */
+	if (d == end || end - d > 19 || d < h
+	    || memcmp(s + d - h, head, h) != 0)
+		return len;
+	for (i = d; i < end; i++)
+		v = v * 10 + (size_t)(s[i] - '0');
+	*n = v;
+	return d - h;
+}
+
+size_t
+ls_utf8_whole(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t k, need;
+
+	/* Back over continuation bytes to the byte that began them. */
+	for (k = 1; k <= 3 && k <= len; k++) {
+		if ((p[len - k] & 0xc0) == 0x80)
+			continue;
+		if (p[len - k] >= 0xc2 && p[len - k] <= 0xdf)
+			need = 2;
+		else if (p[len - k] >= 0xe0 && p[len - k] <= 0xef)
+			need = 3;
+		else if (p[len - k] >= 0xf0 && p[len - k] <= 0xf4)
+			need = 4;
+		else
+			return len;
+		return need > k ? len - k : len;
+	}
+	return len;
+}
+
+size_t
 ls_encode_message_len(const struct ls_record *r)
 {
 	size_t esc;
@@ -390,20 +448,35 @@ encode_one(struct ls_buf *out, const struct ls_buf *host,
 
 	const struct ls_labels *src = r->labels;
 	const unsigned char *p = (const unsigned char *)r->msg;
-	size_t len = r->len, esc, mark = sizeof TRUNC_MARK - 1;
+	size_t len = r->len, esc, mark, cut, left = 0;
 
 	ls_buf_append(out, "{\"message\":\"", 12);
 	/* max_msg bounds the message as sent, escaped (a byte may take six):
 	 * cut, it is the longest prefix that fits with the marker, never
 	 * half a character (a valid sequence goes whole or not at all; a
-	 * byte of none is U+FFFD either way). Tested in check_encode.c
-	 * (truncate_*) and fuzz_encode. */
+	 * byte of none is U+FFFD either way). A message cut at reading
+	 * already ends with a marker: it is taken off, and the one marker
+	 * sent counts the bytes both cuts left out. The marker's room is
+	 * first that of the largest count (every byte left out), since its
+	 * digits must be known before the cut is; while the count comes out
+	 * with fewer digits, the cut is made again with its room, which
+	 * keeps no fewer bytes, so the count only shrinks and its marker
+	 * still fits (at most a few turns: a digit fewer each). Tested in
+	 * check_encode.c (truncate_*, mark_*) and fuzz_encode. */
 	if (max_msg > 0 && len > max_msg / 6
 	    && escaped_cut(p, len, max_msg, &esc) < len) {
-		len = escaped_cut(
-		    p, len, max_msg > mark ? max_msg - mark : 0, &esc);
-		escape_body(out, r->msg, len);
-		ls_buf_append(out, TRUNC_MARK, mark);
+		if (r->flags & LS_REC_TRUNCATED)
+			len = ls_trunc_mark_find(r->msg, len, &left);
+		mark = ls_trunc_mark_len(left + len);
+		for (;;) {
+			cut = escaped_cut(
+			    p, len, max_msg > mark ? max_msg - mark : 0, &esc);
+			if (ls_trunc_mark_len(left + len - cut) == mark)
+				break;
+			mark = ls_trunc_mark_len(left + len - cut);
+		}
+		escape_body(out, r->msg, cut);
+		(void)ls_trunc_mark(out, left + len - cut);
 	} else
 		escape_body(out, r->msg, len);
 	ls_buf_append(out, "\",\"status\":\"", 12);

@@ -17,6 +17,27 @@
 #include "conf.h"
 #include "record.h"
 
+/*
+ * The marker of an entry cut short, one form wherever it was cut: at
+ * reading, past max_line_bytes (tail_record.c), and at encoding, past
+ * max_entry_bytes (ls_encode_batch): " [logshipd: truncated N bytes]", N
+ * the bytes of the entry left out. Plain ASCII, so it is sent as it is,
+ * its escaped length its length. Tested in check_encode.c: mark_*.
+ */
+#define LS_TRUNC_MARK_FMT " [logshipd: truncated %zu bytes]"
+
+/* Appends the marker for n bytes left out; returns its length. */
+size_t ls_trunc_mark(struct ls_buf *, size_t n);
+/* The length of the marker for n bytes left out. */
+size_t ls_trunc_mark_len(size_t n);
+/* When s[0..len) ends with a marker, returns the length before it and
+ * sets *n to its count; else returns len (and *n is left alone). */
+size_t ls_trunc_mark_find(const char *s, size_t len, size_t *n);
+/* The length of s[0..len) without the start of a character its end cuts:
+ * the bytes of a UTF-8 sequence begun in its last three bytes and not
+ * finished, which a cut by byte count (max_line_bytes) leaves. */
+size_t ls_utf8_whole(const char *s, size_t len);
+
 /* Appends s as a quoted, escaped JSON string. */
 void ls_json_escape(struct ls_buf *, const char *s, size_t len);
 /*
@@ -49,7 +70,9 @@ size_t ls_encode_host_len(const char *hostname);
  * object has message, status, timestamp (ms), hostname, and service,
  * ddsource, ddtags when the source sets them. max_msg (0: no limit) bounds
  * each message as sent (escaped): a longer one is cut to the longest
- * prefix that fits with a marker, never in the middle of a character.
+ * prefix that fits with the marker (LS_TRUNC_MARK_FMT), never in the
+ * middle of a character; a message cut at reading (LS_REC_TRUNCATED) keeps
+ * one marker, which counts the bytes left out by both cuts.
  * now_ms (wall clock; 0: never) restamps a record whose time is out of
  * Datadog's window (timestamp.h): sent as now_ms, with its own time as
  * "original_timestamp". Returns how many were restamped.

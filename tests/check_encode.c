@@ -21,7 +21,9 @@
 #include "record.h"
 #include "testutil.h"
 
-#define MARK "...[truncated by logshipd]"
+/* The wire form of the marker, written out here (not LS_TRUNC_MARK_FMT),
+ * so that a change to it is a change to this test too. */
+#define MARKF " [logshipd: truncated %zu bytes]"
 #define PAD64 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 
 /* Escapes s[0..len) and returns the JSON string it decodes to (NUL
@@ -560,15 +562,30 @@ encoded_message(const char *msg, size_t len, size_t max_msg)
 	return m;
 }
 
-/* max_msg bounds the message as sent: escaped, marker included. */
-#define MK (sizeof MARK - 1)
+/* prefix and the marker for n bytes left out (a static buffer). */
+static const char *
+marked(const char *prefix, size_t n)
+{
+	static char buf[512];
 
+	snprintf(buf, sizeof buf, "%s" MARKF, prefix, n);
+	return buf;
+}
+
+/* The marker's length for n. */
+static size_t
+ml(size_t n)
+{
+	return strlen(marked("", n));
+}
+
+/* max_msg bounds the message as sent: escaped, marker included. */
 START_TEST(truncate_ascii)
 {
 	char *m;
 
-	m = encoded_message("0123456789abcdef" PAD64, 80, MK + 10);
-	ck_assert_str_eq(m, "0123456789" MARK);
+	m = encoded_message("0123456789abcdef" PAD64, 80, ml(70) + 10);
+	ck_assert_str_eq(m, marked("0123456789", 70));
 	free(m);
 	/* At or under the limit: untouched. */
 	m = encoded_message("0123456789", 10, 10);
@@ -581,15 +598,16 @@ START_TEST(truncate_ascii)
 	m = encoded_message("\"\"\"\"\"\"", 6, 12);
 	ck_assert_str_eq(m, "\"\"\"\"\"\"");
 	free(m);
+	/* No room even for the marker: the marker alone. */
 	m = encoded_message("\"\"\"\"\"\"", 6, 11);
-	ck_assert_str_eq(m, MARK);
+	ck_assert_str_eq(m, marked("", 6));
 	free(m);
-	m = encoded_message("\"\"\"\"\"\"\"\"\"\"" PAD64, 74, MK + 7);
-	ck_assert_str_eq(m, "\"\"\"" MARK);
+	m = encoded_message("\"\"\"\"\"\"\"\"\"\"" PAD64, 74, ml(71) + 7);
+	ck_assert_str_eq(m, marked("\"\"\"", 71));
 	free(m);
 	/* A control byte takes six (\u0001): none is split. */
-	m = encoded_message("\x01\x01\x01\x01\x01\x01\x01\x01", 8, MK + 17);
-	ck_assert_str_eq(m, "\x01\x01" MARK);
+	m = encoded_message("\x01\x01\x01\x01\x01\x01\x01\x01", 8, ml(6) + 17);
+	ck_assert_str_eq(m, marked("\x01\x01", 6));
 	free(m);
 }
 END_TEST
@@ -601,15 +619,16 @@ START_TEST(truncate_utf8_boundary)
 	static const char s[] = "a\xc3\xa9\xe2\x82\xac\xf0\x9d\x84\x9e"
 				"a" PAD64;
 	static const size_t cut[] = { 0, 1, 1, 3, 3, 3, 6, 6, 6, 6, 10 };
-	size_t max, n;
+	size_t max, n, left;
 	char *m;
 
 	for (max = 1; max <= 10; max++) {
-		m = encoded_message(s, sizeof s - 1, MK + max);
+		left = sizeof s - 1 - cut[max];
+		m = encoded_message(s, sizeof s - 1, ml(left) + max);
 		n = strlen(m);
-		ck_assert_msg(n == cut[max] + MK, "max %zu", max);
+		ck_assert_msg(n == cut[max] + ml(left), "max %zu", max);
 		ck_assert(memcmp(m, s, cut[max]) == 0);
-		ck_assert_str_eq(m + cut[max], MARK);
+		ck_assert_str_eq(m + cut[max], marked("", left));
 		ck_assert(strstr(m, R) == NULL);
 		free(m);
 	}
@@ -622,11 +641,11 @@ START_TEST(truncate_invalid)
 
 	/* Continuation bytes with no start split no character: each is
 	 * U+FFFD (three bytes), and the cut takes as many as fit. */
-	m = encoded_message("\x80\x80\x80\x80\x80\x80" PAD64, 70, MK + 5);
-	ck_assert_str_eq(m, R MARK);
+	m = encoded_message("\x80\x80\x80\x80\x80\x80" PAD64, 70, ml(69) + 5);
+	ck_assert_str_eq(m, marked(R, 69));
 	free(m);
-	m = encoded_message("\x80\x80\x80\x80\x80\x80" PAD64, 70, MK + 15);
-	ck_assert_str_eq(m, R R R R R MARK);
+	m = encoded_message("\x80\x80\x80\x80\x80\x80" PAD64, 70, ml(65) + 15);
+	ck_assert_str_eq(m, marked(R R R R R, 65));
 	free(m);
 }
 END_TEST
@@ -640,30 +659,31 @@ START_TEST(truncate_stray_continuation)
 
 	/* R R \b R (2-byte char) R R R: 3+3+2+3+2+3+3+3 = 22 escaped. */
 	m = encoded_message(
-	    "\xa7\xa8\x08\xa4\xdb\xb9\xb9\xb9\xb9" PAD64, 73, MK + 19);
-	ck_assert_str_eq(m, R R "\x08" R "\xdb\xb9" R R MARK);
+	    "\xa7\xa8\x08\xa4\xdb\xb9\xb9\xb9\xb9" PAD64, 73, ml(65) + 19);
+	ck_assert_str_eq(m, marked(R R "\x08" R "\xdb\xb9" R R, 65));
 	free(m);
 	/* U+1F600 and one stray byte, cut just before the stray. */
-	m = encoded_message("\xf0\x9f\x98\x80\x80" PAD64, 69, MK + 4);
-	ck_assert_str_eq(m, "\xf0\x9f\x98\x80" MARK);
+	m = encoded_message("\xf0\x9f\x98\x80\x80" PAD64, 69, ml(65) + 4);
+	ck_assert_str_eq(m, marked("\xf0\x9f\x98\x80", 65));
 	free(m);
 	/* The same, with room for part of the character: all of it goes. */
-	m = encoded_message("a\xf0\x9f\x98\x80\x80" PAD64, 70, MK + 4);
-	ck_assert_str_eq(m, "a" MARK);
+	m = encoded_message("a\xf0\x9f\x98\x80\x80" PAD64, 70, ml(69) + 4);
+	ck_assert_str_eq(m, marked("a", 69));
 	free(m);
 }
 END_TEST
 
 /* Issue 16.5: a 1 MB line of control bytes (six bytes each once escaped)
  * is cut to what fits in max_msg escaped, not to max_msg raw bytes (6 MB
- * sent) nor to a half of it. */
+ * sent) nor to a half of it; the marker counts the bytes left out. */
 START_TEST(truncate_escaped_bound)
 {
 	struct ls_record *r;
 	struct ls_buf b;
-	const char *start, *end;
-	size_t len = 1000000, max = 900000, sent, n;
+	const char *start, *end, *m;
+	size_t len = 1000000, max = 900000, sent, n, body, left = 0;
 	char *line;
+	json_t *j;
 
 	ck_assert_ptr_nonnull(line = malloc(len));
 	for (n = 0; n < len; n++)
@@ -672,16 +692,146 @@ START_TEST(truncate_escaped_bound)
 	ls_buf_init(&b);
 	ls_encode_batch(&b, LS_FORMAT_NDJSON, "h", &r, 1, max, 0);
 	start = strstr(b.data, "{\"message\":\"") + 12;
-	end = strstr(start, MARK "\",");
+	end = strstr(start, " bytes]\",");
 	ck_assert_ptr_nonnull(end);
-	sent = (size_t)(end - start) + MK;
+	sent = (size_t)(end - start) + 7;
 	/* Within the bound, and no unit more would have fitted. */
 	ck_assert_uint_le(sent, max);
 	ck_assert_uint_gt(sent + 6, max);
 	ck_assert_uint_eq(ls_encode_message_len(r), len / 3 * 13 + 1);
+	ck_assert_ptr_nonnull(j = json_loadb(b.data, b.len, 0, NULL));
+	m = json_string_value(json_object_get(j, "message"));
+	body = ls_trunc_mark_find(m, strlen(m), &left);
+	ck_assert_uint_lt(body, strlen(m));
+	ck_assert_uint_eq(left, len - body);
+	ck_assert(memcmp(m, line, body) == 0);
+	json_decref(j);
 	ls_buf_cleanup(&b);
 	ls_record_unref(r);
 	free(line);
+}
+END_TEST
+
+#define X28 "xxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+
+/* A message cut at reading (LS_REC_TRUNCATED, the marker at its end) and
+ * cut again at encoding keeps one marker, which counts the bytes both
+ * cuts left out; an entry that merely ends with the marker's text is not
+ * taken for one that was cut. */
+START_TEST(mark_cut_twice)
+{
+	struct ls_record *r;
+	struct ls_buf b, msg;
+	json_t *j;
+	const char *m;
+
+	ls_buf_init(&msg);
+	ls_buf_append(&msg, PAD64 PAD64, 128);
+	ck_assert_uint_eq(ls_trunc_mark(&msg, 5000), ml(5000));
+	r = rec(&src_bare, msg.data, msg.len, LS_SEV_INFO, 0);
+	r->flags |= LS_REC_TRUNCATED;
+	ls_buf_init(&b);
+	ls_encode_batch(&b, LS_FORMAT_NDJSON, "h", &r, 1, ml(5100) + 28, 0);
+	ck_assert_ptr_nonnull(j = json_loadb(b.data, b.len, 0, NULL));
+	m = json_string_value(json_object_get(j, "message"));
+	ck_assert_str_eq(m, marked(X28, 5100));
+	json_decref(j);
+	ls_record_unref(r);
+	/* The same text in a line that was not cut: its "marker" is text,
+	 * cut like any other, and the count is of this cut alone. */
+	r = rec(&src_bare, msg.data, msg.len, LS_SEV_INFO, 0);
+	ls_buf_reset(&b);
+	ls_encode_batch(&b, LS_FORMAT_NDJSON, "h", &r, 1, ml(100) + 28, 0);
+	ck_assert_ptr_nonnull(j = json_loadb(b.data, b.len, 0, NULL));
+	m = json_string_value(json_object_get(j, "message"));
+	ck_assert_str_eq(m, marked(X28, msg.len - 28));
+	json_decref(j);
+	ls_record_unref(r);
+	ls_buf_cleanup(&b);
+	ls_buf_cleanup(&msg);
+}
+END_TEST
+
+/* The marker: its one form, its length, and reading it back. */
+START_TEST(mark_form)
+{
+	static const size_t ns[] = { 0, 9, 10, 12345, SIZE_MAX };
+	static const char *const not_marks[] = {
+		"",
+		" bytes]",
+		" [logshipd: truncated  bytes]",
+		" [logshipd: truncated x bytes]",
+		"[logshipd: truncated 5 bytes]",
+		" [logshipd: truncated 5 bytes] ",
+		" [logshipd: truncated 5 byte]",
+		" [logshipd: truncated 12345678901234567890 bytes]",
+		"...[truncated by logshipd]",
+	};
+	struct ls_buf b;
+	size_t i, n, at;
+
+	ls_buf_init(&b);
+	ck_assert_uint_eq(ls_trunc_mark(&b, 12), 31);
+	ck_assert_str_eq(b.data, " [logshipd: truncated 12 bytes]");
+	for (i = 0; i < sizeof ns / sizeof ns[0]; i++) {
+		ls_buf_reset(&b);
+		ls_buf_append(&b, "text", 4);
+		at = b.len;
+		ck_assert_uint_eq(ls_trunc_mark(&b, ns[i]), b.len - at);
+		ck_assert_uint_eq(ls_trunc_mark_len(ns[i]), b.len - at);
+		ck_assert_str_eq(b.data + at, marked("", ns[i]));
+		n = 7;
+		if (ns[i] < 10000000000000000000u) {
+			ck_assert_uint_eq(
+			    ls_trunc_mark_find(b.data, b.len, &n), 4);
+			ck_assert_uint_eq(n, ns[i]);
+		} else
+			/* 20 digits: not read back (nor ever written: no
+			 * line is that long). */
+			ck_assert_uint_eq(
+			    ls_trunc_mark_find(b.data, b.len, &n), b.len);
+	}
+	for (i = 0; i < sizeof not_marks / sizeof not_marks[0]; i++) {
+		n = 7;
+		ck_assert_uint_eq(
+		    ls_trunc_mark_find(not_marks[i], strlen(not_marks[i]), &n),
+		    strlen(not_marks[i]));
+		ck_assert_uint_eq(n, 7);
+	}
+	ls_buf_cleanup(&b);
+}
+END_TEST
+
+/* A cut by byte count leaves no character begun and not finished. */
+START_TEST(mark_utf8_whole)
+{
+	static const struct {
+		const char *s;
+		size_t whole;
+	} rows[] = {
+		{ "", 0 },
+		{ "abc", 3 },
+		{ "a\xc3\xa9", 3 }, /* é whole */
+		{ "a\xc3", 1 }, /* é begun */
+		{ "a\xe2\x82\xac", 4 }, /* € whole */
+		{ "a\xe2\x82", 1 },
+		{ "a\xe2", 1 },
+		{ "a\xf0\x9d\x84\x9e", 5 }, /* 𝄞 whole */
+		{ "a\xf0\x9d\x84", 1 },
+		{ "a\xf0\x9d", 1 },
+		{ "a\xf0", 1 },
+		{ "a\x80\x80", 3 }, /* strays: no character begun */
+		{ "a\x80\x80\x80\x80", 5 },
+		{ "a\xff", 2 }, /* starts none */
+		{ "a\xc0", 2 },
+		{ "\xc3", 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof rows / sizeof rows[0]; i++)
+		ck_assert_msg(ls_utf8_whole(rows[i].s, strlen(rows[i].s))
+			== rows[i].whole,
+		    "row %zu", i);
 }
 END_TEST
 
@@ -754,6 +904,9 @@ encode_suite(void)
 	tcase_add_test(tc, truncate_invalid);
 	tcase_add_test(tc, truncate_stray_continuation);
 	tcase_add_test(tc, truncate_escaped_bound);
+	tcase_add_test(tc, mark_cut_twice);
+	tcase_add_test(tc, mark_form);
+	tcase_add_test(tc, mark_utf8_whole);
 	suite_add_tcase(s, tc);
 
 	return s;

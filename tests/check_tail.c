@@ -39,10 +39,12 @@
 
 #include <check.h>
 #include <ev.h>
+#include <jansson.h>
 
 #include "checkpoint.h"
 #include "conf.h"
 #include "ctx.h"
+#include "encode.h"
 #include "status_metrics.h"
 #include "queue.h"
 #include "record.h"
@@ -1533,6 +1535,86 @@ START_TEST(test_symlink_follow)
 }
 END_TEST
 
+/* The record's message as ls_encode_batch sends it, max_msg bytes at
+ * most (escaped), decoded. */
+static char *
+sent_as(struct ls_record *r, size_t max_msg)
+{
+	struct ls_buf b;
+	json_t *j;
+	char *m;
+
+	ls_buf_init(&b);
+	ls_encode_batch(&b, LS_FORMAT_NDJSON, NULL, &r, 1, max_msg, 0);
+	ck_assert_ptr_nonnull(j = json_loadb(b.data, b.len, 0, NULL));
+	m = strdup(json_string_value(json_object_get(j, "message")));
+	ck_assert_ptr_nonnull(m);
+	json_decref(j);
+	ls_buf_cleanup(&b);
+	return m;
+}
+
+/* One truncation marker, whichever cut made it: a line over
+ * max_line_bytes, cut at reading with a character that the cut would
+ * split left out whole, and lines over max_entry_bytes, cut at encoding
+ * (one cut at reading first), all end in " [logshipd: truncated N
+ * bytes]", N the bytes of the line left out; only the first cut is
+ * counted as a truncated line (LS_REC_TRUNCATED, lines_truncated). */
+START_TEST(test_truncation_marker)
+{
+	const char *app = path_in(x.logs, "app.log");
+	size_t max = 256 * 1024, total = max + 1000, keep, n;
+	char *text, want[64], *m;
+
+	/* "LONG aaa...", a euro sign (3 bytes) at max - 1, "bbb...". */
+	ck_assert_ptr_nonnull(text = malloc(total + 200));
+	memset(text, 'a', max - 1);
+	memcpy(text, "LONG ", 5);
+	memcpy(text + max - 1, "\xe2\x82\xac", 3);
+	memset(text + max + 2, 'b', total - max - 2);
+	/* "SHORT " and 60 bytes: over 36 at encoding. */
+	text[total] = '\n';
+	memcpy(text + total + 1, "SHORT ", 6);
+	memset(text + total + 7, 's', 60);
+	memcpy(text + total + 67, "\n", 2);
+	append_raw(app, text);
+	make_conf("64MiB", 0);
+	tailer_up();
+	wait_n(2);
+
+	/* At reading: max - 1 bytes, the euro sign left out whole. */
+	keep = max - 1;
+	snprintf(want, sizeof want, " [logshipd: truncated %zu bytes]",
+	    total - keep);
+	ck_assert_uint_eq(x.recs[0]->len, keep + strlen(want));
+	ck_assert(memcmp(x.recs[0]->msg, text, keep) == 0);
+	ck_assert_str_eq(x.msg[0] + keep, want);
+	ck_assert(x.recs[0]->flags & LS_REC_TRUNCATED);
+	ck_assert(!(x.recs[1]->flags & LS_REC_TRUNCATED));
+	ck_assert_uint_eq(LS_LOAD(x.m->lines_truncated), 1);
+
+	/* At encoding, after the cut at reading: one marker, counting the
+	 * bytes both cuts left out. */
+	m = sent_as(x.recs[0], 100);
+	ck_assert_uint_le(strlen(m), 100);
+	n = 0;
+	keep = ls_trunc_mark_find(m, strlen(m), &n);
+	ck_assert_uint_lt(keep, strlen(m));
+	ck_assert(memcmp(m, text, keep) == 0);
+	ck_assert_uint_eq(n, total - keep);
+	snprintf(want, sizeof want, " [logshipd: truncated %zu bytes]", n);
+	ck_assert_str_eq(m + keep, want);
+	free(m);
+
+	/* At encoding only: the same form. */
+	m = sent_as(x.recs[1], 36);
+	ck_assert_str_eq(m, "SHORT [logshipd: truncated 61 bytes]");
+	free(m);
+	free(text);
+	deliver(0, 2);
+}
+END_TEST
+
 static Suite *
 tail_suite(void)
 {
@@ -1544,6 +1626,7 @@ tail_suite(void)
 	tcase_add_test(tc, test_follow);
 	tcase_add_test(tc, test_inode_reuse);
 	tcase_add_test(tc, test_shorter_than_entry);
+	tcase_add_test(tc, test_truncation_marker);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("truncate");

@@ -18,9 +18,9 @@ lines, want = [], []
 def same(b):
     lines.append(b)
     want.append(b)
-def cut(b):
+def cut(b, keep=MAX):
     lines.append(b)
-    want.append(b[:MAX] + b" [logshipd: truncated %d bytes]" % (len(b) - MAX))
+    want.append(b[:keep] + b" [logshipd: truncated %d bytes]" % (len(b) - keep))
 for i in range(20):
     same(b"INFO plain line %d before" % i)
 same(b"ERROR bad bytes \xff\xfe here")
@@ -38,6 +38,9 @@ same(b"INFO exactly max " + b"m" * (MAX - len(b"INFO exactly max ")))
 cut(b"INFO one over max " + b"o" * (MAX + 1 - len(b"INFO one over max ")))
 cut(b"INFO five megabytes " + b"".join(b"%09d " % i for i in range(500000)))
 cut(b"INFO long with bad bytes \xff" + b"z" * (MAX * 2))
+# A character that max_line_bytes would split is left out whole.
+head = b"INFO cut in a character "
+cut(head + b"c" * (MAX - 1 - len(head)) + "\u20ac".encode() + b"tail", MAX - 1)
 for i in range(20):
     same(b"INFO plain line %d after" % i)
 assert max(len(l) for l in lines) > 5000000

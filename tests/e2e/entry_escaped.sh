@@ -2,7 +2,8 @@
 # max_entry_bytes bounds a message as it is sent, escaped (issue 16.5): a
 # 1 MB line of control bytes, each six bytes once escaped (\u0001), is
 # sent cut to the longest prefix that fits in the default 900,000 bytes
-# with the marker, at once (no 413: the body is under the intake's 1 MB
+# with the marker (" [logshipd: truncated N bytes]", N the bytes left
+# out), at once (no 413: the body is under the intake's 1 MB
 # limit), and the lines around it arrive whole. Before, it was cut to
 # 1,000,000 raw bytes (a 6 MB body), answered 413, and halved to a tenth
 # of what would have fitted.
@@ -27,15 +28,17 @@ assert_eq "$n413" 0 "413 answers"
 intake entries --path /api/v2/logs >"$T/entries.json"
 "$PYTHON3" - "$T/entries.json" <<'PY' || fail "the long line was not cut to what fits"
 import json, sys
-MARK = "...[truncated by logshipd]"
+import re
 msgs = [json.loads(l)["message"] for l in open(sys.argv[1]) if l.strip()]
 assert len(msgs) == 3, len(msgs)
 assert "before the long line" in msgs and "after the long line" in msgs
-m = [x for x in msgs if x.endswith(MARK)][0]
-assert m.endswith(MARK), "no marker"
-body = m[: -len(MARK)]
+m = [x for x in msgs if x.startswith("\x01")][0]
+mark = re.search(r" \[logshipd: truncated (\d+) bytes\]\Z", m)
+assert mark, "no marker"
+body = m[: mark.start()]
 assert set(body) == {"\x01"}, "not a prefix of the line"
-sent = 6 * len(body) + len(MARK)
+assert int(mark.group(1)) == 1000000 - len(body), "marker count"
+sent = 6 * len(body) + len(mark.group(0))
 print("long line: %d bytes kept, %d sent escaped" % (len(body), sent))
 assert sent <= 900000, "over max_entry_bytes: %d" % sent
 assert sent + 6 > 900000, "cut short: %d" % sent

@@ -40,8 +40,6 @@
 #include "record.h"
 #include "xmalloc.h"
 
-#define MARK "...[truncated by logshipd]"
-#define MK (sizeof MARK - 1)
 #define MAX_RECS 256
 
 static const char conf_yaml[]
@@ -150,7 +148,7 @@ check_entry(json_t *o, const struct ls_record *r,
 {
 	const char *m;
 	json_t *v;
-	size_t mlen, flen, k, w;
+	size_t mlen, flen, k, w, n, mk;
 	char *full;
 
 	if (!json_is_object(o))
@@ -168,10 +166,14 @@ check_entry(json_t *o, const struct ls_record *r,
 			fuzz_fail(
 			    "message does not round-trip (%zu bytes)", r->len);
 	} else {
-		/* Cut: a prefix of the characters, then the marker. */
-		if (mlen < MK || memcmp(m + mlen - MK, MARK, MK) != 0)
+		/* Cut: a prefix of the characters, then the marker, whose
+		 * count is at most every byte. */
+		n = r->len + 1;
+		if ((k = ls_trunc_mark_find(m, mlen, &n)) == mlen || n == 0
+		    || n > r->len)
 			fuzz_fail("a cut message without the marker");
-		mlen -= MK;
+		mk = mlen - k;
+		mlen = k;
 		/* A prefix of the whole message's characters: valid UTF-8
 		 * (checked above), so no character is split. */
 		if (mlen >= flen || memcmp(m, full, mlen) != 0)
@@ -179,17 +181,17 @@ check_entry(json_t *o, const struct ls_record *r,
 				  "of the message",
 			    max_msg, r->len);
 		w = esc_len(m, mlen);
-		if (w + MK > max_msg && mlen > 0)
+		if (w + mk > max_msg && mlen > 0)
 			fuzz_fail("cut message (max %zu) sent %zu bytes",
-			    max_msg, w + MK);
+			    max_msg, w + mk);
 		/* The longest: the next character would not have fitted. */
-		if (w + MK
+		if (w + mk
 			+ esc_width(
 			    (const unsigned char *)full + mlen, flen - mlen, &k)
 		    <= max_msg)
 			fuzz_fail("cut message (max %zu of %zu) cut short: "
 				  "%zu bytes sent",
-			    max_msg, r->len, w + MK);
+			    max_msg, r->len, w + mk);
 	}
 	free(full);
 
