@@ -368,7 +368,7 @@ conf_scalar_str(struct parse *p, yaml_node_t *n, const char *path)
 		conf_perr(p, &n->start_mark, "%s: contains a NUL byte", path);
 		return NULL;
 	}
-	if (strchr(conf_scalar(n), '$') != NULL)
+	if (!p->raw && strchr(conf_scalar(n), '$') != NULL)
 		return expand(p, n, path, conf_scalar(n));
 	return conf_scalar(n);
 }
