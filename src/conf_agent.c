@@ -21,16 +21,16 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <yaml.h>
@@ -105,54 +105,6 @@ find_key(struct parse *p, yaml_node_t *map, const char *name)
 			return conf_node(p, pair->value);
 	}
 	return NULL;
-}
-
-/*
- * Reads name (relative to directory dfd) whole, as a key file is read: a
- * regular file, no symbolic link, up to just past CONF_MAX_BYTES. 0, or
- * -1 with errno (ELOOP: a link).
- */
-static int
-read_at(int dfd, const char *name, char **text, size_t *len)
-{
-	struct stat st;
-	size_t cap = 0;
-	ssize_t r;
-	int fd, e;
-
-	*text = NULL;
-	*len = 0;
-	if ((fd = openat(dfd, name,
-		 O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC))
-	    == -1)
-		return -1;
-	if (fstat(fd, &st) == -1)
-		goto fail;
-	if (!S_ISREG(st.st_mode)) {
-		errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
-		goto fail;
-	}
-	do {
-		if (cap - *len < 4096) {
-			cap = cap == 0 ? 8192 : cap * 2;
-			*text = xrealloc(*text, cap);
-		}
-		if ((r = read(fd, *text + *len, cap - *len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			goto fail;
-		}
-		*len += (size_t)r;
-	} while (r > 0 && *len <= CONF_MAX_BYTES);
-	close(fd);
-	return 0;
-fail:
-	e = errno;
-	close(fd);
-	free(*text);
-	*text = NULL;
-	errno = e;
-	return -1;
 }
 
 /* Records entry k of file fp (at node n) as skipped, and why. */
@@ -395,52 +347,20 @@ static void
 load_file(struct agent *a, int dfd, const char *name, const char *path,
     const char *in)
 {
-	struct parse *p = a->p;
-	struct incfile *f;
-	yaml_parser_t parser;
+	struct incfile *f = conf_incfile_add(a->p, path);
 	yaml_node_t *root, *logs;
 	yaml_mark_t start = { 0, 0, 0 };
 	size_t len, i, count;
 
-	p->inc = xreallocarray(p->inc, p->ninc + 1, sizeof *p->inc);
-	f = p->inc[p->ninc++] = xcalloc(1, sizeof *f);
-	f->p.name = xstrdup(path);
 	f->p.raw = 1;
-	f->p.gtags = p->gtags;
-	f->p.ngtags = p->ngtags;
-	f->p.top_rules = p->top_rules;
-	f->p.ntop_rules = p->ntop_rules;
-	if (read_at(dfd, name, &f->text, &len) != 0) {
+	if (conf_read_text_at(dfd, name, &f->text, &len) != 0) {
 		conf_perr(&f->p, &start, "cannot read it: %s",
 		    errno == ELOOP ? "a symbolic link (refused)"
 				   : strerror(errno));
 		return;
 	}
-	f->p.text = f->text;
-	f->p.len = len;
-	if (len == 0)
-		return; /* the Agent ignores an empty file */
-	if (len > CONF_MAX_BYTES) {
-		conf_perr(&f->p, &start,
-		    "the file is larger than the limit of %" PRIu64 " KiB",
-		    CONF_MAX_BYTES / KiB);
-		return;
-	}
-	if (conf_check_depth(&f->p, f->text, len) != 0)
-		return;
-	if (!yaml_parser_initialize(&parser))
-		fatalx("conf: out of memory");
-	yaml_parser_set_input_string(
-	    &parser, (const unsigned char *)f->text, len);
-	if (!yaml_parser_load(&parser, &f->doc)) {
-		conf_syntax_error(&f->p, &parser);
-		yaml_parser_delete(&parser);
-		return;
-	}
-	yaml_parser_delete(&parser);
-	f->loaded = 1;
-	f->p.doc = &f->doc;
-	if ((root = yaml_document_get_root_node(&f->doc)) == NULL)
+	/* The Agent ignores an empty file. */
+	if (len == 0 || (root = conf_incfile_parse(f, len)) == NULL)
 		return;
 	if (root->type != YAML_MAPPING_NODE) {
 		conf_perr(&f->p, &root->start_mark, "expected a mapping");

@@ -299,8 +299,11 @@ void conf_free_strv(char **, size_t);
 /* conf_yaml.c: the caps and the file. */
 int conf_check_depth(struct parse *, const char *text, size_t len);
 int conf_read_text(const char *path, char **text, size_t *len);
+int conf_read_text_at(int dfd, const char *name, char **text, size_t *len);
 
 /* conf_include.c */
+struct incfile *conf_incfile_add(struct parse *main, const char *path);
+yaml_node_t *conf_incfile_parse(struct incfile *, size_t len);
 void conf_include_path_cb(
     struct parse *, const char *path, yaml_node_t *, const char *v, void *arg);
 void conf_free_includes(struct parse *);
