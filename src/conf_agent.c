@@ -411,7 +411,8 @@ list_dir(int dfd, const char *const *sfx, size_t *n)
 		v[(*n)++] = xstrdup(de->d_name);
 	}
 	closedir(d);
-	qsort(v, *n, sizeof *v, name_cmp);
+	if (*n > 1)
+		qsort(v, *n, sizeof *v, name_cmp);
 	return v;
 }
 

@@ -229,6 +229,7 @@ END_TEST
  */
 START_TEST(skips)
 {
+	struct ls_conf *c;
 	char *errs, *skipped, *want;
 
 	put("confd/misc.d/conf.yaml",
@@ -256,9 +257,12 @@ START_TEST(skips)
 	    "logs:\n"
 	    "  - type: file\n"
 	    "    path: /var/log/redis.log\n");
-	ck_assert_ptr_nonnull(
-	    load("datadog_agent_confd: [confd]\n" DST, &errs, &skipped));
-	ck_assert_str_eq(errs, "");
+	c = load("datadog_agent_confd: [confd]\n" DST, &errs, &skipped);
+	ck_assert_msg(c != NULL, "errors: %s", errs);
+	ck_assert_uint_eq(c->nsources, 1);
+	ck_assert_str_eq(c->sources[0].name, "misc");
+	ck_assert_str_eq(c->sources[0].paths[0], "/var/log/ok.log");
+	ls_conf_free(c);
 	want = at("@/confd/misc.d/conf.yaml:2:5: logs[0] (type udp) skipped: "
 		  "logshipd listens on no port: it reads files\n"
 		  "@/confd/misc.d/conf.yaml:4:5: logs[1] (type journald) "
