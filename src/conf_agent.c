@@ -437,7 +437,7 @@ load_dir(struct agent *a, yaml_node_t *n, const char *path, int dfd)
 	char **top, **sub, *full, *in;
 	struct stat st;
 	size_t i, j, ntop, nsub;
-	int sfd;
+	int sfd, e;
 
 	top = list_dir(dfd, confd_sfx, &ntop);
 	for (i = 0; i < ntop; i++) {
@@ -454,7 +454,8 @@ load_dir(struct agent *a, yaml_node_t *n, const char *path, int dfd)
 			 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC))
 		    == -1) {
 			/* Linux says ENOTDIR for a link with O_DIRECTORY. */
-			if (errno == ELOOP
+			e = errno;
+			if (e == ELOOP
 			    || (fstatat(dfd, top[i], &st, AT_SYMLINK_NOFOLLOW)
 				    == 0
 				&& S_ISLNK(st.st_mode)))
@@ -462,10 +463,10 @@ load_dir(struct agent *a, yaml_node_t *n, const char *path, int dfd)
 				    "datadog_agent_confd: %s is a symbolic "
 				    "link (refused)",
 				    full);
-			else if (errno != ENOTDIR)
+			else if (e != ENOTDIR)
 				conf_perr(a->p, &n->start_mark,
 				    "datadog_agent_confd: cannot open %s: %s",
-				    full, strerror(errno));
+				    full, strerror(e));
 			free(full);
 			free(in);
 			continue;
