@@ -325,6 +325,7 @@ ls_conf_free(struct ls_conf *c)
 		free(d->server_name);
 	}
 	free(c->dests);
+	conf_free_strv(c->skipped, c->nskipped);
 	free(c->path);
 	free(c->state_dir);
 	free(c->hostname);

@@ -167,6 +167,11 @@ struct ls_conf {
 	 * LS_SEV_COUNT + v], the routes without a source included; else
 	 * NULL and route alone says. */
 	uint64_t *route_src;
+	/* The Datadog Agent's logs entries that were not made sources
+	 * (datadog_agent_confd), each "file:line:col: why"; see
+	 * ls_conf_report_skipped(). */
+	char **skipped;
+	size_t nskipped;
 };
 
 /*
@@ -217,6 +222,9 @@ const char *const *ls_conf_keys(const char *mapping);
  * "destinations") as the file would write it ("20s"), or NULL when none
  * is written there (or it depends on the destination's type). */
 const char *ls_conf_key_default(const char *mapping, const char *name);
+/* Lists the Datadog Agent's logs entries that were skipped, one line each:
+ * to f, or to the log (a warning) when f is NULL. */
+void ls_conf_report_skipped(const struct ls_conf *, FILE *f);
 /* Index of the destination called name, or -1. */
 int ls_conf_dest_index(const struct ls_conf *, const char *name);
 

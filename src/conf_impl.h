@@ -13,6 +13,8 @@
  *	conf_source.c	sources, multiline and log_processing_rules
  *	conf_dest.c	destinations: url, site, batch, retry, tls, proxy
  *	conf_route.c	routes: severity and source to destinations
+ *	conf_agent.c	datadog_agent_confd: the Datadog Agent's logs entries
+ *			made sources
  *
  * Each schema mapping's keys are an enum and a table in the file that
  * parses it; the top level's enum is here, since the family shares it.
@@ -78,6 +80,7 @@ struct parse {
 	struct conf_err *errs;
 	size_t nerrs;
 	int strict; /* strict_permissions: refuse a world-readable key file */
+	int raw; /* no ${VAR} expansion: a Datadog Agent file (conf_agent.c) */
 	/* The top-level tags, which every source's come after. */
 	char **gtags;
 	size_t ngtags;
@@ -176,7 +179,8 @@ struct strlist {
 	N(T_DESTINATIONS, "destinations", NULL)                                \
 	N(T_ROUTES, "routes", NULL)                                            \
 	N(T_RULES, "log_processing_rules", NULL)                               \
-	N(T_INCLUDE, "include", NULL)
+	N(T_INCLUDE, "include", NULL)                                          \
+	N(T_AGENT_CONFD, "datadog_agent_confd", NULL)
 
 #define CONF_TOP_ENUM_S(id, name, type, field, def, min, max, late) id,
 #define CONF_TOP_ENUM_N(id, name, def) id,
@@ -295,8 +299,11 @@ void conf_free_strv(char **, size_t);
 /* conf_yaml.c: the caps and the file. */
 int conf_check_depth(struct parse *, const char *text, size_t len);
 int conf_read_text(const char *path, char **text, size_t *len);
+int conf_read_text_at(int dfd, const char *name, char **text, size_t *len);
 
 /* conf_include.c */
+struct incfile *conf_incfile_add(struct parse *main, const char *path);
+yaml_node_t *conf_incfile_parse(struct incfile *, size_t len);
 void conf_include_path_cb(
     struct parse *, const char *path, yaml_node_t *, const char *v, void *arg);
 void conf_free_includes(struct parse *);
@@ -341,7 +348,13 @@ int conf_check_tag_cb(
 void conf_parse_rule_list(struct parse *, yaml_node_t *, const char *where,
     struct rule_spec **out, size_t *nout);
 void conf_free_rule_specs(struct rule_spec *, size_t);
+void conf_source_rules(
+    struct parse *, yaml_node_t *n, const char *where, struct ls_conf_source *);
 void conf_parse_sources(struct parse *, struct sect *top, struct ls_conf *);
+
+/* conf_agent.c */
+int conf_agent_only(struct parse *, struct sect *top);
+void conf_agent_sources(struct parse *, struct sect *top, struct ls_conf *);
 
 /* conf_dest.c */
 void conf_parse_dests(struct parse *, struct sect *top, struct ls_conf *);

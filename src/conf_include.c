@@ -158,38 +158,43 @@ conf_collect_items(struct unit *u, size_t nu, int k, const char *what,
 	return total;
 }
 
-/* Loads one included file into inc (its errors in inc->p). */
-static void
-load_include(struct parse *main, struct incfile *inc, const char *path)
+/* A file that the main one brings in, with what the main file says for
+ * every file (its errors go to its own parse, under path); at the end of
+ * main's list of them. */
+struct incfile *
+conf_incfile_add(struct parse *main, const char *path)
 {
-	yaml_parser_t parser;
-	yaml_node_t *root;
-	yaml_mark_t start = { 0, 0, 0 };
-	size_t len, i;
+	struct incfile *inc;
 
-	memset(inc, 0, sizeof *inc);
-	/* What the main file says for every file. */
+	main->inc = xreallocarray(main->inc, main->ninc + 1, sizeof *main->inc);
+	inc = main->inc[main->ninc++] = xcalloc(1, sizeof *inc);
 	inc->p.strict = main->strict;
 	inc->p.gtags = main->gtags;
 	inc->p.ngtags = main->ngtags;
 	inc->p.top_rules = main->top_rules;
 	inc->p.ntop_rules = main->ntop_rules;
 	inc->p.name = xstrdup(path);
-	if (conf_read_text(path, &inc->text, &len) != 0) {
-		conf_perr(
-		    &inc->p, &start, "cannot read it: %s", strerror(errno));
-		return;
-	}
+	return inc;
+}
+
+/* Parses inc->text (len bytes, read whole) under the caps: its root node,
+ * or NULL (reported, or empty). */
+yaml_node_t *
+conf_incfile_parse(struct incfile *inc, size_t len)
+{
+	yaml_parser_t parser;
+	yaml_mark_t start = { 0, 0, 0 };
+
 	inc->p.text = inc->text;
 	inc->p.len = len;
 	if (len > CONF_MAX_BYTES) {
 		conf_perr(&inc->p, &start,
 		    "the file is larger than the limit of %" PRIu64 " KiB",
 		    CONF_MAX_BYTES / KiB);
-		return;
+		return NULL;
 	}
 	if (conf_check_depth(&inc->p, inc->text, len) != 0)
-		return;
+		return NULL;
 	if (!yaml_parser_initialize(&parser))
 		fatalx("conf: out of memory");
 	yaml_parser_set_input_string(
@@ -197,12 +202,29 @@ load_include(struct parse *main, struct incfile *inc, const char *path)
 	if (!yaml_parser_load(&parser, &inc->doc)) {
 		conf_syntax_error(&inc->p, &parser);
 		yaml_parser_delete(&parser);
-		return;
+		return NULL;
 	}
 	yaml_parser_delete(&parser);
 	inc->loaded = 1;
 	inc->p.doc = &inc->doc;
-	if ((root = yaml_document_get_root_node(&inc->doc)) == NULL)
+	return yaml_document_get_root_node(&inc->doc);
+}
+
+/* Loads one included file (its errors in its own parse). */
+static void
+load_include(struct parse *main, const char *path)
+{
+	struct incfile *inc = conf_incfile_add(main, path);
+	yaml_node_t *root;
+	yaml_mark_t start = { 0, 0, 0 };
+	size_t len, i;
+
+	if (conf_read_text(path, &inc->text, &len) != 0) {
+		conf_perr(
+		    &inc->p, &start, "cannot read it: %s", strerror(errno));
+		return;
+	}
+	if ((root = conf_incfile_parse(inc, len)) == NULL)
 		return; /* empty: it adds nothing */
 	if (conf_sect_open(&inc->p, &inc->top, root, conf_top_keys, "%s", "")
 	    == -1)
@@ -216,14 +238,6 @@ load_include(struct parse *main, struct incfile *inc, const char *path)
 			    "%s: not allowed in an included file (only "
 			    "sources, destinations and routes are)",
 			    conf_top_keys[i]);
-}
-
-static void
-add_include(struct parse *p, const char *path)
-{
-	p->inc = xreallocarray(p->inc, p->ninc + 1, sizeof *p->inc);
-	p->inc[p->ninc] = xcalloc(1, sizeof **p->inc);
-	load_include(p, p->inc[p->ninc++], path);
 }
 
 void
@@ -244,7 +258,7 @@ conf_include_path_cb(
 	} else
 		snprintf(full, sizeof full, "%s", v);
 	if (strpbrk(full, "*?[") == NULL) {
-		add_include(p, full);
+		load_include(p, full);
 		return;
 	}
 	/* A pattern may match nothing (an empty conf.d). */
@@ -255,7 +269,7 @@ conf_include_path_cb(
 		return;
 	}
 	for (i = 0; rc == 0 && i < g.gl_pathc; i++)
-		add_include(p, g.gl_pathv[i]);
+		load_include(p, g.gl_pathv[i]);
 	globfree(&g);
 }
 

@@ -316,21 +316,24 @@ conf_parse_rule_list(struct parse *p, yaml_node_t *n, const char *where,
 }
 
 /*
- * A source's log_processing_rules: the top-level rules first, then its
- * own, compiled into src->rules (NULL when there are none). A multi_line
- * rule is the source's multiline start pattern (the source's own before a
- * top-level one; never beside multiline.start).
+ * A source's log_processing_rules (list rl, NULL when none; at is the
+ * source's path in messages): the top-level rules first, then its own,
+ * compiled into src->rules (NULL when there are none). A multi_line rule
+ * is the source's multiline start pattern (the source's own before a
+ * top-level one; never beside multiline.start). Also the Agent's entries'
+ * (conf_agent.c).
  */
-static void
-parse_rules(struct parse *p, struct sect *ss, struct ls_conf_source *src)
+void
+conf_source_rules(struct parse *p, yaml_node_t *rl, const char *at,
+    struct ls_conf_source *src)
 {
 	struct rule_spec *own = NULL, *ml = NULL, *r;
 	char where[128], vb[SHOWLEN + 4];
 	size_t nown = 0, i, j, n;
 
-	snprintf(where, sizeof where, "%s.log_processing_rules", ss->where);
-	if (conf_sect_val(ss, S_RULES) != NULL)
-		conf_parse_rule_list(p, ss->val[S_RULES], where, &own, &nown);
+	snprintf(where, sizeof where, "%s.log_processing_rules", at);
+	if (rl != NULL)
+		conf_parse_rule_list(p, rl, where, &own, &nown);
 	for (i = 0; i < nown; i++) {
 		for (j = 0; j < p->ntop_rules; j++)
 			if (strcmp(own[i].name, p->top_rules[j].name) == 0)
@@ -431,7 +434,7 @@ parse_source(struct parse *p, yaml_node_t *n, size_t idx,
 	src->exclude_paths = excl.v;
 	src->nexclude_paths = excl.n;
 	parse_multiline(p, &s, src);
-	parse_rules(p, &s, src);
+	conf_source_rules(p, conf_sect_val(&s, S_RULES), s.where, src);
 }
 
 static void
@@ -450,9 +453,12 @@ source_name_cb(const void *item)
 void
 conf_parse_sources(struct parse *p, struct sect *top, struct ls_conf *c)
 {
-	void *v;
+	void *v = NULL;
 
-	c->nsources = conf_parse_items(p, top, T_SOURCES, "sources", 0,
-	    sizeof *c->sources, &v, parse_source_cb, source_name_cb);
+	/* With datadog_agent_confd, sources: may be left out. */
+	if (!conf_agent_only(p, top))
+		c->nsources = conf_parse_items(p, top, T_SOURCES, "sources", 0,
+		    sizeof *c->sources, &v, parse_source_cb, source_name_cb);
 	c->sources = v;
+	conf_agent_sources(p, top, c);
 }

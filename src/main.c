@@ -287,6 +287,7 @@ hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	    || c->max_buffer_bytes != d->conf->max_buffer_bytes)
 		log_notice("state_dir and max_buffer_bytes keep their values "
 			   "until a restart");
+	ls_conf_report_skipped(c, NULL);
 	c->max_open_files = raise_nofile(c->max_open_files);
 	if (ls_pipeline_reload(d->pipeline, c) != 0) {
 		log_warnx("reload failed: still running the previous "
@@ -548,6 +549,7 @@ main(int argc, char *argv[])
 	if ((d.conf = ls_conf_load(conffile, stderr)) == NULL)
 		return LS_EX_CONFIG;
 	if (noaction) {
+		ls_conf_report_skipped(d.conf, stderr);
 		fprintf(stderr, "configuration OK\n");
 		ls_conf_free(d.conf);
 		ls_labels_cleanup();
@@ -559,6 +561,7 @@ main(int argc, char *argv[])
 	 * journal; with -d, to stderr.
 	 */
 	log_init(foreground, LOG_DAEMON);
+	ls_conf_report_skipped(d.conf, NULL);
 	for (i = 0; i < sizeof stages / sizeof stages[0]; i++)
 		log_debug("stage %-26s threads: %-24s %s -> %s",
 		    stages[i].stage, stages[i].threads, stages[i].in,

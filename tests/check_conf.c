@@ -35,7 +35,8 @@
 	"checkpoint_fsync_interval, allow_insecure_state_dir, "                \
 	"close_inactive, close_removed_after, max_open_files, "                \
 	"max_watched_dirs, backlog_warn, metrics, strict_permissions, tags, "  \
-	"sources, destinations, routes, log_processing_rules or include"
+	"sources, destinations, routes, log_processing_rules, include or "     \
+	"datadog_agent_confd"
 #define SOURCE_KEYS                                                            \
 	"name, paths, service, ddsource, tags, default_severity, start_at, "   \
 	"max_line_bytes, partial_flush, multiline, follow_symlinks, "          \
