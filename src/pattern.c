@@ -28,6 +28,7 @@ struct ls_pattern {
 	pcre2_match_context *mctx;
 	pcre2_match_data *md;
 	unsigned groups;
+	int jit; /* JIT-compiled: matched by pcre2_jit_match */
 };
 
 struct ls_pattern *
@@ -57,7 +58,7 @@ ls_pattern_new(
 		goto fail;
 	}
 	/* A failed JIT compile leaves the interpreter to do the work. */
-	(void)pcre2_jit_compile(p->code, PCRE2_JIT_COMPLETE);
+	p->jit = pcre2_jit_compile(p->code, PCRE2_JIT_COMPLETE) == 0;
 	if ((p->mctx = pcre2_match_context_create(NULL)) == NULL
 	    || (p->md = pcre2_match_data_create_from_pattern(p->code, NULL))
 		== NULL)
@@ -112,9 +113,27 @@ ls_pattern_match(struct ls_pattern *p, const char *s, size_t len, size_t start,
 	unsigned i, have;
 	int rc;
 
-	/* PCRE2 takes no NULL subject, even an empty one. */
-	rc = pcre2_match(p->code, (PCRE2_SPTR)(s != NULL ? s : ""), len, start,
-	    0, p->md, p->mctx);
+	if (s == NULL) /* PCRE2 takes no NULL subject, even an empty one. */
+		s = "";
+	/*
+	 * pcre2_jit_match skips pcre2_match's checks of its arguments (a
+	 * few percent of a match on a short line): the one it would make
+	 * that can fail here, a start past the end, is made here. The UTF
+	 * check it skips is one pcre2_match does not make either: the
+	 * pattern is compiled with PCRE2_MATCH_INVALID_UTF, which the JIT
+	 * code handles itself.
+	 */
+	if (start > len) {
+		if (why != NULL)
+			*why = "PCRE2 failed to match";
+		return -1;
+	}
+	if (p->jit)
+		rc = pcre2_jit_match(p->code, (PCRE2_SPTR)s, len, start, 0,
+		    p->md, p->mctx);
+	else
+		rc = pcre2_match(p->code, (PCRE2_SPTR)s, len, start, 0, p->md,
+		    p->mctx);
 	if (rc == PCRE2_ERROR_NOMATCH)
 		return 0;
 	if (rc < 0) {
