@@ -73,14 +73,16 @@ main(int argc, char **argv)
 	fclose(f);
 	r = ls_rules_new("bench");
 	for (i = 0; i < sizeof rules / sizeof rules[0]; i++) {
-		p = ls_pattern_new(
-		    rules[i].pattern, 0, err, sizeof err, &off);
+		p = ls_pattern_new(rules[i].pattern, 0, err, sizeof err, &off);
 		if (p == NULL) {
 			fprintf(stderr, "%s: %s\n", rules[i].name, err);
 			return 1;
 		}
-		ls_rules_add(r, rules[i].type, rules[i].name, p,
-		    rules[i].placeholder);
+		ls_rules_add(
+		    r, rules[i].type, rules[i].name, p, rules[i].placeholder);
+		ls_pattern_prefilter(p, err, sizeof err);
+		printf("  %-8s prefilter: %s\n", rules[i].name,
+		    err[0] != '\0' ? err : "none");
 		ls_pattern_free(p);
 	}
 	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);

@@ -64,4 +64,23 @@ unsigned ls_pattern_groups(const struct ls_pattern *);
 int ls_pattern_match(struct ls_pattern *, const char *s, size_t len,
     size_t start, size_t *ov, unsigned nov, const char **why) LS_WARN_UNUSED;
 
+/*
+ * The prefilter: 0 when s[0..len) holds nothing that every match of the
+ * pattern must hold (one of a set of literals, or a run of bytes of a
+ * class), so that ls_pattern_match would find no match; 1 otherwise
+ * (maybe a match). Costs a memchr or memmem per literal, far less than
+ * a match (pattern.c says what is read from the pattern and what makes
+ * it give up: then always 1).
+ */
+int ls_pattern_may_match(
+    const struct ls_pattern *, const char *s, size_t len) LS_WARN_UNUSED;
+/*
+ * The prefilter described into buf (for tests and bench/rules-micro.c):
+ * the literals, one of which a match holds, quoted, a caseless letter in
+ * upper case ("\"GET /\" \"BEARER\""), then "run M of N" (M bytes in a row
+ * of a class of N bytes); "" when none. The length it needed, as
+ * snprintf.
+ */
+size_t ls_pattern_prefilter(const struct ls_pattern *, char *buf, size_t len);
+
 #endif
