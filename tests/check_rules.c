@@ -370,6 +370,86 @@ START_TEST(prefilter_skips)
 }
 END_TEST
 
+/* A small deterministic generator (xorshift), for prefilter_random. */
+static uint32_t
+rnd(uint32_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 17;
+	*x ^= *x << 5;
+	return *x;
+}
+
+/* A random pattern of the syntax the prefilter reads, into b. */
+static void
+gen_re(uint32_t *x, char *b, size_t cap, int depth)
+{
+	static const char *const atoms[] = { "a", "b", "k", "s", "K", "S", "-",
+		"=", " ", ".", "\\d", "\\w", "\\s", "\\S", "\\b", "\\.",
+		"[a-c]", "[^a]", "[k-m]", "[\\d-]", "[]a]", "\\x41", "^", "$",
+		"(?=a)", "(?!b)", "\xc3\xa9", "\\t" };
+	static const char *const quants[] = { "", "", "", "?", "*", "+", "{2}",
+		"{1,3}", "{0,2}", "{2,}", "+?", "*+" };
+	size_t n = 1 + rnd(x) % 6, i;
+
+	for (i = 0; i < n && strlen(b) + 40 < cap; i++) {
+		if (depth < 3 && rnd(x) % 5 == 0) {
+			strcat(b, rnd(x) % 2 ? "(" : "(?:");
+			gen_re(x, b, cap, depth + 1);
+			if (rnd(x) % 2) {
+				strcat(b, "|");
+				gen_re(x, b, cap, depth + 1);
+			}
+			strcat(b, ")");
+		} else
+			strcat(b,
+			    atoms[rnd(x) % (sizeof atoms / sizeof atoms[0])]);
+		strcat(b, quants[rnd(x) % (sizeof quants / sizeof quants[0])]);
+	}
+}
+
+/*
+ * Random patterns of the syntax the prefilter reads, on random subjects
+ * of the bytes they name (and U+212A, U+017F, invalid UTF-8): whenever
+ * PCRE2 matches, the prefilter must let the subject through.
+ */
+START_TEST(prefilter_random)
+{
+	static const char *const parts[] = { "a", "b", "k", "s", "K", "S", "-",
+		"=", " ", "1", "2", "_", ".", "A", "B", "\xe2\x84\xaa",
+		"\xc5\xbf", "\xff", "\xc3\xa9", "\t", "m", "l", "c" };
+	struct ls_pattern *p;
+	char re[256], sub[128], err[128];
+	uint32_t x = 2463534242u;
+	size_t off, len, i, j, n, tried = 0, matched = 0;
+
+	for (i = 0; i < 20000; i++) {
+		strcpy(re, rnd(&x) % 3 == 0 ? "(?i)" : "");
+		gen_re(&x, re, sizeof re, 0);
+		if ((p = ls_pattern_new(re, 0, err, sizeof err, &off)) == NULL)
+			continue;
+		for (j = 0; j < 30; j++) {
+			sub[0] = '\0';
+			n = rnd(&x) % 24;
+			while (n-- > 0)
+				strcat(sub,
+				    parts[rnd(&x)
+					% (sizeof parts / sizeof parts[0])]);
+			len = strlen(sub);
+			tried++;
+			if (ls_pattern_match(p, sub, len, 0, NULL, 0, NULL)
+			    != 1)
+				continue;
+			matched++;
+			ck_assert_msg(ls_pattern_may_match(p, sub, len) == 1,
+			    "the prefilter of \"%s\" skips \"%s\"", re, sub);
+		}
+		ls_pattern_free(p);
+	}
+	ck_assert_uint_gt(matched, tried / 20);
+}
+END_TEST
+
 /* UTF-8 of code point u into b; its length. */
 static size_t
 utf8(unsigned u, char *b)
@@ -614,6 +694,7 @@ rules_suite(void)
 	tcase_add_test(tc, prefilter_read);
 	tcase_add_test(tc, prefilter_safe);
 	tcase_add_test(tc, prefilter_skips);
+	tcase_add_test(tc, prefilter_random);
 	tcase_add_test(tc, caseless_unicode);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
