@@ -8,7 +8,9 @@
  *
  *   cd build && cc -O2 -I. -I../src ../bench/rules-micro.c libls.a \
  *       $(pkg-config --libs libpcre2-8) -o rules-micro
- *   ./rules-micro /tmp/logshipd-bench/input-1000000.log [repeat]
+ *   ./rules-micro /tmp/logshipd-bench/input-1000000.log [repeat [rule]]
+ *
+ * With a rule's name, that rule alone.
  *
  * The rules are RULES in bench/run.py (keep the two the same).
  */
@@ -73,6 +75,8 @@ main(int argc, char **argv)
 	fclose(f);
 	r = ls_rules_new("bench");
 	for (i = 0; i < sizeof rules / sizeof rules[0]; i++) {
+		if (argc > 3 && strcmp(argv[3], rules[i].name) != 0)
+			continue;
 		p = ls_pattern_new(rules[i].pattern, 0, err, sizeof err, &off);
 		if (p == NULL) {
 			fprintf(stderr, "%s: %s\n", rules[i].name, err);

@@ -92,6 +92,7 @@ struct ls_pattern {
 	unsigned groups;
 	int jit; /* JIT-compiled: matched by pcre2_jit_match */
 	struct lset lits; /* n 0: none */
+	int shared; /* the literals share their anchor byte */
 	unsigned char rtab[256]; /* 1: the byte is in the run's class */
 	size_t rlen; /* 0: none */
 };
@@ -875,7 +876,9 @@ byte_rank(unsigned c)
 		return 200;
 	if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
 		return 150;
-	if (c != '\0' && strchr("\",:-.=_/", (int)c) != NULL)
+	if (c == '"' || c == ':' || c == ',')
+		return 130;
+	if (c != '\0' && strchr("-.=_/", (int)c) != NULL)
 		return 120;
 	if (c >= 'A' && c <= 'Z')
 		return 80;
@@ -898,6 +901,53 @@ lit_anchor(const struct lit *l)
 		}
 	}
 	return (unsigned char)best;
+}
+
+/*
+ * When a byte that is no caseless letter is in every literal of p
+ * ("=" in "ECRET=" "EN=" "EY="), the rarest such byte is every
+ * literal's anchor, and one search for it finds them all.
+ */
+static void
+lits_share(struct ls_pattern *p)
+{
+	const struct lit *l = &p->lits.v[0];
+	unsigned j, k, best = 256;
+	int i, br = 1 << 30;
+	const unsigned char *at;
+
+	p->shared = 0;
+	if (p->lits.n < 2)
+		return;
+	for (j = 0; j < l->len; j++) {
+		if ((l->ci >> j) & 1 || byte_rank(l->s[j]) >= br)
+			continue;
+		for (i = 1; i < p->lits.n; i++)
+			if (memchr(p->lits.v[i].s, l->s[j], p->lits.v[i].len)
+			    == NULL)
+				break;
+		if (i < p->lits.n)
+			continue;
+		/* A caseless letter equal to it in another literal does
+		 * not count: memchr finds one case only. */
+		for (i = 1; i < p->lits.n; i++) {
+			at = memchr(p->lits.v[i].s, l->s[j], p->lits.v[i].len);
+			k = (unsigned)(at - p->lits.v[i].s);
+			if ((p->lits.v[i].ci >> k) & 1)
+				break;
+		}
+		if (i < p->lits.n)
+			continue;
+		br = byte_rank(l->s[j]);
+		best = l->s[j];
+	}
+	if (best == 256)
+		return;
+	for (i = 0; i < p->lits.n; i++) {
+		at = memchr(p->lits.v[i].s, (int)best, p->lits.v[i].len);
+		p->lits.v[i].anchor = (unsigned char)(at - p->lits.v[i].s);
+	}
+	p->shared = 1;
 }
 
 /* Reads what every match of re must hold into p (nothing when re is
@@ -924,6 +974,7 @@ pf_analyze(struct ls_pattern *p, const char *re)
 		p->lits = x.req;
 		for (i = 0; i < p->lits.n; i++)
 			p->lits.v[i].anchor = lit_anchor(&p->lits.v[i]);
+		lits_share(p);
 	}
 	if (run_score(&x.rcls, x.rlen) > 0) {
 		for (i = 0; i < 256; i++)
@@ -980,6 +1031,29 @@ lit_in(const struct lit *l, const unsigned char *u, size_t len)
 	return 0;
 }
 
+/* Whether u[0..len) holds one of the literals of s, which share their
+ * anchor byte (lits_share). */
+static int
+lits_in(const struct lset *s, const unsigned char *u, size_t len)
+{
+	const struct lit *l;
+	const unsigned char *q, *end = u + len;
+	unsigned char a = s->v[0].s[s->v[0].anchor];
+	int i;
+
+	for (q = memchr(u, a, len); q != NULL;
+	     q = q + 1 < end ? memchr(q + 1, a, (size_t)(end - q - 1)) : NULL) {
+		for (i = 0; i < s->n; i++) {
+			l = &s->v[i];
+			if ((size_t)(q - u) >= l->anchor
+			    && (size_t)(end - q) >= (size_t)(l->len - l->anchor)
+			    && lit_at(l, q - l->anchor))
+				return 1;
+		}
+	}
+	return 0;
+}
+
 /* Whether u[0..len) holds m bytes of c in a row. Looks at every m-th
  * byte while none is in c: a run of m holds one of them. */
 static int
@@ -1009,7 +1083,10 @@ ls_pattern_may_match(const struct ls_pattern *p, const char *s, size_t len)
 	const unsigned char *u = (const unsigned char *)(s != NULL ? s : "");
 	int i;
 
-	if (p->lits.n > 0) {
+	if (p->shared) {
+		if (!lits_in(&p->lits, u, len))
+			return 0;
+	} else if (p->lits.n > 0) {
 		for (i = 0; i < p->lits.n; i++)
 			if (lit_in(&p->lits.v[i], u, len))
 				break;

@@ -308,6 +308,9 @@ START_TEST(prefilter_safe)
 		{ "\\b\\d{3}-\\d{2}-\\d{4}\\b", "123-45-6789" },
 		{ "://([^:/\\s]+):[^@/\\s]+@", "https://u:p@h" },
 		{ "foo|ba(r|z)", "xbaz" },
+		/* Literals found by a byte they share ("="), at the ends. */
+		{ "(x=|yy=)a", "yy=a" },
+		{ "(x=|yy=)a", "=ax=a" },
 		{ "[^a]{6}",
 		    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9" },
 		{ ".{3}", "\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac" },
@@ -354,6 +357,7 @@ START_TEST(prefilter_skips)
 		{ "(?i)\\b(secret|token|api_key)=\\S+", "token took=1 secret" },
 		{ "(?i)bearer\\s+\\S+", "BEARE" },
 		{ "foo|ba(r|z)", "fo ba ra" },
+		{ "(x=|yy=)a", "=a y=a yy=" },
 	};
 	struct ls_pattern *p;
 	size_t i, n;
