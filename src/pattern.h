@@ -15,6 +15,16 @@
  * caller counts and turns into its own safe answer (rules.h). Tested in
  * check_rules.c: pathological.
  *
+ * Prefilter: ls_pattern_new also reads from the pattern's text what
+ * every match must hold (one of a few literals, "GET /health" or "GET
+ * /ready"; or m bytes of a class in a row, 13 of [0-9 -] for a card
+ * number), and ls_pattern_may_match tells, with memchr and a table, an
+ * entry that cannot match, so that the caller skips PCRE2 for it (most
+ * entries, for typical rules: rules.c asks before each rule). The
+ * reader knows a subset of PCRE2's syntax and gives up on the rest
+ * (then every entry "may match"); it is tested never to skip an entry
+ * the pattern matches (check_rules: prefilter_*, fuzz_rules).
+ *
  * Threading: a pattern holds its match data, so one thread at a time
  * matches with it: the main thread (the tailer). Compiled code is shared
  * read-only by references (a top-level rule is in every source's list).
