@@ -630,6 +630,12 @@ pf_class(struct pfparse *p, struct info *x)
 	unsigned char c, hi;
 	int neg = 0, first = 1;
 
+	/* [[:<:]] and [[:>:]]: PCRE2's word boundaries, no class. */
+	if (strncmp(p->s, "[:<:]]", 6) == 0
+	    || strncmp(p->s, "[:>:]]", 6) == 0) {
+		p->fail = 1;
+		return;
+	}
 	if (*p->s == '^') {
 		neg = 1;
 		p->s++;
@@ -928,9 +934,9 @@ lits_share(struct ls_pattern *p)
 				break;
 		if (i < p->lits.n)
 			continue;
-		/* A caseless letter equal to it in another literal does
-		 * not count: memchr finds one case only. */
-		for (i = 1; i < p->lits.n; i++) {
+		/* Where it is caseless in a literal, it does not count:
+		 * memchr finds one case only. */
+		for (i = 0; i < p->lits.n; i++) {
 			at = memchr(p->lits.v[i].s, l->s[j], p->lits.v[i].len);
 			k = (unsigned)(at - p->lits.v[i].s);
 			if ((p->lits.v[i].ci >> k) & 1)

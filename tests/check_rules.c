@@ -260,6 +260,7 @@ START_TEST(prefilter_read)
 	expect_prefilter("abc{,3}", "");
 	expect_prefilter("[\\x00-z]abc", "");
 	expect_prefilter("[\\.-z]abc", "");
+	expect_prefilter("[[:<:]]abc\\d{9}", "");
 }
 END_TEST
 
@@ -478,13 +479,14 @@ utf8(unsigned u, char *b)
 
 /*
  * What the prefilter assumes of PCRE2's caseless matching in UTF mode:
- * no character above U+007F matches a caseless ASCII letter but U+212A
- * (k) and U+017F (s). Should a PCRE2 fold more, this fails before a
+ * no character above U+007F matches a caseless ASCII character but
+ * U+212A (k) and U+017F (s). Should a PCRE2 fold more, this fails before a
  * caseless literal lets such a line skip a mask.
  */
 START_TEST(caseless_unicode)
 {
 	struct ls_pattern *other = pat("(?i)[a-jlmnoprt-z]");
+	struct ls_pattern *punct = pat("(?i)[ -@\\[-`{-~]");
 	struct ls_pattern *k = pat("(?i)k"), *s = pat("(?i)s");
 	char b[4];
 	unsigned u;
@@ -497,12 +499,16 @@ START_TEST(caseless_unicode)
 		ck_assert_msg(
 		    ls_pattern_match(other, b, n, 0, NULL, 0, NULL) == 0,
 		    "U+%04X matches a caseless ASCII letter", u);
+		ck_assert_msg(
+		    ls_pattern_match(punct, b, n, 0, NULL, 0, NULL) == 0,
+		    "U+%04X matches a caseless ASCII non-letter", u);
 		ck_assert_int_eq(
 		    ls_pattern_match(k, b, n, 0, NULL, 0, NULL), u == 0x212a);
 		ck_assert_int_eq(
 		    ls_pattern_match(s, b, n, 0, NULL, 0, NULL), u == 0x17f);
 	}
 	ls_pattern_free(other);
+	ls_pattern_free(punct);
 	ls_pattern_free(k);
 	ls_pattern_free(s);
 }
