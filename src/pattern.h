@@ -15,6 +15,16 @@
  * caller counts and turns into its own safe answer (rules.h). Tested in
  * check_rules.c: pathological.
  *
+ * Prefilter: ls_pattern_new also reads from the pattern's text what
+ * every match must hold (one of a few literals, "GET /health" or "GET
+ * /ready"; or m bytes of a class in a row, 13 of [0-9 -] for a card
+ * number), and ls_pattern_may_match tells, with memchr and a table, an
+ * entry that cannot match, so that the caller skips PCRE2 for it (most
+ * entries, for typical rules: rules.c asks before each rule). The
+ * reader knows a subset of PCRE2's syntax and gives up on the rest
+ * (then every entry "may match"); it is tested never to skip an entry
+ * the pattern matches (check_rules: prefilter_*, fuzz_rules).
+ *
  * Threading: a pattern holds its match data, so one thread at a time
  * matches with it: the main thread (the tailer). Compiled code is shared
  * read-only by references (a top-level rule is in every source's list).
@@ -63,5 +73,24 @@ unsigned ls_pattern_groups(const struct ls_pattern *);
  */
 int ls_pattern_match(struct ls_pattern *, const char *s, size_t len,
     size_t start, size_t *ov, unsigned nov, const char **why) LS_WARN_UNUSED;
+
+/*
+ * The prefilter: 0 when s[0..len) holds nothing that every match of the
+ * pattern must hold (one of a set of literals, or a run of bytes of a
+ * class), so that ls_pattern_match would find no match; 1 otherwise
+ * (maybe a match). Costs a memchr or memmem per literal, far less than
+ * a match (pattern.c says what is read from the pattern and what makes
+ * it give up: then always 1).
+ */
+int ls_pattern_may_match(
+    const struct ls_pattern *, const char *s, size_t len) LS_WARN_UNUSED;
+/*
+ * The prefilter described into buf (for tests and bench/rules-micro.c):
+ * the literals, one of which a match holds, quoted, a caseless letter in
+ * upper case ("\"GET /\" \"BEARER\""), then "run M of N" (M bytes in a row
+ * of a class of N bytes); "" when none. The length it needed, as
+ * snprintf.
+ */
+size_t ls_pattern_prefilter(const struct ls_pattern *, char *buf, size_t len);
 
 #endif

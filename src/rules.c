@@ -216,6 +216,8 @@ mask(struct rule *u, const char *s, size_t len, struct ls_buf *o,
 	size_t ov[2 * NOV], pos = 0, copied = 0, last_end = SIZE_MAX, n;
 	int rc, any = 0;
 
+	if (!ls_pattern_may_match(u->pat, s, len))
+		return 0;
 	while (pos <= len) {
 		if ((rc = ls_pattern_match(u->pat, s, len, pos, ov, NOV, why))
 		    < 0) {
@@ -271,8 +273,10 @@ ls_rules_apply(struct ls_rules *r, const char *msg, size_t len,
 		u = &r->v[i];
 		switch (u->type) {
 		case LS_RULE_EXCLUDE:
-			rc = ls_pattern_match(
-			    u->pat, cur, curlen, 0, NULL, 0, &why);
+			rc = !ls_pattern_may_match(u->pat, cur, curlen)
+			    ? 0
+			    : ls_pattern_match(
+				u->pat, cur, curlen, 0, NULL, 0, &why);
 			if (rc == 1) {
 				COUNT(u->excluded, 1);
 				return LS_RULES_DROP;
@@ -281,8 +285,10 @@ ls_rules_apply(struct ls_rules *r, const char *msg, size_t len,
 				rule_error(r, u, why);
 			break;
 		case LS_RULE_INCLUDE:
-			rc = ls_pattern_match(
-			    u->pat, cur, curlen, 0, NULL, 0, &why);
+			rc = !ls_pattern_may_match(u->pat, cur, curlen)
+			    ? 0
+			    : ls_pattern_match(
+				u->pat, cur, curlen, 0, NULL, 0, &why);
 			if (rc == 0) {
 				COUNT(u->not_included, 1);
 				return LS_RULES_DROP;

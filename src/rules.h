@@ -22,6 +22,12 @@
  *   - a mask rule replaces the whole entry with a marker naming the rule:
  *     no byte of an entry that could not be masked leaves the host.
  *
+ * Each rule first asks its pattern's prefilter (pattern.h) whether the
+ * entry may match at all: most entries of typical rules do not, and skip
+ * PCRE2 (README "Performance" has what that saves). An entry the
+ * prefilter rules out is no match, even one on which PCRE2 would have
+ * hit a limit: it cannot match, so there is nothing to mask and no error.
+ *
  * The entry a mask makes is the one the record holds, so a retry, a 413
  * split or a reload sends the masked bytes: nothing later can undo it.
  *

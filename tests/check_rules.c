@@ -205,6 +205,315 @@ START_TEST(dialect)
 }
 END_TEST
 
+/* The prefilter of re, as ls_pattern_prefilter describes it. */
+static void
+expect_prefilter(const char *re, const char *want)
+{
+	struct ls_pattern *p = pat(re);
+	char buf[256];
+
+	ls_pattern_prefilter(p, buf, sizeof buf);
+	ck_assert_msg(strcmp(buf, want) == 0, "%s: prefilter '%s', not '%s'",
+	    re, buf, want);
+	ls_pattern_free(p);
+}
+
+/*
+ * What the prefilter reads from a pattern: the benchmark's ten rules
+ * (bench/run.py), and patterns beyond its reader, which get none (PCRE2
+ * alone, as before the prefilter).
+ */
+START_TEST(prefilter_read)
+{
+	expect_prefilter("GET /(health|ready)z? ",
+	    "\"GET /health\" \"GET /ready\" run 11 of 14");
+	expect_prefilter(
+	    "ELB-HealthChecker", "\"ELB-HealthChecke\" run 17 of 14");
+	expect_prefilter("[\\w.+-]+@[\\w-]+\\.[\\w.]+", "\"@\"");
+	expect_prefilter("\\b(?:\\d[ -]?){13,16}\\b", "run 13 of 12");
+	/* Caseless: upper case here; b, e, a and r fold to ASCII only. */
+	expect_prefilter(
+	    "(?i)bearer\\s+[\\w.~+/-]+=*", "\"BEARER\" run 7 of 14");
+	expect_prefilter("\\bAKIA[0-9A-Z]{16}\\b", "\"AKIA\" run 20 of 36");
+	/* k and s also match U+212A and U+017F: no literal holds them. */
+	expect_prefilter(
+	    "(?i)\\b(secret|token|api_key)=\\S+", "\"ECRET=\" \"EN=\" \"EY=\"");
+	expect_prefilter("(?i)ks", "");
+	expect_prefilter("\\b\\d{3}-\\d{2}-\\d{4}\\b", "\"-\" run 11 of 11");
+	expect_prefilter("://([^:/\\s]+):[^@/\\s]+@", "\"://\"");
+	/* Optional parts hold nothing; alternatives hold one of theirs. */
+	expect_prefilter("a?b*c{0,3}", "");
+	expect_prefilter("foo|ba(r|z)", "\"foo\" \"bar\" \"baz\"");
+	expect_prefilter("foo|\\d+", "");
+	expect_prefilter("x(?=abc)y", "\"xy\"");
+	/* Beyond the reader: options but a leading (?i), \Q, \x, \p,
+	 * back references, recursion, verbs, x mode, odd quantifiers. */
+	expect_prefilter("ab(?i)cd", "");
+	expect_prefilter("ab(?i:cd)", "");
+	expect_prefilter("(?x) a b c", "");
+	expect_prefilter("(*UCP)abc\\w", "");
+	expect_prefilter("\\Qabc\\E", "");
+	expect_prefilter("abc\\x41", "");
+	expect_prefilter("abc\\p{L}", "");
+	expect_prefilter("(abc)\\1", "");
+	expect_prefilter("(abc)(?1)", "");
+	expect_prefilter("abc{,3}", "");
+	expect_prefilter("[\\x00-z]abc", "");
+	expect_prefilter("[\\.-z]abc", "");
+	expect_prefilter("[[:<:]]abc\\d{9}", "");
+}
+END_TEST
+
+/*
+ * A prefilter that says "no match" where PCRE2 finds one would let a
+ * secret through a mask. Every subject here matches its pattern, with
+ * the literal in odd places (first, last, the whole line, twice, in
+ * mixed case, across a multibyte character, after invalid UTF-8): each
+ * must pass the prefilter, and a mask rule must mask it.
+ */
+START_TEST(prefilter_safe)
+{
+	static const struct {
+		const char *re, *s;
+	} c[] = {
+		{ "GET /(health|ready)z? ", "GET /healthz " },
+		{ "GET /(health|ready)z? ", "x GET /ready " },
+		{ "GET /(health|ready)z? ", "\xff\xfeGET /health \xc3" },
+		{ "ELB-HealthChecker", "ELB-HealthChecker" },
+		{ "ELB-HealthChecker", "ELB-HealthCheckeELB-HealthChecker" },
+		{ "[\\w.+-]+@[\\w-]+\\.[\\w.]+", "a@b.c" },
+		{ "\\b(?:\\d[ -]?){13,16}\\b", "4111 1111 1111 1111" },
+		{ "\\b(?:\\d[ -]?){13,16}\\b", "x 4111-1111-1111-1111" },
+		{ "\\b(?:\\d[ -]?){13,16}\\b", "1234567890123" },
+		/* The run's first byte right after the byte first looked at. */
+		{ "\\b(?:\\d[ -]?){13,16}\\b", "abcdefghijkl:1234567890123" },
+		{ "(?i)bearer\\s+[\\w.~+/-]+=*", "BeArEr abc" },
+		{ "(?i)bearer\\s+[\\w.~+/-]+=*", "xbearer\tq" },
+		{ "(?i)bearer\\s+[\\w.~+/-]+=*", "bbbeaREr  t" },
+		{ "\\bAKIA[0-9A-Z]{16}\\b", "AKIAABCDEFGHIJKLMNOP" },
+		{ "(?i)\\b(secret|token|api_key)=\\S+", "SECRET=1" },
+		{ "(?i)\\b(secret|token|api_key)=\\S+", "x Api_Key=1" },
+		/* U+212A (Kelvin) for k, U+017F (long s) for s. */
+		{ "(?i)\\b(secret|token|api_key)=\\S+",
+		    "to\xe2\x84\xaa"
+		    "en=1" },
+		{ "(?i)(secret|token|api_key)=\\S+",
+		    "\xc5\xbf"
+		    "ecret=1" },
+		{ "(?i)kelvin",
+		    "\xe2\x84\xaa"
+		    "ELVIN" },
+		{ "(?i)ks", "\xe2\x84\xaa\xc5\xbf" },
+		{ "(?i)[k-m]{6}", "\xe2\x84\xaa\xe2\x84\xaaLLLL" },
+		{ "(?i)[a-z]{6}", "\xc5\xbf\xc5\xbf\xc5\xbfsss" },
+		{ "\\b\\d{3}-\\d{2}-\\d{4}\\b", "123-45-6789" },
+		{ "://([^:/\\s]+):[^@/\\s]+@", "https://u:p@h" },
+		{ "foo|ba(r|z)", "xbaz" },
+		/* Literals found by a byte they share ("="), at the ends. */
+		{ "(x=|yy=)a", "yy=a" },
+		{ "(x=|yy=)a", "=ax=a" },
+		{ "[^a]{6}",
+		    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9" },
+		{ ".{3}", "\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac" },
+		{ "\\w+\\s\\d{6}",
+		    "ab\x0b"
+		    "123456" },
+		{ "x[]a]{6}y", "x]a]a]ay" },
+		{ "[%--]{6}", "%&'()*" },
+	};
+	struct ls_pattern *p;
+	struct ls_rules *r;
+	size_t i, n;
+	char *got;
+
+	for (i = 0; i < sizeof c / sizeof c[0]; i++) {
+		p = pat(c[i].re);
+		n = strlen(c[i].s);
+		ck_assert_msg(
+		    ls_pattern_match(p, c[i].s, n, 0, NULL, 0, NULL) == 1,
+		    "%s does not match case %zu", c[i].re, i);
+		ck_assert_msg(ls_pattern_may_match(p, c[i].s, n) == 1,
+		    "the prefilter of %s skips case %zu", c[i].re, i);
+		ls_pattern_free(p);
+		r = ls_rules_new("app");
+		add(r, LS_RULE_MASK, "m", c[i].re, "[M]");
+		got = apply(r, c[i].s);
+		ck_assert_msg(got != NULL && strstr(got, "[M]") != NULL,
+		    "%s: case %zu not masked", c[i].re, i);
+		ck_assert_uint_eq(stats(r, 0).masked, 1);
+		free(got);
+		ls_rules_free(r);
+	}
+}
+END_TEST
+
+/* The prefilter does skip: lines without what a match must hold. */
+START_TEST(prefilter_skips)
+{
+	static const struct {
+		const char *re, *s;
+	} c[] = {
+		{ "GET /(health|ready)z? ", "GET /heal GET /read" },
+		{ "\\b(?:\\d[ -]?){13,16}\\b", "2026-12-03T05:49:20.429 1234" },
+		{ "(?i)\\b(secret|token|api_key)=\\S+", "token took=1 secret" },
+		{ "(?i)bearer\\s+\\S+", "BEARE" },
+		{ "foo|ba(r|z)", "fo ba ra" },
+		{ "(x=|yy=)a", "=a y=a yy=" },
+	};
+	struct ls_pattern *p;
+	size_t i, n;
+
+	for (i = 0; i < sizeof c / sizeof c[0]; i++) {
+		p = pat(c[i].re);
+		n = strlen(c[i].s);
+		ck_assert_int_eq(
+		    ls_pattern_match(p, c[i].s, n, 0, NULL, 0, NULL), 0);
+		ck_assert_msg(ls_pattern_may_match(p, c[i].s, n) == 0,
+		    "the prefilter of %s lets case %zu through", c[i].re, i);
+		ls_pattern_free(p);
+	}
+}
+END_TEST
+
+/* A small deterministic generator (xorshift), for prefilter_random. */
+static uint32_t
+rnd(uint32_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 17;
+	*x ^= *x << 5;
+	return *x;
+}
+
+/* A random pattern of the syntax the prefilter reads, into b. */
+static void
+gen_re(uint32_t *x, char *b, size_t cap, int depth)
+{
+	static const char *const atoms[] = { "a", "b", "k", "s", "K", "S", "-",
+		"=", " ", ".", "\\d", "\\w", "\\s", "\\S", "\\b", "\\.",
+		"[a-c]", "[^a]", "[k-m]", "[\\d-]", "[]a]", "\\x41", "^", "$",
+		"(?=a)", "(?!b)", "\xc3\xa9", "\\t" };
+	static const char *const quants[] = { "", "", "", "?", "*", "+", "{2}",
+		"{1,3}", "{0,2}", "{2,}", "+?", "*+" };
+	size_t n = 1 + rnd(x) % 6, i;
+
+	for (i = 0; i < n && strlen(b) + 40 < cap; i++) {
+		if (depth < 3 && rnd(x) % 5 == 0) {
+			strcat(b, rnd(x) % 2 ? "(" : "(?:");
+			gen_re(x, b, cap, depth + 1);
+			if (rnd(x) % 2) {
+				strcat(b, "|");
+				gen_re(x, b, cap, depth + 1);
+			}
+			strcat(b, ")");
+		} else
+			strcat(b,
+			    atoms[rnd(x) % (sizeof atoms / sizeof atoms[0])]);
+		strcat(b, quants[rnd(x) % (sizeof quants / sizeof quants[0])]);
+	}
+}
+
+/*
+ * Random patterns of the syntax the prefilter reads, on random subjects
+ * of the bytes they name (and U+212A, U+017F, invalid UTF-8): whenever
+ * PCRE2 matches, the prefilter must let the subject through.
+ */
+START_TEST(prefilter_random)
+{
+	static const char *const parts[] = { "a", "b", "k", "s", "K", "S", "-",
+		"=", " ", "1", "2", "_", ".", "A", "B", "\xe2\x84\xaa",
+		"\xc5\xbf", "\xff", "\xc3\xa9", "\t", "m", "l", "c" };
+	struct ls_pattern *p;
+	char re[256], sub[128], err[128];
+	uint32_t x = 2463534242u;
+	size_t off, len, i, j, n, tried = 0, matched = 0;
+
+	for (i = 0; i < 20000; i++) {
+		strcpy(re, rnd(&x) % 3 == 0 ? "(?i)" : "");
+		gen_re(&x, re, sizeof re, 0);
+		if ((p = ls_pattern_new(re, 0, err, sizeof err, &off)) == NULL)
+			continue;
+		for (j = 0; j < 30; j++) {
+			sub[0] = '\0';
+			n = rnd(&x) % 24;
+			while (n-- > 0)
+				strcat(sub,
+				    parts[rnd(&x)
+					% (sizeof parts / sizeof parts[0])]);
+			len = strlen(sub);
+			tried++;
+			if (ls_pattern_match(p, sub, len, 0, NULL, 0, NULL)
+			    != 1)
+				continue;
+			matched++;
+			ck_assert_msg(ls_pattern_may_match(p, sub, len) == 1,
+			    "the prefilter of \"%s\" skips \"%s\"", re, sub);
+		}
+		ls_pattern_free(p);
+	}
+	ck_assert_uint_gt(matched, tried / 20);
+}
+END_TEST
+
+/* UTF-8 of code point u into b; its length. */
+static size_t
+utf8(unsigned u, char *b)
+{
+	if (u < 0x800) {
+		b[0] = (char)(0xc0 | u >> 6);
+		b[1] = (char)(0x80 | (u & 0x3f));
+		return 2;
+	}
+	if (u < 0x10000) {
+		b[0] = (char)(0xe0 | u >> 12);
+		b[1] = (char)(0x80 | (u >> 6 & 0x3f));
+		b[2] = (char)(0x80 | (u & 0x3f));
+		return 3;
+	}
+	b[0] = (char)(0xf0 | u >> 18);
+	b[1] = (char)(0x80 | (u >> 12 & 0x3f));
+	b[2] = (char)(0x80 | (u >> 6 & 0x3f));
+	b[3] = (char)(0x80 | (u & 0x3f));
+	return 4;
+}
+
+/*
+ * What the prefilter assumes of PCRE2's caseless matching in UTF mode:
+ * no character above U+007F matches a caseless ASCII character but
+ * U+212A (k) and U+017F (s). Should a PCRE2 fold more, this fails before a
+ * caseless literal lets such a line skip a mask.
+ */
+START_TEST(caseless_unicode)
+{
+	struct ls_pattern *other = pat("(?i)[a-jlmnoprt-z]");
+	struct ls_pattern *punct = pat("(?i)[ -@\\[-`{-~]");
+	struct ls_pattern *k = pat("(?i)k"), *s = pat("(?i)s");
+	char b[4];
+	unsigned u;
+	size_t n;
+
+	for (u = 0x80; u < 0x110000; u++) {
+		if (u >= 0xd800 && u < 0xe000)
+			continue;
+		n = utf8(u, b);
+		ck_assert_msg(
+		    ls_pattern_match(other, b, n, 0, NULL, 0, NULL) == 0,
+		    "U+%04X matches a caseless ASCII letter", u);
+		ck_assert_msg(
+		    ls_pattern_match(punct, b, n, 0, NULL, 0, NULL) == 0,
+		    "U+%04X matches a caseless ASCII non-letter", u);
+		ck_assert_int_eq(
+		    ls_pattern_match(k, b, n, 0, NULL, 0, NULL), u == 0x212a);
+		ck_assert_int_eq(
+		    ls_pattern_match(s, b, n, 0, NULL, 0, NULL), u == 0x17f);
+	}
+	ls_pattern_free(other);
+	ls_pattern_free(punct);
+	ls_pattern_free(k);
+	ls_pattern_free(s);
+}
+END_TEST
+
 /*
  * "(a+)+$" against "aaaa...b" backtracks exponentially: without limits
  * this would not end in our lifetime. It must return within a bound,
@@ -390,6 +699,14 @@ rules_suite(void)
 	tcase_add_test(tc, placeholders);
 	tcase_add_test(tc, dialect);
 	tcase_add_test(tc, carry);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("prefilter");
+	tcase_add_test(tc, prefilter_read);
+	tcase_add_test(tc, prefilter_safe);
+	tcase_add_test(tc, prefilter_skips);
+	tcase_add_test(tc, prefilter_random);
+	tcase_add_test(tc, caseless_unicode);
+	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("limits");
 	tcase_add_test(tc, pathological);

@@ -9,7 +9,8 @@
  * configuration would refuse them.
  *
  * Properties, besides no crash, leak or hang (the match limits bound a
- * pathological pattern): applying is deterministic (twice, the same
+ * pathological pattern): the prefilter (pattern.h) never skips an entry
+ * the pattern matches; applying is deterministic (twice, the same
  * verdict and bytes); an entry that no rule's pattern matches is kept
  * unchanged unless an include rule wants it dropped; with exclude rules
  * alone, the entry is dropped exactly when one of their patterns matches
@@ -90,6 +91,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		r = ls_pattern_match(pats[i], copy1, len, 0, NULL, 0, NULL);
 		any_match |= r == 1;
 		any_err |= r < 0;
+		if (r == 1 && !ls_pattern_may_match(pats[i], copy1, len))
+			fuzz_fail("the prefilter skips an entry its pattern "
+				  "matches");
 	}
 
 	v1 = ls_rules_apply(rules, copy1, len, &out1, &len1);
