@@ -79,7 +79,7 @@ int ls_pattern_match(struct ls_pattern *, const char *s, size_t len,
  * pattern must hold (one of a set of literals, or a run of bytes of a
  * class), so that ls_pattern_match would find no match; 1 otherwise
  * (maybe a match). Costs a memchr or memmem per literal, far less than
- * a match (pattern.c says what is read from the pattern and what makes
+ * a match (prefilter.h says what is read from the pattern and what makes
  * it give up: then always 1).
  */
 int ls_pattern_may_match(
