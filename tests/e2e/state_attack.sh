@@ -111,9 +111,18 @@ assert_eq "$(stat -c '%u %a' "$S/state/checkpoint.json")" "0 600" \
 check_exact "$T/logs/app.log"
 log "2: planted tmp links not followed; $CK_RECEIVED lines exactly once"
 
+# A .prev is a durable generation: one short run may end before its first
+# fsync (checkpoint_fsync_interval), leaving none. The checkpoint a start
+# loads is durable, so the first write of a second run keeps it as .prev.
+gen_lines "$T/logs/app.log" 100 again
+start_logshipd "$T/logshipd.yaml"
+wait_count /api/v2/logs 3100 30
+stop_logshipd TERM 20
+assert_eq "$LS_STATUS" 0 "exit status (restart)"
+
 # 3. checkpoint.json planted as /dev/zero, then as a FIFO: .prev is used.
 [ -f "$S/state/checkpoint.json.prev" ] || fail "no checkpoint.json.prev"
-n=3000
+n=3100
 for plant in zero fifo; do
 	if [ "$plant" = zero ]; then
 		as_attacker ln -sfn /dev/zero "$S/state/checkpoint.json"
