@@ -305,18 +305,38 @@ ls_encode_estimate(const struct ls_record *r, size_t host_len)
 	return n;
 }
 
-/* Appends v in decimal, without printf's cost per record. */
+/* Appends v in decimal, without printf's cost per record: two digits a
+ * division (a timestamp in ms has 13). */
 static void
 put_int64(struct ls_buf *out, int64_t v)
 {
+	static const char pairs[] = "00010203040506070809"
+				    "10111213141516171819"
+				    "20212223242526272829"
+				    "30313233343536373839"
+				    "40414243444546474849"
+				    "50515253545556575859"
+				    "60616263646566676869"
+				    "70717273747576777879"
+				    "80818283848586878889"
+				    "90919293949596979899";
 	char tmp[24], *p = tmp + sizeof tmp;
 	uint64_t u;
+	unsigned k;
 
 	u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-	do {
-		*--p = (char)('0' + u % 10);
-		u /= 10;
-	} while (u != 0);
+	while (u >= 100) {
+		k = (unsigned)(u % 100) * 2;
+		u /= 100;
+		*--p = pairs[k + 1];
+		*--p = pairs[k];
+	}
+	if (u >= 10) {
+		k = (unsigned)u * 2;
+		*--p = pairs[k + 1];
+		*--p = pairs[k];
+	} else
+		*--p = (char)('0' + u);
 	if (v < 0)
 		*--p = '-';
 	ls_buf_append(out, p, (size_t)(tmp + sizeof tmp - p));

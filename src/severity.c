@@ -124,7 +124,7 @@ ls_severity_parse(const char *s, size_t len, enum ls_severity *out)
 		low[i] = (char)(s[i] | 0x20);
 	}
 	for (k = 0; k < sizeof words / sizeof words[0]; k++) {
-		if (words[k].len == len
+		if (words[k].len == len && words[k].word[0] == low[0]
 		    && memcmp(words[k].word, low, len) == 0) {
 			*out = words[k].sev;
 			return 0;
@@ -285,12 +285,14 @@ scan_object(const char *p, size_t len, size_t i, struct span *spans, int top)
 			return 0;
 		for (k = 0; top && k < NJSON_KEYS; k++)
 			if (json_keys[k].len == ke - ks
+			    && json_keys[k].key[0] == p[ks]
 			    && memcmp(json_keys[k].key, p + ks, ke - ks) == 0) {
 				spans[k].start = vs;
 				spans[k].end = ve;
 			}
 		for (k = 0; top && k < NTIME_KEYS; k++)
 			if (time_keys[k].len == ke - ks
+			    && time_keys[k].key[0] == p[ks]
 			    && memcmp(time_keys[k].key, p + ks, ke - ks) == 0) {
 				spans[TIME_SLOT + k].start = vs;
 				spans[TIME_SLOT + k].end = ve;

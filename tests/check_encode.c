@@ -433,7 +433,8 @@ END_TEST
 START_TEST(batch_timestamps)
 {
 	static const int64_t ts[]
-	    = { 0, 1, 9, 10, 1700000000000, INT64_MAX, -1, INT64_MIN };
+	    = { 0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 1764756000123,
+		      1700000000000, INT64_MAX, -1, -10, -99, -100, INT64_MIN };
 	struct ls_record *r;
 	struct ls_buf b;
 	json_t *j;
