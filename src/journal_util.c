@@ -198,7 +198,7 @@ ls_jring_drop_below(struct ls_jring *r, uint64_t ord)
 		r->n--;
 	}
 	/* Shrinks after a burst: memory follows what is outstanding. */
-	if (r->cap > 64 && r->n < r->cap / 8) {
+	while (r->cap > 64 && r->n < r->cap / 8) {
 		v = xcalloc(r->cap / 2, sizeof *v);
 		for (i = 0; i < r->n; i++)
 			v[(r->base + i) & (r->cap / 2 - 1)]
