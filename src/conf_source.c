@@ -435,8 +435,10 @@ parse_journald(struct parse *p, struct sect *s, struct ls_conf_source *src)
 		for (i = 0; i < sizeof journal_only / sizeof journal_only[0];
 		     i++)
 			if (conf_sect_val(s, journal_only[i]) != NULL)
-				conf_perr(p, &s->key[journal_only[i]]->start_mark,
-				    "%s: only a source of type: journald has it",
+				conf_perr(p,
+				    &s->key[journal_only[i]]->start_mark,
+				    "%s: only a source of type: journald has "
+				    "it",
 				    conf_sect_path(
 					s, journal_only[i], path, sizeof path));
 		return;

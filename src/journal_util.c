@@ -53,8 +53,8 @@ ls_journal_unit_wanted(const struct ls_conf_source *src, const char *unit)
 }
 
 enum ls_severity
-ls_journal_severity(const char *prio, size_t plen, const char *msg,
-    size_t mlen, enum ls_severity dflt)
+ls_journal_severity(const char *prio, size_t plen, const char *msg, size_t mlen,
+    enum ls_severity dflt)
 {
 	int p = -1;
 
@@ -62,7 +62,8 @@ ls_journal_severity(const char *prio, size_t plen, const char *msg,
 		p = *prio - '0';
 	if (p >= 0 && p != LS_SEV_INFO)
 		return (enum ls_severity)p;
-	return ls_severity_detect(msg, mlen, p == LS_SEV_INFO ? LS_SEV_INFO : dflt);
+	return ls_severity_detect(
+	    msg, mlen, p == LS_SEV_INFO ? LS_SEV_INFO : dflt);
 }
 
 const char *
@@ -96,8 +97,8 @@ ls_journal_extra(struct ls_buf *b, const char *ident, const char *unit,
 	for (i = 0; i < 4; i++) {
 		if (vals[i] == NULL)
 			continue;
-		ls_buf_append(b, any ? ",\"" : ",\"journald\":{\"",
-		    any ? 2 : 14);
+		ls_buf_append(
+		    b, any ? ",\"" : ",\"journald\":{\"", any ? 2 : 14);
 		ls_buf_append(b, keys[i], strlen(keys[i]));
 		ls_buf_append(b, "\":", 2);
 		ls_json_escape(b, vals[i], strlen(vals[i]));

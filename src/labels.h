@@ -39,8 +39,7 @@ const struct ls_labels *ls_labels_intern(
 /* The same with extra fields (see above; NULL: none): has_host when they
  * hold a "hostname". */
 const struct ls_labels *ls_labels_intern_extra(const char *service,
-    const char *ddsource, const char *ddtags, const char *extra,
-    int has_host);
+    const char *ddsource, const char *ddtags, const char *extra, int has_host);
 /* Another reference; drops one (the last frees them). NULL is a no-op. */
 void ls_labels_ref(const struct ls_labels *);
 void ls_labels_unref(const struct ls_labels *);

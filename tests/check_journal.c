@@ -82,27 +82,31 @@ START_TEST(priority_mapping)
 
 	for (i = 0; i < 8; i++) {
 		p[0] = (char)('0' + i);
-		ck_assert_int_eq(ls_journal_severity(p, 1, m, strlen(m),
-				     LS_SEV_NOTICE),
-		    i);
+		ck_assert_int_eq(
+		    ls_journal_severity(p, 1, m, strlen(m), LS_SEV_NOTICE), i);
 	}
 	/* PRIORITY 6 (the default): the line's own level wins. */
-	ck_assert_int_eq(ls_journal_severity("6", 1, "ERROR x", 7, LS_SEV_DEBUG),
+	ck_assert_int_eq(
+	    ls_journal_severity("6", 1, "ERROR x", 7, LS_SEV_DEBUG),
 	    LS_SEV_ERROR);
-	ck_assert_int_eq(ls_journal_severity("6", 1, "{\"level\":\"warn\"}",
-			     16, LS_SEV_DEBUG),
+	ck_assert_int_eq(ls_journal_severity(
+			     "6", 1, "{\"level\":\"warn\"}", 16, LS_SEV_DEBUG),
 	    LS_SEV_WARNING);
 	ck_assert_int_eq(
-	    ls_journal_severity("6", 1, m, strlen(m), LS_SEV_DEBUG), LS_SEV_INFO);
+	    ls_journal_severity("6", 1, m, strlen(m), LS_SEV_DEBUG),
+	    LS_SEV_INFO);
 	/* Another PRIORITY wins over the line. */
 	ck_assert_int_eq(ls_journal_severity("3", 1, "DEBUG x", 7, LS_SEV_INFO),
 	    LS_SEV_ERROR);
 	/* None, or not 0-7: the line, else the source's default. */
-	ck_assert_int_eq(ls_journal_severity(NULL, 0, m, strlen(m), LS_SEV_DEBUG),
+	ck_assert_int_eq(
+	    ls_journal_severity(NULL, 0, m, strlen(m), LS_SEV_DEBUG),
 	    LS_SEV_DEBUG);
-	ck_assert_int_eq(ls_journal_severity("9", 1, m, strlen(m), LS_SEV_NOTICE),
+	ck_assert_int_eq(
+	    ls_journal_severity("9", 1, m, strlen(m), LS_SEV_NOTICE),
 	    LS_SEV_NOTICE);
-	ck_assert_int_eq(ls_journal_severity("12", 2, "WARN x", 6, LS_SEV_NOTICE),
+	ck_assert_int_eq(
+	    ls_journal_severity("12", 2, "WARN x", 6, LS_SEV_NOTICE),
 	    LS_SEV_WARNING);
 }
 END_TEST
@@ -114,11 +118,13 @@ START_TEST(service_and_attributes)
 	char buf[64];
 
 	ck_assert_str_eq(
-	    ls_journal_service(buf, sizeof buf, "nginx.service", "ng"), "nginx");
+	    ls_journal_service(buf, sizeof buf, "nginx.service", "ng"),
+	    "nginx");
 	ck_assert_str_eq(
-	    ls_journal_service(buf, sizeof buf, "cron.timer", NULL), "cron.timer");
-	ck_assert_str_eq(ls_journal_service(buf, sizeof buf, NULL, "kernel"),
-	    "kernel");
+	    ls_journal_service(buf, sizeof buf, "cron.timer", NULL),
+	    "cron.timer");
+	ck_assert_str_eq(
+	    ls_journal_service(buf, sizeof buf, NULL, "kernel"), "kernel");
 	ck_assert_ptr_null(ls_journal_service(buf, sizeof buf, NULL, NULL));
 	ck_assert_ptr_null(ls_journal_service(buf, sizeof buf, "", ""));
 
@@ -131,12 +137,16 @@ START_TEST(service_and_attributes)
 	    "\"hostname\":\"h\\\"1\"");
 	l = ls_labels_intern_extra("app", NULL, NULL, b.data, 1);
 	ck_assert_int_eq(l->has_host, 1);
-	ck_assert_str_eq(l->json, "," "\"service\":\"app\"" ",\"journald\":"
-				  "{\"SYSLOG_IDENTIFIER\":\"app\",\"_SYSTEMD_UNIT\":"
-				  "\"app.service\",\"_PID\":\"42\",\"_HOSTNAME\":"
-				  "\"h\\\"1\"},\"hostname\":\"h\\\"1\"");
+	ck_assert_str_eq(l->json,
+	    ","
+	    "\"service\":\"app\""
+	    ",\"journald\":"
+	    "{\"SYSLOG_IDENTIFIER\":\"app\",\"_SYSTEMD_UNIT\":"
+	    "\"app.service\",\"_PID\":\"42\",\"_HOSTNAME\":"
+	    "\"h\\\"1\"},\"hostname\":\"h\\\"1\"");
 	/* Interned: the same fields, the same labels; others, others. */
-	ck_assert_ptr_eq(ls_labels_intern_extra("app", NULL, NULL, b.data, 1), l);
+	ck_assert_ptr_eq(
+	    ls_labels_intern_extra("app", NULL, NULL, b.data, 1), l);
 	ck_assert_ptr_ne(ls_labels_intern("app", NULL, NULL), l);
 	ls_labels_unref(l);
 	ls_labels_unref(l);
@@ -284,9 +294,11 @@ START_TEST(commit_over_ordinals)
 		for (o = 1; o <= c; o++)
 			if (!done[o])
 				ck_abort_msg("%llu committed, %llu not done",
-				    (unsigned long long)c, (unsigned long long)o);
+				    (unsigned long long)c,
+				    (unsigned long long)o);
 		if (c < N && done[c + 1] && c + 1 <= N)
-			ck_abort_msg("%llu not committed", (unsigned long long)c + 1);
+			ck_abort_msg(
+			    "%llu not committed", (unsigned long long)c + 1);
 		if (c > last) {
 			char *want = cur(c);
 
@@ -447,8 +459,9 @@ START_TEST(conf_journald)
 				    "  - { name: j, type: journald, "
 				    "paths: [/tmp/x.log] }\n",
 	    err, sizeof err));
-	ck_assert_ptr_nonnull(strstr(err, "sources[0].paths: a source of type: "
-					  "journald reads no files"));
+	ck_assert_ptr_nonnull(strstr(err,
+	    "sources[0].paths: a source of type: "
+	    "journald reads no files"));
 	ck_assert_ptr_null(load(TOP "sources:\n"
 				    "  - { name: f, paths: [/tmp/x.log], "
 				    "units: [a] }\n",
@@ -459,8 +472,9 @@ START_TEST(conf_journald)
 				    "  - { name: j, type: journald, "
 				    "matches: [\"lower=x\", \"=x\", \"A\"] }\n",
 	    err, sizeof err));
-	ck_assert_ptr_nonnull(strstr(err, "matches[0]: \"lower=x\" is not a "
-					  "journal match"));
+	ck_assert_ptr_nonnull(strstr(err,
+	    "matches[0]: \"lower=x\" is not a "
+	    "journal match"));
 	ck_assert_ptr_nonnull(strstr(err, "matches[1]"));
 	ck_assert_ptr_nonnull(strstr(err, "matches[2]"));
 	ck_assert_ptr_null(load(TOP "sources:\n"
