@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -227,7 +228,7 @@ open_reader(struct jsrc *r)
 	const struct ls_conf_source *src = r->src;
 	const char *saved = ls_ckpt_cursor(r->j->ckpt, r->name);
 	size_t i;
-	int rc, fd;
+	int rc, fd, ev;
 
 	if (src->directory != NULL)
 		rc = sd_journal_open_directory(&r->sd, src->directory, 0);
@@ -263,7 +264,9 @@ open_reader(struct jsrc *r)
 		if ((rc = sd_journal_add_match(r->sd, src->matches[i], 0)) < 0)
 			log_warnx("journal %s: match %s: %s", r->name,
 			    src->matches[i], strerror(-rc));
-	ev_io_init(&r->io_w, io_cb, fd, sd_journal_get_events(r->sd));
+	ev = sd_journal_get_events(r->sd);
+	ev_io_init(&r->io_w, io_cb, fd,
+	    (ev & POLLIN ? EV_READ : 0) | (ev & POLLOUT ? EV_WRITE : 0));
 	r->io_w.data = r;
 	ev_io_start(r->j->loop, &r->io_w);
 	return 0;
