@@ -334,6 +334,7 @@ monitor_src_cb(struct ls_monitor_src *src, void *arg)
 	src->m = d->m;
 	src->pipeline = d->pipeline;
 	src->tailer = d->tailer;
+	src->journal = d->journal;
 }
 
 /* Every pipeline thread has ended: leave the loop. */
@@ -395,6 +396,17 @@ static const struct ls_notify_ops notify_ops = {
 	.pulse_cb = notify_pulse_cb,
 };
 
+/* A journald source's line of the final report. */
+static void
+final_journal_cb(const struct ls_journal_info *j, void *arg)
+{
+	log_notice("journal %s: entries=%llu cursor_lost=%llu skipped=%llu "
+		   "cursor=%s",
+	    j->source, (unsigned long long)j->entries,
+	    (unsigned long long)j->cursor_lost, (unsigned long long)j->skipped,
+	    j->cursor != NULL ? j->cursor : "none");
+}
+
 static void
 final_report(struct daemon *d)
 {
@@ -417,6 +429,7 @@ final_report(struct daemon *d)
 	    (unsigned long long)LS_LOAD(d->m->removed_unread_bytes),
 	    (unsigned long long)LS_LOAD(d->m->checkpoint_errors),
 	    (unsigned long long)LS_LOAD(d->m->inotify_wakeups));
+	ls_journal_foreach(d->journal, final_journal_cb, NULL);
 	/* What the processing rules did, per source and rule. */
 	for (i = 0; i < d->conf->nsources; i++)
 		for (k = 0; k < ls_rules_count(d->conf->sources[i].rules);

@@ -4,17 +4,21 @@
 # PRIORITY as the status, routed by severity to two destinations; service,
 # hostname and the journald attributes of each entry; an entry appended
 # while running arrives without any poll (the journal's descriptor wakes
-# the loop: the source has no timer that would read it); after SIGTERM the
-# cursor is in checkpoint.json and a restart ships exactly the entries
-# written since.
+# the loop: the source has no timer that would read it); /metrics,
+# /status and logshipd status show the source's journal (entries, cursor);
+# after SIGTERM the cursor is in checkpoint.json (and the final report)
+# and a restart ships exactly the entries written since.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/journald_lib.sh"
 
 start_intake --api-key "$DD_API_KEY"
 mkdir "$T/journal" "$T/state"
+METRICS_PORT=$(free_port)
+M_URL=http://127.0.0.1:$METRICS_PORT
 write_config "$T/logshipd.yaml" <<YAML
 $(app_top)
 checkpoint_interval: 100ms
+metrics: { listen: 127.0.0.1:$METRICS_PORT }
 sources:
   - name: jd
     type: journald
@@ -68,6 +72,35 @@ for line in sys.stdin:
     n += 1
 print(n)' >"$T/nattr" || fail "attributes"
 
+# Status: every entry read (2,000: those the units leave out included),
+# the committed cursor, in the three renderings.
+metrics_ok() {
+	curl -sf "$M_URL/metrics" >"$T/metrics" &&
+	    grep -qx 'logshipd_journal_entries_total{source="jd"} 2000' "$T/metrics" &&
+	    grep -qx 'logshipd_journal_inflight_entries{source="jd"} 0' "$T/metrics" &&
+	    grep -qx 'logshipd_journal_cursor_lost_total{source="jd"} 0' "$T/metrics" &&
+	    grep -qx "logshipd_read_lines_total{source=\"jd\"} $(wc -l <"$T/read1")" "$T/metrics"
+}
+wait_for 10 metrics_ok
+status_ok() {
+	curl -sf "$M_URL/status" | "$PYTHON3" -c '
+import json, sys
+d = json.load(sys.stdin)
+s = [s for s in d["sources"] if s["name"] == "jd"][0]
+j = s["journal"]
+assert s["type"] == "journald", s
+assert j["entries"] == 2000 and j["inflight"] == 0, j
+assert j["directory"] == sys.argv[1], j
+assert j["cursor"].startswith("s="), j
+' "$T/journal"
+}
+wait_for 10 status_ok
+"$LOGSHIPD" status -c "$T/logshipd.yaml" >"$T/status.out" 2>&1 ||
+    fail "logshipd status: exit $? ($(cat "$T/status.out"))"
+grep -q "^JOURNAL " "$T/status.out" || fail "no JOURNAL table: $(cat "$T/status.out")"
+grep -Eq "^jd +$T/journal +2000 +0 +[0-9]+s +s=" "$T/status.out" ||
+    fail "no row for jd: $(cat "$T/status.out")"
+
 # Appended while running: the descriptor wakes the loop.
 journal_gen "$T/e2" 100 second "app.service" 2001
 t0=$(now_ms)
@@ -80,6 +113,8 @@ assert_eq "$LS_STATUS" 0 "exit status"
 cur=$(journal_cursor jd)
 [ -n "$cur" ] || fail "no cursor for jd in checkpoint.json"
 log "cursor $cur"
+grep -q "journal jd: entries=2100 cursor_lost=0 skipped=0 cursor=$cur" \
+    "$T/logshipd.log" || fail "no final report line for jd"
 
 # A restart resumes after the cursor: only the new entries.
 journal_gen "$T/e3" 300 third "$units" 2101
