@@ -23,40 +23,45 @@
 
 #ifdef HAVE_LIBSYSTEMD
 
-/* Field f of the current entry, without "F=", NUL-terminated in buf
- * (cut to its size); NULL when the entry has none. */
-static const char *
-field(sd_journal *sd, const char *f, char *buf, size_t size)
-{
-	const void *d;
-	size_t len, k = strlen(f);
-
-	if (sd_journal_get_data(sd, f, &d, &len) < 0 || len <= k)
-		return NULL;
-	len -= k + 1;
-	if (len >= size)
-		len = size - 1;
-	memcpy(buf, (const char *)d + k + 1, len);
-	buf[len] = '\0';
-	return buf;
-}
+/* The fields an entry's record is made of, besides MESSAGE. */
+enum { F_UNIT, F_IDENT, F_PID, F_HOST, F_PRIO, NF };
 
 /* The current entry, ordinal ord, into a record (or a multiline entry,
  * or nothing when the source does not want it). */
 static void
 entry(struct jsrc *r, uint64_t ord)
 {
+	static const char *const names[NF] = { "_SYSTEMD_UNIT=",
+		"SYSLOG_IDENTIFIER=", "_PID=", "_HOSTNAME=", "PRIORITY=" };
 	const struct ls_conf_source *src = r->src;
-	char ub[256], ib[256], pb[32], hb[256], prb[8];
-	const char *unit, *ident, *pid, *host, *prio, *msg;
+	char fb[NF][LS_JFIELD_MAX + 1];
+	const char *v[NF] = { NULL }, *msg, *unit, *prio;
 	const void *d;
-	size_t len;
+	size_t len, k, i;
 	uint64_t usec;
 	int64_t time_ms;
 	enum ls_severity sev;
 	struct stream *st;
 
-	unit = field(r->sd, "_SYSTEMD_UNIT", ub, sizeof ub);
+	/* The small fields in one pass over the entry (one lookup each
+	 * scanned its fields again), copied: what the journal hands out is
+	 * valid until its next call. */
+	sd_journal_restart_data(r->sd);
+	while (sd_journal_enumerate_available_data(r->sd, &d, &len) > 0)
+		for (i = 0; i < NF; i++) {
+			k = strlen(names[i]);
+			if (len < k || memcmp(d, names[i], k) != 0)
+				continue;
+			len -= k;
+			if (len > LS_JFIELD_MAX)
+				len = LS_JFIELD_MAX;
+			memcpy(fb[i], (const char *)d + k, len);
+			fb[i][len] = '\0';
+			v[i] = fb[i];
+			break;
+		}
+	unit = v[F_UNIT];
+	prio = v[F_PRIO];
 	if (!ls_journal_unit_wanted(src, unit)
 	    || sd_journal_get_data(r->sd, "MESSAGE", &d, &len) < 0 || len < 8) {
 		jr_skip(r, ord);
@@ -64,10 +69,6 @@ entry(struct jsrc *r, uint64_t ord)
 	}
 	msg = (const char *)d + 8;
 	len -= 8;
-	ident = field(r->sd, "SYSLOG_IDENTIFIER", ib, sizeof ib);
-	pid = field(r->sd, "_PID", pb, sizeof pb);
-	host = field(r->sd, "_HOSTNAME", hb, sizeof hb);
-	prio = field(r->sd, "PRIORITY", prb, sizeof prb);
 	/* A line printed with its newline (or a CR) keeps none. */
 	while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == '\r'))
 		len--;
@@ -77,7 +78,7 @@ entry(struct jsrc *r, uint64_t ord)
 		time_ms = ls_wall_ms();
 	sev = ls_journal_severity(prio, prio != NULL ? strlen(prio) : 0, msg,
 	    len, src->default_severity);
-	st = jr_stream_of(r, ident, unit, pid, host);
+	st = jr_stream_of(r, v[F_IDENT], unit, v[F_PID], v[F_HOST]);
 	st->last_ord = ord;
 	if (src->multiline_re != NULL || src->multiline_auto)
 		jr_ml_line(r, st, msg, len, sev, time_ms, ord);

@@ -29,6 +29,8 @@
 #define PUSH_BATCH 512
 /* Streams kept with no entry outstanding, before the oldest go. */
 #define STREAMS_MAX 1024
+/* Bytes kept of a field an entry's stream is known by (journal.c). */
+#define LS_JFIELD_MAX 255
 
 /* One process's entries (unit, identifier, pid, host): their labels,
  * interned once, and the multiline entry being gathered. */
@@ -70,6 +72,7 @@ struct jsrc {
 	char *cursor; /* that cursor (a copy), or NULL */
 	int changed; /* cursor changed since the last commit */
 	struct ls_htab streams;
+	struct stream *last_st; /* the last entry's (jr_stream_of) */
 	struct stream *slist;
 	size_t nstreams;
 	size_t nml; /* streams gathering an entry */

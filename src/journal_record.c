@@ -179,6 +179,8 @@ sweep_streams(struct jsrc *r)
 			continue;
 		}
 		*pp = st->next;
+		if (r->last_st == st)
+			r->last_st = NULL;
 		ls_htab_remove(&r->streams, &st->node);
 		jr_free_stream(st);
 		r->nstreams--;
@@ -191,29 +193,43 @@ jr_stream_of(struct jsrc *r, const char *ident, const char *unit,
     const char *pid, const char *host)
 {
 	const struct ls_conf_source *src = r->src;
-	struct ls_buf key, extra;
+	const char *const f[4] = { ident, unit, pid, host };
 	struct ls_hnode *n;
+	struct ls_buf extra;
 	struct stream *st;
 	const char *service;
-	char svc[256];
+	char svc[256], key[4 * (LS_JFIELD_MAX + 1) + 1];
+	size_t i, k = 0, len;
 	uint64_t h;
 	int has_host;
 
-	ls_buf_init(&key);
-	ls_buf_printf(&key, "%s\x1f%s\x1f%s\x1f%s", ident ? ident : "",
-	    unit ? unit : "", pid ? pid : "", host ? host : "");
-	h = ls_hash_str(key.data);
+	/* The key: the four fields, \x01 for one missing, each ended by
+	 * \x1f (written with memcpy: a printf per entry was 10% of the
+	 * CPU in perf). */
+	for (i = 0; i < 4; i++) {
+		len = f[i] != NULL ? strlen(f[i]) : 0;
+		if (len > LS_JFIELD_MAX)
+			len = LS_JFIELD_MAX;
+		if (f[i] != NULL)
+			memcpy(key + k, f[i], len);
+		else
+			key[k++] = '\x01';
+		k += len;
+		key[k++] = '\x1f';
+	}
+	key[k] = '\0';
+	/* Consecutive entries mostly come from one process. */
+	if (r->last_st != NULL && strcmp(r->last_st->key, key) == 0)
+		return r->last_st;
+	h = ls_hash_str(key);
 	for (n = ls_htab_first(&r->streams, h); n != NULL;
 	     n = ls_htab_next(n)) {
 		st = LS_CONTAINER_OF(n, struct stream, node);
-		if (strcmp(st->key, key.data) == 0) {
-			ls_buf_cleanup(&key);
-			return st;
-		}
+		if (strcmp(st->key, key) == 0)
+			return r->last_st = st;
 	}
 	st = xcalloc(1, sizeof *st);
-	st->key = xstrdup(key.data);
-	ls_buf_cleanup(&key);
+	st->key = xstrdup(key);
 	ls_buf_init(&st->ml);
 	ls_buf_init(&extra);
 	has_host = ls_journal_extra(
@@ -228,7 +244,7 @@ jr_stream_of(struct jsrc *r, const char *ident, const char *unit,
 	st->next = r->slist;
 	r->slist = st;
 	r->nstreams++;
-	return st;
+	return r->last_st = st;
 }
 
 /* Drops every stream's labels (a reload changed what they say); a
@@ -243,6 +259,7 @@ jr_reset_streams(struct jsrc *r)
 	jr_flush_pending(r->j);
 	/* Records in flight borrow the labels: a reference each is kept
 	 * (retired) until none is in flight (release_retired). */
+	r->last_st = NULL;
 	while ((st = r->slist) != NULL) {
 		r->slist = st->next;
 		ls_htab_remove(&r->streams, &st->node);
