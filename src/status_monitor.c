@@ -194,6 +194,8 @@ gather(struct ls_monitor *mon, struct ls_status_in *in, struct files *fs,
 	}
 	if (src.journal != NULL)
 		ls_journal_foreach(src.journal, journal_cb, fs);
+	for (i = 0; i < fs->jn; i++)
+		in->paused |= fs->jv[i].paused; /* the budget pauses both */
 	in->files = fs->v;
 	in->nfiles = fs->n;
 	in->journals = fs->jv;
