@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "encode.h"
 #include "journal_impl.h"
 #include "labels.h"
 #include "log.h"
@@ -59,6 +60,7 @@ jr_emit(struct jsrc *r, struct stream *st, const char *msg, size_t len,
 {
 	struct ls_journal *j = r->j;
 	struct ls_record *rec;
+	size_t keep;
 
 	if (r->src != NULL && r->src->rules != NULL
 	    && ls_rules_apply(r->src->rules, msg, len, &msg, &len)
@@ -66,13 +68,18 @@ jr_emit(struct jsrc *r, struct stream *st, const char *msg, size_t len,
 		jr_skip(r, ord);
 		return;
 	}
+	/* Cut (max_line_bytes): whole characters, and the one marker
+	 * (encode.h) saying how many bytes were dropped, as for files. */
 	if (dropped > 0) {
+		keep = ls_utf8_whole(msg, len);
+		dropped += len - keep;
+		len = keep;
 		if (msg != j->scratch.data) {
 			ls_buf_reset(&j->scratch);
 			ls_buf_append(&j->scratch, msg, len);
-		}
-		ls_buf_printf(
-		    &j->scratch, " [logshipd: truncated %zu bytes]", dropped);
+		} else
+			j->scratch.len = len;
+		(void)ls_trunc_mark(&j->scratch, dropped);
 		msg = j->scratch.data;
 		len = j->scratch.len;
 		LS_COUNT(j->m->lines_truncated, 1);
