@@ -403,6 +403,18 @@ budget_resume_cb(void *arg)
 }
 
 /* Each source's backlog age, as the tailer writes its files'. */
+/* The live reader of the source called name, or NULL. */
+static struct jsrc *
+reader_named(struct ls_journal *j, const char *name)
+{
+	struct jsrc *r;
+
+	for (r = j->readers; r != NULL; r = r->next)
+		if (r->src != NULL && strcmp(r->name, name) == 0)
+			return r;
+	return NULL;
+}
+
 static void
 tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -410,20 +422,25 @@ tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	struct jsrc *r, **pp;
 
 	jr_ml_idle(j);
-	(void)ls_journal_checkpoint(j, 1);
-	jr_backlog(j);
 	for (r = j->readers; r != NULL; r = r->next)
 		jr_release_retired(r);
-	/* Removed sources go once their records are done. */
+	/* Removed sources go once their records are done, and their
+	 * cursors with them (as a removed source's files' entries do),
+	 * unless the source is back under the same name. */
 	for (pp = &j->readers; (r = *pp) != NULL;) {
 		if (r->src == NULL && r->inflight == 0) {
 			*pp = r->next;
-			ls_ckpt_set_cursor(j->ckpt, r->name, NULL);
+			if (reader_named(j, r->name) == NULL) {
+				ls_ckpt_set_cursor(j->ckpt, r->name, NULL);
+				j->dirty = 1;
+			}
 			free_reader(r);
 			continue;
 		}
 		pp = &r->next;
 	}
+	(void)ls_journal_checkpoint(j, 1);
+	jr_backlog(j);
 }
 
 static double
@@ -553,19 +570,24 @@ int
 ls_journal_checkpoint(struct ls_journal *j, int commit)
 {
 	struct jsrc *r;
-	int changed = 0;
+	int changed = j->dirty;
 
 	for (r = j->readers; r != NULL; r = r->next) {
 		jr_advance(r);
 		if (!r->changed)
 			continue;
 		r->changed = 0;
+		/* A removed source's last cursor, while a new one of its
+		 * name reads on: the new one's. */
+		if (r->src == NULL && reader_named(j, r->name) != NULL)
+			continue;
 		changed = 1;
 		ls_ckpt_set_cursor(j->ckpt, r->name, r->cursor);
 	}
-	if (changed && commit)
-		return ls_ckpt_commit(j->ckpt, 0);
-	return 0;
+	if (!changed || !commit)
+		return 0;
+	j->dirty = 0;
+	return ls_ckpt_commit(j->ckpt, 0);
 }
 
 void

@@ -105,6 +105,7 @@ struct ls_journal {
 	uint64_t sev[LS_SEV_COUNT];
 	int started;
 	int stopped;
+	int dirty; /* a cursor was forgotten: commit at the next tick */
 };
 
 /*
