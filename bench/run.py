@@ -5,6 +5,11 @@ counting sink and reports throughput and cost.
   bench/run.py [--lines N] [--compression gzip|none] [--workers W]
                [--logshipd PATH] [--max-connections N] [--adaptive]
                [--batch ENTRIES] [--sink-capacity C --sink-service-ms S]
+               [--journal]
+
+With --journal the same lines are entries of a journal directory, written
+once with systemd-journal-remote (MESSAGE, a unit, PRIORITY 6), which a
+type: journald source reads: the journal's cost next to the files'.
 
 With --sink-capacity the sink serves at most C requests at once, S ms
 each, and answers 503 to the rest: an intake near overload, for comparing
@@ -80,6 +85,8 @@ def main():
     ap.add_argument("--rules", action="store_true",
                     help="ten typical log_processing_rules on the source "
                     "(the cost of issue 15's rules)")
+    ap.add_argument("--journal", action="store_true",
+                    help="read the lines from a journal (type: journald)")
     a = ap.parse_args()
     if a.repeat > 1:
         return repeat(a.repeat)
@@ -94,6 +101,11 @@ def main():
                                str(a.lines)])
         os.rename(data + ".tmp", data)
     size = os.path.getsize(data)
+    if a.journal:
+        source = ('    type: journald\n    directory: "%s"\n'
+                  % make_journal(a, data))
+    else:
+        source = '    paths: ["%s"]\n' % data
 
     run = os.path.join(a.dir, "run")
     subprocess.call(["rm", "-rf", run])
@@ -117,8 +129,7 @@ metrics: { listen: "" }
 %(buffer)s
 sources:
   - name: bench
-    paths: ["%(data)s"]
-    service: bench
+%(source)s    service: bench
     ddsource: bench
     tags: ["env:bench"]
 %(srckeys)s%(rules)sdestinations:
@@ -133,7 +144,7 @@ sources:
     adaptive_concurrency: %(adaptive)s
     batch: { max_entries: %(batch)d }
     retry: { initial: 100ms, max: 5s }
-""" % {"run": run, "data": data, "port": port, "workers": a.workers,
+""" % {"run": run, "source": source, "port": port, "workers": a.workers,
                 "comp": a.compression, "level": a.level,
                 "maxc": a.max_connections or a.workers,
                 "adaptive": "true" if a.adaptive else "false",
@@ -160,9 +171,9 @@ sources:
         ls.send_signal(signal.SIGTERM)
         _, status, ru = os.wait4(ls.pid, 0)
         cpu = ru.ru_utime + ru.ru_stime
-        print("logshipd %s, %d workers, %d lines (%.1f MB, %.0f B/line)"
+        print("logshipd %s, %d workers, %d lines (%.1f MB, %.0f B/line)%s"
               % (a.compression, a.workers, a.lines, size / 1e6,
-                 size / a.lines))
+                 size / a.lines, ", from a journal" if a.journal else ""))
         print("  wall            %.2f s   %.0f lines/s" % (wall,
                                                         a.lines / wall))
         print("  cpu (user+sys)  %.2f s   %.2f s per million lines"
@@ -195,6 +206,41 @@ sources:
     finally:
         sink.terminate()
         sink.wait()
+
+
+def make_journal(a, data):
+    """The lines of data as a journal directory (made once, kept beside
+    the input): systemd-journal-remote writes it from the export format."""
+    jdir = os.path.join(a.dir, "journal-%d" % a.lines)
+    if os.path.exists(os.path.join(jdir, "done")):
+        return jdir
+    remote = next((p for p in ("/lib/systemd/systemd-journal-remote",
+                               "/usr/lib/systemd/systemd-journal-remote")
+                   if os.access(p, os.X_OK)), None)
+    if remote is None:
+        sys.exit("--journal needs systemd-journal-remote (scripts/deps.sh)")
+    subprocess.call(["rm", "-rf", jdir])
+    os.makedirs(jdir)
+    print("writing %d journal entries into %s" % (a.lines, jdir))
+    now = int(time.time() * 1e6) - a.lines
+    p = subprocess.Popen([remote, "-o", os.path.join(jdir, "x.journal"),
+                          "-"], stdin=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL)
+    with open(data, "rb") as f:
+        buf = []
+        for i, line in enumerate(f):
+            buf.append(b"__REALTIME_TIMESTAMP=%d\n_SYSTEMD_UNIT=bench.service"
+                       b"\nSYSLOG_IDENTIFIER=bench\n_PID=4242\n"
+                       b"PRIORITY=6\nMESSAGE=%s\n" % (now + i, line))
+            if len(buf) == 10000:
+                p.stdin.write(b"".join(buf))
+                buf = []
+        p.stdin.write(b"".join(buf))
+    p.stdin.close()
+    if p.wait() != 0:
+        sys.exit("systemd-journal-remote failed")
+    open(os.path.join(jdir, "done"), "w").close()
+    return jdir
 
 
 def repeat(n):

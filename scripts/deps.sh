@@ -6,6 +6,7 @@ PKGS="build-essential autoconf automake autoconf-archive pkg-config
 clang libclang-rt-dev
 libcurl4-openssl-dev libjansson-dev libev-dev libyaml-dev zlib1g-dev check
 python3 procps curl logrotate mandoc clang-format libsystemd-dev systemd
+systemd-journal-remote
 openssl
 libmicrohttpd-dev python3-prometheus-client
 libdeflate-dev libzstd-dev python3-zstandard

@@ -40,6 +40,21 @@
 #include "log.h"
 #include "xmalloc.h"
 
+/* Forgets every journal cursor (a load, the end). */
+static void
+clear_cursors(struct ls_ckpt *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->jn; i++) {
+		free(c->jv[i].source);
+		free(c->jv[i].cursor);
+	}
+	free(c->jv);
+	c->jv = NULL;
+	c->jn = 0;
+}
+
 struct ls_ckpt *
 ls_ckpt_new(const char *state_dir)
 {
@@ -66,6 +81,7 @@ ls_ckpt_free(struct ls_ckpt *c)
 	if (c->dfd != -1)
 		close(c->dfd);
 	ls_ckpt_clear(c);
+	clear_cursors(c);
 	free(c->v);
 	free(c->nodes);
 	if (c->idx.b != NULL)
@@ -209,6 +225,54 @@ ls_ckpt_put(struct ls_ckpt *c, const struct ls_ckpt_entry *e)
 	d->offset = e->offset;
 }
 
+const char *
+ls_ckpt_cursor(const struct ls_ckpt *c, const char *source)
+{
+	size_t i;
+
+	for (i = 0; i < c->jn; i++)
+		if (strcmp(c->jv[i].source, source) == 0)
+			return c->jv[i].cursor;
+	return NULL;
+}
+
+void
+ls_ckpt_set_cursor(struct ls_ckpt *c, const char *source, const char *cursor)
+{
+	size_t i;
+
+	for (i = 0; i < c->jn; i++)
+		if (strcmp(c->jv[i].source, source) == 0)
+			break;
+	if (i < c->jn && cursor == NULL) {
+		free(c->jv[i].source);
+		free(c->jv[i].cursor);
+		c->jv[i] = c->jv[--c->jn];
+		return;
+	}
+	if (cursor == NULL)
+		return;
+	if (i == c->jn) {
+		c->jv = xreallocarray(c->jv, c->jn + 1, sizeof *c->jv);
+		c->jv[c->jn].source = xstrdup(source);
+		c->jv[c->jn++].cursor = NULL;
+	}
+	free(c->jv[i].cursor);
+	c->jv[i].cursor = xstrdup(cursor);
+}
+
+size_t
+ls_ckpt_ncursors(const struct ls_ckpt *c)
+{
+	return c->jn;
+}
+
+const struct ls_ckpt_cursor *
+ls_ckpt_cursor_at(const struct ls_ckpt *c, size_t i)
+{
+	return i < c->jn ? &c->jv[i] : NULL;
+}
+
 /* Decodes lower- or upper-case hex; NULL if s is not even-length hex. */
 static char *
 unhex(const char *s)
@@ -311,6 +375,28 @@ parse_entry(struct ls_ckpt *c, json_t *o)
 	return why;
 }
 
+/* Checks and sets journals[i]; NULL, or what is wrong with it. */
+static const char *
+parse_cursor(struct ls_ckpt *c, json_t *o)
+{
+	const char *why = NULL;
+	char *source = NULL, *cursor = NULL;
+
+	if (!json_is_object(o))
+		return "not an object";
+	if ((source = get_str(o, "source")) == NULL)
+		why = "source: not a string";
+	else if ((cursor = get_str(o, "cursor")) == NULL || *cursor == '\0')
+		why = "cursor: not a non-empty string";
+	else if (ls_ckpt_cursor(c, source) != NULL)
+		why = "source: a second cursor for it";
+	else
+		ls_ckpt_set_cursor(c, source, cursor);
+	free(source);
+	free(cursor);
+	return why;
+}
+
 /*
  * Reads name (in the state directory) whole into text: a regular file of
  * LS_CKPT_MAX_BYTES at most, opened without following a link or waiting
@@ -396,13 +482,14 @@ static int
 load_file(struct ls_ckpt *c, const char *name, const char *path, int sync)
 {
 	json_error_t jerr;
-	json_t *root = NULL, *files, *v;
+	json_t *root = NULL, *files, *journals, *v;
 	const char *why = NULL;
 	char whybuf[160];
 	struct ls_buf text;
 	size_t i;
 
 	ls_ckpt_clear(c);
+	clear_cursors(c);
 	ls_buf_init(&text);
 	if (read_state(c, name, path, &text, sync) == -1) {
 		ls_buf_cleanup(&text);
@@ -418,6 +505,8 @@ load_file(struct ls_ckpt *c, const char *name, const char *path, int sync)
 	}
 	v = json_object_get(root, "version");
 	files = json_object_get(root, "files");
+	/* Optional: the journal sources' cursors (journal.h). */
+	journals = json_object_get(root, "journals");
 	if (!json_is_object(root))
 		why = "not a JSON object";
 	else if (!json_is_integer(v))
@@ -440,10 +529,24 @@ load_file(struct ls_ckpt *c, const char *name, const char *path, int sync)
 			}
 		}
 	}
+	if (why == NULL && journals != NULL && !json_is_array(journals))
+		why = "\"journals\" is not an array";
+	else if (why == NULL && journals != NULL) {
+		json_array_foreach(journals, i, v)
+		{
+			if ((why = parse_cursor(c, v)) != NULL) {
+				snprintf(whybuf, sizeof whybuf,
+				    "journals[%zu]: %s", i, why);
+				why = whybuf;
+				break;
+			}
+		}
+	}
 	json_decref(root);
 	if (why != NULL) {
 		log_warnx("%s: corrupt: %s", path, why);
 		ls_ckpt_clear(c);
+		clear_cursors(c);
 		errno = EINVAL;
 		return -1;
 	}
@@ -585,6 +688,30 @@ encode_slow(const struct ls_ckpt_entry *e, struct ls_buf *b)
 	json_decref(o);
 }
 
+/* ,"journals":[{"source":"s","cursor":"..."}, ...]: one line each,
+ * through jansson (a cursor per journal source, not per file). */
+static void
+encode_cursors(const struct ls_ckpt *c, struct ls_buf *b)
+{
+	json_t *o;
+	size_t i;
+
+	ls_buf_append(b, ",\"journals\":[", 13);
+	for (i = 0; i < c->jn; i++) {
+		ls_buf_append(b, i == 0 ? "\n" : ",\n", i == 0 ? 1 : 2);
+		if ((o = json_object()) == NULL)
+			fatalx("checkpoint: out of memory");
+		set_str(o, "source", c->jv[i].source);
+		set_str(o, "cursor", c->jv[i].cursor);
+		if (json_dump_callback(
+			o, append_cb, b, JSON_COMPACT | JSON_PRESERVE_ORDER)
+		    == -1)
+			fatalx("checkpoint: cannot encode a cursor");
+		json_decref(o);
+	}
+	ls_buf_append(b, "\n]", 2);
+}
+
 /*
  * The checkpoint as text in b: one line per file, so that an operator can
  * read and grep it, and still a single JSON document. It runs on the loop
@@ -616,5 +743,8 @@ ckpt_encode(const struct ls_ckpt *c, struct ls_buf *b)
 		put_u64(b, "offset", e->offset);
 		ls_buf_putc(b, '}');
 	}
-	ls_buf_append(b, "\n]}\n", 4);
+	ls_buf_append(b, "\n]", 2);
+	if (c->jn > 0)
+		encode_cursors(c, b);
+	ls_buf_append(b, "}\n", 2);
 }

@@ -12,7 +12,16 @@
  *
  *	{"version":1,"written":<unix ms>,"files":[{"source":"name",
  *	 "path":"/var/log/x.log","dev":N,"ino":N,"fp_len":N,
- *	 "fp":"<16 hex digits>","offset":N}, ...]}
+ *	 "fp":"<16 hex digits>","offset":N}, ...],
+ *	 "journals":[{"source":"name","cursor":"s=...;i=..."}, ...]}
+ *
+ * ("journals", a cursor per journal source (journal.h), is there only
+ * when one is set; a version without journal sources ignores it.)
+ *
+ * Two owners, two kinds of entries: the file entries are the tailer's,
+ * rebuilt whole at each generation (ls_ckpt_clear, then put); the cursors
+ * are the journal reader's, set one by one (ls_ckpt_set_cursor), which
+ * ls_ckpt_clear leaves alone, so neither can wipe the other's.
  *
  * (numbers above 2^63-1, which JSON integers cannot carry, are written as
  * decimal strings; strings that are not UTF-8 as "<key>_hex".)
@@ -129,11 +138,26 @@ const struct ls_ckpt_entry *ls_ckpt_get(const struct ls_ckpt *, size_t i);
 const struct ls_ckpt_entry *ls_ckpt_find(
     const struct ls_ckpt *, const char *source, uint64_t dev, uint64_t ino);
 
-/* Forgets every entry, to build the next generation with put. */
+/* Forgets every file entry, to build the next generation with put; the
+ * journal cursors stay. */
 void ls_ckpt_clear(struct ls_ckpt *);
 /* Adds a copy of e (strings copied; a NULL path is ""); an entry with the
  * same source, dev and ino is replaced. */
 void ls_ckpt_put(struct ls_ckpt *, const struct ls_ckpt_entry *e);
+
+/* A journal source's cursor: every entry up to it is delivered. */
+struct ls_ckpt_cursor {
+	char *source;
+	char *cursor;
+};
+/* source's cursor (borrowed until the next set or load), or NULL. */
+const char *ls_ckpt_cursor(const struct ls_ckpt *, const char *source);
+/* Sets source's cursor (copied); NULL forgets it. Main thread. */
+void ls_ckpt_set_cursor(
+    struct ls_ckpt *, const char *source, const char *cursor);
+/* How many cursors there are, and the i-th (borrowed as above). */
+size_t ls_ckpt_ncursors(const struct ls_ckpt *);
+const struct ls_ckpt_cursor *ls_ckpt_cursor_at(const struct ls_ckpt *, size_t);
 
 /*
  * Writes the entries as the new checkpoint.json, synchronously and durably,

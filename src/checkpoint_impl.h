@@ -47,6 +47,11 @@ struct ls_ckpt {
 	struct ls_htab idx;
 	size_t n;
 	size_t cap;
+	/* The journal sources' cursors: the journal reader's, kept by
+	 * ls_ckpt_clear (which the tailer calls for each generation of its
+	 * file entries) and replaced only by set_cursor or a load. */
+	struct ls_ckpt_cursor *jv;
+	size_t jn;
 	int werr; /* errno of the last failed write, 0 after a success */
 	int cur_bad; /* checkpoint.json was unusable: .prev is the good one */
 	/* checkpoint.json was fsynced (or loaded at start): it may become

@@ -125,6 +125,7 @@ parse_top(struct parse *p, yaml_node_t *root, struct ls_conf *c)
 	p->gtags = NULL;
 	p->ngtags = 0;
 
+	c->hostname_set = c->hostname != NULL;
 	if (c->hostname == NULL) {
 		if (gethostname(host, sizeof host) == -1) {
 			conf_perr(p, &root->start_mark,
@@ -305,6 +306,10 @@ ls_conf_free(struct ls_conf *c)
 		free(src->multiline_start);
 		ls_pattern_free(src->multiline_re);
 		ls_rules_free(src->rules);
+		conf_free_strv(src->units, src->nunits);
+		conf_free_strv(src->exclude_units, src->nexclude_units);
+		conf_free_strv(src->matches, src->nmatches);
+		free(src->directory);
 	}
 	free(c->sources);
 	free(c->route_src);

@@ -38,11 +38,14 @@ enum ls_compression {
 	LS_COMPRESS_ZSTD
 };
 enum ls_start_at { LS_START_BEGINNING = 0, LS_START_END };
+/* What a source reads: files (paths), or the systemd journal (journal.h). */
+enum ls_source_type { LS_SOURCE_FILE = 0, LS_SOURCE_JOURNALD };
 /* What a destination does once it holds its max_buffer_bytes. */
 enum ls_on_full { LS_ON_FULL_BLOCK = 0, LS_ON_FULL_DROP_NEWEST };
 
 struct ls_conf_source {
 	char *name;
+	enum ls_source_type type;
 	char **paths; /* glob patterns */
 	size_t npaths;
 	char *service; /* may be NULL */
@@ -75,6 +78,16 @@ struct ls_conf_source {
 	/* log_processing_rules, the top-level ones first (rules.h); NULL
 	 * when none. The counters in it are written by the tailer. */
 	struct ls_rules *rules;
+	/* type: journald (journal.h): units (names or globs; none: every
+	 * unit) and those left out, FIELD=value journal matches, and a
+	 * journal directory to read instead of the system journal (NULL). */
+	char **units;
+	size_t nunits;
+	char **exclude_units;
+	size_t nexclude_units;
+	char **matches;
+	size_t nmatches;
+	char *directory;
 };
 
 struct ls_conf_dest {
@@ -133,6 +146,9 @@ struct ls_conf {
 	char *path;
 	char *state_dir;
 	char *hostname;
+	/* hostname was set in the file (not gethostname's): a journal entry's
+	 * own _HOSTNAME is sent only when it was not (journal.h). */
+	int hostname_set;
 	int64_t shutdown_timeout_ms;
 	uint64_t max_buffer_bytes;
 	int64_t scan_interval_ms; /* glob rescan */

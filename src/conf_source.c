@@ -23,11 +23,14 @@
 
 static const char *const start_at_names[]
     = { [LS_START_BEGINNING] = "beginning", [LS_START_END] = "end", NULL };
+static const char *const type_names[]
+    = { [LS_SOURCE_FILE] = "file", [LS_SOURCE_JOURNALD] = "journald", NULL };
 
 /*
  * A source's keys, in the order messages list them: S(id, name, type,
  * field, default, min, max, names) a scalar read from the table
- * (conf_table.c), N(id, name) a key parsed by code below.
+ * (conf_table.c), N(id, name) a key parsed by code below. type is read
+ * first, alone (phase 1): the others depend on it.
  */
 #define CONF_SOURCE_KEYS(S, N)                                                 \
 	N(S_NAME, "name")                                                      \
@@ -50,7 +53,12 @@ static const char *const start_at_names[]
 	    0, 0, NULL)                                                        \
 	N(S_EXCLUDE_PATHS, "exclude_paths")                                    \
 	S(S_FILE_TAGS, "file_tags", BOOL, file_tags, "true", 0, 0, NULL)       \
-	N(S_RULES, "log_processing_rules")
+	N(S_RULES, "log_processing_rules")                                     \
+	S(S_TYPE, "type", ENUM, type, "file", 0, 0, type_names)                \
+	N(S_UNITS, "units")                                                    \
+	N(S_EXCLUDE_UNITS, "exclude_units")                                    \
+	N(S_MATCHES, "matches")                                                \
+	N(S_DIRECTORY, "directory")
 
 #define ENUM_S(id, name, type, field, def, min, max, names) id,
 #define ENUM_N(id, name) id,
@@ -65,7 +73,7 @@ const char *const conf_source_keys[]
 #undef NAME_N
 #define ROW_S(id, name, type, field, def, min, max, names)                     \
 	[id] = { CONF_##type, CONF_FIELD(struct ls_conf_source, type, field),  \
-		def, min, max, 0, names },
+		def, min, max, id == S_TYPE, names },
 #define ROW_N(id, name) [id] = { CONF_NODE, 0, NULL, 0, 0, 0, NULL },
 const struct conf_key conf_source_table[] = { CONF_SOURCE_KEYS(ROW_S, ROW_N) };
 #undef ROW_S
@@ -378,6 +386,92 @@ conf_source_rules(struct parse *p, yaml_node_t *rl, const char *at,
 	conf_free_rule_specs(own, nown);
 }
 
+/* A journal match: FIELD=value, FIELD in upper case, digits and '_' (the
+ * journal's own rule for field names). */
+static int
+check_match_cb(struct parse *p, const char *path, yaml_node_t *n, const char *v)
+{
+	char vb[SHOWLEN + 4];
+	size_t k = strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
+
+	if (k == 0 || v[k] != '=' || (*v >= '0' && *v <= '9')) {
+		conf_perr(p, &n->start_mark,
+		    "%s: \"%s\" is not a journal match (FIELD=value, the "
+		    "field in upper case, as _SYSTEMD_UNIT=nginx.service)",
+		    path, conf_show(vb, v));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_unit_cb(struct parse *p, const char *path, yaml_node_t *n, const char *v)
+{
+	if (*v == '\0') {
+		conf_perr(p, &n->start_mark, "%s: must not be empty", path);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The keys of type: journald (journal.h), and the file keys it has no use
+ * for: units, exclude_units, matches and directory are its own; paths
+ * and exclude_paths are a file source's alone.
+ */
+static void
+parse_journald(struct parse *p, struct sect *s, struct ls_conf_source *src)
+{
+	static const int journal_only[]
+	    = { S_UNITS, S_EXCLUDE_UNITS, S_MATCHES, S_DIRECTORY };
+	static const int file_only[] = { S_PATHS, S_EXCLUDE_PATHS };
+	struct strlist units = { NULL, 0, check_unit_cb };
+	struct strlist excl = { NULL, 0, check_unit_cb };
+	struct strlist matches = { NULL, 0, check_match_cb };
+	char path[160];
+	size_t i;
+
+	if (src->type != LS_SOURCE_JOURNALD) {
+		for (i = 0; i < sizeof journal_only / sizeof journal_only[0];
+		     i++)
+			if (conf_sect_val(s, journal_only[i]) != NULL)
+				conf_perr(p,
+				    &s->key[journal_only[i]]->start_mark,
+				    "%s: only a source of type: journald has "
+				    "it",
+				    conf_sect_path(
+					s, journal_only[i], path, sizeof path));
+		return;
+	}
+	for (i = 0; i < sizeof file_only / sizeof file_only[0]; i++)
+		if (conf_sect_val(s, file_only[i]) != NULL)
+			conf_perr(p, &s->key[file_only[i]]->start_mark,
+			    "%s: a source of type: journald reads no files "
+			    "(units and matches choose its entries)",
+			    conf_sect_path(s, file_only[i], path, sizeof path));
+#ifndef HAVE_LIBSYSTEMD
+	conf_perr(p, &s->val[S_TYPE]->start_mark,
+	    "%s: this logshipd was built without libsystemd: it cannot read "
+	    "the journal",
+	    conf_sect_path(s, S_TYPE, path, sizeof path));
+#endif
+	conf_foreach_item(s, S_UNITS, conf_strlist_add_cb, &units);
+	src->units = units.v;
+	src->nunits = units.n;
+	conf_foreach_item(s, S_EXCLUDE_UNITS, conf_strlist_add_cb, &excl);
+	src->exclude_units = excl.v;
+	src->nexclude_units = excl.n;
+	conf_foreach_item(s, S_MATCHES, conf_strlist_add_cb, &matches);
+	src->matches = matches.v;
+	src->nmatches = matches.n;
+	if (conf_get_str(s, S_DIRECTORY, &src->directory) == 1
+	    && *src->directory != '/')
+		conf_perr(p, &s->val[S_DIRECTORY]->start_mark,
+		    "%s: \"%s\" is not an absolute path (it must start with /)",
+		    conf_sect_path(s, S_DIRECTORY, path, sizeof path),
+		    src->directory);
+}
+
 static void
 parse_source(struct parse *p, yaml_node_t *n, size_t idx,
     struct ls_conf_source *src, yaml_node_t **namep)
@@ -402,7 +496,10 @@ parse_source(struct parse *p, yaml_node_t *n, size_t idx,
 	if (conf_need(&s, S_NAME) == 0
 	    && conf_get_str(&s, S_NAME, &src->name) == 1)
 		*namep = s.val[S_NAME];
-	if (conf_need(&s, S_PATHS) == 0
+	/* The type first (phase 1 of the table: type alone): it says which
+	 * keys the source needs. */
+	conf_table_read(&s, conf_source_table, S_NKEYS, src, 1);
+	if (src->type == LS_SOURCE_FILE && conf_need(&s, S_PATHS) == 0
 	    && conf_foreach_item(&s, S_PATHS, conf_strlist_add_cb, &paths) == 0
 	    && s.val[S_PATHS]->type == YAML_SEQUENCE_NODE
 	    && s.val[S_PATHS]->data.sequence.items.start
@@ -435,6 +532,7 @@ parse_source(struct parse *p, yaml_node_t *n, size_t idx,
 	src->nexclude_paths = excl.n;
 	parse_multiline(p, &s, src);
 	conf_source_rules(p, conf_sect_val(&s, S_RULES), s.where, src);
+	parse_journald(p, &s, src);
 }
 
 static void

@@ -512,7 +512,8 @@ encode_one(struct ls_buf *out, const struct ls_buf *host,
 		ls_buf_append(out, ",\"original_timestamp\":", 22);
 		put_int64(out, t);
 	}
-	if (host->len > 0)
+	/* A journal entry's own hostname replaces the batch's (labels.h). */
+	if (host->len > 0 && (src == NULL || !src->has_host))
 		ls_buf_append(out, host->data, host->len);
 	if (src != NULL)
 		ls_buf_append(out, src->json, src->json_len);

@@ -34,11 +34,13 @@ dup_or_null(const char *s)
 }
 
 static uint64_t
-hash3(const char *service, const char *ddsource, const char *ddtags)
+hash4(const char *service, const char *ddsource, const char *ddtags,
+    const char *extra)
 {
 	return ls_hash_u64x2(ls_hash_str(service ? service : "\x01"),
 	    ls_hash_str(ddsource ? ddsource : "\x01")
-		^ ls_hash_str(ddtags ? ddtags : "\x01") * 31);
+		^ ls_hash_str(ddtags ? ddtags : "\x01") * 31
+		^ (extra != NULL ? ls_hash_str(extra) * 961 : 0));
 }
 
 /* The labels' fields as encode.c puts them after a line's own. */
@@ -51,6 +53,8 @@ make_json(struct ls_labels *l)
 	ls_json_field(&b, ",\"service\":", l->service);
 	ls_json_field(&b, ",\"ddsource\":", l->ddsource);
 	ls_json_field(&b, ",\"ddtags\":", l->ddtags);
+	if (l->extra != NULL)
+		ls_buf_append(&b, l->extra, strlen(l->extra));
 	l->json_len = b.len;
 	l->json = xstrndup(b.data != NULL ? b.data : "", b.len);
 	ls_buf_cleanup(&b);
@@ -63,13 +67,21 @@ free_entry(struct entry *e)
 	free((char *)e->l.ddsource);
 	free((char *)e->l.ddtags);
 	free((char *)e->l.json);
+	free((char *)e->l.extra);
 	free(e);
 }
 
 const struct ls_labels *
 ls_labels_intern(const char *service, const char *ddsource, const char *ddtags)
 {
-	uint64_t h = hash3(service, ddsource, ddtags);
+	return ls_labels_intern_extra(service, ddsource, ddtags, NULL, 0);
+}
+
+const struct ls_labels *
+ls_labels_intern_extra(const char *service, const char *ddsource,
+    const char *ddtags, const char *extra, int has_host)
+{
+	uint64_t h = hash4(service, ddsource, ddtags, extra);
 	struct ls_hnode *n;
 	struct entry *e = NULL;
 
@@ -79,7 +91,8 @@ ls_labels_intern(const char *service, const char *ddsource, const char *ddtags)
 	for (n = ls_htab_first(&interned, h); n != NULL; n = ls_htab_next(n)) {
 		e = LS_CONTAINER_OF(n, struct entry, node);
 		if (same(e->l.service, service) && same(e->l.ddsource, ddsource)
-		    && same(e->l.ddtags, ddtags))
+		    && same(e->l.ddtags, ddtags) && same(e->l.extra, extra)
+		    && e->l.has_host == has_host)
 			break;
 		e = NULL;
 	}
@@ -88,6 +101,8 @@ ls_labels_intern(const char *service, const char *ddsource, const char *ddtags)
 		e->l.service = dup_or_null(service);
 		e->l.ddsource = dup_or_null(ddsource);
 		e->l.ddtags = dup_or_null(ddtags);
+		e->l.extra = dup_or_null(extra);
+		e->l.has_host = has_host;
 		make_json(&e->l);
 		atomic_init(&e->refs, 0);
 		ls_htab_insert(&interned, &e->node, h);

@@ -21,8 +21,13 @@ struct ls_labels {
 	const char *service; /* each may be NULL */
 	const char *ddsource;
 	const char *ddtags;
+	/* More fields as JSON, escaped, each after a comma (a journal
+	 * entry's attributes and hostname; journal.h), or NULL. */
+	const char *extra;
+	/* extra has a "hostname": it replaces the destination's. */
+	int has_host;
 	/* ,"service":"...","ddsource":"...","ddtags":"..." (JSON, escaped;
-	 * the fields that are set), and its length. */
+	 * the fields that are set), then extra, and its length. */
 	const char *json;
 	size_t json_len;
 };
@@ -31,6 +36,10 @@ struct ls_labels {
  * first use). */
 const struct ls_labels *ls_labels_intern(
     const char *service, const char *ddsource, const char *ddtags);
+/* The same with extra fields (see above; NULL: none): has_host when they
+ * hold a "hostname". */
+const struct ls_labels *ls_labels_intern_extra(const char *service,
+    const char *ddsource, const char *ddtags, const char *extra, int has_host);
 /* Another reference; drops one (the last frees them). NULL is a no-op. */
 void ls_labels_ref(const struct ls_labels *);
 void ls_labels_unref(const struct ls_labels *);

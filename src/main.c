@@ -34,6 +34,7 @@
 #include "pipeline.h"
 #include "rules.h"
 #include "status_cmd.h"
+#include "journal.h"
 #include "tailer.h"
 #ifdef LS_FAULTS
 #include "faults.h" /* tests/logshipd_faults only */
@@ -57,6 +58,8 @@ static const struct {
 } stages[] = {
 	{ "tailer (tail_*.c)", "main loop", "log files (budget)",
 	    "ingest queue" },
+	{ "journal (journal.c)", "main loop", "journald (budget)",
+	    "ingest queue" },
 	{ "router (router.c)", "1", "ingest queue", "destination queues" },
 	{ "batcher (batcher.c)", "1 per destination", "destination queue",
 	    "batch queue" },
@@ -77,6 +80,7 @@ struct daemon {
 	struct ls_metrics *m;
 	struct ls_pipeline *pipeline;
 	struct ls_tailer *tailer;
+	struct ls_journal *journal; /* the journald sources */
 	struct ls_acks *acks;
 	struct ls_budget *budget; /* made first, freed last */
 	struct ls_ckpt *ckpt;
@@ -158,6 +162,8 @@ begin_stop(struct daemon *d)
 	d->stop_started_ms = ls_now_ms();
 	if (d->tailer != NULL)
 		ls_tailer_stop(d->tailer);
+	if (d->journal != NULL)
+		ls_journal_stop(d->journal);
 	if (d->pipeline != NULL)
 		ls_pipeline_drain(d->pipeline);
 	(void)ls_notify_stopping();
@@ -298,6 +304,7 @@ hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	}
 	ls_metrics_set_sources(d->m, d->conf, c);
 	ls_tailer_reload(d->tailer, c);
+	ls_journal_reload(d->journal, c);
 	ls_conf_free(d->conf);
 	d->conf = c;
 	poll_pipeline(d);
@@ -327,6 +334,7 @@ monitor_src_cb(struct ls_monitor_src *src, void *arg)
 	src->m = d->m;
 	src->pipeline = d->pipeline;
 	src->tailer = d->tailer;
+	src->journal = d->journal;
 }
 
 /* Every pipeline thread has ended: leave the loop. */
@@ -388,6 +396,17 @@ static const struct ls_notify_ops notify_ops = {
 	.pulse_cb = notify_pulse_cb,
 };
 
+/* A journald source's line of the final report. */
+static void
+final_journal_cb(const struct ls_journal_info *j, void *arg)
+{
+	log_notice("journal %s: entries=%llu cursor_lost=%llu skipped=%llu "
+		   "cursor=%s",
+	    j->source, (unsigned long long)j->entries,
+	    (unsigned long long)j->cursor_lost, (unsigned long long)j->skipped,
+	    j->cursor != NULL ? j->cursor : "none");
+}
+
 static void
 final_report(struct daemon *d)
 {
@@ -410,6 +429,7 @@ final_report(struct daemon *d)
 	    (unsigned long long)LS_LOAD(d->m->removed_unread_bytes),
 	    (unsigned long long)LS_LOAD(d->m->checkpoint_errors),
 	    (unsigned long long)LS_LOAD(d->m->inotify_wakeups));
+	ls_journal_foreach(d->journal, final_journal_cb, NULL);
 	/* What the processing rules did, per source and rule. */
 	for (i = 0; i < d->conf->nsources; i++)
 		for (k = 0; k < ls_rules_count(d->conf->sources[i].rules);
@@ -643,6 +663,12 @@ main(int argc, char *argv[])
 		d.status = 1;
 		goto out;
 	}
+	d.journal = ls_journal_new(d.loop, d.conf,
+	    ls_pipeline_input(d.pipeline), d.budget, d.ckpt, d.m);
+	if (ls_journal_start(d.journal) != 0) {
+		d.status = 1;
+		goto out;
+	}
 	d.monitor = ls_monitor_new(d.loop, monitor_src_cb, &d);
 	if (ls_monitor_start(d.monitor) != 0) {
 		d.status = 1;
@@ -670,6 +696,9 @@ main(int argc, char *argv[])
 	ls_pipeline_join(d.pipeline);
 	/* Every acknowledgement is in: the last committed offsets. */
 	ls_acks_apply(d.acks);
+	/* The journals' cursors into the checkpoint, written with the
+	 * files' below. */
+	(void)ls_journal_checkpoint(d.journal, 0);
 	/* Written and fsynced before we go: force waits for the writer. */
 	if (ls_tailer_checkpoint(d.tailer, 1) != 0)
 		log_warnx("the final checkpoint was not written: lines shipped "
@@ -689,6 +718,7 @@ out:
 	ls_pipeline_free(d.pipeline);
 	ls_acks_free(d.acks);
 	ls_tailer_free(d.tailer);
+	ls_journal_free(d.journal);
 	ls_ckpt_free(d.ckpt);
 	ls_ctx_free(d.root);
 	ls_metrics_free(d.m);

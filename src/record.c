@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "labels.h"
+#include "log.h"
 #include "record.h"
 #include "xmalloc.h"
 
@@ -23,9 +24,11 @@ struct ls_budget {
 	uint64_t high; /* pause reading at or above this */
 	uint64_t low; /* resume below this */
 	atomic_int paused;
-	pthread_mutex_t mu; /* the watcher */
-	void (*resume_cb)(void *arg); /* any thread; must not block */
-	void *arg;
+	pthread_mutex_t mu; /* the watchers */
+	struct { /* each source that reads (the tailer, the journal) */
+		void (*resume_cb)(void *arg); /* any thread; must not block */
+		void *arg;
+	} w[LS_BUDGET_WATCHERS];
 	/* Tests only (ls_budget_set_test_hook); NULL in the daemon. */
 	void (*test_hook)(void *arg);
 	void *test_arg;
@@ -57,9 +60,21 @@ ls_budget_free(struct ls_budget *b)
 void
 ls_budget_watch(struct ls_budget *b, void (*resume_cb)(void *), void *arg)
 {
+	size_t i, k = LS_BUDGET_WATCHERS;
+
 	pthread_mutex_lock(&b->mu);
-	b->resume_cb = resume_cb;
-	b->arg = arg;
+	for (i = 0; i < LS_BUDGET_WATCHERS; i++) {
+		if (b->w[i].resume_cb != NULL && b->w[i].arg == arg)
+			break;
+		if (b->w[i].resume_cb == NULL && k == LS_BUDGET_WATCHERS)
+			k = i;
+	}
+	if (i == LS_BUDGET_WATCHERS)
+		i = k;
+	if (i == LS_BUDGET_WATCHERS)
+		fatalx("budget: more than %d watchers", LS_BUDGET_WATCHERS);
+	b->w[i].resume_cb = resume_cb;
+	b->w[i].arg = arg;
 	pthread_mutex_unlock(&b->mu);
 }
 
@@ -105,13 +120,16 @@ static void
 budget_release(struct ls_budget *b, uint64_t n)
 {
 	uint64_t before;
+	size_t i;
 
 	before = atomic_fetch_sub(&b->used, n);
 	if (before - n < b->low && atomic_load(&b->paused)
 	    && atomic_exchange(&b->paused, 0) == 1) {
 		pthread_mutex_lock(&b->mu);
-		if (b->resume_cb != NULL)
-			b->resume_cb(b->arg);
+		/* Every watcher: any of them may have paused. */
+		for (i = 0; i < LS_BUDGET_WATCHERS; i++)
+			if (b->w[i].resume_cb != NULL)
+				b->w[i].resume_cb(b->w[i].arg);
 		pthread_mutex_unlock(&b->mu);
 	}
 }

@@ -76,8 +76,12 @@ struct ls_budget *ls_budget_new(uint64_t high);
 /* Frees it; every record charged to it must be gone. NULL is a no-op. */
 void ls_budget_free(struct ls_budget *);
 /* resume_cb(arg) runs, from any thread and without blocking, when usage
- * falls below the low mark after a pause. NULL stops it; once this
- * returns no call of the old one is under way. */
+ * falls below the low mark after a pause. Each reader watches with its
+ * own arg (up to LS_BUDGET_WATCHERS: the tailer, the journal), and every
+ * watcher is called on a resume (any of them may have paused); a NULL
+ * resume_cb stops arg's; once this returns no call of the old one is
+ * under way. */
+#define LS_BUDGET_WATCHERS 4
 void ls_budget_watch(
     struct ls_budget *, void (*resume_cb)(void *arg), void *arg);
 /* Non-zero when usage has reached the high watermark; marks the budget

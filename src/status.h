@@ -26,6 +26,7 @@
 
 #include "buf.h"
 #include "conf.h"
+#include "journal.h"
 #include "status_metrics.h"
 #include "tailer.h"
 
@@ -52,6 +53,8 @@ struct ls_status_in {
 	const struct ls_status_dest *dests; /* m->ndests of them */
 	const struct ls_file_info *files;
 	size_t nfiles;
+	const struct ls_journal_info *journals; /* status_journal.c */
+	size_t njournals;
 	int paused; /* reading paused by the memory budget */
 	uint64_t buffer_used; /* bytes of live records */
 	int64_t now_ms; /* ls_now_ms() */
@@ -77,5 +80,12 @@ json_t *ls_status_json(const struct ls_status_in *);
 /* Appends the table rendering of a /status document to out: lines ending
  * in '\n'. Tolerates missing members (an older or newer daemon). */
 void ls_status_table(const json_t *doc, struct ls_buf *out);
+/* The journald sources' parts of the three (status_journal.c): their
+ * /metrics families, a source's "type" and "journal" members in o, and
+ * their table. */
+void ls_status_prom_journals(const struct ls_status_in *, struct ls_buf *);
+void ls_status_json_journal(
+    const struct ls_status_in *, const char *source, json_t *o);
+void ls_status_table_journals(const json_t *doc, struct ls_buf *out);
 
 #endif

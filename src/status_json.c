@@ -110,6 +110,7 @@ json_source(const struct ls_status_in *in, size_t s)
 	}
 	set_u(o, "files_total", total);
 	json_object_set_new(o, "files", files);
+	ls_status_json_journal(in, src->name, o);
 	return o;
 }
 

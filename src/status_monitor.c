@@ -58,6 +58,8 @@ struct files {
 	struct ls_file_info *v;
 	size_t n;
 	size_t cap;
+	struct ls_journal_info *jv; /* and the journald sources' */
+	size_t jn;
 };
 
 static void
@@ -79,9 +81,30 @@ file_cb(const struct ls_file_info *fi, void *arg)
 }
 
 static void
+journal_cb(const struct ls_journal_info *ji, void *arg)
+{
+	struct files *fs = arg;
+	struct ls_journal_info *j;
+
+	fs->jv = xreallocarray(fs->jv, fs->jn + 1, sizeof *fs->jv);
+	j = &fs->jv[fs->jn++];
+	*j = *ji;
+	j->source = xstrdup(ji->source);
+	j->directory = ji->directory != NULL ? xstrdup(ji->directory) : NULL;
+	j->cursor = ji->cursor != NULL ? xstrdup(ji->cursor) : NULL;
+}
+
+static void
 files_free(struct files *fs)
 {
 	size_t i;
+
+	for (i = 0; i < fs->jn; i++) {
+		free((char *)fs->jv[i].source);
+		free((char *)fs->jv[i].directory);
+		free((char *)fs->jv[i].cursor);
+	}
+	free(fs->jv);
 
 	for (i = 0; i < fs->n; i++) {
 		free((char *)fs->v[i].source);
@@ -169,8 +192,14 @@ gather(struct ls_monitor *mon, struct ls_status_in *in, struct files *fs,
 		in->paused = ls_tailer_paused(src.tailer);
 		in->buffer_used = ls_budget_used(ls_tailer_budget(src.tailer));
 	}
+	if (src.journal != NULL)
+		ls_journal_foreach(src.journal, journal_cb, fs);
+	for (i = 0; i < fs->jn; i++)
+		in->paused |= fs->jv[i].paused; /* the budget pauses both */
 	in->files = fs->v;
 	in->nfiles = fs->n;
+	in->journals = fs->jv;
+	in->njournals = fs->jn;
 }
 
 static void

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "status_metrics.h"
 #include "pipeline.h"
+#include "journal.h"
 #include "tailer.h"
 
 /* The live objects to render, as src_cb fills them in. */
@@ -30,6 +31,7 @@ struct ls_monitor_src {
 	struct ls_metrics *m;
 	struct ls_pipeline *pipeline;
 	struct ls_tailer *tailer;
+	struct ls_journal *journal; /* may be NULL */
 };
 
 struct ls_monitor;

@@ -430,6 +430,7 @@ ls_status_prometheus(const struct ls_status_in *in, struct ls_buf *o)
 	    "200 for), else 0.",
 	    (uint64_t)ls_status_health(in, NULL));
 	prom_sources(in, o);
+	ls_status_prom_journals(in, o);
 	prom_rules(in, o);
 	one_u(o, "logshipd_unrouted_lines_total", "counter",
 	    "Lines of severities routed to no destination.",

@@ -306,5 +306,6 @@ ls_status_table(const json_t *doc, struct ls_buf *out)
 	    ju(rd, "open_files"), fmt_dur(a, sizeof a, jf(ck, "age_s")));
 	table_dests(doc, out);
 	table_files(doc, out);
+	ls_status_table_journals(doc, out);
 	table_rules(doc, out);
 }

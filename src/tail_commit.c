@@ -104,6 +104,9 @@ backlog_ages(struct ls_tailer *t)
 	size_t s;
 
 	for (s = 0; s < c->nsources; s++) {
+		/* A journal source's is the journal reader's (journal.c). */
+		if (c->sources[s].type != LS_SOURCE_FILE)
+			continue;
 		age = 0;
 		for (f = t->files; f != NULL; f = f->next) {
 			if (f->src != &c->sources[s]

@@ -257,7 +257,7 @@ ls_tailer_free(struct ls_tailer *t)
 		return;
 	ls_tailer_stop(t);
 	/* Records may outlive it: their last release must not wake it. */
-	ls_budget_watch(t->budget, NULL, NULL);
+	ls_budget_watch(t->budget, NULL, t);
 	ev_timer_stop(t->loop, &t->ckpt_w);
 	while ((f = t->files) != NULL) {
 		t->files = f->next;

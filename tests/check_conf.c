@@ -40,7 +40,8 @@
 #define SOURCE_KEYS                                                            \
 	"name, paths, service, ddsource, tags, default_severity, start_at, "   \
 	"max_line_bytes, partial_flush, multiline, follow_symlinks, "          \
-	"parse_timestamp, exclude_paths, file_tags or log_processing_rules"
+	"parse_timestamp, exclude_paths, file_tags, log_processing_rules, "    \
+	"type, units, exclude_units, matches or directory"
 #define KEY "s3cr3tK3yDoNotPrint0123456789abc"
 
 /* A valid source and a valid http destination, three and four lines. */

@@ -542,6 +542,83 @@ START_TEST(table)
 }
 END_TEST
 
+/* A journald source's families, "journal" member and table row (the rig's
+ * source "app" standing in for one). */
+START_TEST(journal_rendered)
+{
+	struct ls_journal_info j = { .source = "app",
+		.directory = NULL,
+		.cursor = "s=ab;i=7",
+		.entries = 1234,
+		.inflight = 5,
+		.cursor_lost = 1,
+		.skipped = 3 };
+	struct rig g;
+	struct ls_buf b;
+	json_t *doc, *src, *jo;
+	char buf[64], *text;
+	size_t i;
+
+	rig_init(&g);
+	text = render(&g);
+	ck_assert_ptr_null(strstr(text, "logshipd_journal_"));
+	free(text);
+	g.in.journals = &j;
+	g.in.njournals = 1;
+	text = render(&g);
+	ck_assert_str_eq(
+	    sample(text, "logshipd_journal_entries_total{source=\"app\"}", buf,
+		sizeof buf),
+	    "1234");
+	ck_assert_str_eq(
+	    sample(text, "logshipd_journal_inflight_entries{source=\"app\"}",
+		buf, sizeof buf),
+	    "5");
+	ck_assert_str_eq(
+	    sample(text, "logshipd_journal_cursor_lost_total{source=\"app\"}",
+		buf, sizeof buf),
+	    "1");
+	ck_assert_str_eq(
+	    sample(text,
+		"logshipd_journal_skipped_entries_total{source=\"app\"}", buf,
+		sizeof buf),
+	    "3");
+	ck_assert_ptr_nonnull(
+	    strstr(text, "# TYPE logshipd_journal_entries_total counter\n"));
+	free(text);
+	doc = ls_status_json(&g.in);
+	json_array_foreach(json_object_get(doc, "sources"), i, src)
+	{
+		jo = json_object_get(src, "journal");
+		if (strcmp(
+			json_string_value(json_object_get(src, "name")), "app")
+		    != 0) {
+			ck_assert_ptr_null(jo);
+			continue;
+		}
+		ck_assert_str_eq(
+		    json_string_value(json_object_get(src, "type")),
+		    "journald");
+		ck_assert_str_eq(
+		    json_string_value(json_object_get(jo, "cursor")),
+		    "s=ab;i=7");
+		ck_assert_int_eq(
+		    json_integer_value(json_object_get(jo, "entries")), 1234);
+		ck_assert(json_is_null(json_object_get(jo, "directory")));
+	}
+	ls_buf_init(&b);
+	ls_status_table(doc, &b);
+	ck_assert_ptr_nonnull(strstr(b.data, "\nJOURNAL "));
+	ck_assert_ptr_nonnull(strstr(b.data, "\napp "));
+	ck_assert_ptr_nonnull(strstr(b.data, "(system journal)"));
+	ck_assert_ptr_nonnull(
+	    strstr(b.data, "s=ab;i=7 (a saved cursor was lost)"));
+	ls_buf_cleanup(&b);
+	json_decref(doc);
+	rig_cleanup(&g);
+}
+END_TEST
+
 /* Whatever a peer sends, the table renders without crashing. */
 START_TEST(table_tolerant)
 {
@@ -828,6 +905,7 @@ status_suite(void)
 	tc = tcase_create("json");
 	tcase_add_test(tc, json_shape);
 	tcase_add_test(tc, table);
+	tcase_add_test(tc, journal_rendered);
 	tcase_add_test(tc, table_tolerant);
 	tcase_add_test(tc, drop_reasons);
 	tcase_add_test(tc, files_capped);

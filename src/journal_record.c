@@ -1,0 +1,370 @@
+/*
+ * journal_record: a journald reader's entries into records (journal.h):
+ * the streams (one per process: its labels, interned once, and the
+ * multiline entry it gathers), the records pushed to the ingest queue one
+ * batch per pass, their acknowledgements, and the committed cursor, which
+ * passes neither an entry not yet done nor a line of an entry still being
+ * gathered.
+ *
+ * Main thread only (journal_impl.h).
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "encode.h"
+#include "journal_impl.h"
+#include "labels.h"
+#include "log.h"
+#include "pattern.h"
+#include "rules.h"
+#include "status_metrics.h"
+#include "timestamp.h"
+#include "xmalloc.h"
+
+void
+jr_flush_pending(struct ls_journal *j)
+{
+	size_t i;
+
+	if (j->npend == 0)
+		return;
+	for (i = 0; i < LS_SEV_COUNT; i++)
+		if (j->sev[i] > 0) {
+			LS_COUNT(j->m->read_by_sev[i], j->sev[i]);
+			j->sev[i] = 0;
+		}
+	LS_COUNT(j->m->lines_read, j->npend);
+	if (ls_queue_push_many(j->out, (void *const *)j->pend, NULL, j->npend)
+	    != 0)
+		for (i = 0; i < j->npend; i++)
+			ls_record_unref(j->pend[i]);
+	j->npend = 0;
+}
+
+/* An ordinal nothing will be sent for (filtered out, dropped by a rule):
+ * done at once, so the committed cursor goes over it. */
+void
+jr_skip(struct jsrc *r, uint64_t ord)
+{
+	if (ord <= r->added)
+		return;
+	(void)ls_offtrack_done(r->track, ls_offtrack_add(r->track, ord));
+	r->added = ord;
+}
+
+void
+jr_emit(struct jsrc *r, struct stream *st, const char *msg, size_t len,
+    enum ls_severity sev, int64_t time_ms, uint64_t ord, size_t dropped)
+{
+	struct ls_journal *j = r->j;
+	struct ls_record *rec;
+	size_t keep;
+
+	if (r->src != NULL && r->src->rules != NULL
+	    && ls_rules_apply(r->src->rules, msg, len, &msg, &len)
+		== LS_RULES_DROP) {
+		jr_skip(r, ord);
+		return;
+	}
+	/* Cut (max_line_bytes): whole characters, and the one marker
+	 * (encode.h) saying how many bytes were dropped, as for files. */
+	if (dropped > 0) {
+		keep = ls_utf8_whole(msg, len);
+		dropped += len - keep;
+		len = keep;
+		if (msg != j->scratch.data) {
+			ls_buf_reset(&j->scratch);
+			ls_buf_append(&j->scratch, msg, len);
+		} else
+			j->scratch.len = len;
+		(void)ls_trunc_mark(&j->scratch, dropped);
+		msg = j->scratch.data;
+		len = j->scratch.len;
+		LS_COUNT(j->m->lines_truncated, 1);
+	}
+	if (ord < r->added)
+		ord = r->added; /* a multiline entry older than a record */
+	rec = ls_record_new_labels(
+	    st->labels, j->budget, msg, len, sev, ord, time_ms);
+	if (dropped > 0)
+		rec->flags |= LS_REC_TRUNCATED;
+	rec->source = (uint16_t)r->idx;
+	rec->origin = &r->origin;
+	rec->seq = ls_offtrack_add_at(r->track, ord, ls_now_ms());
+	r->added = ord;
+	r->inflight++;
+	if (r->idx < j->m->nsources) {
+		LS_COUNT(j->m->source_lines[r->idx], 1);
+		LS_COUNT(j->m->source_bytes[r->idx], len);
+	}
+	LS_COUNT(j->m->bytes_read, len);
+	j->sev[sev]++;
+	j->pend[j->npend++] = rec;
+	if (j->npend == PUSH_BATCH)
+		jr_flush_pending(j);
+}
+
+/* Ships the multiline entry st gathers, if any. */
+void
+jr_ml_flush(struct jsrc *r, struct stream *st)
+{
+	struct ls_journal *j = r->j;
+
+	if (!st->ml_active)
+		return;
+	ls_buf_reset(&j->scratch);
+	ls_buf_append(&j->scratch, st->ml.data, st->ml.len);
+	jr_emit(r, st, j->scratch.data, j->scratch.len, st->ml_sev, st->ml_time,
+	    st->ml_last, st->ml_dropped);
+	st->ml_active = 0;
+	st->ml_dropped = 0;
+	ls_buf_reset(&st->ml);
+	r->nml--;
+}
+
+/* A line of st's process, for the multiline entry it gathers: a start
+ * line ships the entry and begins the next; another line joins it. */
+void
+jr_ml_line(struct jsrc *r, struct stream *st, const char *line, size_t len,
+    enum ls_severity sev, int64_t time_ms, uint64_t ord)
+{
+	const struct ls_conf_source *src = r->src;
+	size_t room, max = src->max_line_bytes;
+	int start;
+
+	if (src->multiline_auto)
+		start = ls_ml_auto_starts(&st->autos, line, len);
+	else
+		start = ls_pattern_match(
+			    src->multiline_re, line, len, 0, NULL, 0, NULL)
+		    == 1;
+	if (start || !st->ml_active) {
+		jr_ml_flush(r, st);
+		ls_buf_append(&st->ml, line, len < max ? len : max);
+		st->ml_dropped = len > max ? len - max : 0;
+		st->ml_active = 1;
+		st->ml_first = ord;
+		st->ml_sev = sev;
+		st->ml_time = time_ms;
+		r->nml++;
+	} else {
+		room = st->ml.len < max ? max - st->ml.len : 0;
+		if (room > 0) {
+			ls_buf_putc(&st->ml, '\n');
+			room--;
+		}
+		ls_buf_append(&st->ml, line, len < room ? len : room);
+		st->ml_dropped += len > room ? len - room : 0;
+		LS_COUNT(r->j->m->multiline_joined, 1);
+	}
+	st->ml_last = ord;
+	st->ml_ms = ls_now_ms();
+}
+
+void
+jr_free_stream(struct stream *st)
+{
+	ls_labels_unref(st->labels);
+	ls_buf_cleanup(&st->ml);
+	free(st->key);
+	free(st);
+}
+
+/* Forgets the streams with nothing outstanding, once there are many. */
+static void
+sweep_streams(struct jsrc *r)
+{
+	struct stream **pp, *st;
+
+	if (r->nstreams < STREAMS_MAX)
+		return;
+	for (pp = &r->slist; (st = *pp) != NULL;) {
+		if (st->ml_active || st->last_ord > r->committed) {
+			pp = &st->next;
+			continue;
+		}
+		*pp = st->next;
+		if (r->last_st == st)
+			r->last_st = NULL;
+		ls_htab_remove(&r->streams, &st->node);
+		jr_free_stream(st);
+		r->nstreams--;
+	}
+}
+
+/* The stream of these fields, made with its labels if new. */
+struct stream *
+jr_stream_of(struct jsrc *r, const char *ident, const char *unit,
+    const char *pid, const char *host)
+{
+	const struct ls_conf_source *src = r->src;
+	const char *const f[4] = { ident, unit, pid, host };
+	struct ls_hnode *n;
+	struct ls_buf extra;
+	struct stream *st;
+	const char *service;
+	char svc[256], key[4 * (LS_JFIELD_MAX + 1) + 1];
+	size_t i, k = 0, len;
+	uint64_t h;
+	int has_host;
+
+	/* The key: the four fields, \x01 for one missing, each ended by
+	 * \x1f (written with memcpy: a printf per entry was 10% of the
+	 * CPU in perf). */
+	for (i = 0; i < 4; i++) {
+		len = f[i] != NULL ? strlen(f[i]) : 0;
+		if (len > LS_JFIELD_MAX)
+			len = LS_JFIELD_MAX;
+		if (f[i] != NULL)
+			memcpy(key + k, f[i], len);
+		else
+			key[k++] = '\x01';
+		k += len;
+		key[k++] = '\x1f';
+	}
+	key[k] = '\0';
+	/* Consecutive entries mostly come from one process. */
+	if (r->last_st != NULL && strcmp(r->last_st->key, key) == 0)
+		return r->last_st;
+	h = ls_hash_str(key);
+	for (n = ls_htab_first(&r->streams, h); n != NULL;
+	     n = ls_htab_next(n)) {
+		st = LS_CONTAINER_OF(n, struct stream, node);
+		if (strcmp(st->key, key) == 0)
+			return r->last_st = st;
+	}
+	st = xcalloc(1, sizeof *st);
+	st->key = xstrdup(key);
+	ls_buf_init(&st->ml);
+	ls_buf_init(&extra);
+	has_host = ls_journal_extra(
+	    &extra, ident, unit, pid, host, !r->j->conf->hostname_set);
+	service = src->service != NULL
+	    ? src->service
+	    : ls_journal_service(svc, sizeof svc, unit, ident);
+	st->labels = ls_labels_intern_extra(
+	    service, src->ddsource, src->ddtags, extra.data, has_host);
+	ls_buf_cleanup(&extra);
+	ls_htab_insert(&r->streams, &st->node, h);
+	st->next = r->slist;
+	r->slist = st;
+	r->nstreams++;
+	return r->last_st = st;
+}
+
+/* Drops every stream's labels (a reload changed what they say); a
+ * stream gathering an entry ships it first. */
+void
+jr_reset_streams(struct jsrc *r)
+{
+	struct stream *st;
+
+	for (st = r->slist; st != NULL; st = st->next)
+		jr_ml_flush(r, st);
+	jr_flush_pending(r->j);
+	/* Records in flight borrow the labels: a reference each is kept
+	 * (retired) until none is in flight (release_retired). */
+	r->last_st = NULL;
+	while ((st = r->slist) != NULL) {
+		r->slist = st->next;
+		ls_htab_remove(&r->streams, &st->node);
+		r->retired = xreallocarray(
+		    r->retired, r->nretired + 1, sizeof *r->retired);
+		r->retired[r->nretired++] = st->labels;
+		st->labels = NULL;
+		jr_free_stream(st);
+	}
+	r->nstreams = 0;
+}
+
+/* The labels retired by reloads, once no record borrows them. */
+void
+jr_release_retired(struct jsrc *r)
+{
+	size_t i;
+
+	if (r->inflight > 0)
+		return;
+	for (i = 0; i < r->nretired; i++)
+		ls_labels_unref(r->retired[i]);
+	free(r->retired);
+	r->retired = NULL;
+	r->nretired = 0;
+}
+
+/*
+ * The committed ordinal: every entry up to it is done, and none is held
+ * in a multiline entry being gathered. Its cursor goes to the
+ * checkpoint; those before it are forgotten.
+ */
+void
+jr_advance(struct jsrc *r)
+{
+	uint64_t c = ls_offtrack_committed(r->track);
+	struct stream *st;
+	const char *cur;
+
+	if (r->nml > 0)
+		for (st = r->slist; st != NULL; st = st->next)
+			if (st->ml_active && st->ml_first - 1 < c)
+				c = st->ml_first - 1;
+	if (c <= r->committed || (cur = ls_jring_get(&r->cursors, c)) == NULL)
+		return;
+	free(r->cursor);
+	r->cursor = xstrdup(cur);
+	r->committed = c;
+	r->changed = 1;
+	ls_jring_drop_below(&r->cursors, c);
+	sweep_streams(r);
+}
+
+/* Every destination is done with rec, a record of reader o. */
+static void
+reader_ack(struct ls_origin *o, struct ls_record *rec)
+{
+	struct jsrc *r = (struct jsrc *)(void *)((char *)o
+	    - offsetof(struct jsrc, origin));
+
+	(void)ls_offtrack_done(r->track, rec->seq);
+	r->inflight--;
+}
+
+const struct ls_origin_ops jr_origin_ops = {
+	.ack = reader_ack,
+};
+
+void
+jr_backlog(struct ls_journal *j)
+{
+	struct jsrc *r;
+	int64_t at, now = ls_now_ms();
+
+	for (r = j->readers; r != NULL; r = r->next) {
+		if (r->src == NULL || r->idx >= j->m->nsources)
+			continue;
+		at = ls_offtrack_oldest(r->track);
+		atomic_store_explicit(&j->m->backlog_ms[r->idx],
+		    at < 0 ? 0 : now - at, memory_order_relaxed);
+	}
+}
+
+/* Multiline entries idle for their flush time are shipped. */
+void
+jr_ml_idle(struct ls_journal *j)
+{
+	struct stream *st;
+	struct jsrc *r;
+	int64_t now = ls_now_ms();
+
+	for (r = j->readers; r != NULL; r = r->next) {
+		if (r->nml == 0 || r->src == NULL)
+			continue;
+		for (st = r->slist; st != NULL; st = st->next)
+			if (st->ml_active
+			    && now - st->ml_ms >= r->src->multiline_flush_ms)
+				jr_ml_flush(r, st);
+	}
+	jr_flush_pending(j);
+}
