@@ -24,10 +24,7 @@
  */
 #include "config.h"
 
-#include <sys/stat.h>
-
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -35,7 +32,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include <yaml.h>
 
@@ -756,94 +752,6 @@ conf_check_depth(struct parse *p, const char *text, size_t len)
 out:
 	yaml_parser_delete(&parser);
 	return ret;
-}
-
-/*
- * Reads the file at path whole (up to just past CONF_MAX_BYTES, which the
- * caller reports), so that reader errors, which libyaml reports as byte
- * offsets, can be turned into lines and columns. 0 with *text (to free)
- * and *len, or -1 with errno.
- */
-int
-conf_read_text(const char *path, char **text, size_t *len)
-{
-	size_t cap = 0, n;
-	FILE *f;
-	int e;
-
-	*text = NULL;
-	*len = 0;
-	if ((f = fopen(path, "r")) == NULL)
-		return -1;
-	for (;;) {
-		if (cap - *len < 4096) {
-			cap = cap == 0 ? 8192 : cap * 2;
-			*text = xrealloc(*text, cap);
-		}
-		n = fread(*text + *len, 1, cap - *len, f);
-		*len += n;
-		if (n == 0 || *len >= CONF_MAX_BYTES + 1)
-			break;
-	}
-	if (ferror(f)) {
-		e = errno;
-		fclose(f);
-		free(*text);
-		*text = NULL;
-		errno = e;
-		return -1;
-	}
-	fclose(f);
-	return 0;
-}
-
-/*
- * Reads name (relative to directory dfd, which may be AT_FDCWD) whole, as
- * a key file is read: a regular file, no symbolic link, up to just past
- * CONF_MAX_BYTES (the Datadog Agent's files, conf_agent.c). 0, or -1 with
- * errno (ELOOP: a link).
- */
-int
-conf_read_text_at(int dfd, const char *name, char **text, size_t *len)
-{
-	struct stat st;
-	size_t cap = 0;
-	ssize_t r;
-	int fd, e;
-
-	*text = NULL;
-	*len = 0;
-	if ((fd = openat(dfd, name,
-		 O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC))
-	    == -1)
-		return -1;
-	if (fstat(fd, &st) == -1)
-		goto fail;
-	if (!S_ISREG(st.st_mode)) {
-		errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
-		goto fail;
-	}
-	do {
-		if (cap - *len < 4096) {
-			cap = cap == 0 ? 8192 : cap * 2;
-			*text = xrealloc(*text, cap);
-		}
-		if ((r = read(fd, *text + *len, cap - *len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			goto fail;
-		}
-		*len += (size_t)r;
-	} while (r > 0 && *len <= CONF_MAX_BYTES);
-	close(fd);
-	return 0;
-fail:
-	e = errno;
-	close(fd);
-	free(*text);
-	*text = NULL;
-	errno = e;
-	return -1;
 }
 
 void
