@@ -107,6 +107,39 @@ find_key(struct parse *p, yaml_node_t *map, const char *name)
 	return NULL;
 }
 
+/*
+ * Whether key name is in mapping map twice: the Agent's YAML reader takes
+ * the last, find_key the first, so that each would read another entry (or
+ * none): an error at the second, as conf_sect_open says it (where: "" or
+ * "logs[k]").
+ */
+static int
+dup_key(struct parse *p, yaml_node_t *map, const char *name, const char *where)
+{
+	yaml_node_pair_t *pair;
+	yaml_node_t *k, *first = NULL;
+
+	if (map->type != YAML_MAPPING_NODE)
+		return 0;
+	for (pair = map->data.mapping.pairs.start;
+	     pair < map->data.mapping.pairs.top; pair++) {
+		k = conf_node(p, pair->key);
+		if (k->type != YAML_SCALAR_NODE
+		    || strcmp(conf_scalar(k), name) != 0)
+			continue;
+		if (first == NULL) {
+			first = k;
+			continue;
+		}
+		conf_perr(p, &k->start_mark,
+		    "duplicate key \"%s\"%s%s (first at line %lu)", name,
+		    *where != '\0' ? " in " : "", where,
+		    (unsigned long)first->start_mark.line + 1);
+		return 1;
+	}
+	return 0;
+}
+
 /* Records entry k of file fp (at node n) as skipped, and why. */
 static void
 skip(struct agent *a, struct parse *fp, yaml_node_t *n, size_t k,
@@ -275,7 +308,7 @@ entry(struct agent *a, struct parse *fp, yaml_node_t *n, size_t k,
 	yaml_node_t *t, *key;
 	struct sect s;
 	const char *v, *type;
-	char why[160], kb[SHOWLEN + 4], vb[SHOWLEN + 4];
+	char why[160], kb[SHOWLEN + 4], vb[SHOWLEN + 4], where[32];
 	size_t i;
 	int start = 1;
 
@@ -284,6 +317,9 @@ entry(struct agent *a, struct parse *fp, yaml_node_t *n, size_t k,
 		    fp, &n->start_mark, "logs[%zu]: expected a mapping", k);
 		return;
 	}
+	snprintf(where, sizeof where, "logs[%zu]", k);
+	if (dup_key(fp, n, "type", where))
+		return;
 	if ((t = find_key(fp, n, "type")) == NULL || conf_is_null(t)
 	    || t->type != YAML_SCALAR_NODE) {
 		conf_perr(fp, &(t != NULL ? t : n)->start_mark,
@@ -366,6 +402,8 @@ load_file(struct agent *a, int dfd, const char *name, const char *path,
 		conf_perr(&f->p, &root->start_mark, "expected a mapping");
 		return;
 	}
+	if (dup_key(&f->p, root, "logs", ""))
+		return;
 	/* A check's file without logs: adds no source. */
 	if ((logs = find_key(&f->p, root, "logs")) == NULL || conf_is_null(logs)
 	    || conf_open_seq(&f->p, logs, "logs", &count) != 0)

@@ -338,6 +338,34 @@ START_TEST(errors)
 }
 END_TEST
 
+/*
+ * A key twice where logshipd looks before the schema does (logs at the
+ * top, type in an entry): the Agent's YAML reader takes the last, so
+ * the first would read other entries than the Agent does (here none,
+ * where the Agent reads a file). An error at the second.
+ */
+START_TEST(duplicate_keys)
+{
+	put("confd/a.d/conf.yaml",
+	    "logs:\n"
+	    "  - type: tcp\n"
+	    "    port: 1\n"
+	    "logs:\n"
+	    "  - type: file\n"
+	    "    path: /var/log/a.log\n");
+	put("confd/b.d/conf.yaml",
+	    "logs:\n"
+	    "  - type: tcp\n"
+	    "    type: file\n"
+	    "    path: /var/log/b.log\n");
+	expect_errs("datadog_agent_confd: confd\n" DST,
+	    "@/confd/a.d/conf.yaml:4:1: duplicate key \"logs\" (first at "
+	    "line 1)\n"
+	    "@/confd/b.d/conf.yaml:3:5: duplicate key \"type\" in logs[0] "
+	    "(first at line 2)\n");
+}
+END_TEST
+
 /* A name an Agent entry makes that a YAML source has: an error at the
  * entry, naming the other place. */
 START_TEST(name_clash)
@@ -447,6 +475,7 @@ main(void)
 	tcase_add_test(tc, skips);
 	tcase_add_test(tc, errors);
 	tcase_add_test(tc, name_clash);
+	tcase_add_test(tc, duplicate_keys);
 	tcase_add_test(tc, links);
 	tcase_add_test(tc, order);
 	suite_add_tcase(s, tc);
