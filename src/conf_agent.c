@@ -661,7 +661,16 @@ conf_agent_sources(struct parse *p, struct sect *top, struct ls_conf *c)
 	if (conf_sect_val(top, T_AGENT_CONFD) == NULL)
 		return;
 	conf_foreach_item(top, T_AGENT_CONFD, confd_cb, &a);
-	check_names(&a, top);
+	/* Past LS_MAX_SOURCES a record's source index would wrap to
+	 * another source's routes; and the names are not compared (a
+	 * quadratic look). */
+	if (c->nsources > LS_MAX_SOURCES)
+		conf_perr(p, &top->val[T_AGENT_CONFD]->start_mark,
+		    "datadog_agent_confd: %zu sources with those of this "
+		    "file, more than %u",
+		    c->nsources, LS_MAX_SOURCES);
+	else
+		check_names(&a, top);
 	for (i = ninc; i < p->ninc; i++)
 		nerrs += p->inc[i]->p.nerrs;
 	/* Unless a file that could not be read says why. */

@@ -366,6 +366,36 @@ START_TEST(duplicate_keys)
 }
 END_TEST
 
+/*
+ * More sources than a record's 16-bit source index holds (conf.h:
+ * LS_MAX_SOURCES): an error, where the 65,537th source's records would
+ * have been routed as the first's. Three files of 22,000 entries (each
+ * under the 1 MiB cap).
+ */
+START_TEST(too_many)
+{
+	static const char e[] = "{type: file, path: /a}, ";
+	char *text, name[32];
+	size_t i, n = 22000, len;
+	int f;
+
+	text = malloc(sizeof e * n + 16);
+	ck_assert_ptr_nonnull(text);
+	len = (size_t)sprintf(text, "logs: [");
+	for (i = 0; i < n; i++)
+		len += (size_t)sprintf(text + len, "%s", e);
+	sprintf(text + len - 2, "]\n");
+	for (f = 0; f < 3; f++) {
+		snprintf(name, sizeof name, "confd/i%d.yaml", f);
+		put(name, text);
+	}
+	free(text);
+	expect_errs("datadog_agent_confd: confd\n" DST,
+	    "@/main.yaml:1:22: datadog_agent_confd: 66000 sources with "
+	    "those of this file, more than 65535\n");
+}
+END_TEST
+
 /* A name an Agent entry makes that a YAML source has: an error at the
  * entry, naming the other place. */
 START_TEST(name_clash)
@@ -476,6 +506,7 @@ main(void)
 	tcase_add_test(tc, errors);
 	tcase_add_test(tc, name_clash);
 	tcase_add_test(tc, duplicate_keys);
+	tcase_add_test(tc, too_many);
 	tcase_add_test(tc, links);
 	tcase_add_test(tc, order);
 	suite_add_tcase(s, tc);
