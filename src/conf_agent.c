@@ -79,6 +79,7 @@ struct agent {
 	struct parse *p; /* the main file */
 	struct ls_conf *c;
 	size_t nyaml; /* c->sources[0..nyaml) are the YAML's own */
+	size_t cap; /* room in c->sources, at and node */
 	struct parse **at; /* each Agent source's file, and its entry */
 	yaml_node_t **node;
 	struct integ {
@@ -247,16 +248,20 @@ make_source(struct agent *a, struct parse *fp, struct sect *s, yaml_node_t *n,
 
 	for (k = 0; conf_source_keys[k] != NULL; k++)
 		;
-	c->sources
-	    = xreallocarray(c->sources, c->nsources + 1, sizeof *c->sources);
+	/* Grown by doubling: thousands of entries are one conf.d file. */
+	if (c->nsources >= a->cap) {
+		a->cap = c->nsources < 8 ? 16 : 2 * c->nsources;
+		c->sources
+		    = xreallocarray(c->sources, a->cap, sizeof *c->sources);
+		a->at = xreallocarray(a->at, a->cap, sizeof *a->at);
+		a->node = xreallocarray(a->node, a->cap, sizeof *a->node);
+	}
 	src = &c->sources[c->nsources];
 	memset(src, 0, sizeof *src);
 	conf_table_defaults(conf_source_table, conf_source_keys, k, src);
 	src->multiline_flush_ms = 2000;
 	src->start_at = start == 0 ? LS_START_BEGINNING : LS_START_END;
 	src->name = next_name(a, in);
-	a->at = xreallocarray(a->at, c->nsources + 1, sizeof *a->at);
-	a->node = xreallocarray(a->node, c->nsources + 1, sizeof *a->node);
 	a->at[c->nsources] = fp;
 	a->node[c->nsources] = n;
 	c->nsources++;
