@@ -555,11 +555,13 @@ confd_cb(
 		free(full);
 		return;
 	}
-	/* A file: of the integration its directory (x.d) or name says. */
+	/* A file: of the integration its directory (x.d) or name says;
+	 * conf.d is the Agent's own directory, whose x.yaml is of x. */
 	dir = xstrdup(full);
 	base = xstrdup(full);
 	b = basename(dirname(dir));
-	if (strlen(b) > 2 && strcmp(b + strlen(b) - 2, ".d") == 0)
+	if (strlen(b) > 2 && strcmp(b + strlen(b) - 2, ".d") == 0
+	    && strcmp(b, "conf.d") != 0)
 		in = strip_ext(b);
 	else if (strchr(basename(base), '.') != NULL)
 		in = strip_ext(basename(base));

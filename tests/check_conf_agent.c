@@ -413,7 +413,8 @@ END_TEST
 
 /* Files and directories that are symbolic links are refused; a file
  * named directly is read, of the integration its directory names (the
- * directories of a path the main file writes are the administrator's). */
+ * directories of a path the main file writes are the administrator's),
+ * or its own name in conf.d. */
 START_TEST(links)
 {
 	struct ls_conf *c;
@@ -443,6 +444,18 @@ START_TEST(links)
 	ck_assert_uint_eq(c->nsources, 2);
 	ck_assert_str_eq(c->sources[0].name, "web");
 	ck_assert_str_eq(c->sources[1].name, "web#2");
+	ls_conf_free(c);
+	free(errs);
+	free(skipped);
+	/* A file of the Agent's own conf.d named directly is of the
+	 * integration its name says, as there: nginx, not "conf". */
+	put("conf.d/nginx.yaml", nginx);
+	c = load(
+	    "datadog_agent_confd: [conf.d/nginx.yaml]\n" DST, &errs, &skipped);
+	ck_assert_msg(c != NULL, "errors: %s", errs);
+	ck_assert_uint_eq(c->nsources, 2);
+	ck_assert_str_eq(c->sources[0].name, "nginx");
+	ck_assert_str_eq(c->sources[1].name, "nginx#2");
 	ls_conf_free(c);
 	free(errs);
 	free(skipped);
