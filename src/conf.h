@@ -29,6 +29,9 @@ struct ls_rules;
 #define LS_METRICS_LISTEN "127.0.0.1:9809"
 /* Destinations are kept in a bitmap per severity. */
 #define LS_MAX_DESTS 64
+/* A record names its source by a 16-bit index, UINT16_MAX for none
+ * (record.h: LS_REC_NO_SOURCE). */
+#define LS_MAX_SOURCES 65535
 
 enum ls_dest_type { LS_DEST_DATADOG = 0, LS_DEST_HTTP };
 enum ls_format { LS_FORMAT_JSON = 0, LS_FORMAT_NDJSON };

@@ -79,6 +79,7 @@ struct agent {
 	struct parse *p; /* the main file */
 	struct ls_conf *c;
 	size_t nyaml; /* c->sources[0..nyaml) are the YAML's own */
+	size_t cap; /* room in c->sources, at and node */
 	struct parse **at; /* each Agent source's file, and its entry */
 	yaml_node_t **node;
 	struct integ {
@@ -105,6 +106,39 @@ find_key(struct parse *p, yaml_node_t *map, const char *name)
 			return conf_node(p, pair->value);
 	}
 	return NULL;
+}
+
+/*
+ * Whether key name is in mapping map twice: the Agent's YAML reader takes
+ * the last, find_key the first, so that each would read another entry (or
+ * none): an error at the second, as conf_sect_open says it (where: "" or
+ * "logs[k]").
+ */
+static int
+dup_key(struct parse *p, yaml_node_t *map, const char *name, const char *where)
+{
+	yaml_node_pair_t *pair;
+	yaml_node_t *k, *first = NULL;
+
+	if (map->type != YAML_MAPPING_NODE)
+		return 0;
+	for (pair = map->data.mapping.pairs.start;
+	     pair < map->data.mapping.pairs.top; pair++) {
+		k = conf_node(p, pair->key);
+		if (k->type != YAML_SCALAR_NODE
+		    || strcmp(conf_scalar(k), name) != 0)
+			continue;
+		if (first == NULL) {
+			first = k;
+			continue;
+		}
+		conf_perr(p, &k->start_mark,
+		    "duplicate key \"%s\"%s%s (first at line %lu)", name,
+		    *where != '\0' ? " in " : "", where,
+		    (unsigned long)first->start_mark.line + 1);
+		return 1;
+	}
+	return 0;
 }
 
 /* Records entry k of file fp (at node n) as skipped, and why. */
@@ -214,16 +248,20 @@ make_source(struct agent *a, struct parse *fp, struct sect *s, yaml_node_t *n,
 
 	for (k = 0; conf_source_keys[k] != NULL; k++)
 		;
-	c->sources
-	    = xreallocarray(c->sources, c->nsources + 1, sizeof *c->sources);
+	/* Grown by doubling: thousands of entries are one conf.d file. */
+	if (c->nsources >= a->cap) {
+		a->cap = c->nsources < 8 ? 16 : 2 * c->nsources;
+		c->sources
+		    = xreallocarray(c->sources, a->cap, sizeof *c->sources);
+		a->at = xreallocarray(a->at, a->cap, sizeof *a->at);
+		a->node = xreallocarray(a->node, a->cap, sizeof *a->node);
+	}
 	src = &c->sources[c->nsources];
 	memset(src, 0, sizeof *src);
 	conf_table_defaults(conf_source_table, conf_source_keys, k, src);
 	src->multiline_flush_ms = 2000;
 	src->start_at = start == 0 ? LS_START_BEGINNING : LS_START_END;
 	src->name = next_name(a, in);
-	a->at = xreallocarray(a->at, c->nsources + 1, sizeof *a->at);
-	a->node = xreallocarray(a->node, c->nsources + 1, sizeof *a->node);
 	a->at[c->nsources] = fp;
 	a->node[c->nsources] = n;
 	c->nsources++;
@@ -275,7 +313,7 @@ entry(struct agent *a, struct parse *fp, yaml_node_t *n, size_t k,
 	yaml_node_t *t, *key;
 	struct sect s;
 	const char *v, *type;
-	char why[160], kb[SHOWLEN + 4], vb[SHOWLEN + 4];
+	char why[160], kb[SHOWLEN + 4], vb[SHOWLEN + 4], where[32];
 	size_t i;
 	int start = 1;
 
@@ -284,6 +322,9 @@ entry(struct agent *a, struct parse *fp, yaml_node_t *n, size_t k,
 		    fp, &n->start_mark, "logs[%zu]: expected a mapping", k);
 		return;
 	}
+	snprintf(where, sizeof where, "logs[%zu]", k);
+	if (dup_key(fp, n, "type", where))
+		return;
 	if ((t = find_key(fp, n, "type")) == NULL || conf_is_null(t)
 	    || t->type != YAML_SCALAR_NODE) {
 		conf_perr(fp, &(t != NULL ? t : n)->start_mark,
@@ -366,6 +407,8 @@ load_file(struct agent *a, int dfd, const char *name, const char *path,
 		conf_perr(&f->p, &root->start_mark, "expected a mapping");
 		return;
 	}
+	if (dup_key(&f->p, root, "logs", ""))
+		return;
 	/* A check's file without logs: adds no source. */
 	if ((logs = find_key(&f->p, root, "logs")) == NULL || conf_is_null(logs)
 	    || conf_open_seq(&f->p, logs, "logs", &count) != 0)
@@ -512,11 +555,13 @@ confd_cb(
 		free(full);
 		return;
 	}
-	/* A file: of the integration its directory (x.d) or name says. */
+	/* A file: of the integration its directory (x.d) or name says;
+	 * conf.d is the Agent's own directory, whose x.yaml is of x. */
 	dir = xstrdup(full);
 	base = xstrdup(full);
 	b = basename(dirname(dir));
-	if (strlen(b) > 2 && strcmp(b + strlen(b) - 2, ".d") == 0)
+	if (strlen(b) > 2 && strcmp(b + strlen(b) - 2, ".d") == 0
+	    && strcmp(b, "conf.d") != 0)
 		in = strip_ext(b);
 	else if (strchr(basename(base), '.') != NULL)
 		in = strip_ext(basename(base));
@@ -623,7 +668,16 @@ conf_agent_sources(struct parse *p, struct sect *top, struct ls_conf *c)
 	if (conf_sect_val(top, T_AGENT_CONFD) == NULL)
 		return;
 	conf_foreach_item(top, T_AGENT_CONFD, confd_cb, &a);
-	check_names(&a, top);
+	/* Past LS_MAX_SOURCES a record's source index would wrap to
+	 * another source's routes; and the names are not compared (a
+	 * quadratic look). */
+	if (c->nsources > LS_MAX_SOURCES)
+		conf_perr(p, &top->val[T_AGENT_CONFD]->start_mark,
+		    "datadog_agent_confd: %zu sources with those of this "
+		    "file, more than %u",
+		    c->nsources, LS_MAX_SOURCES);
+	else
+		check_names(&a, top);
 	for (i = ninc; i < p->ninc; i++)
 		nerrs += p->inc[i]->p.nerrs;
 	/* Unless a file that could not be read says why. */

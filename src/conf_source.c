@@ -555,8 +555,9 @@ conf_parse_sources(struct parse *p, struct sect *top, struct ls_conf *c)
 
 	/* With datadog_agent_confd, sources: may be left out. */
 	if (!conf_agent_only(p, top))
-		c->nsources = conf_parse_items(p, top, T_SOURCES, "sources", 0,
-		    sizeof *c->sources, &v, parse_source_cb, source_name_cb);
+		c->nsources = conf_parse_items(p, top, T_SOURCES, "sources",
+		    LS_MAX_SOURCES, sizeof *c->sources, &v, parse_source_cb,
+		    source_name_cb);
 	c->sources = v;
 	conf_agent_sources(p, top, c);
 }

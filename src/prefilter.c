@@ -489,7 +489,13 @@ pf_class(struct pfparse *p, struct info *x)
 		}
 		p->s++;
 		if (c >= 0x80) {
+			/* Caseless, U+212A and U+017F (or a range holding
+			 * them) also match k and s. */
 			bset_range(&b, 0x80, 0xff);
+			if (p->ci) {
+				bset_char(&b, 'k', 1);
+				bset_char(&b, 's', 1);
+			}
 			continue;
 		}
 		if (*p->s == '-' && p->s[1] != ']' && p->s[1] != '\0') {

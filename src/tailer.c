@@ -156,6 +156,20 @@ source_named(const struct ls_conf *c, const char *name)
 	return NULL;
 }
 
+/* Whether sources a and b read the same patterns. */
+static int
+same_paths(const struct ls_conf_source *a, const struct ls_conf_source *b)
+{
+	size_t i;
+
+	if (a->npaths != b->npaths)
+		return 0;
+	for (i = 0; i < a->npaths; i++)
+		if (strcmp(a->paths[i], b->paths[i]) != 0)
+			return 0;
+	return 1;
+}
+
 static const struct ls_conf_source *
 detach(struct ls_tailer *t, const struct ls_conf_source *src)
 {
@@ -181,14 +195,24 @@ ls_tailer_reload(struct ls_tailer *t, const struct ls_conf *conf)
 {
 	const struct ls_conf_source *src;
 	struct tfile *f;
-	size_t removed = 0;
+	size_t removed = 0, moved = 0;
 
 	tail_stamp(t); /* for the entries a removed source's files still ship */
 	/* Their sources are the old configuration's: the scan below finds
 	 * them again. */
 	tail_free_waiting(t);
 	for (f = t->files; f != NULL; f = f->next) {
-		if ((src = source_named(conf, f->src->name)) != NULL) {
+		/*
+		 * A file stays with the source of its source's name, unless
+		 * that name now reads other patterns: then it is another
+		 * source (a Datadog Agent entry's name is its place, nginx#2,
+		 * which an entry put before it gives to that one), whose
+		 * rules and labels are not the file's. Such a file is
+		 * detached as a removed source's, and the scan below gives it
+		 * to the source that reads it now, from where it stopped.
+		 */
+		if ((src = source_named(conf, f->src->name)) != NULL
+		    && (f->src->paths == NULL || same_paths(src, f->src))) {
 			/* Gathered by a pattern the source no longer has: the
 			 * lines read from now on are records at once, so the
 			 * entry goes first (offsets only go forward). */
@@ -219,7 +243,10 @@ ls_tailer_reload(struct ls_tailer *t, const struct ls_conf *conf)
 		ls_linebuf_init(&f->lb, f->src->max_line_bytes, f->off);
 		tail_close_file(f);
 		f->src = detach(t, f->src);
-		removed++;
+		if (src != NULL)
+			moved++;
+		else
+			removed++;
 	}
 	tail_flush_pending(t);
 	t->conf = conf;
@@ -240,6 +267,11 @@ ls_tailer_reload(struct ls_tailer *t, const struct ls_conf *conf)
 	if (removed > 0)
 		log_notice(
 		    "%zu files of removed sources: no longer read", removed);
+	if (moved > 0)
+		log_notice("%zu files of sources whose names now read other "
+			   "patterns: read on by the source that matches "
+			   "them, if any",
+		    moved);
 	/* New sources and new paths: look now, not at the next scan. */
 	if (t->started && !t->stopped) {
 		tail_scan(t, 0);

@@ -338,6 +338,64 @@ START_TEST(errors)
 }
 END_TEST
 
+/*
+ * A key twice where logshipd looks before the schema does (logs at the
+ * top, type in an entry): the Agent's YAML reader takes the last, so
+ * the first would read other entries than the Agent does (here none,
+ * where the Agent reads a file). An error at the second.
+ */
+START_TEST(duplicate_keys)
+{
+	put("confd/a.d/conf.yaml",
+	    "logs:\n"
+	    "  - type: tcp\n"
+	    "    port: 1\n"
+	    "logs:\n"
+	    "  - type: file\n"
+	    "    path: /var/log/a.log\n");
+	put("confd/b.d/conf.yaml",
+	    "logs:\n"
+	    "  - type: tcp\n"
+	    "    type: file\n"
+	    "    path: /var/log/b.log\n");
+	expect_errs("datadog_agent_confd: confd\n" DST,
+	    "@/confd/a.d/conf.yaml:4:1: duplicate key \"logs\" (first at "
+	    "line 1)\n"
+	    "@/confd/b.d/conf.yaml:3:5: duplicate key \"type\" in logs[0] "
+	    "(first at line 2)\n");
+}
+END_TEST
+
+/*
+ * More sources than a record's 16-bit source index holds (conf.h:
+ * LS_MAX_SOURCES): an error, where the 65,537th source's records would
+ * have been routed as the first's. Three files of 22,000 entries (each
+ * under the 1 MiB cap).
+ */
+START_TEST(too_many)
+{
+	static const char e[] = "{type: file, path: /a}, ";
+	char *text, name[32];
+	size_t i, n = 22000, len;
+	int f;
+
+	text = malloc(sizeof e * n + 16);
+	ck_assert_ptr_nonnull(text);
+	len = (size_t)sprintf(text, "logs: [");
+	for (i = 0; i < n; i++)
+		len += (size_t)sprintf(text + len, "%s", e);
+	sprintf(text + len - 2, "]\n");
+	for (f = 0; f < 3; f++) {
+		snprintf(name, sizeof name, "confd/i%d.yaml", f);
+		put(name, text);
+	}
+	free(text);
+	expect_errs("datadog_agent_confd: confd\n" DST,
+	    "@/main.yaml:1:22: datadog_agent_confd: 66000 sources with "
+	    "those of this file, more than 65535\n");
+}
+END_TEST
+
 /* A name an Agent entry makes that a YAML source has: an error at the
  * entry, naming the other place. */
 START_TEST(name_clash)
@@ -355,7 +413,8 @@ END_TEST
 
 /* Files and directories that are symbolic links are refused; a file
  * named directly is read, of the integration its directory names (the
- * directories of a path the main file writes are the administrator's). */
+ * directories of a path the main file writes are the administrator's),
+ * or its own name in conf.d. */
 START_TEST(links)
 {
 	struct ls_conf *c;
@@ -385,6 +444,18 @@ START_TEST(links)
 	ck_assert_uint_eq(c->nsources, 2);
 	ck_assert_str_eq(c->sources[0].name, "web");
 	ck_assert_str_eq(c->sources[1].name, "web#2");
+	ls_conf_free(c);
+	free(errs);
+	free(skipped);
+	/* A file of the Agent's own conf.d named directly is of the
+	 * integration its name says, as there: nginx, not "conf". */
+	put("conf.d/nginx.yaml", nginx);
+	c = load(
+	    "datadog_agent_confd: [conf.d/nginx.yaml]\n" DST, &errs, &skipped);
+	ck_assert_msg(c != NULL, "errors: %s", errs);
+	ck_assert_uint_eq(c->nsources, 2);
+	ck_assert_str_eq(c->sources[0].name, "nginx");
+	ck_assert_str_eq(c->sources[1].name, "nginx#2");
 	ls_conf_free(c);
 	free(errs);
 	free(skipped);
@@ -447,6 +518,8 @@ main(void)
 	tcase_add_test(tc, skips);
 	tcase_add_test(tc, errors);
 	tcase_add_test(tc, name_clash);
+	tcase_add_test(tc, duplicate_keys);
+	tcase_add_test(tc, too_many);
 	tcase_add_test(tc, links);
 	tcase_add_test(tc, order);
 	suite_add_tcase(s, tc);

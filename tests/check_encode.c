@@ -588,6 +588,11 @@ START_TEST(truncate_ascii)
 	m = encoded_message("0123456789abcdef" PAD64, 80, ml(70) + 10);
 	ck_assert_str_eq(m, marked("0123456789", 70));
 	free(m);
+	/* Below the marker's length: the marker alone, longer than the
+	 * bound (logshipd.yaml(5): max_entry_bytes). */
+	m = encoded_message("0123456789abcdef" PAD64, 80, 5);
+	ck_assert_str_eq(m, marked("", 80));
+	free(m);
 	/* At or under the limit: untouched. */
 	m = encoded_message("0123456789", 10, 10);
 	ck_assert_str_eq(m, "0123456789");

@@ -320,6 +320,11 @@ START_TEST(prefilter_safe)
 		    "123456" },
 		{ "x[]a]{6}y", "x]a]a]ay" },
 		{ "[%--]{6}", "%&'()*" },
+		/* Caseless, U+212A and U+017F in a class match k and s:
+		 * its run is no run of bytes >= 0x80 alone. */
+		{ "(?i)[\xe2\x84\xaa]{6}", "kkkKKK" },
+		{ "(?i)[\xc5\xbf\xc3\xa9]{6}", "sS\xc3\xa9sSs" },
+		{ "(?i)[\xc4\x80-\xc8\x80]{6}", "ssssss" },
 	};
 	struct ls_pattern *p;
 	struct ls_rules *r;
@@ -392,9 +397,13 @@ gen_re(uint32_t *x, char *b, size_t cap, int depth)
 	static const char *const atoms[] = { "a", "b", "k", "s", "K", "S", "-",
 		"=", " ", ".", "\\d", "\\w", "\\s", "\\S", "\\b", "\\.",
 		"[a-c]", "[^a]", "[k-m]", "[\\d-]", "[]a]", "\\x41", "^", "$",
-		"(?=a)", "(?!b)", "\xc3\xa9", "\\t" };
-	static const char *const quants[] = { "", "", "", "?", "*", "+", "{2}",
-		"{1,3}", "{0,2}", "{2,}", "+?", "*+" };
+		"(?=a)", "(?!b)", "\xc3\xa9", "\\t", "[\xe2\x84\xaa]",
+		"[\xc5\xbf\xc3\xa9]", "[\xc4\x80-\xc8\x80]", "\\e", "\\n",
+		"[\\s]", "[^\\d]", "\\B", "\\A", "\\z", "\\Z", "(?<=a)",
+		"(?<!k)", "(?>ab|a)", "[[:digit:]]", "[[:alpha:]]" };
+	static const char *const quants[]
+	    = { "", "", "", "?", "*", "+", "{2}", "{1,3}", "{0,2}", "{2,}",
+		      "+?", "*+", "{0}", "{3,5}", "??", "{6}" };
 	size_t n = 1 + rnd(x) % 6, i;
 
 	for (i = 0; i < n && strlen(b) + 40 < cap; i++) {
@@ -420,13 +429,14 @@ gen_re(uint32_t *x, char *b, size_t cap, int depth)
  */
 START_TEST(prefilter_random)
 {
-	static const char *const parts[] = { "a", "b", "k", "s", "K", "S", "-",
-		"=", " ", "1", "2", "_", ".", "A", "B", "\xe2\x84\xaa",
-		"\xc5\xbf", "\xff", "\xc3\xa9", "\t", "m", "l", "c" };
+	static const char *const parts[]
+	    = { "a", "b", "k", "s", "K", "S", "-", "=", " ", "1", "2", "_", ".",
+		      "A", "B", "\xe2\x84\xaa", "\xc5\xbf", "\xff", "\xc3\xa9",
+		      "\t", "m", "l", "c", "\n", "\x1b", "\x0b", "\xc4\x81" };
 	struct ls_pattern *p;
 	char re[256], sub[128], err[128];
 	uint32_t x = 2463534242u;
-	size_t off, len, i, j, n, tried = 0, matched = 0;
+	size_t off, len, i, j, n, m, pal[4], tried = 0, matched = 0;
 
 	for (i = 0; i < 20000; i++) {
 		strcpy(re, rnd(&x) % 3 == 0 ? "(?i)" : "");
@@ -434,12 +444,20 @@ START_TEST(prefilter_random)
 		if ((p = ls_pattern_new(re, 0, err, sizeof err, &off)) == NULL)
 			continue;
 		for (j = 0; j < 30; j++) {
+			/* Half the subjects from a palette of a few parts,
+			 * so that runs of one class ("kKkKkK") occur. */
+			m = rnd(&x) % 2 ? 1 + rnd(&x) % 4 : 4;
+			for (n = 0; n < 4; n++)
+				pal[n] = rnd(&x)
+				    % (sizeof parts / sizeof parts[0]);
 			sub[0] = '\0';
 			n = rnd(&x) % 24;
 			while (n-- > 0)
 				strcat(sub,
-				    parts[rnd(&x)
-					% (sizeof parts / sizeof parts[0])]);
+				    m < 4 ? parts[pal[rnd(&x) % m]]
+					  : parts[rnd(&x)
+					      % (sizeof parts
+						  / sizeof parts[0])]);
 			len = strlen(sub);
 			tried++;
 			if (ls_pattern_match(p, sub, len, 0, NULL, 0, NULL)

@@ -4,9 +4,11 @@
  * Input: a separator byte, an options byte, a max_msg byte, then the
  * messages split at the separator (so a message may hold any other byte:
  * NUL, newlines, invalid UTF-8). With the option set, the first message is
- * the hostname instead (cut at a NUL). Records come from a source with
- * service, ddsource and tags full of characters to escape, or from one
- * with none.
+ * the hostname instead (cut at a NUL). With its high bit, each message
+ * is one cut at reading (LS_REC_TRUNCATED): its whole characters and the
+ * marker, which a cut at encoding must merge into its own. Records come
+ * from a source with service, ddsource and tags full of characters to
+ * escape, or from one with none.
  *
  * Every body, JSON array or ndjson, with and without a max_msg cut, must
  * parse with jansson, with one object per record whose fields decode to
@@ -148,8 +150,8 @@ check_entry(json_t *o, const struct ls_record *r,
 {
 	const char *m;
 	json_t *v;
-	size_t mlen, flen, k, w, n, mk;
-	char *full;
+	size_t mlen, flen, k, w, n, mk, blen = r->len, d = 0;
+	char *full, *body;
 
 	if (!json_is_object(o))
 		fuzz_fail("an entry is not an object");
@@ -167,16 +169,31 @@ check_entry(json_t *o, const struct ls_record *r,
 			    "message does not round-trip (%zu bytes)", r->len);
 	} else {
 		/* Cut: a prefix of the characters, then the marker, whose
-		 * count is at most every byte. */
-		n = r->len + 1;
+		 * count is at most every byte. One cut at reading too
+		 * (LS_REC_TRUNCATED: the body, then its marker for d bytes):
+		 * a prefix of the body, and one marker for more than d and
+		 * at most d and every byte of the body; for d alone when the
+		 * body is empty and its marker longer than max_msg. */
+		if (r->flags & LS_REC_TRUNCATED) {
+			blen = ls_trunc_mark_find(r->msg, r->len, &d);
+			if (blen == r->len)
+				fuzz_fail("a record cut at reading without "
+					  "its marker");
+			body = sanitize(r->msg, blen, &k);
+			free(full);
+			full = body;
+			flen = k;
+		}
+		n = d + blen + 1;
 		if ((k = ls_trunc_mark_find(m, mlen, &n)) == mlen || n == 0
-		    || n > r->len)
+		    || n < d || n > d + blen || (n == d && blen > 0))
 			fuzz_fail("a cut message without the marker");
 		mk = mlen - k;
 		mlen = k;
 		/* A prefix of the whole message's characters: valid UTF-8
 		 * (checked above), so no character is split. */
-		if (mlen >= flen || memcmp(m, full, mlen) != 0)
+		if (mlen > flen || (mlen == flen && flen > 0)
+		    || memcmp(m, full, mlen) != 0)
 			fuzz_fail("cut message (max %zu of %zu) is no prefix "
 				  "of the message",
 			    max_msg, r->len);
@@ -318,18 +335,31 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		p = q != NULL ? q + 1 : end;
 	} else if (opt & 8)
 		hostname = xstrdup("host-1.example");
+	ls_buf_init(&one);
 	while (p < end && n < MAX_RECS) {
 		if ((q = memchr(p, sep, (size_t)(end - p))) == NULL)
 			q = end;
-		recs[n] = ls_record_new(src, NULL, p, (size_t)(q - p),
-		    (enum ls_severity)((opt >> 4) + n) % LS_SEV_COUNT,
-		    (uint64_t)n, times[(opt + n) % 5]);
+		if (opt & 0x80) {
+			/* Cut at reading, as tail_record.c makes it: whole
+			 * characters, then the marker. */
+			ls_buf_reset(&one);
+			ls_buf_append(
+			    &one, p, ls_utf8_whole(p, (size_t)(q - p)));
+			(void)ls_trunc_mark(
+			    &one, 1 + (size_t)(q - p) * 7 + n * 100003);
+			recs[n] = ls_record_new(src, NULL, one.data, one.len,
+			    (enum ls_severity)((opt >> 4) + n) % LS_SEV_COUNT,
+			    (uint64_t)n, times[(opt + n) % 5]);
+			recs[n]->flags |= LS_REC_TRUNCATED;
+		} else
+			recs[n] = ls_record_new(src, NULL, p, (size_t)(q - p),
+			    (enum ls_severity)((opt >> 4) + n) % LS_SEV_COUNT,
+			    (uint64_t)n, times[(opt + n) % 5]);
 		n++;
 		p = q + 1;
 	}
 
 	ls_buf_init(&b);
-	ls_buf_init(&one);
 	for (i = 0; i < 2; i++) {
 		ls_buf_reset(&b);
 		ls_encode_batch(
