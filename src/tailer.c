@@ -156,17 +156,19 @@ source_named(const struct ls_conf *c, const char *name)
 	return NULL;
 }
 
-/* Whether sources a and b read the same patterns. */
+/* Whether source b reads every pattern that a reads (and maybe more). */
 static int
-same_paths(const struct ls_conf_source *a, const struct ls_conf_source *b)
+reads_as_much(const struct ls_conf_source *a, const struct ls_conf_source *b)
 {
-	size_t i;
+	size_t i, k;
 
-	if (a->npaths != b->npaths)
-		return 0;
-	for (i = 0; i < a->npaths; i++)
-		if (strcmp(a->paths[i], b->paths[i]) != 0)
+	for (i = 0; i < a->npaths; i++) {
+		for (k = 0; k < b->npaths; k++)
+			if (strcmp(a->paths[i], b->paths[k]) == 0)
+				break;
+		if (k == b->npaths)
 			return 0;
+	}
 	return 1;
 }
 
@@ -204,15 +206,18 @@ ls_tailer_reload(struct ls_tailer *t, const struct ls_conf *conf)
 	for (f = t->files; f != NULL; f = f->next) {
 		/*
 		 * A file stays with the source of its source's name, unless
-		 * that name now reads other patterns: then it is another
-		 * source (a Datadog Agent entry's name is its place, nginx#2,
-		 * which an entry put before it gives to that one), whose
-		 * rules and labels are not the file's. Such a file is
-		 * detached as a removed source's, and the scan below gives it
-		 * to the source that reads it now, from where it stopped.
+		 * that name no longer reads every pattern it read: then it
+		 * may be another source (a Datadog Agent entry's name is its
+		 * place, nginx#2, which an entry put before it gives to that
+		 * one), whose rules and labels are not the file's. Such a
+		 * file is detached as a removed source's, and the scan below
+		 * gives it to the source that reads it now, from where it
+		 * stopped. A source that only gained patterns keeps its
+		 * files, renamed ones included, which no scan would find
+		 * again (tests/e2e/reload_paths.sh, agent_rename.sh).
 		 */
 		if ((src = source_named(conf, f->src->name)) != NULL
-		    && (f->src->paths == NULL || same_paths(src, f->src))) {
+		    && (f->src->paths == NULL || reads_as_much(f->src, src))) {
 			/* Gathered by a pattern the source no longer has: the
 			 * lines read from now on are records at once, so the
 			 * entry goes first (offsets only go forward). */
