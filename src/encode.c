@@ -447,6 +447,23 @@ ls_utf8_whole(const char *s, size_t len)
 	return len;
 }
 
+void
+ls_trunc_line(
+    struct ls_buf *scratch, const char **msg, size_t *len, size_t dropped)
+{
+	size_t keep = ls_utf8_whole(*msg, *len);
+
+	dropped += *len - keep;
+	if (*msg != scratch->data) {
+		ls_buf_reset(scratch);
+		ls_buf_append(scratch, *msg, keep);
+	} else
+		scratch->len = keep;
+	(void)ls_trunc_mark(scratch, dropped);
+	*msg = scratch->data;
+	*len = scratch->len;
+}
+
 size_t
 ls_encode_message_len(const struct ls_record *r)
 {

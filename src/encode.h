@@ -38,6 +38,16 @@ size_t ls_trunc_mark_find(const char *s, size_t len, size_t *n);
  * finished, which a cut by byte count (max_line_bytes) leaves. */
 size_t ls_utf8_whole(const char *s, size_t len);
 
+/*
+ * A line cut at reading (max_line_bytes): *msg[0..*len) is what was kept,
+ * dropped the bytes left out. Writes the kept bytes, less the start of a
+ * character the cut split (counted as dropped), then the marker, into
+ * scratch (*msg may already point into it), and points *msg and *len at
+ * the result. The files' and the journal's reading share it.
+ */
+void ls_trunc_line(
+    struct ls_buf *scratch, const char **msg, size_t *len, size_t dropped);
+
 /* Appends s as a quoted, escaped JSON string. */
 void ls_json_escape(struct ls_buf *, const char *s, size_t len);
 /*

@@ -114,7 +114,6 @@ emit(struct tfile *f, const char *msg, size_t len, uint64_t end_off,
 	struct ls_record *r;
 	enum ls_severity sev;
 	int64_t time_ms = t->now_wall_ms;
-	size_t keep;
 
 	/* Dropped by a rule (counted there): no record, but the line is
 	 * numbered and done at once, so the committed offset goes over it
@@ -134,17 +133,7 @@ emit(struct tfile *f, const char *msg, size_t len, uint64_t end_off,
 	/* Cut at max_line_bytes: a character the cut split is left out
 	 * whole, and the marker (encode.h) says how many bytes were. */
 	if (dropped > 0) {
-		keep = ls_utf8_whole(msg, len);
-		dropped += len - keep;
-		len = keep;
-		if (msg != t->scratch.data) {
-			ls_buf_reset(&t->scratch);
-			ls_buf_append(&t->scratch, msg, len);
-		} else
-			t->scratch.len = len;
-		(void)ls_trunc_mark(&t->scratch, dropped);
-		msg = t->scratch.data;
-		len = t->scratch.len;
+		ls_trunc_line(&t->scratch, &msg, &len, dropped);
 		LS_COUNT(t->m->lines_truncated, 1);
 	}
 	r = ls_record_new_labels(
