@@ -379,6 +379,7 @@ mlx_free(struct mlx *x)
 	x->r->inflight = 0;
 	jr_release_retired(x->r);
 	ls_jring_cleanup(&x->r->cursors);
+	free(x->r->spans);
 	ls_offtrack_free(x->r->track);
 	free(x->r->cursor);
 	free(x->r->name);
@@ -508,20 +509,72 @@ START_TEST(ml_interleaved_unacked)
 END_TEST
 
 /*
+ * A trace (1, 3, 5) delivered, a line of another process inside it (2)
+ * not: the commit stops before the trace (0), not inside it (1 or 3),
+ * which would read lines 3 and 5 again after a crash as an entry of
+ * their own. The same for a trace a rule drops (7, 9 around 8): its
+ * lines would be sent.
+ */
+START_TEST(ml_commit_whole_entries)
+{
+	struct ls_record *v[16], *b2 = NULL, *b8 = NULL;
+	struct mlx x;
+	size_t n, i;
+
+	mlx_init(&x, MLYAML);
+	mlx_line(&x, 1, 1, "S a1");
+	mlx_line(&x, 2, 2, "S b2");
+	mlx_line(&x, 3, 1, " a3");
+	mlx_line(&x, 4, 2, "S b4");
+	mlx_line(&x, 5, 1, " a5");
+	mlx_line(&x, 6, 2, "S b6");
+	mlx_line(&x, 7, 1, "S a7 DROP");
+	mlx_line(&x, 8, 2, "S b8");
+	mlx_line(&x, 9, 1, " a9");
+	mlx_line(&x, 10, 2, "S b10");
+	mlx_idle(&x);
+	n = mlx_pop(&x, v, 16);
+	ck_assert_uint_eq(n, 6);
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i]->msg, "S b2") == 0)
+			b2 = v[i];
+		else if (strcmp(v[i]->msg, "S b8") == 0)
+			b8 = v[i];
+		else {
+			ls_origin_ack(v[i]);
+			ls_record_unref(v[i]);
+		}
+	ck_assert_ptr_nonnull(b2);
+	ck_assert_ptr_nonnull(b8);
+	ck_assert_uint_eq(mlx_commit(&x), 0);
+	ls_origin_ack(b2);
+	ls_record_unref(b2);
+	ck_assert_uint_eq(mlx_commit(&x), 6);
+	ls_origin_ack(b8);
+	ls_record_unref(b8);
+	ck_assert_uint_eq(mlx_commit(&x), 10);
+	ck_assert_uint_eq(x.r->nspans, 0);
+	mlx_free(&x);
+}
+END_TEST
+
+/*
  * The same at random: four processes' lines interleaved, starts and
  * continuations, entries dropped by a rule, entries filtered out; the
  * records acknowledged in a shuffled order, those of every third entry
  * (a destination in an outage) only at the end. After each round the
  * committed ordinal has every entry up to it done (its whole entry
  * delivered or dropped), so no record not acknowledged, nor any entry
- * being gathered, starts at or before it; at the end every ordinal is
- * committed.
+ * being gathered, starts at or before it, and it is inside no entry (the
+ * first line of one at or before it, a later line after it); at the end
+ * every ordinal is committed.
  */
 START_TEST(ml_commit_random)
 {
 	enum { N = 6000, P = 4, MAXR = N };
 	struct ls_record **held = calloc(MAXR, sizeof *held), *v[N];
 	uint64_t *entry_of = calloc(N + 1, sizeof *entry_of);
+	uint64_t *last_of = calloc(N + 1, sizeof *last_of);
 	uint64_t open[P + 1] = { 0 }, ord, c, o, first;
 	char *done = calloc(N + 1, 1), *dropped = calloc(N + 1, 1);
 	char line[64];
@@ -554,6 +607,7 @@ START_TEST(ml_commit_random)
 			snprintf(line, sizeof line, " %llu",
 			    (unsigned long long)ord);
 		entry_of[ord] = open[pid];
+		last_of[open[pid]] = ord;
 		mlx_line(&x, ord, pid, line);
 		if (ord % 40 != 0 && ord != N)
 			continue;
@@ -597,6 +651,14 @@ START_TEST(ml_commit_random)
 				    (unsigned long long)c,
 				    (unsigned long long)o,
 				    (unsigned long long)entry_of[o]);
+		for (o = 1; o <= c; o++)
+			if (last_of[o] > c)
+				ck_abort_msg(
+				    "ordinal %llu committed, inside the "
+				    "entry of %llu to %llu",
+				    (unsigned long long)c,
+				    (unsigned long long)o,
+				    (unsigned long long)last_of[o]);
 		for (i = 0; i < nheld; i++) {
 			first = strtoull(held[i]->msg + 2, NULL, 10);
 			ck_assert_msg(c < first,
@@ -611,6 +673,7 @@ START_TEST(ml_commit_random)
 	mlx_free(&x);
 	free(held);
 	free(entry_of);
+	free(last_of);
 	free(done);
 	free(dropped);
 }
@@ -808,6 +871,7 @@ journal_suite(void)
 	tcase_add_exit_test(tc, ring_out_of_order_fatal, 1);
 	tcase_add_test(tc, commit_over_ordinals);
 	tcase_add_test(tc, ml_interleaved_unacked);
+	tcase_add_test(tc, ml_commit_whole_entries);
 	tcase_add_test(tc, ml_commit_random);
 	tcase_add_test(tc, checkpoint_cursors);
 	tcase_add_test(tc, budget_two_watchers);
