@@ -10,6 +10,11 @@
 # errors' destination healthy: every trace arrives, whole and once (the
 # cursor never passed the first line of a trace not yet delivered), and
 # each of B's lines at least once and at most twice.
+# Then the same at a SIGTERM: one trace still gathered when it comes (a
+# flush of an hour), shipped by the stop to the destination that answers
+# 503, B's lines between its lines delivered; after shutdown_timeout the
+# checkpoint holds a cursor before the trace, and a restart with the
+# destination healthy delivers it whole.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/journald_lib.sh"
 
@@ -148,5 +153,72 @@ cmp -s "$T/got.info.u" "$T/want.info.sorted" || {
 }
 maxn=$(uniq -c "$T/got.info" | sort -rn | awk 'NR == 1 { print $1 }')
 [ "$maxn" -le 2 ] || fail "a line of B arrived $maxn times after one kill"
+
+# -- a trace gathered at SIGTERM ------------------------------------------
+mkdir "$T/journal2" "$T/state2"
+sed -e "s|$T/journal|$T/journal2|; s|$T/state|$T/state2|" \
+    -e 's|flush: 300ms|flush: 1h|; s|shutdown_timeout: .*|shutdown_timeout: 2s|' \
+    "$T/logshipd.yaml" >"$T/logshipd2.yaml"
+"$PYTHON3" - "$T/e2" "$T/want2.errs" "$T/want2.info" <<'PY'
+import sys, time
+now = int(time.time() * 1e6)
+out, info = [], []
+def b():
+    m = "2026-12-01 11:00:00 pB line %d" % len(info)
+    info.append(m)
+    out.append((2, 6, m))
+for k in range(10):
+    b()
+lines = ["2026-12-01 11:00:00 pA trace at the stop",
+         "java.lang.IllegalStateException: stop",
+         "\tat com.example.A.run(A.java:1)",
+         "\tat com.example.B.call(B.java:12)",
+         "\t... 3 more"]
+for i, l in enumerate(lines):
+    out.append((1, 3 if i == 0 else 6, l))
+    b()
+with open(sys.argv[1], "w") as f:
+    for n, (pid, prio, line) in enumerate(out):
+        f.write("__REALTIME_TIMESTAMP=%d\n_SYSTEMD_UNIT=app.service\n"
+                "SYSLOG_IDENTIFIER=app\n_PID=%d\nPRIORITY=%d\nMESSAGE=%s\n\n"
+                % (now + n, pid, prio, line))
+with open(sys.argv[2], "w") as f:
+    f.write("\\n".join(lines) + "\n")
+with open(sys.argv[3], "w") as f:
+    f.write("".join(m + "\n" for m in info))
+PY
+journal_write "$T/journal2" "$T/e2"
+intake control '{"reset": true, "clear": true}'
+intake control '{"path": "/errs", "default": {"status": 503}}'
+start_logshipd "$T/logshipd2.yaml"
+# B's lines but its last (gathered too, shipped by the stop) delivered.
+wait_count /info 14 30
+stop_logshipd TERM 20
+log "committed at the stop: $("$PYTHON3" -c '
+import json, sys
+print([j["cursor"] for j in json.load(open(sys.argv[1]))["journals"]])
+' "$T/state2/checkpoint.json")"
+intake control '{"path": "/errs", "reset": true}'
+start_logshipd "$T/logshipd2.yaml"
+end=$(($(now_ms) + $(scaled 30) * 1000))
+while [ "$(intake count --path /errs)" -lt 1 ] && [ "$(now_ms)" -lt "$end" ]; do
+	alive "$LS_PID" || fail "logshipd died after the restart"
+	sleep 0.1 # ok-sleep: bounded poll
+done
+wait_for 20 inflight_0
+stop_logshipd TERM 20
+assert_eq "$LS_STATUS" 0 "exit status"
+intake entries --path /errs | "$PYTHON3" -c '
+import json, sys
+for line in sys.stdin:
+    print(json.loads(line)["message"].replace("\n", "\\n"))
+' >"$T/got2.errs"
+cmp -s "$T/got2.errs" "$T/want2.errs" || {
+	diff "$T/want2.errs" "$T/got2.errs" >&2
+	fail "the trace gathered at the stop is not delivered once, whole"
+}
+intake messages --path /info | sort -u >"$T/got2.info"
+sort "$T/want2.info" | cmp -s - "$T/got2.info" || fail "B's lines differ (stop)"
+
 log "ok: $NTR traces whole once; B's $NINFO lines: $(wc -l <"$T/got.info")" \
     "received (those after the first trace's first line twice)"
