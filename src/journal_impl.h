@@ -29,6 +29,9 @@
 #define PUSH_BATCH 512
 /* Streams kept with no entry outstanding, before the oldest go. */
 #define STREAMS_MAX 1024
+/* Entries the commit may stay behind the tracker's, not to stop inside a
+ * multiline entry (jr_advance). */
+#define CUT_LAG_MAX 4096
 /* Bytes kept of a field an entry's stream is known by (journal.c). */
 #define LS_JFIELD_MAX 255
 

@@ -18,7 +18,11 @@
  * behind the others', and their acknowledgements committed past its first
  * lines; a crash then lost them). Nor does the commit stop inside an
  * entry shipped (its later lines would be read again, after a restart, as
- * an entry of their own): jr_advance steps back to before its first line.
+ * an entry of their own; a dropped one's sent): jr_advance steps back to
+ * before its first line. Processes whose entries overlap with no gap
+ * between them could hold it back for good, so it steps back at most
+ * CUT_LAG_MAX entries: past that it stops inside one (the duplicates
+ * after a crash stay bounded, and so do the cursors kept).
  *
  * Main thread only (journal_impl.h).
  */
@@ -338,8 +342,8 @@ span_cmp(const void *a, const void *b)
 }
 
 /* The last ordinal up to c inside no shipped entry's span (a first line
- * at or before it, its last after it), and the spans it passes
- * forgotten. */
+ * at or before it, its last after it), unless that is more than
+ * CUT_LAG_MAX before c: then c. The spans it passes are forgotten. */
 static uint64_t
 cut(struct jsrc *r, uint64_t c)
 {
@@ -358,7 +362,7 @@ cut(struct jsrc *r, uint64_t c)
 		if (r->spans[i].last > maxlast)
 			maxlast = r->spans[i].last;
 	}
-	if (maxlast <= c)
+	if (maxlast <= c || c - best > CUT_LAG_MAX)
 		best = c;
 	for (i = n = 0; i < r->nspans; i++)
 		if (r->spans[i].last > best)
@@ -370,8 +374,9 @@ cut(struct jsrc *r, uint64_t c)
 /*
  * The committed ordinal: every entry up to it is done (the tracker's; a
  * multiline entry being gathered holds it before its first line by its
- * slot, see the top), and it is inside no multiline entry. Its cursor
- * goes to the checkpoint; those before it are forgotten.
+ * slot, see the top), and it is inside no multiline entry (within
+ * CUT_LAG_MAX). Its cursor goes to the checkpoint; those before it are
+ * forgotten.
  */
 void
 jr_advance(struct jsrc *r)
