@@ -24,6 +24,13 @@
  * CUT_LAG_MAX entries: past that it stops inside one (the duplicates
  * after a crash stay bounded, and so do the cursors kept).
  *
+ * The tracker's contract holds: slots are taken in the order read, so
+ * their ordinals go up. A slot held by an entry being gathered keeps the
+ * slots behind it in the ring (about 24 bytes an entry, beside the cursor
+ * the ring of cursors keeps for each entry past the commit, as it did
+ * before), and its time, its first line's, is the source's backlog age:
+ * the commit waits on it from then.
+ *
  * Main thread only (journal_impl.h).
  */
 #include "config.h"
