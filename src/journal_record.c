@@ -137,6 +137,27 @@ jr_emit(struct jsrc *r, struct stream *st, const char *msg, size_t len,
 		jr_flush_pending(j);
 }
 
+/* Notes the span of a multiline entry shipped, in the order of first
+ * lines (entries ship nearly in that order: few are moved). */
+static void
+add_span(struct jsrc *r, uint64_t first, uint64_t last)
+{
+	size_t k;
+
+	if (r->nspans == r->capspans) {
+		r->capspans = r->capspans == 0 ? 16 : r->capspans * 2;
+		r->spans
+		    = xreallocarray(r->spans, r->capspans, sizeof *r->spans);
+	}
+	for (k = r->nspans; k > 0 && r->spans[k - 1].first > first; k--)
+		;
+	memmove(
+	    r->spans + k + 1, r->spans + k, (r->nspans - k) * sizeof *r->spans);
+	r->spans[k].first = first;
+	r->spans[k].last = last;
+	r->nspans++;
+}
+
 /* Ships the multiline entry st gathers, if any, with the slot its first
  * line took; notes its span (jr_advance). */
 void
@@ -146,15 +167,8 @@ jr_ml_flush(struct jsrc *r, struct stream *st)
 
 	if (!st->ml_active)
 		return;
-	if (st->ml_last > st->ml_first) {
-		if (r->nspans == r->capspans) {
-			r->capspans = r->capspans == 0 ? 16 : r->capspans * 2;
-			r->spans = xreallocarray(
-			    r->spans, r->capspans, sizeof *r->spans);
-		}
-		r->spans[r->nspans].first = st->ml_first;
-		r->spans[r->nspans++].last = st->ml_last;
-	}
+	if (st->ml_last > st->ml_first)
+		add_span(r, st->ml_first, st->ml_last);
 	ls_buf_reset(&j->scratch);
 	ls_buf_append(&j->scratch, st->ml.data, st->ml.len);
 	jr_emit(r, st, j->scratch.data, j->scratch.len, st->ml_sev, st->ml_time,
@@ -340,14 +354,6 @@ jr_release_retired(struct jsrc *r)
 	r->nretired = 0;
 }
 
-static int
-span_cmp(const void *a, const void *b)
-{
-	const struct jspan *x = a, *y = b;
-
-	return x->first < y->first ? -1 : x->first > y->first;
-}
-
 /* The last ordinal up to c inside no shipped entry's span (a first line
  * at or before it, its last after it), unless that is more than
  * CUT_LAG_MAX before c: then c. The spans it passes are forgotten. */
@@ -355,14 +361,11 @@ static uint64_t
 cut(struct jsrc *r, uint64_t c)
 {
 	uint64_t best = 0, maxlast = 0;
-	size_t i, n;
+	size_t i, k, n;
 
-	if (r->nspans == 0)
-		return c;
 	/* In the order of their first lines (each ordinal begins one entry
 	 * at most): before a span's first line is a cut when no span before
 	 * it ends past it. */
-	qsort(r->spans, r->nspans, sizeof *r->spans, span_cmp);
 	for (i = 0; i < r->nspans && r->spans[i].first <= c; i++) {
 		if (maxlast <= r->spans[i].first - 1)
 			best = r->spans[i].first - 1;
@@ -371,10 +374,20 @@ cut(struct jsrc *r, uint64_t c)
 	}
 	if (maxlast <= c || c - best > CUT_LAG_MAX)
 		best = c;
-	for (i = n = 0; i < r->nspans; i++)
-		if (r->spans[i].last > best)
-			r->spans[n++] = r->spans[i];
-	r->nspans = n;
+	/* Those passed are among the first i. */
+	for (k = n = 0; k < i; k++)
+		if (r->spans[k].last > best)
+			r->spans[n++] = r->spans[k];
+	if (n < i) {
+		memmove(r->spans + n, r->spans + i,
+		    (r->nspans - i) * sizeof *r->spans);
+		r->nspans -= i - n;
+	}
+	if (r->capspans > 64 && r->nspans < r->capspans / 4) {
+		r->capspans /= 2;
+		r->spans
+		    = xreallocarray(r->spans, r->capspans, sizeof *r->spans);
+	}
 	return best;
 }
 
