@@ -86,7 +86,8 @@ entry(struct jsrc *r, uint64_t ord)
 		jr_emit(r, st, msg,
 		    len > src->max_line_bytes ? src->max_line_bytes : len, sev,
 		    time_ms, ord,
-		    len > src->max_line_bytes ? len - src->max_line_bytes : 0);
+		    len > src->max_line_bytes ? len - src->max_line_bytes : 0,
+		    0);
 }
 
 static void arm(struct jsrc *r);
@@ -345,6 +346,7 @@ free_reader(struct jsrc *r)
 	r->inflight = 0; /* freed last: every record is gone */
 	jr_release_retired(r);
 	ls_jring_cleanup(&r->cursors);
+	free(r->spans);
 	ls_offtrack_free(r->track);
 	free(r->cursor);
 	free(r->name);

@@ -29,6 +29,9 @@
 #define PUSH_BATCH 512
 /* Streams kept with no entry outstanding, before the oldest go. */
 #define STREAMS_MAX 1024
+/* Entries the commit may stay behind the tracker's, not to stop inside a
+ * multiline entry (jr_advance). */
+#define CUT_LAG_MAX 4096
 /* Bytes kept of a field an entry's stream is known by (journal.c). */
 #define LS_JFIELD_MAX 255
 
@@ -44,11 +47,17 @@ struct stream {
 	size_t ml_dropped;
 	uint64_t ml_first; /* ordinals of its first and last lines */
 	uint64_t ml_last;
+	uint64_t ml_seq; /* its first line's slot (offtrack), its record's */
 	int64_t ml_ms; /* when its last line came (ls_now_ms) */
 	int64_t ml_time; /* its first line's time */
 	enum ls_severity ml_sev; /* and severity */
 	struct ls_ml_auto autos;
 	struct stream *next;
+};
+
+/* The ordinals of a multiline entry's first and last lines. */
+struct jspan {
+	uint64_t first, last;
 };
 
 struct jsrc {
@@ -66,6 +75,10 @@ struct jsrc {
 	ev_idle more_w; /* a pass ended before the journal's end */
 	struct ls_offtrack *track; /* over ordinals */
 	struct ls_jring cursors;
+	/* The multiline entries shipped (or dropped) that the committed
+	 * ordinal has not passed: it never stops inside one (jr_advance). */
+	struct jspan *spans;
+	size_t nspans, capspans;
 	uint64_t ord; /* the last ordinal given */
 	uint64_t added; /* the last ordinal added to the tracker */
 	uint64_t committed; /* the ordinal whose cursor is checkpointed */
@@ -114,13 +127,19 @@ struct ls_journal {
 
 /* Pushes the records made (one lock), and counts them. */
 void jr_flush_pending(struct ls_journal *);
-/* Ordinal ord makes no record (filtered out, dropped): done at once. */
+/* Ordinal ord makes no record (filtered out, dropped, or a line joined
+ * to a multiline entry, which its first line's slot holds back): done at
+ * once. */
 void jr_skip(struct jsrc *, uint64_t ord);
 /* A record of msg for st's process, ending at ordinal ord (rules first;
- * dropped bytes past max_line_bytes noted). */
+ * dropped bytes past max_line_bytes noted). Its slot in the tracker: seq,
+ * the one a multiline entry took at its first line, or with seq 0 a new
+ * one at ord. */
 void jr_emit(struct jsrc *, struct stream *, const char *msg, size_t len,
-    enum ls_severity, int64_t time_ms, uint64_t ord, size_t dropped);
-/* The multiline entry st gathers, shipped; a line for it. */
+    enum ls_severity, int64_t time_ms, uint64_t ord, size_t dropped,
+    uint64_t seq);
+/* The multiline entry st gathers, shipped; a line for it (a first line
+ * takes the entry's slot in the tracker). */
 void jr_ml_flush(struct jsrc *, struct stream *);
 void jr_ml_line(struct jsrc *, struct stream *, const char *line, size_t len,
     enum ls_severity, int64_t time_ms, uint64_t ord);
@@ -132,7 +151,8 @@ void jr_free_stream(struct stream *);
  * borrow them: jr_release_retired once none is in flight). */
 void jr_reset_streams(struct jsrc *);
 void jr_release_retired(struct jsrc *);
-/* Moves the committed cursor over what is done. */
+/* Moves the committed cursor over what is done, never inside a
+ * multiline entry. */
 void jr_advance(struct jsrc *);
 /* Each reader's backlog age into the metrics; idle multiline entries
  * shipped. */

@@ -2,9 +2,34 @@
  * journal_record: a journald reader's entries into records (journal.h):
  * the streams (one per process: its labels, interned once, and the
  * multiline entry it gathers), the records pushed to the ingest queue one
- * batch per pass, their acknowledgements, and the committed cursor, which
- * passes neither an entry not yet done nor a line of an entry still being
- * gathered.
+ * batch per pass, their acknowledgements, and the committed cursor.
+ *
+ * The commit. Every entry has a slot in the offset tracker, over its
+ * ordinal, in the order read; the tracker commits the longest prefix of
+ * slots done. A record's slot is done when it is acknowledged; an entry
+ * that makes none (filtered out, dropped by a rule) is done at once. A
+ * multiline entry's lines come from one process, interleaved with other
+ * processes' entries: its slot is taken when its FIRST line is read, and
+ * handed to its record when it is shipped (done at once if a rule drops
+ * it); each later line of it has a slot done at once. So every entry read
+ * after an entry's first line is behind its slot, and the commit cannot
+ * pass its first line until its record is acknowledged, whatever becomes
+ * of the others' records (issue 18: it used to take its slot when shipped,
+ * behind the others', and their acknowledgements committed past its first
+ * lines; a crash then lost them). Nor does the commit stop inside an
+ * entry shipped (its later lines would be read again, after a restart, as
+ * an entry of their own; a dropped one's sent): jr_advance steps back to
+ * before its first line. Processes whose entries overlap with no gap
+ * between them could hold it back for good, so it steps back at most
+ * CUT_LAG_MAX entries: past that it stops inside one (the duplicates
+ * after a crash stay bounded, and so do the cursors kept).
+ *
+ * The tracker's contract holds: slots are taken in the order read, so
+ * their ordinals go up. A slot held by an entry being gathered keeps the
+ * slots behind it in the ring (about 24 bytes an entry, beside the cursor
+ * the ring of cursors keeps for each entry past the commit, as it did
+ * before), and its time, its first line's, is the source's backlog age:
+ * the commit waits on it from then.
  *
  * Main thread only (journal_impl.h).
  */
@@ -43,8 +68,9 @@ jr_flush_pending(struct ls_journal *j)
 	j->npend = 0;
 }
 
-/* An ordinal nothing will be sent for (filtered out, dropped by a rule):
- * done at once, so the committed cursor goes over it. */
+/* An ordinal nothing will be sent for (filtered out, dropped by a rule,
+ * joined to a multiline entry whose first line's slot holds the commit
+ * back): done at once, so the committed cursor goes over it. */
 void
 jr_skip(struct jsrc *r, uint64_t ord)
 {
@@ -56,7 +82,8 @@ jr_skip(struct jsrc *r, uint64_t ord)
 
 void
 jr_emit(struct jsrc *r, struct stream *st, const char *msg, size_t len,
-    enum ls_severity sev, int64_t time_ms, uint64_t ord, size_t dropped)
+    enum ls_severity sev, int64_t time_ms, uint64_t ord, size_t dropped,
+    uint64_t seq)
 {
 	struct ls_journal *j = r->j;
 	struct ls_record *rec;
@@ -65,7 +92,10 @@ jr_emit(struct jsrc *r, struct stream *st, const char *msg, size_t len,
 	if (r->src != NULL && r->src->rules != NULL
 	    && ls_rules_apply(r->src->rules, msg, len, &msg, &len)
 		== LS_RULES_DROP) {
-		jr_skip(r, ord);
+		if (seq != 0)
+			(void)ls_offtrack_done(r->track, seq);
+		else
+			jr_skip(r, ord);
 		return;
 	}
 	/* Cut (max_line_bytes): whole characters, and the one marker
@@ -84,16 +114,17 @@ jr_emit(struct jsrc *r, struct stream *st, const char *msg, size_t len,
 		len = j->scratch.len;
 		LS_COUNT(j->m->lines_truncated, 1);
 	}
-	if (ord < r->added)
-		ord = r->added; /* a multiline entry older than a record */
 	rec = ls_record_new_labels(
 	    st->labels, j->budget, msg, len, sev, ord, time_ms);
 	if (dropped > 0)
 		rec->flags |= LS_REC_TRUNCATED;
 	rec->source = (uint16_t)r->idx;
 	rec->origin = &r->origin;
-	rec->seq = ls_offtrack_add_at(r->track, ord, ls_now_ms());
-	r->added = ord;
+	if (seq == 0) {
+		seq = ls_offtrack_add_at(r->track, ord, ls_now_ms());
+		r->added = ord;
+	}
+	rec->seq = seq;
 	r->inflight++;
 	if (r->idx < j->m->nsources) {
 		LS_COUNT(j->m->source_lines[r->idx], 1);
@@ -106,7 +137,29 @@ jr_emit(struct jsrc *r, struct stream *st, const char *msg, size_t len,
 		jr_flush_pending(j);
 }
 
-/* Ships the multiline entry st gathers, if any. */
+/* Notes the span of a multiline entry shipped, in the order of first
+ * lines (entries ship nearly in that order: few are moved). */
+static void
+add_span(struct jsrc *r, uint64_t first, uint64_t last)
+{
+	size_t k;
+
+	if (r->nspans == r->capspans) {
+		r->capspans = r->capspans == 0 ? 16 : r->capspans * 2;
+		r->spans
+		    = xreallocarray(r->spans, r->capspans, sizeof *r->spans);
+	}
+	for (k = r->nspans; k > 0 && r->spans[k - 1].first > first; k--)
+		;
+	memmove(
+	    r->spans + k + 1, r->spans + k, (r->nspans - k) * sizeof *r->spans);
+	r->spans[k].first = first;
+	r->spans[k].last = last;
+	r->nspans++;
+}
+
+/* Ships the multiline entry st gathers, if any, with the slot its first
+ * line took; notes its span (jr_advance). */
 void
 jr_ml_flush(struct jsrc *r, struct stream *st)
 {
@@ -114,10 +167,13 @@ jr_ml_flush(struct jsrc *r, struct stream *st)
 
 	if (!st->ml_active)
 		return;
+	if (st->ml_last > st->ml_first)
+		add_span(r, st->ml_first, st->ml_last);
 	ls_buf_reset(&j->scratch);
 	ls_buf_append(&j->scratch, st->ml.data, st->ml.len);
 	jr_emit(r, st, j->scratch.data, j->scratch.len, st->ml_sev, st->ml_time,
-	    st->ml_last, st->ml_dropped);
+	    st->ml_last, st->ml_dropped, st->ml_seq);
+	st->ml_seq = 0;
 	st->ml_active = 0;
 	st->ml_dropped = 0;
 	ls_buf_reset(&st->ml);
@@ -125,7 +181,8 @@ jr_ml_flush(struct jsrc *r, struct stream *st)
 }
 
 /* A line of st's process, for the multiline entry it gathers: a start
- * line ships the entry and begins the next; another line joins it. */
+ * line ships the entry and begins the next, taking its slot in the
+ * tracker; another line joins it, its own slot done at once. */
 void
 jr_ml_line(struct jsrc *r, struct stream *st, const char *line, size_t len,
     enum ls_severity sev, int64_t time_ms, uint64_t ord)
@@ -146,6 +203,8 @@ jr_ml_line(struct jsrc *r, struct stream *st, const char *line, size_t len,
 		st->ml_dropped = len > max ? len - max : 0;
 		st->ml_active = 1;
 		st->ml_first = ord;
+		st->ml_seq = ls_offtrack_add_at(r->track, ord, ls_now_ms());
+		r->added = ord;
 		st->ml_sev = sev;
 		st->ml_time = time_ms;
 		r->nml++;
@@ -158,6 +217,7 @@ jr_ml_line(struct jsrc *r, struct stream *st, const char *line, size_t len,
 		ls_buf_append(&st->ml, line, len < room ? len : room);
 		st->ml_dropped += len > room ? len - room : 0;
 		LS_COUNT(r->j->m->multiline_joined, 1);
+		jr_skip(r, ord);
 	}
 	st->ml_last = ord;
 	st->ml_ms = ls_now_ms();
@@ -294,22 +354,59 @@ jr_release_retired(struct jsrc *r)
 	r->nretired = 0;
 }
 
+/* The last ordinal up to c inside no shipped entry's span (a first line
+ * at or before it, its last after it), unless that is more than
+ * CUT_LAG_MAX before c: then c. The spans it passes are forgotten. */
+static uint64_t
+cut(struct jsrc *r, uint64_t c)
+{
+	uint64_t best = 0, maxlast = 0;
+	size_t i, k, n;
+
+	/* In the order of their first lines (each ordinal begins one entry
+	 * at most): before a span's first line is a cut when no span before
+	 * it ends past it. */
+	for (i = 0; i < r->nspans && r->spans[i].first <= c; i++) {
+		if (maxlast <= r->spans[i].first - 1)
+			best = r->spans[i].first - 1;
+		if (r->spans[i].last > maxlast)
+			maxlast = r->spans[i].last;
+	}
+	if (maxlast <= c || c - best > CUT_LAG_MAX)
+		best = c;
+	/* Those passed are among the first i. */
+	for (k = n = 0; k < i; k++)
+		if (r->spans[k].last > best)
+			r->spans[n++] = r->spans[k];
+	if (n < i) {
+		memmove(r->spans + n, r->spans + i,
+		    (r->nspans - i) * sizeof *r->spans);
+		r->nspans -= i - n;
+	}
+	if (r->capspans > 64 && r->nspans < r->capspans / 4) {
+		r->capspans /= 2;
+		r->spans
+		    = xreallocarray(r->spans, r->capspans, sizeof *r->spans);
+	}
+	return best;
+}
+
 /*
- * The committed ordinal: every entry up to it is done, and none is held
- * in a multiline entry being gathered. Its cursor goes to the
- * checkpoint; those before it are forgotten.
+ * The committed ordinal: every entry up to it is done (the tracker's; a
+ * multiline entry being gathered holds it before its first line by its
+ * slot, see the top), and it is inside no multiline entry (within
+ * CUT_LAG_MAX). Its cursor goes to the checkpoint; those before it are
+ * forgotten.
  */
 void
 jr_advance(struct jsrc *r)
 {
 	uint64_t c = ls_offtrack_committed(r->track);
-	struct stream *st;
 	const char *cur;
 
-	if (r->nml > 0)
-		for (st = r->slist; st != NULL; st = st->next)
-			if (st->ml_active && st->ml_first - 1 < c)
-				c = st->ml_first - 1;
+	if (c <= r->committed)
+		return;
+	c = cut(r, c);
 	if (c <= r->committed || (cur = ls_jring_get(&r->cursors, c)) == NULL)
 		return;
 	free(r->cursor);

@@ -16,14 +16,18 @@
 #include <unistd.h>
 
 #include <check.h>
+#include <ev.h>
 
 #include "buf.h"
 #include "checkpoint.h"
 #include "conf.h"
 #include "journal.h"
+#include "journal_impl.h"
 #include "labels.h"
 #include "offtrack.h"
+#include "queue.h"
 #include "record.h"
+#include "status_metrics.h"
 #include "testutil.h"
 
 static struct ls_conf *
@@ -319,6 +323,421 @@ START_TEST(commit_over_ordinals)
 }
 END_TEST
 
+/*
+ * Multiline entries and the commit (journal_record.c), driven by hand: a
+ * reader made as journal.c makes one, over the first source of yaml,
+ * without a journal; entries are fed as journal.c's entry() feeds them
+ * (a cursor, the stream of a pid, a line), their records popped from the
+ * queue and acknowledged in any order.
+ */
+struct mlx {
+	struct ev_loop *loop;
+	struct ls_conf *conf;
+	struct ls_queue *q;
+	struct ls_budget *b;
+	struct ls_metrics *m;
+	struct ls_journal *j;
+	struct jsrc *r;
+};
+
+static void
+mlx_init(struct mlx *x, const char *yaml)
+{
+	char err[4096];
+
+	x->conf = load(yaml, err, sizeof err);
+	ck_assert_msg(x->conf != NULL, "%s", err);
+	x->loop = ev_loop_new(EVFLAG_AUTO);
+	x->q = ls_queue_new(ls_record_unref_cb, NULL);
+	x->b = ls_budget_new(1 << 26);
+	x->m = ls_metrics_new(x->conf->ndests, x->conf->nsources);
+	x->j = ls_journal_new(x->loop, x->conf, x->q, x->b, NULL, x->m);
+	x->r = calloc(1, sizeof *x->r);
+	x->r->origin.ops = &jr_origin_ops;
+	x->r->j = x->j;
+	x->r->src = &x->conf->sources[0];
+	x->r->name = strdup("j");
+	x->r->track = ls_offtrack_new(0);
+	ls_jring_init(&x->r->cursors);
+	ls_htab_init(&x->r->streams, 64);
+	x->j->readers = x->r; /* for jr_ml_idle */
+}
+
+static void
+mlx_free(struct mlx *x)
+{
+	struct stream *st;
+	struct ls_record *rec;
+
+	while ((rec = ls_queue_trypop(x->q, NULL)) != NULL)
+		ls_record_unref(rec);
+	while ((st = x->r->slist) != NULL) {
+		x->r->slist = st->next;
+		jr_free_stream(st);
+	}
+	ls_htab_cleanup(&x->r->streams);
+	x->r->inflight = 0;
+	jr_release_retired(x->r);
+	ls_jring_cleanup(&x->r->cursors);
+	free(x->r->spans);
+	ls_offtrack_free(x->r->track);
+	free(x->r->cursor);
+	free(x->r->name);
+	free(x->r);
+	x->j->readers = NULL;
+	ls_journal_free(x->j);
+	ls_queue_free(x->q);
+	ls_budget_free(x->b);
+	ls_metrics_free(x->m);
+	ls_conf_free(x->conf);
+	ev_loop_destroy(x->loop);
+}
+
+/* Entry ord: line of process pid (as entry() reads it). */
+static void
+mlx_line(struct mlx *x, uint64_t ord, int pid, const char *line)
+{
+	struct stream *st;
+	char p[16];
+
+	snprintf(p, sizeof p, "%d", pid);
+	ls_jring_put(&x->r->cursors, ord, cur(ord));
+	st = jr_stream_of(x->r, "app", "app.service", p, NULL);
+	st->last_ord = ord;
+	jr_ml_line(x->r, st, line, strlen(line), LS_SEV_INFO, 0, ord);
+}
+
+/* Entry ord, not wanted (a unit filtered out, no MESSAGE). */
+static void
+mlx_skip(struct mlx *x, uint64_t ord)
+{
+	ls_jring_put(&x->r->cursors, ord, cur(ord));
+	jr_skip(x->r, ord);
+}
+
+/* Every gathered entry idle: jr_ml_idle ships them. */
+static void
+mlx_idle(struct mlx *x)
+{
+	struct stream *st;
+
+	for (st = x->r->slist; st != NULL; st = st->next)
+		st->ml_ms -= 3600 * 1000;
+	jr_ml_idle(x->j);
+}
+
+/* The records pushed, into v (up to max); how many. */
+static size_t
+mlx_pop(struct mlx *x, struct ls_record **v, size_t max)
+{
+	size_t n = 0;
+
+	jr_flush_pending(x->j);
+	while (n < max && (v[n] = ls_queue_trypop(x->q, NULL)) != NULL)
+		n++;
+	return n;
+}
+
+/* The committed ordinal, after jr_advance; its cursor checked. */
+static uint64_t
+mlx_commit(struct mlx *x)
+{
+	char *want;
+
+	jr_advance(x->r);
+	if (x->r->committed > 0) {
+		want = cur(x->r->committed);
+		ck_assert_str_eq(x->r->cursor, want);
+		free(want);
+	}
+	return x->r->committed;
+}
+
+#define MLYAML                                                                 \
+	TOP "sources:\n"                                                       \
+	    "  - name: j\n"                                                    \
+	    "    type: journald\n"                                             \
+	    "    multiline: { start: '^S', flush: 1s }\n"                      \
+	    "    log_processing_rules:\n"                                      \
+	    "      - { type: exclude_at_match, name: d, pattern: DROP }\n"
+
+/*
+ * Issue 18's case: process A's trace (1, 3, 5) interleaved with process
+ * B's single lines (2, 4, 6); A's entry shipped when its next one starts
+ * (7), and by the idle flush (_i 0) or a reload's (_i 1, as a source
+ * removed is too); B's records acknowledged, A's not (its destination is
+ * down). The commit must stay before A's first line: committing 4 or 6
+ * would resume after a crash past lines 1 and 3, lost.
+ */
+START_TEST(ml_interleaved_unacked)
+{
+	struct ls_record *v[16], *a[4];
+	struct mlx x;
+	size_t n, i, na = 0;
+
+	mlx_init(&x, MLYAML);
+	mlx_line(&x, 1, 1, "S a1");
+	mlx_line(&x, 2, 2, "S b2");
+	mlx_line(&x, 3, 1, " a3");
+	mlx_line(&x, 4, 2, "S b4");
+	mlx_line(&x, 5, 1, " a5");
+	mlx_line(&x, 6, 2, "S b6");
+	mlx_line(&x, 7, 1, "S a7");
+	mlx_line(&x, 8, 2, "S b8");
+	if (_i == 0)
+		mlx_idle(&x);
+	else
+		jr_reset_streams(x.r);
+	n = mlx_pop(&x, v, 16);
+	ck_assert_uint_eq(n, 6);
+	for (i = 0; i < n; i++)
+		if (v[i]->msg[2] == 'b') {
+			ls_origin_ack(v[i]);
+			ls_record_unref(v[i]);
+		} else
+			a[na++] = v[i];
+	ck_assert_uint_eq(na, 2);
+	ck_assert_str_eq(a[0]->msg, "S a1\n a3\n a5");
+	ck_assert_uint_eq(mlx_commit(&x), 0);
+	/* A's first entry delivered: the commit goes up to its second's
+	 * first line, not over it. */
+	ls_origin_ack(a[0]);
+	ls_record_unref(a[0]);
+	ck_assert_uint_eq(mlx_commit(&x), 6);
+	ls_origin_ack(a[1]);
+	ls_record_unref(a[1]);
+	ck_assert_uint_eq(mlx_commit(&x), 8);
+	ck_assert_uint_eq(ls_offtrack_outstanding(x.r->track), 0);
+	mlx_free(&x);
+}
+END_TEST
+
+/*
+ * A trace (1, 3, 5) delivered, a line of another process inside it (2)
+ * not: the commit stops before the trace (0), not inside it (1 or 3),
+ * which would read lines 3 and 5 again after a crash as an entry of
+ * their own. The same for a trace a rule drops (7, 9 around 8): its
+ * lines would be sent.
+ */
+START_TEST(ml_commit_whole_entries)
+{
+	struct ls_record *v[16], *b2 = NULL, *b8 = NULL;
+	struct mlx x;
+	size_t n, i;
+
+	mlx_init(&x, MLYAML);
+	mlx_line(&x, 1, 1, "S a1");
+	mlx_line(&x, 2, 2, "S b2");
+	mlx_line(&x, 3, 1, " a3");
+	mlx_line(&x, 4, 2, "S b4");
+	mlx_line(&x, 5, 1, " a5");
+	mlx_line(&x, 6, 2, "S b6");
+	mlx_line(&x, 7, 1, "S a7 DROP");
+	mlx_line(&x, 8, 2, "S b8");
+	mlx_line(&x, 9, 1, " a9");
+	mlx_line(&x, 10, 2, "S b10");
+	mlx_idle(&x);
+	n = mlx_pop(&x, v, 16);
+	ck_assert_uint_eq(n, 6);
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i]->msg, "S b2") == 0)
+			b2 = v[i];
+		else if (strcmp(v[i]->msg, "S b8") == 0)
+			b8 = v[i];
+		else {
+			ls_origin_ack(v[i]);
+			ls_record_unref(v[i]);
+		}
+	ck_assert_ptr_nonnull(b2);
+	ck_assert_ptr_nonnull(b8);
+	ck_assert_uint_eq(mlx_commit(&x), 0);
+	ls_origin_ack(b2);
+	ls_record_unref(b2);
+	ck_assert_uint_eq(mlx_commit(&x), 6);
+	ls_origin_ack(b8);
+	ls_record_unref(b8);
+	ck_assert_uint_eq(mlx_commit(&x), 10);
+	ck_assert_uint_eq(x.r->nspans, 0);
+	mlx_free(&x);
+}
+END_TEST
+
+/*
+ * Two processes whose entries overlap with no gap (A's of 1 to 19, 21 to
+ * 39..., B's of 12 to 30, 32 to 50...): no ordinal is outside every
+ * entry, and the commit, delivered all the same, stays at most
+ * CUT_LAG_MAX behind the tracker's, then reaches the end.
+ */
+START_TEST(ml_commit_overlap_bounded)
+{
+	enum { N = 3 * CUT_LAG_MAX };
+	struct ls_record *v[256];
+	struct mlx x;
+	uint64_t ord, c, t, prev = 0;
+	size_t n, i;
+	char line[64];
+	int a;
+
+	mlx_init(&x, MLYAML);
+	for (ord = 1; ord <= N; ord++) {
+		a = ord % 2 == 1;
+		snprintf(line, sizeof line, "%s %llu",
+		    ord % 20 == (a ? 1 : 12) ? "S" : " ",
+		    (unsigned long long)ord);
+		mlx_line(&x, ord, a ? 1 : 2, line);
+		if (ord % 100 != 0)
+			continue;
+		while ((n = mlx_pop(&x, v, 256)) > 0)
+			for (i = 0; i < n; i++) {
+				ls_origin_ack(v[i]);
+				ls_record_unref(v[i]);
+			}
+		c = mlx_commit(&x);
+		t = ls_offtrack_committed(x.r->track);
+		ck_assert_uint_ge(c, prev);
+		ck_assert_uint_le(t - c, CUT_LAG_MAX);
+		prev = c;
+	}
+	ck_assert_uint_gt(prev, 0);
+	mlx_idle(&x);
+	while ((n = mlx_pop(&x, v, 256)) > 0)
+		for (i = 0; i < n; i++) {
+			ls_origin_ack(v[i]);
+			ls_record_unref(v[i]);
+		}
+	ck_assert_uint_eq(mlx_commit(&x), N);
+	ck_assert_uint_eq(x.r->nspans, 0);
+	mlx_free(&x);
+}
+END_TEST
+
+/*
+ * The same at random: four processes' lines interleaved, starts and
+ * continuations, entries dropped by a rule, entries filtered out; the
+ * records acknowledged in a shuffled order, those of every third entry
+ * (a destination in an outage) only at the end. After each round the
+ * committed ordinal has every entry up to it done (its whole entry
+ * delivered or dropped), so no record not acknowledged, nor any entry
+ * being gathered, starts at or before it; and it is the last ordinal up
+ * to the tracker's inside no entry (the first line of one at or before
+ * it, a later line after it). At the end every ordinal is committed.
+ */
+START_TEST(ml_commit_random)
+{
+	enum { N = 6000, P = 4, MAXR = N };
+	struct ls_record **held = calloc(MAXR, sizeof *held), *v[N];
+	uint64_t *entry_of = calloc(N + 1, sizeof *entry_of);
+	uint64_t *last_of = calloc(N + 1, sizeof *last_of);
+	uint64_t open[P + 1] = { 0 }, ord, c, o, first, t, best, ml, prev = 0;
+	char *done = calloc(N + 1, 1), *dropped = calloc(N + 1, 1);
+	char line[64];
+	struct mlx x;
+	size_t nheld = 0, n, i, k;
+	struct ls_record *tmp;
+	int pid;
+
+	mlx_init(&x, MLYAML);
+	for (ord = 1; ord <= N; ord++) {
+		pid = 1 + (int)(next_rand() % P);
+		k = next_rand() % 100;
+		if (k < 5) {
+			mlx_skip(&x, ord);
+			done[ord] = 1;
+			continue;
+		}
+		if (k < 40 || open[pid] == 0) {
+			/* A start: the entry before it ships (done if a rule
+			 * dropped it). */
+			if (open[pid] != 0 && dropped[open[pid]])
+				for (o = open[pid]; o < ord; o++)
+					if (entry_of[o] == open[pid])
+						done[o] = 1;
+			snprintf(line, sizeof line, "S %llu%s",
+			    (unsigned long long)ord, k < 9 ? " DROP" : "");
+			open[pid] = ord;
+			dropped[ord] = k < 9;
+		} else
+			snprintf(line, sizeof line, " %llu",
+			    (unsigned long long)ord);
+		entry_of[ord] = open[pid];
+		last_of[open[pid]] = ord;
+		mlx_line(&x, ord, pid, line);
+		if (ord % 40 != 0 && ord != N)
+			continue;
+		if (ord == N) { /* idle: every entry ships */
+			mlx_idle(&x);
+			for (pid = 1; pid <= P; pid++)
+				if (open[pid] != 0 && dropped[open[pid]])
+					for (o = open[pid]; o <= N; o++)
+						if (entry_of[o] == open[pid])
+							done[o] = 1;
+		}
+		n = mlx_pop(&x, v, N);
+		for (i = 0; i < n; i++)
+			held[nheld++] = v[i];
+		/* A shuffled half of the records held, but those of every
+		 * third entry, acknowledged (all of them at the end). */
+		for (i = nheld; i > 1; i--) {
+			k = (size_t)(next_rand() % i);
+			tmp = held[i - 1];
+			held[i - 1] = held[k];
+			held[k] = tmp;
+		}
+		for (i = 0; i < nheld;) {
+			first = strtoull(held[i]->msg + 2, NULL, 10);
+			if (ord != N && (first % 3 == 0 || next_rand() % 2)) {
+				i++;
+				continue;
+			}
+			for (o = first; o <= N; o++)
+				if (entry_of[o] == first)
+					done[o] = 1;
+			ls_origin_ack(held[i]);
+			ls_record_unref(held[i]);
+			held[i] = held[--nheld];
+		}
+		c = mlx_commit(&x);
+		for (o = 1; o <= c; o++)
+			if (!done[o])
+				ck_abort_msg("ordinal %llu committed, %llu (of "
+					     "the entry at %llu) not done",
+				    (unsigned long long)c,
+				    (unsigned long long)o,
+				    (unsigned long long)entry_of[o]);
+		t = ls_offtrack_committed(x.r->track);
+		for (o = 1, best = 0, ml = 0; o <= t; o++) {
+			if (last_of[o] > ml)
+				ml = last_of[o];
+			if (ml <= o)
+				best = o;
+		}
+		ck_assert_uint_le(t - best, CUT_LAG_MAX);
+		ck_assert_msg(c == (best > prev ? best : prev),
+		    "ordinal %llu committed, want %llu (tracker %llu)",
+		    (unsigned long long)c,
+		    (unsigned long long)(best > prev ? best : prev),
+		    (unsigned long long)t);
+		prev = c;
+		for (i = 0; i < nheld; i++) {
+			first = strtoull(held[i]->msg + 2, NULL, 10);
+			ck_assert_msg(c < first,
+			    "ordinal %llu committed, past the first line of an "
+			    "entry not acknowledged (%llu)",
+			    (unsigned long long)c, (unsigned long long)first);
+		}
+	}
+	ck_assert_uint_eq(nheld, 0);
+	ck_assert_uint_eq(mlx_commit(&x), N);
+	ck_assert_uint_eq(ls_offtrack_outstanding(x.r->track), 0);
+	mlx_free(&x);
+	free(held);
+	free(entry_of);
+	free(last_of);
+	free(done);
+	free(dropped);
+}
+END_TEST
+
 /* Cursor entries: their owner's; the tailer's clear keeps them; written
  * with the files' and loaded back; a bad one is corruption. */
 START_TEST(checkpoint_cursors)
@@ -510,6 +929,10 @@ journal_suite(void)
 	tcase_add_test(tc, ring_grows_and_shrinks);
 	tcase_add_exit_test(tc, ring_out_of_order_fatal, 1);
 	tcase_add_test(tc, commit_over_ordinals);
+	tcase_add_loop_test(tc, ml_interleaved_unacked, 0, 2);
+	tcase_add_test(tc, ml_commit_whole_entries);
+	tcase_add_test(tc, ml_commit_overlap_bounded);
+	tcase_add_test(tc, ml_commit_random);
 	tcase_add_test(tc, checkpoint_cursors);
 	tcase_add_test(tc, budget_two_watchers);
 	suite_add_tcase(s, tc);
