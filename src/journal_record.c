@@ -87,7 +87,6 @@ jr_emit(struct jsrc *r, struct stream *st, const char *msg, size_t len,
 {
 	struct ls_journal *j = r->j;
 	struct ls_record *rec;
-	size_t keep;
 
 	if (r->src != NULL && r->src->rules != NULL
 	    && ls_rules_apply(r->src->rules, msg, len, &msg, &len)
@@ -101,17 +100,7 @@ jr_emit(struct jsrc *r, struct stream *st, const char *msg, size_t len,
 	/* Cut (max_line_bytes): whole characters, and the one marker
 	 * (encode.h) saying how many bytes were dropped, as for files. */
 	if (dropped > 0) {
-		keep = ls_utf8_whole(msg, len);
-		dropped += len - keep;
-		len = keep;
-		if (msg != j->scratch.data) {
-			ls_buf_reset(&j->scratch);
-			ls_buf_append(&j->scratch, msg, len);
-		} else
-			j->scratch.len = len;
-		(void)ls_trunc_mark(&j->scratch, dropped);
-		msg = j->scratch.data;
-		len = j->scratch.len;
+		ls_trunc_line(&j->scratch, &msg, &len, dropped);
 		LS_COUNT(j->m->lines_truncated, 1);
 	}
 	rec = ls_record_new_labels(
