@@ -119,17 +119,25 @@ assert_eq "$LS_STATUS" 137 "exit status after SIGKILL"
 
 intake control '{"path": "/errs", "reset": true}'
 start_logshipd "$T/logshipd.yaml"
+# errs_at_least N: waits (30 s, scaled) until /errs has N entries, failing
+# if logshipd dies; at the deadline it returns, and the comparison after
+# it says what is missing.
+errs_at_least() {
+	_end=$(($(now_ms) + $(scaled 30) * 1000))
+	while [ "$(intake count --path /errs)" -lt "$1" ] &&
+	    [ "$(now_ms)" -lt "$_end" ]; do
+		alive "$LS_PID" || fail "logshipd died after the restart"
+		sleep 0.1 # ok-sleep: bounded poll
+	done
+}
+
 inflight_0() {
 	curl -sf "$M_URL/metrics" >"$T/metrics" &&
 	    grep -qx "logshipd_journal_inflight_entries{source=\"jd\"} 0" "$T/metrics" &&
 	    grep -qx "logshipd_journal_entries_total{source=\"jd\"} [0-9]*" "$T/metrics"
 }
 # Every trace, or the deadline (then the comparison says what is missing).
-end=$(($(now_ms) + $(scaled 30) * 1000))
-while [ "$(intake count --path /errs)" -lt "$NTR" ] && [ "$(now_ms)" -lt "$end" ]; do
-	alive "$LS_PID" || fail "logshipd died after the restart"
-	sleep 0.1 # ok-sleep: bounded poll
-done
+errs_at_least "$NTR"
 wait_for 20 inflight_0
 stop_logshipd TERM 20
 assert_eq "$LS_STATUS" 0 "exit status"
@@ -200,11 +208,7 @@ print([j["cursor"] for j in json.load(open(sys.argv[1]))["journals"]])
 ' "$T/state2/checkpoint.json")"
 intake control '{"path": "/errs", "reset": true}'
 start_logshipd "$T/logshipd2.yaml"
-end=$(($(now_ms) + $(scaled 30) * 1000))
-while [ "$(intake count --path /errs)" -lt 1 ] && [ "$(now_ms)" -lt "$end" ]; do
-	alive "$LS_PID" || fail "logshipd died after the restart"
-	sleep 0.1 # ok-sleep: bounded poll
-done
+errs_at_least 1
 wait_for 20 inflight_0
 stop_logshipd TERM 20
 assert_eq "$LS_STATUS" 0 "exit status"
